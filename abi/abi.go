@@ -1,0 +1,272 @@
+// Package abi holds the wire contract between Warden and its WebAssembly
+// plugins: the ABI version, the names of every import and export, status and
+// error codes, limits and the binary value encoding. ABI.md beside this file is
+// the human-readable specification; a contract test keeps the two in step.
+//
+// The package imports only the standard library and holds no mutable state.
+package abi
+
+// Version is the ABI version this server implements, as "major.minor".
+// Minor versions only add functions, context keys and enum values.
+const Version = "1.0"
+
+// Major is the major version of Version. It appears in ModuleName and
+// MarkerExport, so a plugin built for another major fails to load.
+const Major = 1
+
+// ModuleName is the import module that every Warden host function lives in.
+const ModuleName = "warden_v1"
+
+// Export names a plugin provides.
+const (
+	// ExportMemory is the guest's linear memory.
+	ExportMemory = "memory"
+	// ExportMarker is the ABI marker, () -> (). It is never called.
+	ExportMarker = "warden_abi_v1"
+	// ExportInitialize is the optional reactor initialiser, () -> ().
+	ExportInitialize = "_initialize"
+	// ExportInit is the plugin's init, () -> i32, where it registers RPCs.
+	ExportInit = "warden_init"
+	// ExportHandle runs one call, (handler_id i32, input_len i32) -> i32.
+	ExportHandle = "warden_handle"
+)
+
+// Import names of the host functions in module ModuleName.
+const (
+	FuncRPCRegister = "rpc_register"
+	FuncInputRead   = "input_read"
+	FuncOutputWrite = "output_write"
+	FuncErrorSet    = "error_set"
+	FuncCtxGet      = "ctx_get"
+	FuncLog         = "log"
+	FuncLogLevel    = "log_level"
+	FuncDBEngine    = "db_engine"
+	FuncDBExec      = "db_exec"
+	FuncDBQuery     = "db_query"
+	FuncDBBegin     = "db_begin"
+	FuncDBCommit    = "db_commit"
+	FuncDBRollback  = "db_rollback"
+	FuncResultRead  = "result_read"
+	FuncLastError   = "last_error"
+	FuncPanic       = "panic"
+	FuncTimeNow     = "time_now"
+	FuncRandomFill  = "random_fill"
+)
+
+// WASIModuleName is the WASI preview 1 module the host also provides, for
+// guests (Go, C with libc) whose toolchains import it.
+const WASIModuleName = "wasi_snapshot_preview1"
+
+// ValType is a WebAssembly value type of an ABI function parameter or result.
+type ValType byte
+
+// Value types used by the ABI. Only i32 and i64 cross the boundary.
+const (
+	I32 ValType = 'i'
+	I64 ValType = 'I'
+)
+
+// Func describes one host function: its name, parameter and result types.
+type Func struct {
+	Name    string
+	Params  []ValType
+	Results []ValType
+}
+
+// Imports returns the host functions of ModuleName, in ABI.md order. Each
+// call returns a fresh slice.
+func Imports() []Func {
+	return []Func{
+		{FuncRPCRegister, []ValType{I32, I32, I32, I32}, []ValType{I32}},
+		{FuncInputRead, []ValType{I32, I32, I32}, []ValType{I32}},
+		{FuncOutputWrite, []ValType{I32, I32}, []ValType{I32}},
+		{FuncErrorSet, []ValType{I32, I32, I32}, []ValType{I32}},
+		{FuncCtxGet, []ValType{I32, I32, I32, I32}, []ValType{I64}},
+		{FuncLog, []ValType{I32, I32, I32}, []ValType{I32}},
+		{FuncLogLevel, nil, []ValType{I32}},
+		{FuncDBEngine, nil, []ValType{I32}},
+		{FuncDBExec, []ValType{I32, I32, I32, I32}, []ValType{I64}},
+		{FuncDBQuery, []ValType{I32, I32, I32, I32}, []ValType{I64}},
+		{FuncDBBegin, []ValType{I32}, []ValType{I32}},
+		{FuncDBCommit, nil, []ValType{I32}},
+		{FuncDBRollback, nil, []ValType{I32}},
+		{FuncResultRead, []ValType{I32, I32}, []ValType{I64}},
+		{FuncLastError, []ValType{I32, I32}, []ValType{I64}},
+		{FuncPanic, []ValType{I32, I32}, nil},
+		{FuncTimeNow, nil, []ValType{I64}},
+		{FuncRandomFill, []ValType{I32, I32}, []ValType{I32}},
+	}
+}
+
+// Status is what a host function returns for an expected failure. OK is
+// zero; failures are negative. Functions that return a length (i64) return
+// the negative Status itself on failure.
+type Status int32
+
+// Status values. The list only grows within a major version.
+const (
+	StatusOK             Status = 0
+	StatusNotFound       Status = -1  // the key or item does not exist
+	StatusBadArgument    Status = -2  // an argument is malformed (bad encoding, bad level, bad UTF-8 id)
+	StatusInvalidMemory  Status = -3  // a (ptr, len) range is outside guest memory or negative
+	StatusNotAllowed     Status = -4  // not allowed in this phase, or refused by policy
+	StatusAlreadyExists  Status = -5  // the RPC id is registered already
+	StatusLimitExceeded  Status = -6  // a size limit was hit
+	StatusDBError        Status = -7  // the SQL statement failed (syntax, constraint, ...)
+	StatusUnimplemented  Status = -8  // the host does not implement this
+	StatusInternal       Status = -9  // a host failure that is not the guest's fault
+	StatusCancelled      Status = -10 // the call's deadline passed during the host call
+	StatusDBBusy         Status = -11 // retryable: the database is busy or a conflict aborted the work
+	StatusTxFailed       Status = -12 // an earlier statement failed; only db_rollback is accepted
+	StatusTxState        Status = -13 // begin inside a transaction, or commit/rollback outside one
+	StatusDBReadOnly     Status = -14 // a write inside a read-only transaction
+	StatusBufferTooSmall Status = -15 // reserved; length-returning functions return the needed length instead
+)
+
+// String returns the status name as ABI.md spells it.
+func (s Status) String() string {
+	switch s {
+	case StatusOK:
+		return "OK"
+	case StatusNotFound:
+		return "NOT_FOUND"
+	case StatusBadArgument:
+		return "BAD_ARGUMENT"
+	case StatusInvalidMemory:
+		return "INVALID_MEMORY"
+	case StatusNotAllowed:
+		return "NOT_ALLOWED"
+	case StatusAlreadyExists:
+		return "ALREADY_EXISTS"
+	case StatusLimitExceeded:
+		return "LIMIT_EXCEEDED"
+	case StatusDBError:
+		return "DB_ERROR"
+	case StatusUnimplemented:
+		return "UNIMPLEMENTED"
+	case StatusInternal:
+		return "INTERNAL"
+	case StatusCancelled:
+		return "CANCELLED"
+	case StatusDBBusy:
+		return "DB_BUSY"
+	case StatusTxFailed:
+		return "TX_FAILED"
+	case StatusTxState:
+		return "TX_STATE"
+	case StatusDBReadOnly:
+		return "DB_READ_ONLY"
+	case StatusBufferTooSmall:
+		return "BUFFER_TOO_SMALL"
+	}
+	return "UNKNOWN"
+}
+
+// Statuses returns every defined Status, in ABI.md order.
+func Statuses() []Status {
+	return []Status{
+		StatusOK, StatusNotFound, StatusBadArgument, StatusInvalidMemory,
+		StatusNotAllowed, StatusAlreadyExists, StatusLimitExceeded, StatusDBError,
+		StatusUnimplemented, StatusInternal, StatusCancelled, StatusDBBusy,
+		StatusTxFailed, StatusTxState, StatusDBReadOnly, StatusBufferTooSmall,
+	}
+}
+
+// RegisterFlag is a bit in rpc_register's flags argument.
+type RegisterFlag int32
+
+// Registration flags.
+const (
+	// FlagServerOnly marks an RPC that the host refuses, with CodePermissionDenied
+	// and before any plugin code runs, when the call carries a user ID.
+	FlagServerOnly RegisterFlag = 1 << 0
+)
+
+// LogLevel is a guest log level. The numbers match zerolog's levels.
+type LogLevel int32
+
+// Log levels accepted by log and returned by log_level.
+const (
+	LogDebug LogLevel = 0
+	LogInfo  LogLevel = 1
+	LogWarn  LogLevel = 2
+	LogError LogLevel = 3
+	// LogDisabled is returned by log_level when nothing is logged.
+	LogDisabled LogLevel = 7
+)
+
+// Engine identifies the database engine that serves db_* calls.
+type Engine int32
+
+// Engines returned by db_engine.
+const (
+	EngineNone     Engine = 0 // no database is configured
+	EngineSQLite   Engine = 1
+	EnginePostgres Engine = 2 // reserved for the shared-database backend
+)
+
+// TxMode is db_begin's argument.
+type TxMode int32
+
+// Transaction modes.
+const (
+	TxRead  TxMode = 0 // read-only; writes fail with StatusDBReadOnly
+	TxWrite TxMode = 1 // read-write; takes the write lock at begin (BEGIN IMMEDIATE on SQLite)
+)
+
+// Per-call context keys read with ctx_get. Keys ending in a dot are prefixes
+// for one entry of a map (for example "header.Content-Type").
+const (
+	CtxUserID         = "user_id"
+	CtxUsername       = "username"
+	CtxUserSessionExp = "user_session_exp"
+	CtxVars           = "vars"
+	CtxVarPrefix      = "var."
+	CtxHeaders        = "headers"
+	CtxHeaderPrefix   = "header."
+	CtxQuery          = "query_params"
+	CtxQueryPrefix    = "query."
+	CtxEnv            = "env"
+	CtxEnvPrefix      = "env."
+	CtxExecutionMode  = "execution_mode"
+	CtxNode           = "node"
+	CtxServerVersion  = "version"
+	CtxClientIP       = "client_ip"
+	CtxClientPort     = "client_port"
+	CtxTraceID        = "trace_id"
+	CtxRPCID          = "rpc_id"
+	CtxPluginName     = "plugin_name"
+	CtxPluginVersion  = "plugin_version"
+)
+
+// ContextKeys returns every fixed context key and prefix, in ABI.md order.
+func ContextKeys() []string {
+	return []string{
+		CtxUserID, CtxUsername, CtxUserSessionExp, CtxVars, CtxVarPrefix,
+		CtxHeaders, CtxHeaderPrefix, CtxQuery, CtxQueryPrefix, CtxEnv, CtxEnvPrefix,
+		CtxExecutionMode, CtxNode, CtxServerVersion, CtxClientIP, CtxClientPort,
+		CtxTraceID, CtxRPCID, CtxPluginName, CtxPluginVersion,
+	}
+}
+
+// ModeRPC is the execution_mode of an RPC call.
+const ModeRPC = "rpc"
+
+// Limits the host enforces on every plugin. Some are defaults that the
+// server's configuration may change; those say so.
+const (
+	// MaxIDBytes bounds an RPC id.
+	MaxIDBytes = 128
+	// MaxRPCsPerPlugin bounds rpc_register calls per instance.
+	MaxRPCsPerPlugin = 1024
+	// MaxLogBytes bounds one log message; longer ones are cut and marked.
+	MaxLogBytes = 8 << 10
+	// MaxErrorBytes bounds an error_set or panic message.
+	MaxErrorBytes = 8 << 10
+	// MaxSQLBytes bounds one SQL statement.
+	MaxSQLBytes = 64 << 10
+	// MaxArgsBytes bounds one encoded argument list.
+	MaxArgsBytes = 16 << 20
+	// DefaultMaxOutputBytes bounds the output of one call (configurable).
+	DefaultMaxOutputBytes = 4 << 20
+)
