@@ -1,0 +1,224 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
+)
+
+// phase is where a guest is: in its init, or handling a call.
+type phase uint8
+
+const (
+	phaseNone phase = iota
+	phaseInit
+	phaseHandle
+)
+
+// registration is one rpc_register call.
+type registration struct {
+	ID        string
+	HandlerID int32
+	Flags     abi.RegisterFlag
+}
+
+// callState is everything that belongs to one guest call: input, output,
+// error, the result slot, the database session and the request context. Each
+// instance owns one and resets it per call, so host functions allocate little.
+type callState struct {
+	p     *Plugin
+	phase phase
+	req   *Request
+	rpcID string
+
+	output  []byte
+	errSet  bool
+	errCode abi.Code
+	errMsg  string
+
+	panicked bool
+	panicMsg string
+
+	slot    []byte
+	slotSet bool
+
+	lastErr    string
+	hasLastErr bool
+
+	db   *storage.Session
+	regs []registration
+}
+
+type stateKey struct{}
+
+// stateFrom returns the call state that the host put in ctx, or nil when a
+// host function runs outside a call (for example from a start section).
+func stateFrom(ctx context.Context) *callState {
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	return st
+}
+
+// begin prepares st for a call in phase ph.
+func (st *callState) begin(ph phase, req *Request, rpcID string) {
+	st.phase, st.req, st.rpcID = ph, req, rpcID
+	st.output = nil
+	st.errSet, st.errCode, st.errMsg = false, 0, ""
+	st.panicked, st.panicMsg = false, ""
+	st.slot, st.slotSet = nil, false
+	st.lastErr, st.hasLastErr = "", false
+}
+
+// end closes what the call opened: it rolls back an open transaction and
+// drops references to request data.
+func (st *callState) end() {
+	if st.db != nil {
+		if err := st.db.Close(); err != nil {
+			st.p.log.Error().Err(err).Str("rpc_id", st.rpcID).Msg("close database session")
+		}
+		st.db = nil
+	}
+	st.phase, st.req = phaseNone, nil
+	st.slot = nil
+}
+
+// fail records msg as the last error and returns s, for host functions.
+func (st *callState) fail(s abi.Status, msg string) abi.Status {
+	st.lastErr, st.hasLastErr = msg, true
+	return s
+}
+
+// session returns the call's database session, opening it on first use.
+func (st *callState) session() *storage.Session {
+	if st.db == nil {
+		st.db = st.p.host.cfg.DB.NewSession()
+	}
+	return st.db
+}
+
+// ctxValue resolves a ctx_get key. Map values use the ABI's map encoding.
+func (st *callState) ctxValue(key string) (string, bool) {
+	cfg := &st.p.host.cfg
+	switch key {
+	case abi.CtxNode:
+		return cfg.Node, true
+	case abi.CtxServerVersion:
+		return cfg.ServerVersion, true
+	case abi.CtxPluginName:
+		return st.p.Name, true
+	case abi.CtxPluginVersion:
+		return st.p.Version, true
+	case abi.CtxEnv:
+		return encodeStringMap(cfg.Env), true
+	}
+	if name, ok := strings.CutPrefix(key, abi.CtxEnvPrefix); ok {
+		v, ok := cfg.Env[name]
+		return v, ok
+	}
+	if st.phase != phaseHandle || st.req == nil {
+		return "", false
+	}
+	return st.requestValue(key)
+}
+
+// requestValue resolves the keys that only exist during a call.
+func (st *callState) requestValue(key string) (string, bool) {
+	req, u := st.req, st.req.User
+	switch key {
+	case abi.CtxExecutionMode:
+		return abi.ModeRPC, true
+	case abi.CtxRPCID:
+		return st.rpcID, true
+	case abi.CtxTraceID:
+		return req.TraceID, req.TraceID != ""
+	case abi.CtxClientIP:
+		return req.ClientIP, req.ClientIP != ""
+	case abi.CtxClientPort:
+		return req.ClientPort, req.ClientPort != ""
+	case abi.CtxHeaders:
+		return string(encodeMultiMap(req.Headers)), true
+	case abi.CtxQuery:
+		return string(encodeMultiMap(req.Query)), true
+	}
+	if name, ok := strings.CutPrefix(key, abi.CtxHeaderPrefix); ok {
+		return first(req.Headers[http.CanonicalHeaderKey(name)])
+	}
+	if name, ok := strings.CutPrefix(key, abi.CtxQueryPrefix); ok {
+		return first(req.Query[name])
+	}
+	if u == nil {
+		return "", false
+	}
+	switch key {
+	case abi.CtxUserID:
+		return u.ID, true
+	case abi.CtxUsername:
+		return u.Username, u.Username != ""
+	case abi.CtxUserSessionExp:
+		return strconv.FormatInt(u.Expiry, 10), u.Expiry != 0
+	case abi.CtxVars:
+		return encodeStringMap(u.Vars), true
+	}
+	if name, ok := strings.CutPrefix(key, abi.CtxVarPrefix); ok {
+		v, ok := u.Vars[name]
+		return v, ok
+	}
+	return "", false
+}
+
+func first(vs []string) (string, bool) {
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[0], true
+}
+
+func encodeMultiMap(m map[string][]string) []byte {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return abi.EncodeMap(m, keys)
+}
+
+func encodeStringMap(m map[string]string) string {
+	mm := make(map[string][]string, len(m))
+	for k, v := range m {
+		mm[k] = []string{v}
+	}
+	return string(encodeMultiMap(mm))
+}
+
+// dbStatus maps a storage error to the ABI status a guest sees.
+func dbStatus(ctx context.Context, err error) abi.Status {
+	var sqlErr *storage.SQLError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return abi.StatusCancelled
+	case errors.Is(err, storage.ErrBusy):
+		return abi.StatusDBBusy
+	case errors.Is(err, storage.ErrTxFailed):
+		return abi.StatusTxFailed
+	case errors.Is(err, storage.ErrTxOpen), errors.Is(err, storage.ErrNoTx):
+		return abi.StatusTxState
+	case errors.Is(err, storage.ErrReadOnly):
+		return abi.StatusDBReadOnly
+	case errors.Is(err, storage.ErrLimit):
+		return abi.StatusLimitExceeded
+	case errors.Is(err, storage.ErrNotAllowed):
+		return abi.StatusNotAllowed
+	case errors.As(err, &sqlErr):
+		return abi.StatusDBError
+	}
+	return abi.StatusInternal
+}
+
+// now is the host clock; a variable of the Host config would be overkill.
+func now() int64 { return time.Now().UnixNano() }

@@ -1,0 +1,239 @@
+// Package host runs Warden's WebAssembly plugins in wazero: it compiles and
+// validates each plugin against the ABI, pools its instances, implements the
+// warden_v1 host functions and routes RPC calls to the plugin that
+// registered them.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
+)
+
+// DB is the database the host hands to plugins. *storage.DB satisfies it.
+type DB interface {
+	// Engine names the engine, "sqlite".
+	Engine() string
+	// NewSession opens a per-call session.
+	NewSession() *storage.Session
+}
+
+// Config configures a Host. Zero values take the defaults documented on
+// each field.
+type Config struct {
+	// PluginDir holds the plugins: every *.wasm in it and in its immediate
+	// subdirectories.
+	PluginDir string
+	// CacheDir keeps compiled code between runs; empty means no cache.
+	CacheDir string
+	// DB serves the db_* functions; nil means plugins have no database.
+	DB DB
+	// Logger receives host and plugin logs.
+	Logger zerolog.Logger
+	// CallTimeout bounds one call, including waiting for an instance.
+	// Default 10s.
+	CallTimeout time.Duration
+	// MaxMemoryPages caps each instance's memory, in 64 KiB pages. Default
+	// 512 (32 MiB).
+	MaxMemoryPages uint32
+	// HighWaterBytes recycles an instance whose memory grew past it.
+	// Default 16 MiB.
+	HighWaterBytes uint32
+	// MaxInstances bounds the instances of one plugin. Default
+	// 2 × GOMAXPROCS, at least 4.
+	MaxInstances int
+	// MaxOutputBytes bounds a call's output. Default abi.DefaultMaxOutputBytes.
+	MaxOutputBytes int
+	// Env is the plugin environment (ctx key "env").
+	Env map[string]string
+	// Node is the node name (ctx key "node"). Default "warden".
+	Node string
+	// ServerVersion is the server's version (ctx key "version").
+	ServerVersion string
+}
+
+func (c *Config) setDefaults() {
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 10 * time.Second
+	}
+	if c.MaxMemoryPages == 0 {
+		c.MaxMemoryPages = 512
+	}
+	if c.HighWaterBytes == 0 {
+		c.HighWaterBytes = 16 << 20
+	}
+	if c.MaxInstances <= 0 {
+		c.MaxInstances = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = abi.DefaultMaxOutputBytes
+	}
+	if c.Node == "" {
+		c.Node = "warden"
+	}
+}
+
+// Host loads plugins and serves their RPCs. It is safe for concurrent use.
+type Host struct {
+	cfg      Config
+	log      zerolog.Logger
+	rt       wazero.Runtime
+	cache    wazero.CompilationCache
+	provided map[string]map[string]api.FunctionDefinition
+	reg      atomic.Pointer[registry]
+}
+
+// New starts a wazero runtime with the ABI's host modules and loads every
+// plugin in cfg.PluginDir.
+//
+// # Errors
+//
+// It fails when any plugin fails to load (the error names it), or two
+// plugins register the same RPC id: a first load is all or nothing.
+func New(ctx context.Context, cfg Config) (*Host, error) {
+	cfg.setDefaults()
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
+	if cfg.CacheDir != "" {
+		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
+		}
+		h.cache, rc = cache, rc.WithCompilationCache(cache)
+	}
+	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := h.instantiateHostModules(ctx); err != nil {
+		h.closeRuntime(ctx)
+		return nil, err
+	}
+	plugins, err := h.loadDir(ctx)
+	if err != nil {
+		h.closeRuntime(ctx)
+		return nil, err
+	}
+	reg, err := newRegistry(plugins)
+	if err != nil {
+		closePlugins(ctx, plugins)
+		h.closeRuntime(ctx)
+		return nil, err
+	}
+	h.reg.Store(reg)
+	return h, nil
+}
+
+func (h *Host) instantiateHostModules(ctx context.Context) error {
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
+		return fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if err := instantiateABI(ctx, h.rt); err != nil {
+		return err
+	}
+	h.provided = map[string]map[string]api.FunctionDefinition{}
+	for _, name := range []string{abi.ModuleName, abi.WASIModuleName} {
+		h.provided[name] = h.rt.Module(name).ExportedFunctionDefinitions()
+	}
+	return nil
+}
+
+// pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
+func pluginFiles(dir string) ([]string, error) {
+	var files []string
+	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("list plugins: %w", err)
+		}
+		files = append(files, m...)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("plugin directory: %w", err)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+func (h *Host) loadDir(ctx context.Context) ([]*Plugin, error) {
+	files, err := pluginFiles(h.cfg.PluginDir)
+	if err != nil {
+		return nil, err
+	}
+	var plugins []*Plugin
+	for _, f := range files {
+		p, err := h.loadPlugin(ctx, f)
+		if err != nil {
+			closePlugins(ctx, plugins)
+			return nil, err
+		}
+		h.log.Info().Str("plugin", p.Name).Str("plugin_version", p.Version).Int("rpcs", len(p.regs)).Msg("plugin loaded")
+		plugins = append(plugins, p)
+	}
+	return plugins, nil
+}
+
+// Call runs one RPC: it finds the plugin that registered req.ID
+// (case-insensitively), enforces the server-only guard, and runs the
+// plugin's handler on a pooled instance under the call deadline.
+//
+// # Errors
+//
+// Every error is a *CallError: code 5 for an unknown id, 7 for a user call
+// to a server-only RPC, 4 past the deadline, 13 for a trap or panic, or the
+// code the plugin set.
+func (h *Host) Call(ctx context.Context, req *Request) (*Result, error) {
+	id := strings.ToLower(req.ID)
+	e := h.reg.Load().rpcs[id]
+	if e == nil {
+		return nil, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+	}
+	if e.serverOnly && req.User != nil {
+		return nil, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
+			Plugin: e.plugin.Name, Version: e.plugin.Version}
+	}
+	return e.plugin.call(ctx, e, req)
+}
+
+// Plugins returns the loaded plugins, sorted by name.
+func (h *Host) Plugins() []*Plugin {
+	return slices.Clone(h.reg.Load().plugins)
+}
+
+// Close closes every plugin and the runtime. Calls still running are ended.
+//
+// # Errors
+//
+// It returns the runtime's or the cache's close error.
+func (h *Host) Close(ctx context.Context) error {
+	if reg := h.reg.Load(); reg != nil {
+		closePlugins(ctx, reg.plugins)
+	}
+	return h.closeRuntime(ctx)
+}
+
+func (h *Host) closeRuntime(ctx context.Context) error {
+	err := h.rt.Close(ctx)
+	if h.cache != nil {
+		err = errors.Join(err, h.cache.Close(ctx))
+	}
+	return err
+}
+
+func closePlugins(ctx context.Context, plugins []*Plugin) {
+	for _, p := range plugins {
+		p.close(ctx)
+	}
+}

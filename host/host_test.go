@@ -1,0 +1,258 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
+)
+
+// pluginDir copies the named .wasm fixtures (paths relative to testdata)
+// into a fresh directory.
+func pluginDir(t testing.TB, fixtures ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range fixtures {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// newTestHost starts a Host over dir with a real SQLite database.
+func newTestHost(t testing.TB, dir string, edit func(*Config)) *Host {
+	t.Helper()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "warden.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	cfg := Config{
+		PluginDir: dir,
+		DB:        db,
+		Logger:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	h, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	return h
+}
+
+// callErr runs req and returns its *CallError, failing the test on success.
+func callErr(t *testing.T, h *Host, req *Request) *CallError {
+	t.Helper()
+	_, err := h.Call(context.Background(), req)
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Call(%s) error = %v, want a *CallError", req.ID, err)
+	}
+	return ce
+}
+
+func TestHost_Call(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.CallTimeout = 300 * time.Millisecond
+		c.MaxMemoryPages = 64
+	})
+	user := &User{ID: "8f4e6a52-3b1c-4c1e-9d59-5c3f0a3b7e21", Username: "alice"}
+
+	t.Run("OK", func(t *testing.T) {
+		res, err := h.Call(context.Background(), &Request{ID: "ECHO", Payload: []byte("héllo")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res.Output) != "héllo" || res.Plugin != "hostile" || len(res.Version) != 12 {
+			t.Fatalf("got %q from %s@%s", res.Output, res.Plugin, res.Version)
+		}
+	})
+	tests := []struct {
+		name     string
+		req      *Request
+		wantCode abi.Code
+		wantMsg  string
+	}{
+		{"ErrNotFound", &Request{ID: "nope"}, abi.CodeNotFound, "RPC function not found"},
+		{"ErrTrap", &Request{ID: "trap"}, abi.CodeInternal, "plugin trapped: wasm error: unreachable"},
+		{"ErrLoop", &Request{ID: "loop"}, abi.CodeDeadlineExceeded, "rpc exceeded its deadline"},
+		{"ErrPanic", &Request{ID: "panic"}, abi.CodeInternal, "panic: boom at hostile.wat"},
+		{"ErrPanicOutOfBounds", &Request{ID: "panic_oob"}, abi.CodeInternal, "panic: (panic message out of bounds)"},
+		{"ErrServerOnly", &Request{ID: "server_only", User: user}, abi.CodePermissionDenied, "rpc is only callable via server to server"},
+		{"ErrPluginCode", &Request{ID: "fail", Payload: []byte("123456")}, abi.CodeAlreadyExists, "failed on purpose"},
+		{"ErrPluginCodeOutOfRange", &Request{ID: "fail", Payload: make([]byte, 17)}, abi.CodeInternal, "failed on purpose"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ce := callErr(t, h, tt.req)
+			if ce.Code != tt.wantCode || ce.Message != tt.wantMsg {
+				t.Fatalf("got code %d %q, want %d %q", ce.Code, ce.Message, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+	t.Run("ErrRecursion", func(t *testing.T) {
+		// A separate host: unbounded recursion takes seconds under -race
+		// before wazero's stack ceiling traps it.
+		h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) { c.CallTimeout = time.Minute })
+		ce := callErr(t, h, &Request{ID: "recurse"})
+		if ce.Code != abi.CodeInternal || ce.Message != "plugin trapped: stack overflow" {
+			t.Fatalf("got code %d %q", ce.Code, ce.Message)
+		}
+	})
+	t.Run("ServerOnlyWithoutUser", func(t *testing.T) {
+		res, err := h.Call(context.Background(), &Request{ID: "Server_Only", Payload: []byte("s2s")})
+		if err != nil || string(res.Output) != "s2s" {
+			t.Fatalf("got %q, %v", res.Output, err)
+		}
+	})
+	t.Run("StillServesAfterAbuse", func(t *testing.T) {
+		res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("alive")})
+		if err != nil || string(res.Output) != "alive" {
+			t.Fatalf("got %v, %v", res, err)
+		}
+	})
+}
+
+func TestHost_Call_memoryCap(t *testing.T) {
+	const capPages = 64
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.MaxMemoryPages = capPages
+		c.HighWaterBytes = 1 << 20
+	})
+	res, err := h.Call(context.Background(), &Request{ID: "grow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := binary.LittleEndian.Uint32(res.Output)
+	if pages > capPages || pages < capPages-16 {
+		t.Fatalf("memory grew to %d pages, want the cap %d (within one 16-page step)", pages, capPages)
+	}
+	if n := h.Plugins()[0].Instances(); n != 0 {
+		t.Fatalf("%d instances alive after the grown one was used, want it recycled (0)", n)
+	}
+}
+
+// TestHost_Call_outOfBounds checks that every host function answers an
+// out-of-bounds range with a status instead of trapping or panicking.
+func TestHost_Call_outOfBounds(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), nil)
+	res, err := h.Call(context.Background(), &Request{ID: "oob", TraceID: "trace-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, lim := int64(abi.StatusInvalidMemory), int64(abi.StatusLimitExceeded)
+	want := []struct {
+		name string
+		v    int64
+	}{
+		{"rpc_register outside init", int64(abi.StatusNotAllowed)},
+		{"input_read dst", inv}, {"output_write src", inv}, {"error_set msg", inv},
+		{"ctx_get key", inv}, {"ctx_get dst", inv}, {"log msg", inv},
+		{"db_exec sql", inv}, {"db_exec args", inv}, {"db_query sql", inv},
+		{"result_read dst", inv}, {"last_error dst", inv}, {"random_fill dst", inv},
+		{"input_read huge", inv}, {"output_write huge", lim}, {"ctx_get huge key", int64(abi.StatusBadArgument)},
+	}
+	if len(res.Output) != 8*len(want) {
+		t.Fatalf("output is %d bytes, want %d", len(res.Output), 8*len(want))
+	}
+	for i, w := range want {
+		if got := int64(binary.LittleEndian.Uint64(res.Output[8*i:])); got != w.v {
+			t.Errorf("%s: got %d, want %d (%s)", w.name, got, w.v, abi.Status(w.v))
+		}
+	}
+	t.Run("InitRegisterOutOfBounds", func(t *testing.T) {
+		res, err := h.Call(context.Background(), &Request{ID: "init_status"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := int32(binary.LittleEndian.Uint32(res.Output)); got != int32(abi.StatusInvalidMemory) {
+			t.Fatalf("rpc_register with a bad id in init = %d, want %d", got, abi.StatusInvalidMemory)
+		}
+	})
+}
+
+func TestHost_New_errors(t *testing.T) {
+	tests := []struct {
+		name     string
+		fixtures []string
+		want     string
+	}{
+		{"ErrUnknownImport", []string{"bad/unknown_import.wasm"}, "plugin unknown_import: imports warden_v1.db_foo (i32) -> (i32), which ABI 1.0 does not have"},
+		{"ErrMissingExport", []string{"bad/no_handle.wasm"}, "plugin no_handle: missing export warden_handle"},
+		{"ErrWrongABI", []string{"bad/wrong_abi.wasm"}, "plugin wrong_abi: missing export warden_abi_v1"},
+		{"ErrInitTraps", []string{"bad/init_traps.wasm"}, "plugin init_traps: warden_init: wasm error: unreachable"},
+		{"ErrDuplicateRPC", []string{"bad/dup_a.wasm", "bad/dup_b.wasm"}, `rpc "same" is registered by both plugin dup_a and plugin dup_b`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(context.Background(), Config{
+				PluginDir: pluginDir(t, tt.fixtures...),
+				Logger:    zerolog.New(zerolog.NewTestWriter(t)),
+			})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("New() error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHost_Call_concurrent hammers one plugin from many goroutines, mixing
+// good calls with traps, under -race.
+func TestHost_Call_concurrent(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) { c.MaxInstances = 4 })
+	const workers, calls = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range calls {
+				id, want := "echo", strings.Repeat("x", w*10+i)
+				if i%10 == 0 {
+					id = "trap"
+				}
+				res, err := h.Call(context.Background(), &Request{ID: id, Payload: []byte(want)})
+				if id == "trap" {
+					var ce *CallError
+					if !errors.As(err, &ce) || ce.Code != abi.CodeInternal {
+						errs <- err
+						return
+					}
+					continue
+				}
+				if err != nil || string(res.Output) != want {
+					errs <- errors.Join(err, errors.New("wrong echo"))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := h.Plugins()[0].Instances(); n > 4 {
+		t.Fatalf("%d instances alive, want at most MaxInstances=4", n)
+	}
+}

@@ -1,0 +1,153 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// instance is one instantiation of a plugin version, with its cached
+// warden_handle function, a reusable call stack and its call state.
+type instance struct {
+	mod    api.Module
+	handle api.Function
+	stack  []uint64
+	st     callState
+}
+
+// newInstance instantiates p, runs _initialize and warden_init in the init
+// phase, and checks that the registrations match the plugin's (once the
+// probe has set them).
+//
+// # Errors
+//
+// It fails when instantiation traps or times out, when init returns
+// non-zero, or when the registrations differ from the probe's.
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{stack: make([]uint64, 2)}
+	inst.st.p = p
+	stdout := &lineWriter{log: &p.log, level: zerolog.InfoLevel, stream: "stdout"}
+	stderr := &lineWriter{log: &p.log, level: zerolog.ErrorLevel, stream: "stderr"}
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader).
+		WithStdout(stdout).WithStderr(stderr)
+
+	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
+	defer cancel()
+	st := &inst.st
+	st.begin(phaseInit, nil, "")
+	defer st.end()
+	ctx = context.WithValue(ctx, stateKey{}, st)
+
+	mod, err := p.host.rt.InstantiateModule(ctx, p.compiled, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
+	if err := inst.runInit(ctx); err != nil {
+		inst.close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	if p.regs != nil && !slices.Equal(p.regs, st.regs) {
+		inst.close(context.WithoutCancel(ctx))
+		return nil, errors.New("init registered different rpcs than the first instance")
+	}
+	inst.handle = mod.ExportedFunction(abi.ExportHandle)
+	return inst, nil
+}
+
+// runInit calls _initialize (when exported) and warden_init.
+func (inst *instance) runInit(ctx context.Context) error {
+	st := &inst.st
+	if f := inst.mod.ExportedFunction(abi.ExportInitialize); f != nil {
+		if _, err := f.Call(ctx); err != nil {
+			return fmt.Errorf("%s: %w", abi.ExportInitialize, st.trapError(ctx, err))
+		}
+	}
+	res, err := inst.mod.ExportedFunction(abi.ExportInit).Call(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", abi.ExportInit, st.trapError(ctx, err))
+	}
+	if st.panicked {
+		return fmt.Errorf("%s: panic: %s", abi.ExportInit, st.panicMsg)
+	}
+	if rc := int32(res[0]); rc != 0 {
+		if st.errSet {
+			return fmt.Errorf("%s returned %d: code %d: %s", abi.ExportInit, rc, st.errCode, st.errMsg)
+		}
+		return fmt.Errorf("%s returned %d", abi.ExportInit, rc)
+	}
+	return nil
+}
+
+// trapError describes a failed guest call: the panic message when the guest
+// gave one, the deadline when it passed, else the first line of the trap.
+func (st *callState) trapError(ctx context.Context, err error) error {
+	switch {
+	case st.panicked:
+		return fmt.Errorf("panic: %s", st.panicMsg)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%w", ctx.Err())
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(msg)
+}
+
+// close closes the instance's module; it is never used again.
+func (inst *instance) close(ctx context.Context) {
+	if inst.mod != nil {
+		_ = inst.mod.Close(ctx) // closing a module that trapped or timed out can only fail harmlessly
+	}
+}
+
+// call runs warden_handle for one request on inst and reports whether the
+// instance may be reused.
+func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, bool, error) {
+	st := &inst.st
+	st.begin(phaseHandle, req, e.id)
+	defer st.end()
+	inst.stack[0] = uint64(uint32(e.handlerID))
+	inst.stack[1] = uint64(uint32(len(req.Payload)))
+	err := inst.handle.CallWithStack(context.WithValue(ctx, stateKey{}, st), inst.stack)
+	p := e.plugin
+	if err != nil || st.panicked {
+		if err == nil {
+			err = errors.New("guest returned after panic")
+		}
+		return nil, false, st.callError(ctx, err)
+	}
+	if rc := int32(inst.stack[0]); rc != 0 {
+		ce := &CallError{Code: abi.CodeInternal, Message: fmt.Sprintf("rpc returned %d without an error", rc), Plugin: p.Name, Version: p.Version}
+		if st.errSet {
+			ce.Code, ce.Message = st.errCode, st.errMsg
+		}
+		return nil, true, ce
+	}
+	return &Result{Output: st.output, Plugin: p.Name, Version: p.Version}, true, nil
+}
+
+// callError turns a trap, panic or deadline into the client's CallError.
+func (st *callState) callError(ctx context.Context, err error) *CallError {
+	p := st.p
+	ce := &CallError{Code: abi.CodeInternal, Plugin: p.Name, Version: p.Version, Err: err}
+	switch {
+	case st.panicked:
+		ce.Message = "panic: " + st.panicMsg
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline"
+	case ctx.Err() != nil:
+		ce.Code, ce.Message = abi.CodeCanceled, "rpc canceled"
+	default:
+		ce.Message = "plugin trapped: " + st.trapError(ctx, err).Error()
+	}
+	return ce
+}

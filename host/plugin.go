@@ -1,0 +1,126 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// Plugin is one loaded version of a plugin: its compiled module, its RPCs
+// and its instance pool.
+type Plugin struct {
+	// Name is the file name without ".wasm".
+	Name string
+	// Version is the first 12 hex digits of the SHA-256 of the .wasm file.
+	Version string
+	// Path is where the plugin was loaded from.
+	Path string
+	// LoadedAt is when this version was loaded.
+	LoadedAt time.Time
+
+	host     *Host
+	compiled wazero.CompiledModule
+	regs     []registration
+	pool     *pool
+	log      zerolog.Logger
+}
+
+// RPC describes one registered RPC.
+type RPC struct {
+	ID         string
+	ServerOnly bool
+}
+
+// RPCs returns the plugin's RPCs in registration order.
+func (p *Plugin) RPCs() []RPC {
+	out := make([]RPC, len(p.regs))
+	for i, r := range p.regs {
+		out[i] = RPC{ID: r.ID, ServerOnly: r.Flags&abi.FlagServerOnly != 0}
+	}
+	return out
+}
+
+// Instances returns how many instances of this version are alive.
+func (p *Plugin) Instances() int { return int(p.pool.live.Load()) }
+
+// loadPlugin compiles the .wasm at path, validates it against the ABI and
+// runs a probe instance's init to collect its RPCs.
+//
+// # Errors
+//
+// It fails when the file cannot be read or compiled, does not fit the ABI,
+// or its init fails; the error names the plugin.
+func (h *Host) loadPlugin(ctx context.Context, path string) (*Plugin, error) {
+	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	sum := sha256.Sum256(wasm)
+	p := &Plugin{Name: name, Version: hex.EncodeToString(sum[:])[:12], Path: path, LoadedAt: time.Now(), host: h}
+	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
+	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
+		return nil, fmt.Errorf("plugin %s: compile: %w", name, err)
+	}
+	if err := validate(p.compiled, h.provided); err != nil {
+		_ = p.compiled.Close(ctx)
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	p.pool = newPool(h.cfg.MaxInstances, p.newInstance)
+	probe, err := p.newInstance(ctx)
+	if err != nil {
+		_ = p.compiled.Close(ctx)
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	p.regs = probe.st.regs
+	if p.regs == nil {
+		p.regs = []registration{}
+	}
+	p.pool.add(ctx, probe)
+	return p, nil
+}
+
+// call runs one RPC of p under the host's deadline.
+func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
+	defer cancel()
+	inst, err := p.pool.get(ctx)
+	if err != nil {
+		return nil, p.acquireError(ctx, err)
+	}
+	res, healthy, err := inst.call(ctx, e, req)
+	if healthy && inst.mod.Memory() != nil && inst.mod.Memory().Size() > p.host.cfg.HighWaterBytes {
+		healthy = false // memory never shrinks: recycle instances that grew
+	}
+	p.pool.put(context.WithoutCancel(ctx), inst, healthy && !inst.mod.IsClosed())
+	return res, err
+}
+
+// acquireError is the CallError for a call that got no instance.
+func (p *Plugin) acquireError(ctx context.Context, err error) *CallError {
+	ce := &CallError{Code: abi.CodeInternal, Message: "plugin could not start", Plugin: p.Name, Version: p.Version, Err: err}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline waiting for an instance"
+	case ctx.Err() != nil:
+		ce.Code, ce.Message = abi.CodeCanceled, "rpc canceled"
+	}
+	return ce
+}
+
+// close drains the pool and releases the compiled module.
+func (p *Plugin) close(ctx context.Context) {
+	p.pool.close(ctx)
+	_ = p.compiled.Close(ctx) // safe with calls still running on instances
+}

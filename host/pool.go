@@ -1,0 +1,96 @@
+package host
+
+import (
+	"context"
+	"sync/atomic"
+)
+
+// pool holds a plugin version's instances: at most max in use at once, and
+// idle ones kept for reuse. A caller waits, under its context, for a free
+// slot, as Nakama's VM pools do.
+type pool struct {
+	slots   chan struct{}
+	idle    chan *instance
+	newInst func(ctx context.Context) (*instance, error)
+	live    atomic.Int64
+	closed  atomic.Bool
+}
+
+func newPool(maxInstances int, newInst func(context.Context) (*instance, error)) *pool {
+	return &pool{
+		slots:   make(chan struct{}, maxInstances),
+		idle:    make(chan *instance, maxInstances),
+		newInst: newInst,
+	}
+}
+
+// get takes an idle instance, or makes one when none is idle and a slot is
+// free.
+//
+// # Errors
+//
+// It returns ctx's error when no slot frees up in time, and the
+// instantiation error when a new instance fails.
+func (pl *pool) get(ctx context.Context) (*instance, error) {
+	select {
+	case pl.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	select {
+	case inst := <-pl.idle:
+		return inst, nil
+	default:
+	}
+	inst, err := pl.newInst(ctx)
+	if err != nil {
+		<-pl.slots
+		return nil, err
+	}
+	pl.live.Add(1)
+	return inst, nil
+}
+
+// put returns inst to the pool. An unhealthy instance, or any instance after
+// close, is closed instead and never reused.
+func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
+	if healthy && !pl.closed.Load() {
+		select {
+		case pl.idle <- inst:
+			<-pl.slots
+			return
+		default:
+		}
+	}
+	pl.discard(ctx, inst)
+	<-pl.slots
+}
+
+// add puts a fresh instance (the probe) straight into the idle set.
+func (pl *pool) add(ctx context.Context, inst *instance) {
+	pl.live.Add(1)
+	select {
+	case pl.idle <- inst:
+	default:
+		pl.discard(ctx, inst)
+	}
+}
+
+func (pl *pool) discard(ctx context.Context, inst *instance) {
+	inst.close(ctx)
+	pl.live.Add(-1)
+}
+
+// close stops reuse and closes the idle instances. Instances in use are
+// closed when they are put back.
+func (pl *pool) close(ctx context.Context) {
+	pl.closed.Store(true)
+	for {
+		select {
+		case inst := <-pl.idle:
+			pl.discard(ctx, inst)
+		default:
+			return
+		}
+	}
+}

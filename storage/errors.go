@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Sentinel errors. Callers branch on them with errors.Is; the error returned
+// wraps the sentinel together with the cause, so the message keeps SQLite's
+// text.
+var (
+	// ErrBusy reports that the database was busy: SQLite answered
+	// SQLITE_BUSY or SQLITE_LOCKED, or no connection became free within
+	// Options.BusyTimeout. The call may be retried; it is not an SQL error.
+	ErrBusy = errors.New("storage: database is busy")
+
+	// ErrTxFailed reports that a statement failed earlier in the open
+	// transaction. As in PostgreSQL, the transaction refuses every further
+	// statement, and Commit, until it is rolled back; Commit of a failed
+	// transaction rolls it back and returns ErrTxFailed.
+	ErrTxFailed = errors.New("storage: transaction failed, roll it back")
+
+	// ErrTxOpen reports a Begin while a transaction is already open.
+	ErrTxOpen = errors.New("storage: transaction already open")
+
+	// ErrNoTx reports a Commit or Rollback with no open transaction.
+	ErrNoTx = errors.New("storage: no open transaction")
+
+	// ErrReadOnly reports a write attempted inside a read transaction.
+	ErrReadOnly = errors.New("storage: write in a read-only transaction")
+
+	// ErrLimit reports a Query result over Options.MaxRows or
+	// Options.MaxResultBytes. No partial result is returned.
+	ErrLimit = errors.New("storage: result limit exceeded")
+
+	// ErrNotAllowed reports a statement refused by policy before it ran:
+	// ATTACH, DETACH, PRAGMA, VACUUM, load_extension, temporary objects,
+	// transaction control outside Begin/Commit/Rollback, and any access
+	// to Warden's own tables (names starting with "warden_").
+	ErrNotAllowed = errors.New("storage: statement not allowed")
+
+	// ErrClosed reports use of a closed Session or DB.
+	ErrClosed = errors.New("storage: closed")
+)
+
+// SQLError is any SQL failure that is not one of the sentinel errors: a
+// syntax error, a constraint violation, an unknown table, a bad argument.
+type SQLError struct {
+	// Msg is the message SQLite (or the driver) gave.
+	Msg string
+	// Err is the underlying error, usually a *sqlite.Error; it may be nil.
+	Err error
+}
+
+// Error returns the SQLite message.
+func (e *SQLError) Error() string { return e.Msg }
+
+// Unwrap returns the underlying error.
+func (e *SQLError) Unwrap() error { return e.Err }
+
+// classify maps a driver error onto the package's error vocabulary.
+// Context errors are returned as they are, so errors.Is(err,
+// context.DeadlineExceeded) holds for a call that ran out of time.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isOwn(err) {
+		return err
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", ErrBusy, err)
+		case sqlite3.SQLITE_AUTH:
+			return fmt.Errorf("%w: %w", ErrNotAllowed, err)
+		}
+	}
+	return &SQLError{Msg: err.Error(), Err: err}
+}
+
+// isOwn reports whether err already carries one of the package's errors.
+func isOwn(err error) bool {
+	var sqlErr *SQLError
+	return errors.As(err, &sqlErr) || errors.Is(err, ErrBusy) || errors.Is(err, ErrLimit) ||
+		errors.Is(err, ErrNotAllowed) || errors.Is(err, ErrReadOnly) || errors.Is(err, ErrClosed) ||
+		errors.Is(err, ErrTxFailed) || errors.Is(err, ErrTxOpen) || errors.Is(err, ErrNoTx)
+}
+
+// hasCode reports whether err carries a *sqlite.Error whose primary result
+// code is code.
+func hasCode(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == code
+}
+
+// isReadOnly reports whether SQLite refused a write with SQLITE_READONLY, as
+// a query_only reader connection does.
+func isReadOnly(err error) bool { return hasCode(err, sqlite3.SQLITE_READONLY) }
+
+// isNoTxError reports whether err is SQLite's answer to a ROLLBACK with no
+// transaction active, as after SQLite rolled a transaction back by itself.
+func isNoTxError(err error) bool {
+	return hasCode(err, sqlite3.SQLITE_ERROR) && strings.Contains(err.Error(), "no transaction is active")
+}

@@ -1,0 +1,130 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// errSQL in a test table stands for "any *storage.SQLError".
+var errSQL = errors.New("*storage.SQLError")
+
+// checkErr fails t unless err matches want: nil, errSQL or a sentinel.
+func checkErr(t *testing.T, err, want error) {
+	t.Helper()
+	var sqlErr *storage.SQLError
+	switch {
+	case want == nil && err != nil:
+		t.Errorf("got %v, want success", err)
+	case errors.Is(want, errSQL) && !errors.As(err, &sqlErr):
+		t.Errorf("got %v, want *SQLError", err)
+	case want != nil && !errors.Is(want, errSQL) && !errors.Is(err, want):
+		t.Errorf("got %v, want %v", err, want)
+	}
+}
+
+// policyDB opens a database with a Warden table, plugin tables t and log,
+// and a trigger and a view that reach into the Warden table. Creating those
+// is allowed; running them is not.
+func policyDB(t *testing.T) *storage.DB {
+	t.Helper()
+	db := openDB(t, storage.Options{})
+	m := []storage.Migration{{Version: 1, Name: "kv", SQL: "CREATE TABLE warden_kv(k, v)"}}
+	if err := db.Migrate(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	s := session(t, db)
+	mustExec(t, s, "CREATE TABLE t(a)")
+	mustExec(t, s, "CREATE TABLE log(a)")
+	mustExec(t, s, "CREATE TRIGGER t_bad AFTER UPDATE ON log BEGIN DELETE FROM warden_kv; END")
+	mustExec(t, s, "CREATE VIEW v_bad AS SELECT * FROM warden_kv")
+	return db
+}
+
+// policyTests are run through both Exec and Query by TestSession_Policy.
+var policyTests = []struct {
+	name  string
+	query string
+	want  error // nil means allowed
+}{
+	{name: "Attach", query: "ATTACH 'other.db' AS other", want: storage.ErrNotAllowed},
+	{name: "Detach", query: "DETACH main", want: storage.ErrNotAllowed},
+	{name: "PragmaJournalMode", query: "PRAGMA journal_mode=DELETE", want: storage.ErrNotAllowed},
+	{name: "PragmaSynchronous", query: "PRAGMA synchronous=OFF", want: storage.ErrNotAllowed},
+	{name: "PragmaQueryOnly", query: "PRAGMA query_only=0", want: storage.ErrNotAllowed},
+	{name: "PragmaRead", query: "PRAGMA user_version", want: storage.ErrNotAllowed},
+	{name: "PragmaFunction", query: "SELECT * FROM pragma_table_info('t')", want: storage.ErrNotAllowed},
+	{name: "LoadExtension", query: "SELECT load_extension('x')", want: storage.ErrNotAllowed},
+	{name: "Vacuum", query: "VACUUM", want: storage.ErrNotAllowed},
+	{name: "VacuumInto", query: "VACUUM INTO 'copy.db'", want: storage.ErrNotAllowed},
+	{name: "SelectWarden", query: "SELECT * FROM warden_schema_migrations", want: storage.ErrNotAllowed},
+	{name: "CountWardenUpperCase", query: "SELECT count(*) FROM WARDEN_KV", want: storage.ErrNotAllowed},
+	{name: "SubqueryWarden", query: "SELECT (SELECT count(*) FROM warden_kv)", want: storage.ErrNotAllowed},
+	{name: "InsertWarden", query: "INSERT INTO warden_kv VALUES (1, 2)", want: storage.ErrNotAllowed},
+	{name: "DropWarden", query: "DROP TABLE warden_kv", want: storage.ErrNotAllowed},
+	{name: "CreateWarden", query: `CREATE TABLE "warden_new"(a)`, want: storage.ErrNotAllowed},
+	{name: "IndexOnWarden", query: "CREATE INDEX i ON warden_kv(k)", want: storage.ErrNotAllowed},
+	{name: "TriggerOnWarden", query: "CREATE TRIGGER x AFTER INSERT ON warden_kv BEGIN SELECT 1; END", want: storage.ErrNotAllowed},
+	{name: "TriggerBodyFires", query: "UPDATE log SET a = 1", want: storage.ErrNotAllowed},
+	{name: "ViewOverWarden", query: "SELECT * FROM v_bad", want: storage.ErrNotAllowed},
+	{name: "RenameToWarden", query: "ALTER TABLE t RENAME TO warden_t", want: storage.ErrNotAllowed},
+	{name: "RenameToWardenQuoted", query: "ALTER TABLE t RENAME TO 'Warden_T'", want: storage.ErrNotAllowed},
+	{name: "RenameWarden", query: "ALTER TABLE warden_kv RENAME TO mine", want: storage.ErrNotAllowed},
+	{name: "TempTable", query: "CREATE TEMP TABLE x(a)", want: storage.ErrNotAllowed},
+	{name: "Begin", query: "BEGIN", want: storage.ErrNotAllowed},
+	{name: "BeginImmediate", query: "BEGIN IMMEDIATE", want: storage.ErrNotAllowed},
+	{name: "Commit", query: "COMMIT", want: storage.ErrNotAllowed},
+	{name: "End", query: "END", want: storage.ErrNotAllowed},
+	{name: "Rollback", query: "ROLLBACK", want: storage.ErrNotAllowed},
+	{name: "Savepoint", query: "SAVEPOINT a", want: storage.ErrNotAllowed},
+	{name: "Release", query: "RELEASE a", want: storage.ErrNotAllowed},
+	{name: "MultiStatement", query: "SELECT 1; SELECT 2", want: errSQL},
+	{name: "MultiStatementDrop", query: "INSERT INTO t VALUES (1); DROP TABLE t", want: errSQL},
+	{name: "Empty", query: " -- nothing", want: errSQL},
+	{name: "TrailingSemicolon", query: "SELECT count(*) FROM t; -- done"},
+	{name: "ColumnNamedWarden", query: "SELECT a AS warden_a FROM t"},
+	{name: "RenameColumnToWarden", query: "ALTER TABLE log RENAME COLUMN a TO warden_a"},
+	{name: "TriggerWithBody", query: "CREATE TRIGGER ok AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); INSERT INTO log VALUES (2); END;"},
+	{name: "DropTrigger", query: "DROP TRIGGER IF EXISTS ok"},
+}
+
+func TestSession_Policy(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range policyTests {
+		for _, method := range []string{"Exec", "Query"} {
+			t.Run(tt.name+"/"+method, func(t *testing.T) {
+				db := policyDB(t)
+				s := session(t, db)
+				var err error
+				if method == "Exec" {
+					_, err = s.Exec(ctx, tt.query, nil)
+				} else {
+					_, err = s.Query(ctx, tt.query, nil)
+				}
+				checkErr(t, err, tt.want)
+				if tt.want == nil {
+					return
+				}
+				var n int
+				err = db.Writer().QueryRowContext(ctx, "SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM warden_kv)").Scan(&n)
+				if err != nil || n != 0 {
+					t.Errorf("refused statement had effects: %d rows, %v", n, err)
+				}
+			})
+		}
+	}
+	t.Run("InTxMarksFailed", func(t *testing.T) {
+		s := session(t, policyDB(t))
+		if err := s.Begin(ctx, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Exec(ctx, "PRAGMA foreign_keys=OFF", nil); !errors.Is(err, storage.ErrNotAllowed) {
+			t.Fatalf("got %v, want ErrNotAllowed", err)
+		}
+		if err := s.Commit(ctx); !errors.Is(err, storage.ErrTxFailed) {
+			t.Errorf("Commit: got %v, want ErrTxFailed", err)
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"time"
+)
+
+// Rows is the whole result of a Query.
+//
+// Each value is one of exactly five types: nil (NULL), int64 (INTEGER),
+// float64 (REAL), string (TEXT) or []byte (BLOB). An empty BLOB is a non-nil
+// []byte{} and an empty TEXT is "". SQLite stores a float NaN as NULL.
+//
+// # Notes
+//
+// modernc.org/sqlite parses TEXT values of columns declared exactly DATE,
+// DATETIME or TIMESTAMP into time.Time. Such values come back as TEXT in the
+// form "2006-01-02 15:04:05.999999999-07:00", which SQLite's date functions
+// read, but which may be spelled differently from the stored text.
+type Rows struct {
+	// Columns are the result column names.
+	Columns []string
+	// Values holds one slice per row, each as long as Columns. It is empty,
+	// not nil, when there are no rows.
+	Values [][]any
+}
+
+// timeFormat is how a time.Time from the driver is returned as TEXT.
+const timeFormat = "2006-01-02 15:04:05.999999999-07:00"
+
+// numericSize is what an INTEGER or REAL value counts towards MaxResultBytes.
+const numericSize = 8
+
+// bytesType is the scan type modernc.org/sqlite reports for a BLOB value.
+var bytesType = reflect.TypeFor[[]byte]()
+
+// execDriver runs st on a driver connection and returns the rows affected,
+// or 0 for a statement that changes no rows (SQLite would report the count
+// of the connection's previous INSERT, UPDATE or DELETE).
+func execDriver(ctx context.Context, dc any, p *policy, st *statement) (int64, error) {
+	ex, ok := dc.(driver.ExecerContext)
+	if !ok {
+		return 0, fmt.Errorf("driver %T cannot exec", dc)
+	}
+	res, err := ex.ExecContext(ctx, st.text, st.args)
+	if err != nil || !p.wrote {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// queryDriver runs st on a driver connection and reads every row.
+func queryDriver(ctx context.Context, dc any, st *statement, lim limits) (*Rows, error) {
+	q, ok := dc.(driver.QueryerContext)
+	if !ok {
+		return nil, fmt.Errorf("driver %T cannot query", dc)
+	}
+	dr, err := q.QueryContext(ctx, st.text, st.args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := readRows(ctx, dr, lim)
+	if cerr := dr.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
+	return rows, err
+}
+
+// limits bounds one Query result.
+type limits struct {
+	rows, bytes int
+}
+
+// readRows materialises dr, enforcing lim.
+func readRows(ctx context.Context, dr driver.Rows, lim limits) (*Rows, error) {
+	cols := dr.Columns()
+	out := &Rows{Columns: cols, Values: [][]any{}}
+	dest := make([]driver.Value, len(cols))
+	types, _ := dr.(driver.RowsColumnTypeScanType)
+	size := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		err := dr.Next(dest)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(out.Values) == lim.rows {
+			return nil, fmt.Errorf("%w: more than %d rows", ErrLimit, lim.rows)
+		}
+		row := make([]any, len(cols))
+		for i, v := range dest {
+			if v == nil && types != nil && types.ColumnTypeScanType(i) == bytesType {
+				v = []byte{} // the driver returns an empty BLOB as nil
+			}
+			n, err := normalize(v)
+			if err != nil {
+				return nil, fmt.Errorf("column %q: %w", cols[i], err)
+			}
+			row[i], size = n, size+valueSize(n)
+		}
+		if size > lim.bytes {
+			return nil, fmt.Errorf("%w: more than %d bytes", ErrLimit, lim.bytes)
+		}
+		out.Values = append(out.Values, row)
+	}
+}
+
+// normalize converts a driver value to one of the five API types.
+func normalize(v driver.Value) (any, error) {
+	switch x := v.(type) {
+	case nil, int64, float64, string:
+		return x, nil
+	case []byte:
+		if len(x) == 0 {
+			return []byte{}, nil // bytes.Clone may return nil
+		}
+		return bytes.Clone(x), nil // the driver may reuse its buffer
+	case time.Time:
+		return x.Format(timeFormat), nil
+	case bool:
+		if x {
+			return int64(1), nil
+		}
+		return int64(0), nil
+	}
+	return nil, &SQLError{Msg: fmt.Sprintf("unsupported result type %T", v)}
+}
+
+// valueSize is what v counts towards MaxResultBytes.
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x)
+	case []byte:
+		return len(x)
+	case int64, float64:
+		return numericSize
+	}
+	return 0
+}

@@ -1,0 +1,252 @@
+// Package storage is Warden's embedded SQLite database: one database file in
+// WAL mode, opened with modernc.org/sqlite (pure Go, no cgo).
+//
+// Plugins reach the database through a Session, one per plugin call, which
+// runs single statements in autocommit mode or inside a transaction opened
+// with Begin, under a policy enforced by SQLite's authorizer (see
+// ErrNotAllowed). Values crossing the API are exactly nil, int64, float64,
+// string and []byte. Warden's own tables (names starting with "warden_")
+// are reached through DB.Writer and created by DB.Migrate.
+//
+// Writes are serialised in Go: the writer pool holds one connection, so
+// writers queue for it instead of spinning on SQLITE_BUSY. Reads run on a
+// separate pool of query_only connections and, thanks to WAL, never wait for
+// the writer.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Defaults for the zero fields of Options.
+const (
+	// DefaultBusyTimeout is the default Options.BusyTimeout.
+	DefaultBusyTimeout = 5 * time.Second
+	// DefaultMaxReaders is the default Options.MaxReaders.
+	DefaultMaxReaders = 4
+	// DefaultMaxRows is the default Options.MaxRows.
+	DefaultMaxRows = 10000
+	// DefaultMaxResultBytes is the default Options.MaxResultBytes, 4 MiB.
+	DefaultMaxResultBytes = 4 << 20
+)
+
+// rollbackTimeout bounds a ROLLBACK run on behalf of a caller whose context
+// may already be done.
+const rollbackTimeout = 5 * time.Second
+
+// Options configures Open. The zero value of each field selects its default.
+type Options struct {
+	// BusyTimeout is how long a call waits for a lock or a free connection
+	// before failing with ErrBusy. Default 5s.
+	BusyTimeout time.Duration
+	// MaxReaders is the number of reader connections. Default 4.
+	MaxReaders int
+	// MaxRows is the most rows one Query may return. Default 10000.
+	MaxRows int
+	// MaxResultBytes is the most bytes one Query may return, counting TEXT
+	// and BLOB lengths and 8 per INTEGER or REAL. Default 4 MiB.
+	MaxResultBytes int
+}
+
+// DB is an open Warden database. It is safe for concurrent use.
+type DB struct {
+	path   string
+	opts   Options
+	writer *sql.DB // one connection: every write goes through it
+	reader *sql.DB // MaxReaders query_only connections
+	closed atomic.Bool
+}
+
+// Open opens or creates the database file at path in WAL mode.
+//
+// # Errors
+//
+// An error if an option is negative, the file cannot be opened, or the
+// database cannot be switched to WAL mode.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, errors.New("open: empty path")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{path: abs, opts: opts}
+	if db.writer, err = openPool(ctx, writerDSN(abs, opts), 1); err != nil {
+		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
+	if err := checkWAL(ctx, db.writer); err != nil {
+		return nil, errors.Join(fmt.Errorf("open %s: %w", abs, err), db.writer.Close())
+	}
+	if db.reader, err = openPool(ctx, readerDSN(abs, opts), opts.MaxReaders); err != nil {
+		return nil, errors.Join(fmt.Errorf("open %s: %w", abs, err), db.writer.Close())
+	}
+	return db, nil
+}
+
+// withDefaults fills in the zero fields of o.
+func (o Options) withDefaults() (Options, error) {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 {
+		return o, fmt.Errorf("open: negative option in %+v", o)
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = DefaultBusyTimeout
+	}
+	if o.MaxReaders == 0 {
+		o.MaxReaders = DefaultMaxReaders
+	}
+	if o.MaxRows == 0 {
+		o.MaxRows = DefaultMaxRows
+	}
+	if o.MaxResultBytes == 0 {
+		o.MaxResultBytes = DefaultMaxResultBytes
+	}
+	return o, nil
+}
+
+// writerDSN is the DSN of the writer pool.
+//
+// synchronous=NORMAL in WAL mode syncs the WAL only at checkpoints: a commit
+// survives a crash of the process (even SIGKILL), and only a power loss or
+// OS crash can lose the last commits; the database is never corrupted.
+// _txlock=immediate makes Writer().BeginTx take the write lock at BEGIN.
+func writerDSN(path string, o Options) string {
+	return dsn(path, o, "journal_mode(WAL)", "synchronous(NORMAL)") + "&_txlock=immediate"
+}
+
+// readerDSN is the DSN of the reader pool. query_only makes SQLite refuse
+// any write with SQLITE_READONLY; the policy refuses PRAGMA, so a plugin
+// cannot turn it off.
+func readerDSN(path string, o Options) string {
+	return dsn(path, o, "query_only(1)")
+}
+
+// dsn builds a modernc.org/sqlite URI for path with busy_timeout,
+// foreign_keys and the given pragmas.
+func dsn(path string, o Options, pragmas ...string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(ON)")
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// openPool opens a pool of at most n connections that are never closed for
+// being idle, and opens one of them.
+func openPool(ctx context.Context, dsn string, n int) (*sql.DB, error) {
+	pool, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool.SetMaxOpenConns(n)
+	pool.SetMaxIdleConns(n)
+	pool.SetConnMaxIdleTime(0)
+	pool.SetConnMaxLifetime(0)
+	if err := pool.PingContext(ctx); err != nil {
+		return nil, errors.Join(err, pool.Close())
+	}
+	return pool, nil
+}
+
+// checkWAL verifies that the database is in WAL mode.
+func checkWAL(ctx context.Context, pool *sql.DB) error {
+	var mode string
+	if err := pool.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("journal_mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal_mode is %q, want wal", mode)
+	}
+	return nil
+}
+
+// Close closes the database. Sessions still open fail with ErrClosed.
+//
+// # Errors
+//
+// The errors of closing the connection pools.
+func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
+	return errors.Join(db.reader.Close(), db.writer.Close())
+}
+
+// Engine returns the name of the database engine, "sqlite".
+func (db *DB) Engine() string { return "sqlite" }
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Writer returns the writer pool, for Warden's own tables and migrations.
+//
+// # Notes
+//
+// The pool has one connection, shared with plugin writes: hold it briefly,
+// and close every Rows, Tx and Conn taken from it. Statements on it are not
+// subject to the plugin policy. BeginTx on it runs BEGIN IMMEDIATE.
+func (db *DB) Writer() *sql.DB { return db.writer }
+
+// NewSession returns a Session for one plugin call. Close it when the call
+// ends. On a closed DB every call on the session fails with ErrClosed.
+func (db *DB) NewSession() *Session { return &Session{db: db} }
+
+// acquire takes a connection from pool, waiting at most BusyTimeout.
+//
+// # Errors
+//
+// ErrBusy if none is free in time, ctx.Err() if ctx ends first, ErrClosed
+// if db is closed.
+func (db *DB) acquire(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	wctx, cancel := context.WithTimeout(ctx, db.opts.BusyTimeout)
+	defer cancel()
+	c, err := pool.Conn(wctx)
+	switch {
+	case err == nil:
+		return c, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case db.closed.Load():
+		return nil, ErrClosed
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w: no free connection within %s", ErrBusy, db.opts.BusyTimeout)
+	}
+	return nil, classify(err)
+}
+
+// release returns c to its pool. If c may be inside a transaction it is
+// rolled back first, with a fresh context since the caller's may be done; if
+// that fails for any reason but "no transaction is active", c is discarded,
+// so that no connection goes back to the pool with a transaction open.
+func release(c *sql.Conn, inTx bool) {
+	if inTx {
+		ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+		_, err := c.ExecContext(ctx, "ROLLBACK")
+		cancel()
+		if err != nil && !isNoTxError(err) {
+			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}
+	_ = c.Close()
+}
