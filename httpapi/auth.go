@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/session"
+)
+
+// Authorization schemes, matched case-sensitively as Nakama does.
+const (
+	prefixBasic  = "Basic "
+	prefixBearer = "Bearer "
+)
+
+// authenticate applies Nakama's RPC authentication and returns the caller:
+// nil for a server-to-server call made with the HTTP key, the session's user
+// otherwise.
+//
+// In order: a non-empty http_key query parameter wins over any Authorization
+// header (so a Bearer token sent with it is ignored); then an Authorization
+// header of the form "Basic base64(key:anything)" whose user name is the
+// HTTP key; then any other Authorization header, which must be
+// "Bearer <session token>". A Basic header that does not decode to
+// "user:password" is treated as a bad token, as in Nakama.
+//
+// # Errors
+//
+// The errors are Nakama's 401s: "HTTP key invalid", "Auth token invalid" and
+// "Auth token or HTTP key required".
+func (s *Server) authenticate(r *http.Request, query url.Values) (*host.User, error) {
+	if key := query.Get("http_key"); key != "" {
+		if !s.isHTTPKey(key) {
+			return nil, errHTTPKeyInvalid()
+		}
+		return nil, nil
+	}
+	auth, ok := r.Header["Authorization"]
+	if !ok || len(auth) == 0 {
+		return nil, errNoAuth()
+	}
+	if user, ok := parseBasic(auth[0]); ok {
+		if !s.isHTTPKey(user) {
+			return nil, errHTTPKeyInvalid()
+		}
+		return nil, nil
+	}
+	return s.bearerUser(r, auth[0])
+}
+
+// isHTTPKey reports whether key is the HTTP key. It compares SHA-256 digests
+// in constant time, so neither the key's bytes nor its length leak through
+// timing.
+func (s *Server) isHTTPKey(key string) bool {
+	h := sha256.Sum256([]byte(key))
+	return subtle.ConstantTimeCompare(h[:], s.httpKeyHash[:]) == 1
+}
+
+// parseBasic returns the user name of a Basic Authorization header, and
+// false when the header is not Basic or does not decode to "user:password".
+func parseBasic(auth string) (string, bool) {
+	enc, ok := strings.CutPrefix(auth, prefixBasic)
+	if !ok {
+		return "", false
+	}
+	dec, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		return "", false
+	}
+	user, _, ok := strings.Cut(string(dec), ":")
+	return user, ok
+}
+
+// bearerUser verifies a Bearer session token and asks the SessionChecker,
+// if any, whether the session is still valid.
+func (s *Server) bearerUser(r *http.Request, auth string) (*host.User, error) {
+	token, ok := strings.CutPrefix(auth, prefixBearer)
+	if !ok {
+		return nil, errAuthTokenInvalid(errors.New("not a Basic or Bearer authorization"))
+	}
+	c, err := session.Verify(s.cfg.EncryptionKey, token, time.Now())
+	if err != nil {
+		return nil, errAuthTokenInvalid(err)
+	}
+	if s.cfg.Sessions != nil {
+		if err := s.cfg.Sessions.SessionValid(r.Context(), c); err != nil {
+			return nil, errAuthTokenInvalid(fmt.Errorf("session %s: %w", c.TokenID, err))
+		}
+	}
+	// Nakama parses uid into a UUID and formats it back: lowercase.
+	return &host.User{ID: strings.ToLower(c.UserID), Username: c.Username, Vars: c.Vars, Expiry: c.ExpiresAt}, nil
+}

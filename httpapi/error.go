@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/host"
+)
+
+// Messages of the errors that RpcFuncHttp answers before any plugin runs, as
+// Nakama spells them.
+const (
+	msgHTTPKeyInvalid   = "HTTP key invalid"
+	msgAuthTokenInvalid = "Auth token invalid"
+	msgNoAuth           = "Auth token or HTTP key required"
+	msgRPCIDRequired    = "RPC ID must be set"
+	msgBadJSON          = "json: cannot unmarshal object into Go value of type string"
+	msgInternal         = "Internal Server Error"
+	msgBadEncoding      = "unsupported content encoding"
+)
+
+// Bodies that do not have the {"error","message","code"} shape. The first
+// is Nakama's literal, space included; the others are grpc-gateway's
+// routing errors.
+const (
+	bodyTooLarge         = `{"code":3, "message":"http: request body too large"}`
+	bodyNotFound         = `{"code":5,"message":"Not Found"}`
+	bodyMethodNotAllowed = `{"code":12,"message":"Method Not Allowed"}`
+)
+
+// Response header and content type names.
+const (
+	headerPlugin    = "Warden-Plugin"
+	contentTypeJSON = "application/json"
+)
+
+// Error is an error that the API answers with before or instead of a plugin
+// call: an HTTP status and a JSON body built from Code and Msg. Handlers
+// return it and Server.writeError renders and logs it.
+type Error struct {
+	// Status is the HTTP status.
+	Status int
+	// Code is the gRPC-style code in the body.
+	Code abi.Code
+	// Msg is the message in the body.
+	Msg string
+	// Err is the cause, for logs only; it never reaches the client.
+	Err error
+	// raw, when set, is sent as the body instead of the one built from Code
+	// and Msg.
+	raw string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// body returns the response body: raw, or Nakama's fixed-error shape
+// {"error":Msg,"message":Msg,"code":Code}.
+func (e *Error) body() []byte {
+	if e.raw != "" {
+		return []byte(e.raw)
+	}
+	return fixedBody(e.Code, e.Msg)
+}
+
+// newError returns an Error whose status follows from code.
+func newError(code abi.Code, msg string, cause error) *Error {
+	return &Error{Status: code.HTTPStatus(), Code: code, Msg: msg, Err: cause}
+}
+
+func errHTTPKeyInvalid() error { return newError(abi.CodeUnauthenticated, msgHTTPKeyInvalid, nil) }
+
+func errAuthTokenInvalid(cause error) error {
+	return newError(abi.CodeUnauthenticated, msgAuthTokenInvalid, cause)
+}
+
+func errNoAuth() error        { return newError(abi.CodeUnauthenticated, msgNoAuth, nil) }
+func errRPCIDRequired() error { return newError(abi.CodeInvalidArgument, msgRPCIDRequired, nil) }
+
+func errBadJSON(cause error) error {
+	return newError(abi.CodeInvalidArgument, msgBadJSON, cause)
+}
+
+func errBadEncoding(cause error) error {
+	return newError(abi.CodeInvalidArgument, msgBadEncoding, cause)
+}
+
+func errBodyTooLarge(cause error) error {
+	return &Error{Status: http.StatusBadRequest, Code: abi.CodeInvalidArgument, Msg: "request body too large", Err: cause, raw: bodyTooLarge}
+}
+
+func errRouteNotFound() error {
+	return &Error{Status: http.StatusNotFound, Code: abi.CodeNotFound, Msg: "Not Found", raw: bodyNotFound}
+}
+
+func errMethodNotAllowed() error {
+	return &Error{Status: http.StatusNotImplemented, Code: abi.CodeUnimplemented, Msg: "Method Not Allowed", raw: bodyMethodNotAllowed}
+}
+
+// fixedBody returns {"error":msg,"message":msg,"code":code}, the shape of
+// Nakama's errors that no runtime function produced.
+func fixedBody(code abi.Code, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		Error   string   `json:"error"`
+		Message string   `json:"message"`
+		Code    abi.Code `json:"code"`
+	}{msg, msg, code})
+	return b
+}
+
+// runtimeBody returns {"code":code,"error":{"Message":msg,"Code":raw},
+// "message":msg}: what Nakama writes for runtime.NewError(msg, raw), whose
+// struct keeps the code the function gave while the outer code is
+// normalized.
+func runtimeBody(code, raw abi.Code, msg string) []byte {
+	type runtimeError struct {
+		Message string
+		Code    abi.Code
+	}
+	b, _ := json.Marshal(struct {
+		Code    abi.Code     `json:"code"`
+		Error   runtimeError `json:"error"`
+		Message string       `json:"message"`
+	}{code, runtimeError{msg, raw}, msg})
+	return b
+}
+
+// writeError writes err as a JSON error response and logs it. It is the only
+// place that turns errors into responses: an *Error gives its own status and
+// body; a *host.CallError gives the status of its normalized code, with the
+// fixed shape when the host produced it and the runtime.NewError shape when a
+// plugin did; anything else is an internal error. 5xx responses are logged
+// at error level, others at debug.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := http.StatusInternalServerError, fixedBody(abi.CodeInternal, msgInternal)
+	var (
+		e  *Error
+		ce *host.CallError
+	)
+	switch {
+	case errors.As(err, &e):
+		status, body = e.Status, e.body()
+	case errors.As(err, &ce):
+		code := ce.Code.Normalize()
+		status, body = code.HTTPStatus(), runtimeBody(code, ce.Code, ce.Message)
+		if ce.Plugin == "" {
+			body = fixedBody(code, ce.Message)
+		} else {
+			w.Header().Set(headerPlugin, ce.Plugin+"@"+ce.Version)
+		}
+	}
+	ev := zerolog.Ctx(r.Context()).Debug()
+	if status >= http.StatusInternalServerError {
+		ev = zerolog.Ctx(r.Context()).Error()
+	}
+	if ce != nil && ce.Err != nil {
+		ev = ev.AnErr("cause", ce.Err)
+	}
+	ev.Err(err).Int("status", status).Msg("request failed")
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(status)
+	_, werr := w.Write(body)
+	logWriteError(r, werr)
+}
+
+// logWriteError logs, at debug level, a failure to write a response, which
+// means the client went away; there is no one left to tell.
+func logWriteError(r *http.Request, err error) {
+	if err != nil {
+		zerolog.Ctx(r.Context()).Debug().Err(err).Msg("write response")
+	}
+}

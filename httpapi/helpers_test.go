@@ -1,0 +1,211 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/session"
+)
+
+const (
+	testHTTPKey = "defaulthttpkey"
+	testUserID  = "2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2b"
+)
+
+var testEncKey = []byte("defaultencryptionkey")
+
+// fakeCaller records the requests it receives and answers with fn when set,
+// or with res and err.
+type fakeCaller struct {
+	res *host.Result
+	err error
+	fn  func(ctx context.Context, req *host.Request) (*host.Result, error)
+
+	mu   sync.Mutex
+	reqs []*host.Request
+}
+
+func (f *fakeCaller) Call(ctx context.Context, req *host.Request) (*host.Result, error) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, req)
+	f.mu.Unlock()
+	if f.fn != nil {
+		return f.fn(ctx, req)
+	}
+	return f.res, f.err
+}
+
+// requests returns the requests received so far.
+func (f *fakeCaller) requests() []*host.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*host.Request(nil), f.reqs...)
+}
+
+// only returns the one request received, failing the test otherwise.
+func (f *fakeCaller) only(t *testing.T) *host.Request {
+	t.Helper()
+	reqs := f.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("caller got %d requests, want 1", len(reqs))
+	}
+	return reqs[0]
+}
+
+// echo returns a caller that echoes the payload as plugin echo@1.0.0.
+func echo() *fakeCaller {
+	return &fakeCaller{fn: func(_ context.Context, req *host.Request) (*host.Result, error) {
+		return &host.Result{Output: req.Payload, Plugin: "echo", Version: "1.0.0"}, nil
+	}}
+}
+
+// startServer starts a server on a loopback port with cfg, whose zero
+// Caller and keys are filled in and whose logger writes to t, and stops it at
+// cleanup.
+func startServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	cfg.Logger = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
+	return serve(t, cfg)
+}
+
+// serve is startServer keeping cfg.Logger; it checks at cleanup that Serve
+// returned nil.
+func serve(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	if cfg.Caller == nil {
+		cfg.Caller = echo()
+	}
+	if cfg.HTTPKey == "" {
+		cfg.HTTPKey = testHTTPKey
+	}
+	if cfg.EncryptionKey == nil {
+		cfg.EncryptionKey = testEncKey
+	}
+	if cfg.Addr == "" {
+		cfg.Addr = "127.0.0.1:0"
+	}
+	s, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve() }()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s
+}
+
+// response is what a test request got back.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// do sends a request to s and returns the response. Redirects are not
+// followed.
+func do(t *testing.T, s *Server, method, path string, header http.Header, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.URL()+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// validClaims returns the claims of a session valid for an hour.
+func validClaims() session.Claims {
+	now := time.Now().Unix()
+	return session.Claims{
+		TokenID:   session.NewTokenID(),
+		UserID:    testUserID,
+		Username:  "alice",
+		Vars:      map[string]string{"tier": "gold"},
+		ExpiresAt: now + 3600,
+		IssuedAt:  now,
+	}
+}
+
+// token signs c with key.
+func token(t testing.TB, key []byte, c session.Claims) string {
+	t.Helper()
+	tok, err := session.Sign(key, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// bearer returns an Authorization header with a valid session token.
+func bearer(t testing.TB) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token(t, testEncKey, validClaims())}}
+}
+
+// checkSessions is a SessionChecker that refuses one token ID and records
+// the claims it sees.
+type checkSessions struct {
+	revoked string
+
+	mu   sync.Mutex
+	seen []session.Claims
+}
+
+func (c *checkSessions) SessionValid(_ context.Context, cl session.Claims) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, cl)
+	if cl.TokenID == c.revoked {
+		return errors.New("revoked")
+	}
+	return nil
+}
+
+// basic returns a Basic Authorization value for userPass.
+func basic(userPass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))
+}
+
+// auth returns an Authorization header carrying tok as a Bearer token.
+func auth(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
+
+// b64 returns s in base64url without padding, as in JWTs.
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// handlerFunc is an httprouter handler that returns its error instead of
+// writing it; see Server.handle.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+
+// routes returns the router with every route of the API. It is the only
+// place that registers routes; new endpoints are added here.
+//
+// # Notes
+//
+// httprouter matches the decoded path (URL.Path), so /v2/rpc/a%2Fb reaches
+// the RPC handler with id "a/b", as it does in Nakama. Path redirects are
+// off: Nakama answers an unknown path, such as /v2/rpc without a trailing
+// slash or /V2/RPC/x, with 404, not with a redirect. OPTIONS never reaches
+// the router; the CORS middleware answers it.
+func (s *Server) routes() *httprouter.Router {
+	r := httprouter.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleOPTIONS = false
+	r.HandleMethodNotAllowed = true
+	r.NotFound = s.std(errRouteNotFound)
+	r.MethodNotAllowed = s.std(errMethodNotAllowed)
+
+	r.GET("/", s.handle(root))
+	r.GET("/healthcheck", s.handle(healthcheck))
+
+	rpc := s.handle(s.rpc(s.cfg.Caller, rpcIDParam))
+	r.GET("/v2/rpc/*id", rpc)
+	r.POST("/v2/rpc/*id", rpc)
+
+	if s.cfg.NativeEcho {
+		echo := s.handle(s.rpc(echoCaller{}, func(httprouter.Params) string { return "echo" }))
+		r.GET("/_bench/echo", echo)
+		r.POST("/_bench/echo", echo)
+	}
+	return r
+}
+
+// handle adapts h to httprouter, sending its error to writeError.
+func (s *Server) handle(h handlerFunc) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if err := h(w, r, ps); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
+// std returns an http.Handler that answers every request with err.
+func (s *Server) std(err func() error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, err())
+	})
+}
+
+// rpcIDParam returns the RPC id of a /v2/rpc/*id route: the catch-all
+// without its leading slash. It may contain slashes and may be empty.
+func rpcIDParam(ps httprouter.Params) string {
+	return strings.TrimPrefix(ps.ByName("id"), "/")
+}
+
+// root answers GET / with 200 and an empty body, as Nakama does.
+func root(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// healthcheck answers GET /healthcheck with 200 and {}.
+func healthcheck(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	w.Header().Set("Content-Type", contentTypeJSON)
+	_, err := w.Write([]byte("{}"))
+	logWriteError(r, err)
+	return nil
+}

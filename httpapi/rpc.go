@@ -1,0 +1,183 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/warden-rpc/warden/host"
+)
+
+// rpc returns the handler of Nakama's RpcFuncHttp for caller, in Nakama's
+// order: authenticate, check the id, read the payload, call, answer. The
+// host looks the id up, so an unknown id is refused after the payload is
+// read (Nakama looks it up first).
+func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		query := r.URL.Query()
+		user, err := s.authenticate(r, query)
+		if err != nil {
+			return err
+		}
+		id := rpcID(ps)
+		if id == "" {
+			return errRPCIDRequired()
+		}
+		_, unwrap := query["unwrap"]
+		payload, err := s.readPayload(w, r, query, unwrap)
+		if err != nil {
+			return err
+		}
+		res, err := caller.Call(r.Context(), newHostRequest(r, id, payload, user, query))
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			res = &host.Result{}
+		}
+		return writeResult(w, r, res, unwrap)
+	}
+}
+
+// readPayload returns the call's payload. A POST body, bounded by
+// MaxBodyBytes, is decoded with decodePayload. A GET has no body; its
+// payload is the "payload" query parameter, which also stays in the query
+// parameters. Nakama passes an empty payload for GET (heroiclabs/nakama#400),
+// which breaks nakama-js's rpcHttpKey; reading the parameter fixes that.
+//
+// # Errors
+//
+// readPayload refuses a body with a Content-Encoding (400, code 3): no
+// request decompression is done, and handing compressed bytes to a plugin
+// as if they were the payload would be worse than refusing. A body over the
+// limit gives Nakama's 400 "http: request body too large", a failed read an
+// internal error, and a bad body decodePayload's error.
+func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, query url.Values, unwrap bool) ([]byte, error) {
+	if r.Method != http.MethodPost {
+		if p, ok := query["payload"]; ok && len(p) > 0 {
+			return []byte(p[0]), nil
+		}
+		return nil, nil
+	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return nil, errBadEncoding(fmt.Errorf("content encoding %.32q", enc))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, errBodyTooLarge(err)
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	// The write deadline runs from the end of the request headers; restart
+	// it so that a slow upload does not eat into the call's time. Writers
+	// that cannot set deadlines (httptest) are fine without.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	return decodePayload(body, unwrap)
+}
+
+// decodePayload turns a POST body into the call's payload, as Nakama does:
+// an empty body is an empty payload; with unwrap the body is the payload;
+// otherwise the body must be a JSON string, whose value is the payload (JSON
+// null gives an empty payload).
+//
+// # Errors
+//
+// A body that is not a JSON string gives Nakama's 400 with the fixed message
+// "json: cannot unmarshal object into Go value of type string", whatever the
+// actual problem.
+func decodePayload(body []byte, unwrap bool) ([]byte, error) {
+	if unwrap || len(body) == 0 {
+		return body, nil
+	}
+	var s string
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, errBadJSON(err)
+	}
+	return []byte(s), nil
+}
+
+// newHostRequest builds the host's request. Headers are all request headers
+// but Authorization (credentials never reach plugins, unlike in Nakama) and
+// Grpc-Timeout (which Nakama overwrites on every request). query loses
+// http_key.
+//
+// # Notes
+//
+// The client address is the TCP peer. X-Forwarded-For is not trusted: any
+// client can set it, and Warden does not know how many proxies it is behind.
+// Proxy support, if added, must be opt-in with a proxy count as Nakama's
+// socket.proxy_count.
+func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, query url.Values) *host.Request {
+	headers := make(map[string][]string, len(r.Header))
+	for k, v := range r.Header {
+		if k != "Authorization" && k != "Grpc-Timeout" {
+			headers[k] = v
+		}
+	}
+	query.Del("http_key")
+	ip, port, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip, port = r.RemoteAddr, ""
+	}
+	return &host.Request{
+		ID:         id,
+		Payload:    payload,
+		User:       user,
+		Headers:    headers,
+		Query:      query,
+		ClientIP:   ip,
+		ClientPort: port,
+		TraceID:    traceID(r.Context()),
+	}
+}
+
+// writeResult writes a successful call. Without unwrap the body is
+// {"payload":"<output as a JSON string>"}, with Go's HTML escaping, as
+// Nakama's json.Marshal of map[string]string{"payload": ...} writes it. With
+// unwrap the output is written as is, with the request's Content-Type, or
+// text/plain when there is none.
+func writeResult(w http.ResponseWriter, r *http.Request, res *host.Result, unwrap bool) error {
+	if res.Plugin != "" {
+		w.Header().Set(headerPlugin, res.Plugin+"@"+res.Version)
+	}
+	body := res.Output
+	if unwrap {
+		ct := r.Header.Get("Content-Type")
+		if ct == "" {
+			ct = "text/plain"
+		}
+		w.Header().Set("Content-Type", ct)
+	} else {
+		var err error
+		body, err = json.Marshal(struct {
+			Payload string `json:"payload"`
+		}{string(res.Output)})
+		if err != nil {
+			return fmt.Errorf("encode result: %w", err)
+		}
+		w.Header().Set("Content-Type", contentTypeJSON)
+	}
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(body)
+	logWriteError(r, err)
+	return nil
+}
+
+// echoCaller is the RPCCaller of the native echo route: it returns the
+// payload, with no WebAssembly involved.
+type echoCaller struct{}
+
+// Call returns req's payload as the output.
+func (echoCaller) Call(_ context.Context, req *host.Request) (*host.Result, error) {
+	return &host.Result{Output: req.Payload}, nil
+}

@@ -1,0 +1,294 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/host"
+)
+
+func TestNewServer(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		s, err := NewServer(Config{Caller: echo(), HTTPKey: "k", EncryptionKey: []byte("e"), CallTimeout: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.cfg.Addr != DefaultAddr || s.cfg.MaxBodyBytes != DefaultMaxBodyBytes {
+			t.Errorf("defaults not applied: %+v", s.cfg)
+		}
+		srv := s.srv
+		if srv.ReadHeaderTimeout != 5*time.Second || srv.ReadTimeout < 10*time.Second ||
+			srv.WriteTimeout != 8*time.Second || srv.IdleTimeout != 60*time.Second || srv.MaxHeaderBytes != 32<<10 {
+			t.Errorf("http.Server limits: %+v", srv)
+		}
+		if s.URL() != "" {
+			t.Errorf("URL before Listen = %q, want empty", s.URL())
+		}
+	})
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "ErrNoCaller", cfg: Config{HTTPKey: "k", EncryptionKey: []byte("e")}},
+		{name: "ErrNoHTTPKey", cfg: Config{Caller: echo(), EncryptionKey: []byte("e")}},
+		{name: "ErrNoEncryptionKey", cfg: Config{Caller: echo(), HTTPKey: "k"}},
+		{name: "ErrNegativeBody", cfg: Config{Caller: echo(), HTTPKey: "k", EncryptionKey: []byte("e"), MaxBodyBytes: -1}},
+		{name: "ErrNegativeTimeout", cfg: Config{Caller: echo(), HTTPKey: "k", EncryptionKey: []byte("e"), CallTimeout: -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewServer(tt.cfg); err == nil {
+				t.Fatal("NewServer succeeded")
+			}
+		})
+	}
+}
+
+func TestServer_Lifecycle(t *testing.T) {
+	t.Run("URL of a wildcard address", func(t *testing.T) {
+		s := startServer(t, Config{Addr: ":0"})
+		if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") {
+			t.Errorf("URL = %q, want http://127.0.0.1:PORT", s.URL())
+		}
+		if got := do(t, s, "GET", "/healthcheck", nil, ""); got.status != 200 {
+			t.Errorf("healthcheck via URL: %d", got.status)
+		}
+	})
+	t.Run("ErrServeWithoutListen", func(t *testing.T) {
+		s, _ := NewServer(Config{Caller: echo(), HTTPKey: "k", EncryptionKey: []byte("e")})
+		if err := s.Serve(); err == nil {
+			t.Fatal("Serve without Listen succeeded")
+		}
+	})
+	t.Run("ErrListenTwice", func(t *testing.T) {
+		s := startServer(t, Config{})
+		if err := s.Listen(); err == nil {
+			t.Fatal("second Listen succeeded")
+		}
+	})
+	t.Run("Close before Serve", func(t *testing.T) {
+		s, _ := NewServer(Config{Caller: echo(), HTTPKey: "k", EncryptionKey: []byte("e"), Addr: "127.0.0.1:0"})
+		if err := s.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Serve(); err != nil {
+			t.Errorf("Serve after Close = %v, want nil", err)
+		}
+	})
+}
+
+func TestServer_Shutdown(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	caller := &fakeCaller{fn: func(context.Context, *host.Request) (*host.Result, error) {
+		close(entered)
+		<-release
+		return &host.Result{Output: []byte("done")}, nil
+	}}
+	s := startServer(t, Config{Caller: caller})
+	got := make(chan string, 1)
+	go func() { got <- get(s.URL() + "/v2/rpc/slow?http_key=" + testHTTPKey) }()
+	<-entered
+
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v with a call in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if r := <-got; r != `200 {"payload":"done"}` {
+		t.Errorf("in-flight call got %s", r)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+}
+
+func TestServer_ShutdownTimeout(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	caller := &fakeCaller{fn: func(context.Context, *host.Request) (*host.Result, error) {
+		close(entered)
+		<-release
+		return &host.Result{}, nil
+	}}
+	s := startServer(t, Config{Caller: caller})
+	got := make(chan string, 1)
+	go func() { got <- get(s.URL() + "/v2/rpc/slow?http_key=" + testHTTPKey) }()
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want context.DeadlineExceeded", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close = %v", err)
+	}
+	if r := <-got; !strings.HasPrefix(r, "error") {
+		t.Errorf("call cut by Close got %s, want an error", r)
+	}
+}
+
+// get sends a GET from any goroutine and returns "STATUS BODY" or "error: ...".
+func get(url string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("%d %s", resp.StatusCode, b)
+}
+
+func TestServer_Routes(t *testing.T) {
+	key := http.Header{"Authorization": {basic(testHTTPKey + ":")}}
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		header http.Header
+		body   string
+		status int
+		want   string
+	}{
+		{name: "root", method: "GET", path: "/", status: 200, want: ""},
+		{name: "healthcheck", method: "GET", path: "/healthcheck", status: 200, want: "{}"},
+		{name: "native echo POST", method: "POST", path: "/_bench/echo?unwrap", header: key, body: `{"a":1}`, status: 200, want: `{"a":1}`},
+		{name: "native echo wrapped", method: "POST", path: "/_bench/echo", header: key, body: `"hi"`, status: 200, want: `{"payload":"hi"}`},
+		{name: "native echo GET", method: "GET", path: "/_bench/echo?payload=hi", header: key, status: 200, want: `{"payload":"hi"}`},
+		{name: "native echo needs auth", method: "POST", path: "/_bench/echo", body: `"hi"`, status: 401, want: wantNoAuth},
+		{name: "native echo bad JSON", method: "POST", path: "/_bench/echo", header: key, body: `{}`, status: 400, want: wantBadJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caller := echo()
+			s := startServer(t, Config{Caller: caller, NativeEcho: true})
+			got := do(t, s, tt.method, tt.path, tt.header, tt.body)
+			if got.status != tt.status || got.body != tt.want {
+				t.Errorf("got %d %q, want %d %q", got.status, got.body, tt.status, tt.want)
+			}
+			checkCommonHeaders(t, got.header)
+			if n := len(caller.requests()); n != 0 {
+				t.Errorf("plugin caller called %d times", n)
+			}
+		})
+	}
+}
+
+func TestServer_HeaderTooLarge(t *testing.T) {
+	s := startServer(t, Config{})
+	got := do(t, s, "GET", "/healthcheck", http.Header{"X-Big": {strings.Repeat("a", 64<<10)}}, "")
+	if got.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status = %d, want 431", got.status)
+	}
+	// Within the limit, including a GET payload far above Nakama's ~9 KB.
+	got = do(t, s, "GET", "/v2/rpc/echo?http_key="+testHTTPKey+"&payload="+strings.Repeat("p", 20<<10), nil, "")
+	if got.status != 200 {
+		t.Errorf("20 KiB query: status = %d, want 200", got.status)
+	}
+}
+
+func TestServer_CORS(t *testing.T) {
+	tests := []struct {
+		name        string
+		header      http.Header
+		status      int
+		wantHeaders string
+		wantMethods string
+	}{
+		{name: "plain OPTIONS", status: 200},
+		{name: "no request method", header: http.Header{"Origin": {"https://game.example"}}, status: 400},
+		{name: "POST with headers", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization, content-type,accept"}}, status: 200, wantHeaders: "Authorization,Content-Type"},
+		{name: "PUT", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"PUT"}}, status: 200, wantMethods: "PUT"},
+		{name: "method not allowed", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"PATCH"}}, status: 405},
+		{name: "header not allowed", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"X-Secret"}}, status: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			caller := echo()
+			s := startServer(t, Config{Caller: caller})
+			got := do(t, s, "OPTIONS", "/v2/rpc/echo", tt.header, "")
+			if got.status != tt.status || got.body != "" {
+				t.Errorf("got %d %q, want %d and no body", got.status, got.body, tt.status)
+			}
+			if h := got.header.Get("Access-Control-Allow-Headers"); h != tt.wantHeaders {
+				t.Errorf("Access-Control-Allow-Headers = %q, want %q", h, tt.wantHeaders)
+			}
+			if m := got.header.Get("Access-Control-Allow-Methods"); m != tt.wantMethods {
+				t.Errorf("Access-Control-Allow-Methods = %q, want %q", m, tt.wantMethods)
+			}
+			checkCommonHeaders(t, got.header)
+			if len(caller.requests()) != 0 {
+				t.Error("OPTIONS reached the caller")
+			}
+		})
+	}
+}
+
+func TestServer_Logging(t *testing.T) {
+	var buf syncBuffer
+	secret := "s3cr3t-http-key"
+	s := serve(t, Config{
+		HTTPKey:   secret,
+		Logger:    zerolog.New(&buf).Level(zerolog.DebugLevel),
+		AccessLog: true,
+		Caller:    &fakeCaller{err: errors.New("database on fire")},
+	})
+	do(t, s, "GET", "/v2/rpc/echo?http_key="+secret, nil, "")
+	do(t, s, "GET", "/v2/rpc/echo?http_key=wrong-"+secret, nil, "")
+	// Shutdown waits for the handlers, and so for the access log lines.
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	logs := buf.String()
+	for _, want := range []string{
+		`"level":"error"`, `"error":"database on fire"`, `"status":500`,
+		`"method":"GET"`, `"path":"/v2/rpc/echo"`, `"size":`, `"duration":`, `"req_id":"`, `"remote_addr":"127.0.0.1:`,
+		`"component":"httpapi"`, `"status":401`,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, secret) {
+		t.Errorf("logs contain the HTTP key:\n%s", logs)
+	}
+	if n := strings.Count(logs, "database on fire"); n != 1 {
+		t.Errorf("error logged %d times, want once:\n%s", n, logs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,60 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+)
+
+// NewTokenID returns a new random UUID (version 4, RFC 9562) in its
+// canonical form, 8-4-4-4-12 lowercase hex digits. Token IDs and trace IDs
+// use it.
+//
+// # Notes
+//
+// The randomness comes from crypto/rand, which never fails on supported
+// platforms (it crashes the program instead).
+func NewTokenID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
+	var s [36]byte
+	hex.Encode(s[0:8], u[0:4])
+	s[8] = '-'
+	hex.Encode(s[9:13], u[4:6])
+	s[13] = '-'
+	hex.Encode(s[14:18], u[6:8])
+	s[18] = '-'
+	hex.Encode(s[19:23], u[8:10])
+	s[23] = '-'
+	hex.Encode(s[24:], u[10:])
+	return string(s[:])
+}
+
+// IsUUID reports whether s is a UUID in canonical form: 36 characters,
+// 8-4-4-4-12 hex digits of either case separated by hyphens. The version and
+// variant bits are not checked.
+func IsUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !isHex(c) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// isHex reports whether c is a hexadecimal digit.
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

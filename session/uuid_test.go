@@ -1,0 +1,52 @@
+package session
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewTokenID(t *testing.T) {
+	seen := make(map[string]bool)
+	for range 1000 {
+		id := NewTokenID()
+		if !IsUUID(id) || id != strings.ToLower(id) {
+			t.Fatalf("NewTokenID() = %q, not a lowercase canonical UUID", id)
+		}
+		if id[14] != '4' {
+			t.Fatalf("NewTokenID() = %q, version %c, want 4", id, id[14])
+		}
+		if !strings.ContainsRune("89ab", rune(id[19])) {
+			t.Fatalf("NewTokenID() = %q, variant nibble %c, want 8, 9, a or b", id, id[19])
+		}
+		if seen[id] {
+			t.Fatalf("NewTokenID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+func TestIsUUID(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{name: "lowercase", in: "2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2b", want: true},
+		{name: "uppercase", in: "2F7C9D1E-3B4A-4E5F-8A6B-7C8D9E0F1A2B", want: true},
+		{name: "nil UUID", in: "00000000-0000-0000-0000-000000000000", want: true},
+		{name: "empty", in: "", want: false},
+		{name: "no hyphens", in: "2f7c9d1e3b4a4e5f8a6b7c8d9e0f1a2b", want: false},
+		{name: "braces", in: "{2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2b}", want: false},
+		{name: "urn", in: "urn:uuid:2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2b", want: false},
+		{name: "non-hex", in: "2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2g", want: false},
+		{name: "misplaced hyphen", in: "2f7c9d1e3-b4a-4e5f-8a6b-7c8d9e0f1a2b", want: false},
+		{name: "too long", in: "2f7c9d1e-3b4a-4e5f-8a6b-7c8d9e0f1a2bc", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsUUID(tt.in); got != tt.want {
+				t.Errorf("IsUUID(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
