@@ -1,0 +1,32 @@
+# Each plugins/<name>/build.sh rebuilds the committed plugins/<name>/<name>.wasm
+# (Rust plugins with Debian's Rust 1.63: scripts/build-rust-plugin.sh). CI runs
+# plugins-check to catch a .wasm that drifted from its sources.
+
+.PHONY: plugins fixtures plugins-check test bench
+
+## plugins: rebuild every plugins/<name>/<name>.wasm with its build.sh, and
+## the hand-written WAT test fixtures.
+plugins: fixtures
+	@set -e; for b in plugins/*/build.sh; do sh "$$b"; done
+
+## fixtures: rebuild host/testdata/**/*.wasm from their .wat sources (wabt).
+fixtures:
+	@set -e; for w in host/testdata/*.wat host/testdata/*/*.wat; do wat2wasm "$$w" -o "$${w%.wat}.wasm"; done
+
+## plugins-check: fail when a rebuilt plugin differs from the committed one.
+plugins-check: plugins
+	@git diff --exit-code --stat -- plugins host/testdata || \
+		{ echo "plugins-check: plugins/ differs from git: commit the sources and the .wasm that make plugins rebuilt" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- 'plugins/*.wasm' 'host/testdata/*.wasm'); \
+	if [ -n "$$untracked" ]; then \
+		echo "plugins-check: untracked .wasm files: $$untracked" >&2; exit 1; \
+	fi
+
+## test: the README's test command.
+test:
+	go test -race ./...
+
+## bench: Go benchmarks once each, then the HTTP load test (needs wrk).
+bench:
+	go test -run '^$$' -bench . -benchtime 2s ./host ./httpapi ./storage
+	scripts/bench-http 10s 32

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is the server's configuration, from flags and WARDEN_* variables.
+type config struct {
+	Addr          string
+	DataDir       string
+	PluginDir     string
+	HTTPKey       string
+	ServerKey     string
+	EncryptionKey string
+	LogLevel      string
+	LogFormat     string
+	CallTimeout   time.Duration
+	MaxBodyBytes  int64
+	MaxMemoryMiB  int
+	MaxInstances  int
+	Node          string
+	Env           envList
+	BenchNative   bool
+	AccessLog     bool
+}
+
+// envList collects repeated -env KEY=VALUE flags.
+type envList map[string]string
+
+func (e envList) String() string { return fmt.Sprint(map[string]string(e)) }
+
+// Set adds one KEY=VALUE pair; a variable's value may hold several, comma-separated.
+func (e envList) Set(s string) error {
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("env %q: want KEY=VALUE", kv)
+		}
+		e[k] = v
+	}
+	return nil
+}
+
+// parseConfig reads flags from args, then fills every flag not given on the
+// command line from its environment variable: -http-key from WARDEN_HTTP_KEY.
+//
+// # Errors
+//
+// It fails on an unknown flag, a bad value, or a bad variable.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	c := &config{Env: envList{}}
+	fs := flag.NewFlagSet("warden", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:7350", "address to listen on")
+	fs.StringVar(&c.DataDir, "data", "data", "directory for the database, generated keys and the compilation cache")
+	fs.StringVar(&c.PluginDir, "plugins", "plugins", "directory of *.wasm plugins (and its subdirectories)")
+	fs.StringVar(&c.HTTPKey, "http-key", "", "runtime HTTP key for server-to-server calls (default: generated and kept in the data directory)")
+	fs.StringVar(&c.ServerKey, "server-key", "", "server key for client authentication (default: generated)")
+	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "key that signs session tokens (default: generated)")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "deadline of one plugin call")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", 256<<10, "largest request body in bytes")
+	fs.IntVar(&c.MaxMemoryMiB, "max-memory", 32, "memory cap of each plugin instance, in MiB")
+	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
+	fs.StringVar(&c.Node, "node", "warden", "node name, as plugins see it")
+	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable)")
+	fs.BoolVar(&c.BenchNative, "bench-native", false, "serve /_bench/echo, a native echo handler, for benchmarks")
+	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := "WARDEN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s: %w", name, e)
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, c.check()
+}
+
+func (c *config) check() error {
+	switch {
+	case c.LogFormat != "json" && c.LogFormat != "console":
+		return fmt.Errorf("log-format %q: want json or console", c.LogFormat)
+	case c.CallTimeout <= 0:
+		return fmt.Errorf("call-timeout %s: want a positive duration", c.CallTimeout)
+	case c.MaxBodyBytes <= 0:
+		return fmt.Errorf("max-body %d: want a positive size", c.MaxBodyBytes)
+	case c.MaxMemoryMiB <= 0 || c.MaxMemoryMiB > 4096:
+		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
+	}
+	return nil
+}

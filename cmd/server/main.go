@@ -1,0 +1,153 @@
+// Command server runs Warden: a self-hosted RPC server whose RPC handlers are
+// WebAssembly plugins, wire-compatible with Nakama's HTTP RPC API.
+//
+// Run it with no flags to serve the bundled plugins from ./plugins on
+// 127.0.0.1:7350, with data under ./data. `server -h` lists the flags; each
+// has an environment variable (-http-key is WARDEN_HTTP_KEY).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/storage"
+)
+
+// version is the server's version, set at build time with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(doMain(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// doMain runs the server and maps its error to an exit code.
+func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, os.Getenv, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	default:
+		fmt.Fprintln(stderr, "warden:", err)
+		return 1
+	}
+}
+
+// run starts the server and blocks until ctx is done, then shuts down
+// gracefully: it stops accepting, lets calls in flight finish (bounded by
+// the call timeout), then closes the plugins and the database.
+//
+// # Errors
+//
+// It fails on bad configuration, when a plugin fails to load, or when the
+// listener cannot start.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	k, err := loadKeys(cfg, log)
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(ctx, filepath.Join(cfg.DataDir, "warden.db"), storage.Options{})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer closeLogged(log, "database", db.Close)
+	h, err := host.New(ctx, host.Config{
+		PluginDir:      cfg.PluginDir,
+		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
+		DB:             db,
+		Logger:         log,
+		CallTimeout:    cfg.CallTimeout,
+		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * 16,
+		MaxInstances:   cfg.MaxInstances,
+		Env:            cfg.Env,
+		Node:           cfg.Node,
+		ServerVersion:  version,
+	})
+	if err != nil {
+		return fmt.Errorf("load plugins: %w", err)
+	}
+	defer closeLogged(log, "plugins", func() error { return h.Close(context.Background()) })
+	return serve(ctx, cfg, k, h, log)
+}
+
+// serve runs the HTTP API until ctx is done.
+func serve(ctx context.Context, cfg *config, k *keys, h *host.Host, log zerolog.Logger) error {
+	srv, err := httpapi.NewServer(httpapi.Config{
+		Addr:          cfg.Addr,
+		Caller:        h,
+		HTTPKey:       k.HTTPKey,
+		EncryptionKey: []byte(k.EncryptionKey),
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		CallTimeout:   cfg.CallTimeout,
+		NativeEcho:    cfg.BenchNative,
+		Logger:        log,
+		AccessLog:     cfg.AccessLog,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	log.Info().Str("url", srv.URL()).Int("plugins", len(h.Plugins())).Str("version", version).Msg("listening")
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.CallTimeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return <-done
+}
+
+// newLogger builds the root logger: the only place that does.
+func newLogger(cfg *config, stdout io.Writer) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
+	if err != nil || lvl < zerolog.DebugLevel || lvl > zerolog.ErrorLevel {
+		return zerolog.Logger{}, fmt.Errorf("log-level %q: want debug, info, warn or error", cfg.LogLevel)
+	}
+	var w io.Writer = stdout
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Str("node", cfg.Node).Logger(), nil
+}
+
+func closeLogged(log zerolog.Logger, what string, closeFn func() error) {
+	if err := closeFn(); err != nil {
+		log.Error().Err(err).Str("what", what).Msg("close")
+	}
+}

@@ -1,0 +1,216 @@
+//! A fake, in-process host with the signatures of the `warden_v1` imports,
+//! used outside `wasm32` so that `cargo test` runs natively.
+//!
+//! State is per thread (tests run on several threads). Tests set it up with
+//! [`with`] and inspect it afterwards. Database calls answer from
+//! `Fake::db_result` and `Fake::db_affected` and record the SQL they got.
+//! Native builds of plugins link against this too; there, every call behaves
+//! as on a host with an empty context and no database.
+
+// Each function's safety contract is its import's: every (ptr, len) must be
+// a valid range, as ABI.md 1.1 requires of the guest.
+#![allow(clippy::missing_safety_doc)]
+
+use std::cell::RefCell;
+
+use super::status;
+
+/// The fake host's per-thread state.
+#[derive(Default)]
+pub(crate) struct Fake {
+    pub input: Vec<u8>,
+    pub output: Vec<u8>,
+    pub error: Option<(i32, String)>,
+    pub ctx: Vec<(String, Vec<u8>)>,
+    pub logs: Vec<(i32, String)>,
+    /// What log_level returns.
+    pub level: i32,
+    pub registered: Vec<(String, i32, i32)>,
+    pub last_error: Option<String>,
+    pub panic: Option<String>,
+    /// Encoded rows that db_query puts in the result slot; None fails with DB_ERROR.
+    pub db_result: Option<Vec<u8>>,
+    pub db_affected: i64,
+    /// Each (sql, encoded args) passed to db_exec or db_query, and "BEGIN n"/"COMMIT"/"ROLLBACK".
+    pub db_log: Vec<(String, Vec<u8>)>,
+    slot: Option<Vec<u8>>,
+}
+
+thread_local! {
+    static FAKE: RefCell<Fake> = RefCell::new(Fake::default());
+}
+
+/// Runs `f` on this thread's fake host.
+pub(crate) fn with<T>(f: impl FnOnce(&mut Fake) -> T) -> T {
+    FAKE.with(|c| f(&mut c.borrow_mut()))
+}
+
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts(ptr, len)
+    }
+}
+
+// Buffer convention: write when it fits, always return the full length.
+unsafe fn put(v: &[u8], dst_ptr: *mut u8, dst_cap: usize) -> i64 {
+    if v.len() <= dst_cap && !v.is_empty() {
+        std::ptr::copy_nonoverlapping(v.as_ptr(), dst_ptr, v.len());
+    }
+    v.len() as i64
+}
+
+fn fail(f: &mut Fake, st: i32, msg: &str) -> i32 {
+    f.last_error = Some(msg.to_string());
+    st
+}
+
+pub unsafe fn rpc_register(id_ptr: *const u8, id_len: usize, handler_id: i32, flags: i32) -> i32 {
+    let id = String::from_utf8_lossy(bytes(id_ptr, id_len)).to_lowercase();
+    with(|f| {
+        if f.registered.iter().any(|r| r.0 == id) {
+            return fail(f, status::ALREADY_EXISTS, "rpc id registered already");
+        }
+        f.registered.push((id, handler_id, flags));
+        status::OK
+    })
+}
+
+pub unsafe fn input_read(offset: i32, dst_ptr: *mut u8, dst_len: usize) -> i32 {
+    with(|f| {
+        let start = (offset.max(0) as usize).min(f.input.len());
+        let n = dst_len.min(f.input.len() - start);
+        std::ptr::copy_nonoverlapping(f.input[start..].as_ptr(), dst_ptr, n);
+        n as i32
+    })
+}
+
+pub unsafe fn output_write(src_ptr: *const u8, src_len: usize) -> i32 {
+    with(|f| f.output.extend_from_slice(bytes(src_ptr, src_len)));
+    status::OK
+}
+
+pub unsafe fn error_set(code: i32, msg_ptr: *const u8, msg_len: usize) -> i32 {
+    let msg = String::from_utf8_lossy(bytes(msg_ptr, msg_len)).into_owned();
+    with(|f| f.error = Some((code, msg)));
+    status::OK
+}
+
+pub unsafe fn ctx_get(key_ptr: *const u8, key_len: usize, dst_ptr: *mut u8, dst_cap: usize) -> i64 {
+    let key = bytes(key_ptr, key_len).to_vec();
+    with(
+        |f| match f.ctx.iter().find(|(k, _)| k.as_bytes() == key.as_slice()) {
+            Some((_, v)) => put(v, dst_ptr, dst_cap),
+            None => i64::from(fail(f, status::NOT_FOUND, "no such context value")),
+        },
+    )
+}
+
+pub unsafe fn log(level: i32, msg_ptr: *const u8, msg_len: usize) -> i32 {
+    let msg = String::from_utf8_lossy(bytes(msg_ptr, msg_len)).into_owned();
+    with(|f| f.logs.push((level, msg)));
+    status::OK
+}
+
+pub unsafe fn log_level() -> i32 {
+    with(|f| f.level)
+}
+
+pub unsafe fn db_engine() -> i32 {
+    super::engine::NONE
+}
+
+pub unsafe fn db_exec(
+    sql_ptr: *const u8,
+    sql_len: usize,
+    args_ptr: *const u8,
+    args_len: usize,
+) -> i64 {
+    let entry = (
+        String::from_utf8_lossy(bytes(sql_ptr, sql_len)).into_owned(),
+        bytes(args_ptr, args_len).to_vec(),
+    );
+    with(|f| {
+        f.db_log.push(entry);
+        f.db_affected
+    })
+}
+
+pub unsafe fn db_query(
+    sql_ptr: *const u8,
+    sql_len: usize,
+    args_ptr: *const u8,
+    args_len: usize,
+) -> i64 {
+    let entry = (
+        String::from_utf8_lossy(bytes(sql_ptr, sql_len)).into_owned(),
+        bytes(args_ptr, args_len).to_vec(),
+    );
+    with(|f| {
+        f.db_log.push(entry);
+        match f.db_result.clone() {
+            Some(r) => {
+                let n = r.len() as i64;
+                f.slot = Some(r);
+                n
+            }
+            None => i64::from(fail(f, status::DB_ERROR, "no such table: fake")),
+        }
+    })
+}
+
+fn db_mark(s: &str) -> i32 {
+    with(|f| f.db_log.push((s.to_string(), Vec::new())));
+    status::OK
+}
+
+pub unsafe fn db_begin(mode: i32) -> i32 {
+    db_mark(&format!("BEGIN {}", mode))
+}
+
+pub unsafe fn db_commit() -> i32 {
+    db_mark("COMMIT")
+}
+
+pub unsafe fn db_rollback() -> i32 {
+    db_mark("ROLLBACK")
+}
+
+pub unsafe fn result_read(dst_ptr: *mut u8, dst_cap: usize) -> i64 {
+    with(|f| match f.slot.take() {
+        Some(v) => {
+            let n = put(&v, dst_ptr, dst_cap);
+            if n as usize > dst_cap {
+                f.slot = Some(v);
+            }
+            n
+        }
+        None => i64::from(fail(f, status::NOT_FOUND, "result slot is empty")),
+    })
+}
+
+pub unsafe fn last_error(dst_ptr: *mut u8, dst_cap: usize) -> i64 {
+    with(|f| match &f.last_error {
+        Some(m) => put(m.as_bytes(), dst_ptr, dst_cap),
+        None => i64::from(status::NOT_FOUND),
+    })
+}
+
+pub unsafe fn panic(msg_ptr: *const u8, msg_len: usize) {
+    let msg = String::from_utf8_lossy(bytes(msg_ptr, msg_len)).into_owned();
+    with(|f| f.panic = Some(msg));
+}
+
+pub unsafe fn time_now() -> i64 {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    d.map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+pub unsafe fn random_fill(dst_ptr: *mut u8, dst_len: usize) -> i32 {
+    // Not random: a fixed pattern is enough for tests of the wrapper.
+    for i in 0..dst_len {
+        *dst_ptr.add(i) = i as u8;
+    }
+    status::OK
+}
