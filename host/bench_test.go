@@ -30,11 +30,19 @@ func benchmarkEcho(b *testing.B, h *Host) {
 	})
 }
 
-// BenchmarkHost_Call measures one echo RPC through the host (pool, call
-// state, host functions, deadline), for the hand-written WAT plugin.
+// BenchmarkHost_Call measures one echo RPC with a 1 KiB payload through the
+// host (pool, call state, host functions, deadline), without HTTP, for each
+// plugin language.
 func BenchmarkHost_Call(b *testing.B) {
-	h := newTestHost(b, pluginDir(b, "hostile.wasm"), func(c *Config) { c.Logger = zerolog.Nop() })
-	benchmarkEcho(b, h)
+	for _, bc := range []struct{ name, fixture string }{
+		{"wat", "hostile.wasm"},
+		{"rust", "../../plugins/echo/echo.wasm"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			h := newTestHost(b, pluginDir(b, bc.fixture), func(c *Config) { c.Logger = zerolog.Nop() })
+			benchmarkEcho(b, h)
+		})
+	}
 }
 
 // TestBenchmarkHost_Call runs the benchmark once, so that it cannot rot.

@@ -25,8 +25,10 @@ lib=$(printf '%s' "$name" | tr - _)
 
 export RUSTC="${WARDEN_RUSTC:-/usr/bin/rustc}"
 # RUSTFLAGS replaces build.rustflags from any cargo config file, so only
-# this reaches rustc. A 64 KiB stack (default 1 MiB) keeps memory small.
-export RUSTFLAGS="-C link-arg=-zstack-size=65536"
+# this reaches rustc. A 64 KiB stack (default 1 MiB) keeps memory small;
+# bulk-memory turns memcpy/memset into single instructions instead of byte
+# loops, which matters because the deadline check taxes every loop back-edge.
+export RUSTFLAGS="-C link-arg=-zstack-size=65536 -C target-feature=+bulk-memory"
 export CARGO_TARGET_DIR="$dir/target"
 unset CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,25 @@ type server struct {
 	URL    string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *strings.Builder
+	logs   *syncBuilder
+}
+
+// syncBuilder is a strings.Builder safe for one writer and many readers.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) WriteString(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(v)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startServer runs the server with args (plus an ephemeral address) and
@@ -37,7 +56,7 @@ func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &server{cancel: cancel, done: make(chan error, 1), logs: &strings.Builder{}}
+	s := &server{cancel: cancel, done: make(chan error, 1), logs: &syncBuilder{}}
 	args = append([]string{"-addr", "127.0.0.1:0", "-log-level", "debug"}, args...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
