@@ -8,7 +8,7 @@ package abi
 
 // Version is the ABI version this server implements, as "major.minor".
 // Minor versions only add functions, context keys and enum values.
-const Version = "1.0"
+const Version = "1.1"
 
 // Major is the major version of Version. It appears in ModuleName and
 // MarkerExport, so a plugin built for another major fails to load.
@@ -51,6 +51,10 @@ const (
 	FuncPanic       = "panic"
 	FuncTimeNow     = "time_now"
 	FuncRandomFill  = "random_fill"
+	// Added in 1.1: custom HTTP handlers.
+	FuncHTTPRegister    = "http_register"
+	FuncOutputSetStatus = "output_set_status"
+	FuncOutputAddHeader = "output_add_header"
 )
 
 // WASIModuleName is the WASI preview 1 module the host also provides, for
@@ -95,6 +99,9 @@ func Imports() []Func {
 		{FuncPanic, []ValType{I32, I32}, nil},
 		{FuncTimeNow, nil, []ValType{I64}},
 		{FuncRandomFill, []ValType{I32, I32}, []ValType{I32}},
+		{FuncHTTPRegister, []ValType{I32, I32, I32, I32, I32, I32}, []ValType{I32}},
+		{FuncOutputSetStatus, []ValType{I32}, []ValType{I32}},
+		{FuncOutputAddHeader, []ValType{I32, I32, I32, I32}, []ValType{I32}},
 	}
 }
 
@@ -180,6 +187,9 @@ const (
 	// FlagServerOnly marks an RPC that the host refuses, with CodePermissionDenied
 	// and before any plugin code runs, when the call carries a user ID.
 	FlagServerOnly RegisterFlag = 1 << 0
+	// FlagSessionRequired marks an HTTP handler that the host answers with
+	// 401 unless the request carries a valid Bearer session (1.1).
+	FlagSessionRequired RegisterFlag = 1 << 1
 )
 
 // LogLevel is a guest log level. The numbers match zerolog's levels.
@@ -237,6 +247,11 @@ const (
 	CtxRPCID          = "rpc_id"
 	CtxPluginName     = "plugin_name"
 	CtxPluginVersion  = "plugin_version"
+	// Added in 1.1, for HTTP handlers.
+	CtxHTTPMethod  = "http_method"
+	CtxHTTPPath    = "http_path"
+	CtxHTTPRoute   = "http_route"
+	CtxRoutePrefix = "route."
 )
 
 // ContextKeys returns every fixed context key and prefix, in ABI.md order.
@@ -246,11 +261,21 @@ func ContextKeys() []string {
 		CtxHeaders, CtxHeaderPrefix, CtxQuery, CtxQueryPrefix, CtxEnv, CtxEnvPrefix,
 		CtxExecutionMode, CtxNode, CtxServerVersion, CtxClientIP, CtxClientPort,
 		CtxTraceID, CtxRPCID, CtxPluginName, CtxPluginVersion,
+		CtxHTTPMethod, CtxHTTPPath, CtxHTTPRoute, CtxRoutePrefix,
 	}
 }
 
-// ModeRPC is the execution_mode of an RPC call.
-const ModeRPC = "rpc"
+// Execution modes (ctx key execution_mode).
+const (
+	ModeRPC  = "rpc"
+	ModeHTTP = "http"
+)
+
+// MaxRoutesPerPlugin bounds http_register calls per instance.
+const MaxRoutesPerPlugin = 256
+
+// MaxHeaderBytes bounds one header name plus value set by output_add_header.
+const MaxHeaderBytes = 8 << 10
 
 // Limits the host enforces on every plugin. Some are defaults that the
 // server's configuration may change; those say so.

@@ -22,9 +22,12 @@ const (
 	phaseHandle
 )
 
-// registration is one rpc_register call.
+// registration is one rpc_register or http_register call. For an HTTP
+// route, ID is the path pattern and Methods the sorted, comma-joined methods.
 type registration struct {
+	HTTP      bool
 	ID        string
+	Methods   string
 	HandlerID int32
 	Flags     abi.RegisterFlag
 }
@@ -39,6 +42,8 @@ type callState struct {
 	rpcID string
 
 	output  []byte
+	status  int
+	headers [][2]string
 	errSet  bool
 	errCode abi.Code
 	errMsg  string
@@ -68,7 +73,7 @@ func stateFrom(ctx context.Context) *callState {
 // begin prepares st for a call in phase ph.
 func (st *callState) begin(ph phase, req *Request, rpcID string) {
 	st.phase, st.req, st.rpcID = ph, req, rpcID
-	st.output = nil
+	st.output, st.status, st.headers = nil, 0, nil
 	st.errSet, st.errCode, st.errMsg = false, 0, ""
 	st.panicked, st.panicMsg = false, ""
 	st.slot, st.slotSet = nil, false
@@ -130,6 +135,9 @@ func (st *callState) ctxValue(key string) (string, bool) {
 // requestValue resolves the keys that only exist during a call.
 func (st *callState) requestValue(key string) (string, bool) {
 	req, u := st.req, st.req.User
+	if v, ok, handled := st.httpValue(key); handled {
+		return v, ok
+	}
 	switch key {
 	case abi.CtxExecutionMode:
 		return abi.ModeRPC, true
@@ -170,6 +178,35 @@ func (st *callState) requestValue(key string) (string, bool) {
 		return v, ok
 	}
 	return "", false
+}
+
+// httpValue resolves the keys that differ between RPCs and HTTP handlers.
+// handled is false when key is not one of them.
+func (st *callState) httpValue(key string) (v string, ok, handled bool) {
+	hr := st.req.HTTP
+	switch {
+	case key == abi.CtxExecutionMode && hr != nil:
+		return abi.ModeHTTP, true, true
+	case key == abi.CtxRPCID && hr != nil:
+		return "", false, true
+	case key == abi.CtxHTTPMethod || key == abi.CtxHTTPPath || key == abi.CtxHTTPRoute:
+		if hr == nil {
+			return "", false, true
+		}
+		return map[string]string{abi.CtxHTTPMethod: hr.Method, abi.CtxHTTPPath: hr.Path, abi.CtxHTTPRoute: hr.Route}[key], true, true
+	}
+	name, isRoute := strings.CutPrefix(key, abi.CtxRoutePrefix)
+	if !isRoute {
+		return "", false, false
+	}
+	if hr != nil {
+		for _, p := range hr.Params {
+			if p[0] == name {
+				return p[1], true, true
+			}
+		}
+	}
+	return "", false, true
 }
 
 func first(vs []string) (string, bool) {

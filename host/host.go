@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +66,14 @@ type Config struct {
 	Node string
 	// ServerVersion is the server's version (ctx key "version").
 	ServerVersion string
+	// BreakerThreshold is how many calls in a row must crash (trap, panic
+	// or deadline) before a plugin's calls are refused for BreakerCooldown.
+	// Defaults: 5 and 5s.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// CheckRoutes checks plugins' HTTP routes against the server's own
+	// routes; nil checks only plugin against plugin.
+	CheckRoutes RouteChecker
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +95,12 @@ func (c *Config) setDefaults() {
 	if c.Node == "" {
 		c.Node = "warden"
 	}
+	if c.BreakerThreshold <= 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = 5 * time.Second
+	}
 }
 
 // Host loads plugins and serves their RPCs. It is safe for concurrent use.
@@ -96,6 +111,11 @@ type Host struct {
 	cache    wazero.CompilationCache
 	provided map[string]map[string]api.FunctionDefinition
 	reg      atomic.Pointer[registry]
+
+	reloadMu sync.Mutex     // one reload at a time
+	retiring sync.WaitGroup // retired plugins still draining
+	errMu    sync.Mutex
+	lastErr  map[string]LoadError
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -107,7 +127,7 @@ type Host struct {
 // plugins register the same RPC id: a first load is all or nothing.
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
-	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), lastErr: map[string]LoadError{}}
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -121,15 +141,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.closeRuntime(ctx)
 		return nil, err
 	}
-	plugins, err := h.loadDir(ctx)
+	reg, err := h.loadDir(ctx)
 	if err != nil {
-		h.closeRuntime(ctx)
-		return nil, err
-	}
-	reg, err := newRegistry(plugins)
-	if err != nil {
-		closePlugins(ctx, plugins)
-		h.closeRuntime(ctx)
+		_ = h.closeRuntime(ctx)
 		return nil, err
 	}
 	h.reg.Store(reg)
@@ -167,22 +181,35 @@ func pluginFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-func (h *Host) loadDir(ctx context.Context) ([]*Plugin, error) {
-	files, err := pluginFiles(h.cfg.PluginDir)
+// loadDir loads every plugin in the directory into a first registry.
+//
+// # Errors
+//
+// Any plugin that fails to load, or conflicts, fails the whole load.
+func (h *Host) loadDir(ctx context.Context) (*registry, error) {
+	files, failed, err := readPluginFiles(h.cfg.PluginDir)
 	if err != nil {
 		return nil, err
 	}
-	var plugins []*Plugin
+	if len(failed) > 0 {
+		return nil, fmt.Errorf("plugin %s: %w", failed[0].Plugin, failed[0].Err)
+	}
+	b := newRegistryBuilder(1, h.cfg.CheckRoutes)
 	for _, f := range files {
-		p, err := h.loadPlugin(ctx, f)
+		p, err := h.loadPlugin(ctx, f.path, f.wasm)
+		if err == nil {
+			if err = b.add(p); err != nil {
+				p.close(ctx)
+			}
+		}
 		if err != nil {
-			closePlugins(ctx, plugins)
+			closePlugins(ctx, b.reg.plugins)
 			return nil, err
 		}
-		h.log.Info().Str("plugin", p.Name).Str("plugin_version", p.Version).Int("rpcs", len(p.regs)).Msg("plugin loaded")
-		plugins = append(plugins, p)
+		h.log.Info().Str("plugin", p.Name).Str("plugin_version", p.Version).
+			Int("rpcs", len(p.RPCs())).Int("routes", len(p.Routes())).Msg("plugin loaded")
 	}
-	return plugins, nil
+	return b.reg, nil
 }
 
 // Call runs one RPC: it finds the plugin that registered req.ID
@@ -196,15 +223,59 @@ func (h *Host) loadDir(ctx context.Context) ([]*Plugin, error) {
 // code the plugin set.
 func (h *Host) Call(ctx context.Context, req *Request) (*Result, error) {
 	id := strings.ToLower(req.ID)
-	e := h.reg.Load().rpcs[id]
-	if e == nil {
-		return nil, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+	for range maxLookups {
+		e := h.reg.Load().rpcs[id]
+		if e == nil {
+			return nil, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+		}
+		if e.serverOnly && req.User != nil {
+			return nil, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
+				Plugin: e.plugin.Name, Version: e.plugin.Version}
+		}
+		if e.plugin.acquire() {
+			defer e.plugin.release()
+			return e.plugin.call(ctx, e, req)
+		}
+		// The plugin was swapped out after the lookup: look again.
 	}
-	if e.serverOnly && req.User != nil {
-		return nil, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
-			Plugin: e.plugin.Name, Version: e.plugin.Version}
+	return nil, errUnavailable
+}
+
+// maxLookups bounds how often a call looks its handler up again because a
+// reload swapped it out; only a closing host exhausts it.
+const maxLookups = 3
+
+// errUnavailable answers calls while the host closes.
+var errUnavailable = &CallError{Code: abi.CodeUnavailable, Message: "server is shutting down"}
+
+// CallRoute runs a custom HTTP handler. The route comes from Routes; when a
+// reload replaced it since, the call goes to the new version's route with
+// the same pattern and method, or fails with code 5 when there is none.
+//
+// # Errors
+//
+// As Call.
+func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (*Result, error) {
+	e := r.entry
+	for range maxLookups {
+		if e.plugin.acquire() {
+			defer e.plugin.release()
+			return e.plugin.call(ctx, e, req)
+		}
+		nr := findRoute(h.reg.Load().routes, r.Pattern, req.HTTP.Method)
+		if nr == nil {
+			return nil, &CallError{Code: abi.CodeNotFound, Message: "Not Found"}
+		}
+		e = nr.entry
 	}
-	return e.plugin.call(ctx, e, req)
+	return nil, errUnavailable
+}
+
+// Routes returns the current plugin routes and the registry generation,
+// which changes whenever a reload swaps the registry.
+func (h *Host) Routes() ([]*Route, uint64) {
+	reg := h.reg.Load()
+	return reg.routes, reg.gen
 }
 
 // Plugins returns the loaded plugins, sorted by name.
@@ -218,9 +289,15 @@ func (h *Host) Plugins() []*Plugin {
 //
 // It returns the runtime's or the cache's close error.
 func (h *Host) Close(ctx context.Context) error {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
 	if reg := h.reg.Load(); reg != nil {
+		for _, p := range reg.plugins {
+			p.retired.Store(true)
+		}
 		closePlugins(ctx, reg.plugins)
 	}
+	h.retiring.Wait()
 	return h.closeRuntime(ctx)
 }
 

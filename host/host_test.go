@@ -59,6 +59,10 @@ func newTestHost(t testing.TB, dir string, edit func(*Config)) *Host {
 	return h
 }
 
+func newTestLogger(t testing.TB) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t))
+}
+
 // callErr runs req and returns its *CallError, failing the test on success.
 func callErr(t *testing.T, h *Host, req *Request) *CallError {
 	t.Helper()
@@ -196,7 +200,7 @@ func TestHost_New_errors(t *testing.T) {
 		fixtures []string
 		want     string
 	}{
-		{"ErrUnknownImport", []string{"bad/unknown_import.wasm"}, "plugin unknown_import: imports warden_v1.db_foo (i32) -> (i32), which ABI 1.0 does not have"},
+		{"ErrUnknownImport", []string{"bad/unknown_import.wasm"}, "plugin unknown_import: imports warden_v1.db_foo (i32) -> (i32), which ABI " + abi.Version + " does not have"},
 		{"ErrMissingExport", []string{"bad/no_handle.wasm"}, "plugin no_handle: missing export warden_handle"},
 		{"ErrWrongABI", []string{"bad/wrong_abi.wasm"}, "plugin wrong_abi: missing export warden_abi_v1"},
 		{"ErrInitTraps", []string{"bad/init_traps.wasm"}, "plugin init_traps: warden_init: wasm error: unreachable"},

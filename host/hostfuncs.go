@@ -47,6 +47,10 @@ func hostFuncs() map[string]struct {
 		abi.FuncPanic:       {guestPanic, inAny},
 		abi.FuncTimeNow:     {timeNow, inAny},
 		abi.FuncRandomFill:  {randomFill, inAny},
+
+		abi.FuncHTTPRegister:    {httpRegister, inInit},
+		abi.FuncOutputSetStatus: {outputSetStatus, inHandle},
+		abi.FuncOutputAddHeader: {outputAddHeader, inHandle},
 	}
 }
 
@@ -144,13 +148,17 @@ func rpcRegister(_ context.Context, st *callState, m api.Memory, stack []uint64)
 		return
 	}
 	id := strings.ToLower(string(b))
+	rpcs := 0
 	for _, r := range st.regs {
-		if r.ID == id {
+		if !r.HTTP && r.ID == id {
 			status(stack, st.fail(abi.StatusAlreadyExists, "rpc "+id+" is registered already"))
 			return
 		}
+		if !r.HTTP {
+			rpcs++
+		}
 	}
-	if len(st.regs) >= abi.MaxRPCsPerPlugin {
+	if rpcs >= abi.MaxRPCsPerPlugin {
 		status(stack, st.fail(abi.StatusLimitExceeded, "too many rpcs"))
 		return
 	}

@@ -132,7 +132,14 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (*Res
 		}
 		return nil, true, ce
 	}
-	return &Result{Output: st.output, Plugin: p.Name, Version: p.Version}, true, nil
+	res := &Result{Output: st.output, Plugin: p.Name, Version: p.Version}
+	if req.HTTP != nil {
+		res.Status, res.Headers = st.status, st.headers
+		if res.Status == 0 {
+			res.Status = 200
+		}
+	}
+	return res, true, nil
 }
 
 // callError turns a trap, panic or deadline into the client's CallError.

@@ -6,9 +6,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -34,6 +35,14 @@ type Plugin struct {
 	regs     []registration
 	pool     *pool
 	log      zerolog.Logger
+
+	// refs counts calls in flight; retired is set once the plugin left the
+	// registry, and drained is closed when the last call after that ends.
+	refs      atomic.Int64
+	retired   atomic.Bool
+	drained   chan struct{}
+	drainOnce sync.Once
+	breaker   breaker
 }
 
 // RPC describes one registered RPC.
@@ -44,11 +53,58 @@ type RPC struct {
 
 // RPCs returns the plugin's RPCs in registration order.
 func (p *Plugin) RPCs() []RPC {
-	out := make([]RPC, len(p.regs))
-	for i, r := range p.regs {
-		out[i] = RPC{ID: r.ID, ServerOnly: r.Flags&abi.FlagServerOnly != 0}
+	var out []RPC
+	for _, r := range p.regs {
+		if !r.HTTP {
+			out = append(out, RPC{ID: r.ID, ServerOnly: r.Flags&abi.FlagServerOnly != 0})
+		}
 	}
 	return out
+}
+
+// Routes returns the plugin's HTTP routes as "METHODS PATTERN", in
+// registration order.
+func (p *Plugin) Routes() []string {
+	var out []string
+	for _, r := range p.regs {
+		if r.HTTP {
+			out = append(out, r.Methods+" "+r.ID)
+		}
+	}
+	return out
+}
+
+// acquire counts a call in; it returns false once p has been retired, and
+// the caller must look the RPC up again in the new registry.
+func (p *Plugin) acquire() bool {
+	p.refs.Add(1)
+	if p.retired.Load() {
+		p.release()
+		return false
+	}
+	return true
+}
+
+// release counts a call out.
+func (p *Plugin) release() {
+	if p.refs.Add(-1) == 0 && p.retired.Load() {
+		p.drainOnce.Do(func() { close(p.drained) })
+	}
+}
+
+// retire stops new calls, waits up to timeout for the calls in flight,
+// then closes the plugin.
+func (p *Plugin) retire(ctx context.Context, timeout time.Duration) {
+	p.retired.Store(true)
+	if p.refs.Load() == 0 {
+		p.drainOnce.Do(func() { close(p.drained) })
+	}
+	select {
+	case <-p.drained:
+	case <-time.After(timeout):
+		p.log.Warn().Int64("calls", p.refs.Load()).Msg("closing a retired plugin with calls still running")
+	}
+	p.close(ctx)
 }
 
 // Instances returns how many instances of this version are alive.
@@ -61,14 +117,11 @@ func (p *Plugin) Instances() int { return int(p.pool.live.Load()) }
 //
 // It fails when the file cannot be read or compiled, does not fit the ABI,
 // or its init fails; the error names the plugin.
-func (h *Host) loadPlugin(ctx context.Context, path string) (*Plugin, error) {
-	name := strings.TrimSuffix(filepath.Base(path), ".wasm")
-	wasm, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", name, err)
-	}
-	sum := sha256.Sum256(wasm)
-	p := &Plugin{Name: name, Version: hex.EncodeToString(sum[:])[:12], Path: path, LoadedAt: time.Now(), host: h}
+func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugin, error) {
+	name := pluginName(path)
+	p := &Plugin{Name: name, Version: version(wasm), Path: path, LoadedAt: time.Now(), host: h, drained: make(chan struct{}),
+		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
+	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
 	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("plugin %s: compile: %w", name, err)
@@ -91,8 +144,21 @@ func (h *Host) loadPlugin(ctx context.Context, path string) (*Plugin, error) {
 	return p, nil
 }
 
+// pluginName is a plugin's name: its file name without ".wasm".
+func pluginName(path string) string { return strings.TrimSuffix(filepath.Base(path), ".wasm") }
+
+// version is a plugin version: 12 hex digits of the SHA-256 of its bytes.
+func version(wasm []byte) string {
+	sum := sha256.Sum256(wasm)
+	return hex.EncodeToString(sum[:])[:12]
+}
+
 // call runs one RPC of p under the host's deadline.
 func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, error) {
+	if !p.breaker.allow(time.Now()) {
+		return nil, &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
+			Plugin: p.Name, Version: p.Version}
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
 	defer cancel()
 	inst, err := p.pool.get(ctx)
@@ -100,6 +166,10 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, 
 		return nil, p.acquireError(ctx, err)
 	}
 	res, healthy, err := inst.call(ctx, e, req)
+	if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// A client that went away says nothing about the plugin.
+		p.breaker.record(!healthy, time.Now(), &p.log)
+	}
 	if healthy && inst.mod.Memory() != nil && inst.mod.Memory().Size() > p.host.cfg.HighWaterBytes {
 		healthy = false // memory never shrinks: recycle instances that grew
 	}

@@ -23,6 +23,19 @@ type Request struct {
 	ClientIP, ClientPort string
 	// TraceID identifies the request in logs.
 	TraceID string
+	// HTTP is set for a custom HTTP handler's call, and nil for an RPC.
+	HTTP *HTTPRequest
+}
+
+// HTTPRequest is what a custom HTTP handler sees of the request line.
+type HTTPRequest struct {
+	Method string
+	// Path is the request path, decoded.
+	Path string
+	// Route is the pattern that matched.
+	Route string
+	// Params are the route parameters, in pattern order.
+	Params [][2]string
 }
 
 // User is the authenticated caller of a Request.
@@ -40,6 +53,10 @@ type Result struct {
 	Output []byte
 	// Plugin and Version name the plugin version that served the call.
 	Plugin, Version string
+	// Status and Headers are what a custom HTTP handler set: Status is 0
+	// for an RPC, and 200 when a handler set none.
+	Status  int
+	Headers [][2]string
 }
 
 // CallError is the error of a failed call: the code and message that the

@@ -45,6 +45,9 @@ extern "C" {
     pub fn panic(msg_ptr: *const u8, msg_len: usize);
     pub fn time_now() -> i64;
     pub fn random_fill(dst_ptr: *mut u8, dst_len: usize) -> i32;
+    pub fn http_register(pattern_ptr: *const u8, pattern_len: usize, methods_ptr: *const u8, methods_len: usize, handler_id: i32, flags: i32) -> i32;
+    pub fn output_set_status(status: i32) -> i32;
+    pub fn output_add_header(name_ptr: *const u8, name_len: usize, value_ptr: *const u8, value_len: usize) -> i32;
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,41 @@
+package host
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// TestHost_Call_breaker crashes a plugin until its breaker opens: its calls
+// are then refused at once with code 14, until the cool-down ends.
+func TestHost_Call_breaker(t *testing.T) {
+	const cooldown = 300 * time.Millisecond
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.BreakerThreshold = 3
+		c.BreakerCooldown = cooldown
+	})
+	for i := range 3 {
+		if ce := callErr(t, h, &Request{ID: "trap"}); ce.Code != abi.CodeInternal {
+			t.Fatalf("crash %d: code %d", i, ce.Code)
+		}
+	}
+	// "loop" would answer 4 at its deadline if it ran; 14 shows it did not.
+	ce := callErr(t, h, &Request{ID: "loop"})
+	if ce.Code != abi.CodeUnavailable || ce.Message != "plugin is cooling down after repeated crashes" {
+		t.Fatalf("after 3 crashes: code %d %q, want 14", ce.Code, ce.Message)
+	}
+	time.Sleep(cooldown)
+	res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("back")})
+	if err != nil || string(res.Output) != "back" {
+		t.Fatalf("after the cool-down: %v %v", res, err)
+	}
+	t.Run("PluginErrorsDoNotCount", func(t *testing.T) {
+		for range 5 {
+			if ce := callErr(t, h, &Request{ID: "fail", Payload: []byte("xxx")}); ce.Code != abi.CodeInvalidArgument {
+				t.Fatalf("got code %d, want the plugin's 3", ce.Code)
+			}
+		}
+	})
+}

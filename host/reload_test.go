@@ -1,0 +1,221 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// deploy writes the fixture's bytes to dir/name.wasm the safe way: a
+// temporary name, then a rename.
+func deploy(t testing.TB, dir, name string, wasm []byte) {
+	t.Helper()
+	tmp := filepath.Join(dir, name+".wasm.tmp")
+	if err := os.WriteFile(tmp, wasm, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, name+".wasm")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestHost_Reload(t *testing.T) {
+	dir := t.TempDir()
+	v1, v2 := fixture(t, "reload/ver_v1.wasm"), fixture(t, "reload/ver_v2.wasm")
+	deploy(t, dir, "ver", v1)
+	h := newTestHost(t, dir, nil)
+	ver := func() string {
+		t.Helper()
+		res, err := h.Call(context.Background(), &Request{ID: "ver"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(res.Output)
+	}
+	reload := func() *ReloadResult {
+		t.Helper()
+		res, err := h.Reload(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	t.Run("OK", func(t *testing.T) {
+		deploy(t, dir, "ver", v2)
+		if res := reload(); len(res.Loaded) != 1 || len(res.Failed) != 0 {
+			t.Fatalf("reload: %+v", res)
+		}
+		if got := ver(); got != "v2" {
+			t.Fatalf("after reload got %q, want v2", got)
+		}
+	})
+	t.Run("SameHashIsNoOp", func(t *testing.T) {
+		before := h.Plugins()[0]
+		if res := reload(); len(res.Loaded) != 0 || h.Plugins()[0] != before {
+			t.Fatalf("reload of unchanged files replaced the plugin: %+v", res)
+		}
+	})
+	t.Run("ErrBrokenVersionKeepsOld", func(t *testing.T) {
+		deploy(t, dir, "ver", fixture(t, "bad/init_traps.wasm"))
+		res := reload()
+		if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), "warden_init") {
+			t.Fatalf("reload of a broken version: %+v", res)
+		}
+		if got := ver(); got != "v2" {
+			t.Fatalf("after a broken reload got %q, want the old v2", got)
+		}
+		if e, ok := h.LastError("ver"); !ok || e.Err == nil {
+			t.Fatal("LastError has no record of the broken version")
+		}
+	})
+	t.Run("ErrHalfWrittenKeepsOld", func(t *testing.T) {
+		if err := os.WriteFile(filepath.Join(dir, "ver.wasm"), v1[:len(v1)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if res := reload(); len(res.Failed) != 1 {
+			t.Fatalf("reload of a truncated file: %+v", res)
+		}
+		if got := ver(); got != "v2" {
+			t.Fatalf("after a truncated reload got %q, want the old v2", got)
+		}
+	})
+	t.Run("Removed", func(t *testing.T) {
+		if err := os.Remove(filepath.Join(dir, "ver.wasm")); err != nil {
+			t.Fatal(err)
+		}
+		if res := reload(); len(res.Removed) != 1 {
+			t.Fatalf("reload after removal: %+v", res)
+		}
+		var ce *CallError
+		if _, err := h.Call(context.Background(), &Request{ID: "ver"}); !errors.As(err, &ce) || ce.Code != 5 {
+			t.Fatalf("call to a removed plugin: %v, want code 5", err)
+		}
+	})
+}
+
+// TestHost_Reload_hammer keeps RPC and HTTP-route calls going from many
+// goroutines while the plugin is swapped between two versions 20 times and
+// a broken and a half-written version are dropped in. No call may fail,
+// every answer must come from one of the two versions, and afterwards no
+// retired version may keep an instance or a goroutine.
+func TestHost_Reload_hammer(t *testing.T) {
+	dir := t.TempDir()
+	versions := [][]byte{fixture(t, "reload/ver_v1.wasm"), fixture(t, "reload/ver_v2.wasm")}
+	deploy(t, dir, "ver", versions[0])
+	goroutines := runtime.NumGoroutine()
+	h := newTestHost(t, dir, nil)
+
+	var calls, failures atomic.Int64
+	var failMsg atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var res *Result
+				var err error
+				if (w+i)%2 == 0 {
+					res, err = h.Call(context.Background(), &Request{ID: "ver"})
+				} else {
+					routes, _ := h.Routes()
+					res, err = h.CallRoute(context.Background(), routes[0], &Request{HTTP: &HTTPRequest{Method: "GET", Path: "/ver", Route: "/ver"}})
+				}
+				calls.Add(1)
+				if err != nil || (string(res.Output) != "v1" && string(res.Output) != "v2") {
+					failures.Add(1)
+					failMsg.Store(fmt.Sprintf("%v %v", res, err))
+				}
+			}
+		}()
+	}
+	seen := map[*Plugin]bool{}
+	for i := range 20 {
+		deploy(t, dir, "ver", versions[(i+1)%2])
+		if res, err := h.Reload(context.Background()); err != nil || len(res.Failed) != 0 {
+			t.Fatalf("reload %d: %+v %v", i, res, err)
+		}
+		seen[h.Plugins()[0]] = true
+		if i == 7 {
+			deploy(t, dir, "ver", fixture(t, "bad/init_traps.wasm"))
+			if res, _ := h.Reload(context.Background()); len(res.Failed) != 1 {
+				t.Fatalf("broken version was not refused: %+v", res)
+			}
+		}
+		if i == 13 {
+			_ = os.WriteFile(filepath.Join(dir, "ver.wasm"), versions[0][:100], 0o644)
+			if res, _ := h.Reload(context.Background()); len(res.Failed) != 1 {
+				t.Fatalf("half-written version was not refused: %+v", res)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if f := failures.Load(); f != 0 {
+		t.Fatalf("%d of %d calls failed during reloads, last: %v", f, calls.Load(), failMsg.Load())
+	}
+	t.Logf("%d calls, 0 failures, across 22 reloads", calls.Load())
+
+	h.retiring.Wait()
+	current := h.Plugins()[0]
+	for p := range seen {
+		if p != current && p.Instances() != 0 {
+			t.Errorf("retired version %s keeps %d instances", p.Version, p.Instances())
+		}
+	}
+	if err := h.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > goroutines+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines+2 {
+		t.Fatalf("%d goroutines after close, %d before the host started", n, goroutines)
+	}
+}
+
+// TestHost_Watch checks that the watcher reloads a changed plugin once its
+// file has settled.
+func TestHost_Watch(t *testing.T) {
+	dir := t.TempDir()
+	deploy(t, dir, "ver", fixture(t, "reload/ver_v1.wasm"))
+	h := newTestHost(t, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go h.Watch(ctx, 20*time.Millisecond)
+	deploy(t, dir, "ver", fixture(t, "reload/ver_v2.wasm"))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := h.Call(context.Background(), &Request{ID: "ver"})
+		if err == nil && string(res.Output) == "v2" {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the watcher did not load v2 within 10s")
+}
