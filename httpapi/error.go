@@ -38,6 +38,17 @@ const (
 	contentTypeJSON = "application/json"
 )
 
+// markPlugin names the plugin version that answered r, in the response's
+// Warden-Plugin header and in the request's log lines (the access log
+// included), so that "which code ran?" always has an answer.
+func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
+	v := plugin + "@" + version
+	w.Header().Set(headerPlugin, v)
+	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("plugin", v)
+	})
+}
+
 // Error is an error that the API answers with before or instead of a plugin
 // call: an HTTP status and a JSON body built from Code and Msg. Handlers
 // return it and Server.writeError renders and logs it.
@@ -158,7 +169,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		if ce.Plugin == "" {
 			body = fixedBody(code, ce.Message)
 		} else {
-			w.Header().Set(headerPlugin, ce.Plugin+"@"+ce.Version)
+			markPlugin(w, r, ce.Plugin, ce.Version)
 		}
 	}
 	ev := zerolog.Ctx(r.Context()).Debug()

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
+
+	"github.com/warden-rpc/warden/accounts"
 )
 
 // handlerFunc is an httprouter handler that returns its error instead of
@@ -27,15 +29,24 @@ func (s *Server) routes() *httprouter.Router {
 	r.RedirectFixedPath = false
 	r.HandleOPTIONS = false
 	r.HandleMethodNotAllowed = true
-	r.NotFound = s.std(errRouteNotFound)
-	r.MethodNotAllowed = s.std(errMethodNotAllowed)
+	r.NotFound = s.servePlugin(errRouteNotFound())
+	r.MethodNotAllowed = s.servePlugin(errMethodNotAllowed())
 
 	r.GET("/", s.handle(root))
 	r.GET("/healthcheck", s.handle(healthcheck))
 
-	rpc := s.handle(s.rpc(s.cfg.Caller, rpcIDParam))
+	rpc := s.handle(s.limited(s.rpc(s.cfg.Caller, rpcIDParam), limitRule{}))
 	r.GET("/v2/rpc/*id", rpc)
 	r.POST("/v2/rpc/*id", rpc)
+
+	if s.cfg.Accounts != nil {
+		s.accountRoutes(r)
+	}
+
+	if s.cfg.Admin != nil {
+		r.GET(adminPluginsPath, s.handle(s.limited(s.listPlugins, limitRule{})))
+		r.POST(adminPluginsPath, s.handle(s.limited(s.reloadPlugins, limitRule{})))
+	}
 
 	if s.cfg.NativeEcho {
 		echo := s.handle(s.rpc(echoCaller{}, func(httprouter.Params) string { return "echo" }))
@@ -45,6 +56,23 @@ func (s *Server) routes() *httprouter.Router {
 	return r
 }
 
+// accountRoutes registers Nakama's account API. Its errors take
+// grpc-gateway's shape; the authenticate endpoints also count "User account
+// not found." as a failed attempt, since it tells who has an account.
+func (s *Server) accountRoutes(r *httprouter.Router) {
+	account := func(h handlerFunc, rule limitRule) httprouter.Handle {
+		rule.gateway = true
+		return s.handle(s.limited(gateway(h), rule))
+	}
+	auth := limitRule{notFound: true}
+	r.POST("/v2/account/authenticate/custom", account(s.authenticateAccount(accounts.KindCustom), auth))
+	r.POST("/v2/account/authenticate/device", account(s.authenticateAccount(accounts.KindDevice), auth))
+	r.POST("/v2/account/authenticate/email", account(s.authenticateAccount(accounts.KindEmail), auth))
+	r.POST("/v2/account/session/refresh", account(s.refreshSession, limitRule{}))
+	r.POST("/v2/session/logout", account(s.logout, limitRule{}))
+	r.GET("/v2/account", account(s.getAccount, limitRule{}))
+}
+
 // handle adapts h to httprouter, sending its error to writeError.
 func (s *Server) handle(h handlerFunc) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
@@ -52,13 +80,6 @@ func (s *Server) handle(h handlerFunc) httprouter.Handle {
 			s.writeError(w, r, err)
 		}
 	}
-}
-
-// std returns an http.Handler that answers every request with err.
-func (s *Server) std(err func() error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, err())
-	})
 }
 
 // rpcIDParam returns the RPC id of a /v2/rpc/*id route: the catch-all

@@ -148,7 +148,7 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 // text/plain when there is none.
 func writeResult(w http.ResponseWriter, r *http.Request, res *host.Result, unwrap bool) error {
 	if res.Plugin != "" {
-		w.Header().Set(headerPlugin, res.Plugin+"@"+res.Version)
+		markPlugin(w, r, res.Plugin, res.Version)
 	}
 	body := res.Output
 	if unwrap {

@@ -2,7 +2,9 @@
 // that unchanged Nakama clients can call RPCs that WebAssembly plugins serve.
 //
 // The routes are those of Nakama's RpcFuncHttp (GET and POST /v2/rpc/{id})
-// plus its healthcheck; status codes, headers and JSON bodies match Nakama
+// plus its healthcheck and, when Config.Accounts is set, the part of its
+// account API that clients need to log in (authenticate, session refresh,
+// logout, account); status codes, headers and JSON bodies match Nakama
 // byte for byte wherever a client could tell the difference. All routes are
 // registered in routes.go. Handlers return an error, and one function,
 // writeError, turns every error into its JSON body and logs it.
@@ -64,7 +66,8 @@ type SessionChecker interface {
 	SessionValid(ctx context.Context, c session.Claims) error
 }
 
-// Config configures a Server. Caller, HTTPKey and EncryptionKey are required.
+// Config configures a Server. Caller, HTTPKey and EncryptionKey are
+// required, and ServerKey is too when Accounts is set.
 type Config struct {
 	// Addr is the TCP address to listen on; DefaultAddr when empty. A port of
 	// 0 picks a free port (see Server.URL).
@@ -77,11 +80,26 @@ type Config struct {
 	EncryptionKey []byte
 	// Sessions, when set, is asked about every session whose token verified.
 	Sessions SessionChecker
+	// Accounts, when set, serves Nakama's account API: the authenticate,
+	// session refresh, logout and account endpoints.
+	Accounts AccountService
+	// ServerKey authenticates clients to the authenticate and refresh
+	// endpoints (Nakama's socket.server_key).
+	ServerKey string
+	// Limiter, when set, bounds failed authentication attempts per client
+	// address, on the account API and on RPCs.
+	Limiter AttemptLimiter
 	// MaxBodyBytes bounds a request body; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
 	// CallTimeout is the host's call deadline, used to size the write
 	// timeout; DefaultCallTimeout when zero.
 	CallTimeout time.Duration
+	// Routes, when set, serves plugins' custom HTTP routes on every path
+	// that no built-in route matches.
+	Routes RouteCaller
+	// Admin, when set, serves GET (list) and POST (reload) /_warden/plugins,
+	// authenticated by the HTTP key.
+	Admin PluginAdmin
 	// NativeEcho registers GET and POST /_bench/echo, which authenticate and
 	// decode like an RPC and echo the payload without any WebAssembly, as a
 	// baseline for benchmarks.
@@ -95,12 +113,14 @@ type Config struct {
 // Server serves the HTTP API. Create one with NewServer, then call Listen
 // and Serve, and finally Shutdown or Close.
 type Server struct {
-	cfg          Config
-	log          zerolog.Logger
-	httpKeyHash  [sha256.Size]byte
-	writeTimeout time.Duration
-	handler      http.Handler
-	srv          *http.Server
+	cfg           Config
+	log           zerolog.Logger
+	httpKeyHash   [sha256.Size]byte
+	serverKeyHash [sha256.Size]byte
+	writeTimeout  time.Duration
+	handler       http.Handler
+	srv           *http.Server
+	plugins       pluginRoutes
 
 	mu sync.Mutex
 	ln net.Listener
@@ -110,17 +130,19 @@ type Server struct {
 //
 // # Errors
 //
-// NewServer fails when Caller is nil, HTTPKey or EncryptionKey is empty, or
-// MaxBodyBytes or CallTimeout is negative.
+// NewServer fails when Caller is nil, HTTPKey or EncryptionKey is empty,
+// ServerKey is empty while Accounts is set, or MaxBodyBytes or CallTimeout
+// is negative.
 func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	s := &Server{
-		cfg:          cfg,
-		log:          cfg.Logger.With().Str("component", "httpapi").Logger(),
-		httpKeyHash:  sha256.Sum256([]byte(cfg.HTTPKey)),
-		writeTimeout: cfg.CallTimeout + writeMargin,
+		cfg:           cfg,
+		log:           cfg.Logger.With().Str("component", "httpapi").Logger(),
+		httpKeyHash:   sha256.Sum256([]byte(cfg.HTTPKey)),
+		serverKeyHash: sha256.Sum256([]byte(cfg.ServerKey)),
+		writeTimeout:  cfg.CallTimeout + writeMargin,
 	}
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{
@@ -144,6 +166,8 @@ func (c *Config) setDefaults() error {
 		return errors.New("config: HTTPKey is required")
 	case len(c.EncryptionKey) == 0:
 		return errors.New("config: EncryptionKey is required")
+	case c.Accounts != nil && c.ServerKey == "":
+		return errors.New("config: ServerKey is required with Accounts")
 	case c.MaxBodyBytes < 0 || c.CallTimeout < 0:
 		return errors.New("config: MaxBodyBytes and CallTimeout must not be negative")
 	}

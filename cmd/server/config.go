@@ -16,6 +16,9 @@ type config struct {
 	HTTPKey       string
 	ServerKey     string
 	EncryptionKey string
+	RefreshKey    string
+	SessionExpiry time.Duration
+	RefreshExpiry time.Duration
 	LogLevel      string
 	LogFormat     string
 	CallTimeout   time.Duration
@@ -25,6 +28,7 @@ type config struct {
 	Node          string
 	Env           envList
 	BenchNative   bool
+	WatchInterval time.Duration
 	AccessLog     bool
 }
 
@@ -61,6 +65,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.HTTPKey, "http-key", "", "runtime HTTP key for server-to-server calls (default: generated and kept in the data directory)")
 	fs.StringVar(&c.ServerKey, "server-key", "", "server key for client authentication (default: generated)")
 	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "key that signs session tokens (default: generated)")
+	fs.StringVar(&c.RefreshKey, "refresh-encryption-key", "", "key that signs refresh tokens; must differ from -encryption-key (default: generated)")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", 7200*time.Second, "lifetime of a session token")
+	fs.DurationVar(&c.RefreshExpiry, "refresh-expiry", 7*24*time.Hour, "lifetime of a refresh token")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "deadline of one plugin call")
@@ -69,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
 	fs.StringVar(&c.Node, "node", "warden", "node name, as plugins see it")
 	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable)")
+	fs.DurationVar(&c.WatchInterval, "watch", time.Second, "poll the plugin directory this often and reload changed plugins (0: off; SIGHUP and POST /_warden/plugins still reload)")
 	fs.BoolVar(&c.BenchNative, "bench-native", false, "serve /_bench/echo, a native echo handler, for benchmarks")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +111,8 @@ func (c *config) check() error {
 		return fmt.Errorf("log-format %q: want json or console", c.LogFormat)
 	case c.CallTimeout <= 0:
 		return fmt.Errorf("call-timeout %s: want a positive duration", c.CallTimeout)
+	case c.SessionExpiry < time.Second || c.RefreshExpiry < time.Second:
+		return fmt.Errorf("session-expiry %s, refresh-expiry %s: want at least 1s each", c.SessionExpiry, c.RefreshExpiry)
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("max-body %d: want a positive size", c.MaxBodyBytes)
 	case c.MaxMemoryMiB <= 0 || c.MaxMemoryMiB > 4096:

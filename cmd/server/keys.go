@@ -66,6 +66,7 @@ func loadKeys(c *config, log zerolog.Logger) (*keys, error) {
 	override(&k.ServerKey, c.ServerKey)
 	override(&k.HTTPKey, c.HTTPKey)
 	override(&k.EncryptionKey, c.EncryptionKey)
+	override(&k.RefreshKey, c.RefreshKey)
 	return &k, nil
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/storage"
@@ -89,23 +90,51 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Env:            cfg.Env,
 		Node:           cfg.Node,
 		ServerVersion:  version,
+		CheckRoutes:    httpapi.CheckPluginRoutes,
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
 	}
 	defer closeLogged(log, "plugins", func() error { return h.Close(context.Background()) })
-	return serve(ctx, cfg, k, h, log)
+	acc, err := accounts.New(ctx, accounts.Config{
+		DB:            db,
+		EncryptionKey: []byte(k.EncryptionKey),
+		RefreshKey:    []byte(k.RefreshKey),
+		SessionExpiry: cfg.SessionExpiry,
+		RefreshExpiry: cfg.RefreshExpiry,
+		Logger:        log,
+	})
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	return serve(ctx, cfg, wiring{keys: k, host: h, accounts: acc}, log)
 }
 
-// serve runs the HTTP API until ctx is done.
-func serve(ctx context.Context, cfg *config, k *keys, h *host.Host, log zerolog.Logger) error {
+// wiring is what run opened for serve.
+type wiring struct {
+	keys     *keys
+	host     *host.Host
+	accounts *accounts.Service
+}
+
+// serve runs the HTTP API until ctx is done. The accounts service also
+// checks every session token for revocation, and failed authentication
+// attempts are limited per client address.
+func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error {
+	k, h := w.keys, w.host
 	srv, err := httpapi.NewServer(httpapi.Config{
 		Addr:          cfg.Addr,
 		Caller:        h,
 		HTTPKey:       k.HTTPKey,
 		EncryptionKey: []byte(k.EncryptionKey),
+		Sessions:      w.accounts,
+		Accounts:      w.accounts,
+		ServerKey:     k.ServerKey,
+		Limiter:       accounts.NewLimiter(accounts.LimiterConfig{}),
 		MaxBodyBytes:  cfg.MaxBodyBytes,
 		CallTimeout:   cfg.CallTimeout,
+		Routes:        h,
+		Admin:         h,
 		NativeEcho:    cfg.BenchNative,
 		Logger:        log,
 		AccessLog:     cfg.AccessLog,
@@ -118,6 +147,10 @@ func serve(ctx context.Context, cfg *config, k *keys, h *host.Host, log zerolog.
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
+	go reloadOnSignal(ctx, h, log)
+	if cfg.WatchInterval > 0 {
+		go h.Watch(ctx, cfg.WatchInterval)
+	}
 	log.Info().Str("url", srv.URL()).Int("plugins", len(h.Plugins())).Str("version", version).Msg("listening")
 	select {
 	case err := <-done:
@@ -131,6 +164,23 @@ func serve(ctx context.Context, cfg *config, k *keys, h *host.Host, log zerolog.
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return <-done
+}
+
+// reloadOnSignal reloads the plugins on every SIGHUP until ctx is done.
+func reloadOnSignal(ctx context.Context, h *host.Host, log zerolog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if _, err := h.Reload(ctx); err != nil {
+				log.Error().Err(err).Msg("reload on SIGHUP")
+			}
+		}
+	}
 }
 
 // newLogger builds the root logger: the only place that does.

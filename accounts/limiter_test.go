@@ -1,0 +1,128 @@
+package accounts
+
+import (
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newTestLimiter(cfg LimiterConfig, c *clock) *Limiter {
+	l := NewLimiter(cfg)
+	l.now = c.now
+	return l
+}
+
+func TestLimiter(t *testing.T) {
+	a := netip.MustParseAddr("192.0.2.1")
+	b := netip.MustParseAddr("192.0.2.2")
+	tests := []struct {
+		name string
+		run  func(t *testing.T, l *Limiter, c *clock)
+	}{
+		{"UnknownAllowed", func(t *testing.T, l *Limiter, _ *clock) {
+			if !l.Allow(a) {
+				t.Fatal("a client that never failed is refused")
+			}
+		}},
+		{"BurstThenRefused", func(t *testing.T, l *Limiter, _ *clock) {
+			for i := range 3 {
+				if !l.Allow(a) {
+					t.Fatalf("refused after %d failures, burst is 3", i)
+				}
+				l.Fail(a)
+			}
+			if l.Allow(a) {
+				t.Fatal("allowed after 3 failures")
+			}
+			if !l.Allow(b) {
+				t.Fatal("another client is refused")
+			}
+		}},
+		{"Refill", func(t *testing.T, l *Limiter, c *clock) {
+			for range 3 {
+				l.Fail(a)
+			}
+			c.advance(9 * time.Second)
+			if l.Allow(a) {
+				t.Fatal("allowed before a token came back")
+			}
+			c.advance(time.Second)
+			if !l.Allow(a) {
+				t.Fatal("refused after a token came back")
+			}
+			l.Fail(a)
+			if l.Allow(a) {
+				t.Fatal("allowed a second failure with one token")
+			}
+		}},
+		{"FullBucketForgotten", func(t *testing.T, l *Limiter, c *clock) {
+			l.Fail(a)
+			c.advance(time.Minute)
+			if !l.Allow(a) || len(l.buckets) != 0 {
+				t.Fatalf("full bucket kept: %d buckets", len(l.buckets))
+			}
+		}},
+		{"IPv6Per64", func(t *testing.T, l *Limiter, _ *clock) {
+			for i := range 3 {
+				l.Fail(netip.MustParseAddr(fmt.Sprintf("2001:db8:1:2::%x", i+1)))
+			}
+			if l.Allow(netip.MustParseAddr("2001:db8:1:2:ffff::1")) {
+				t.Fatal("same /64 allowed")
+			}
+			if !l.Allow(netip.MustParseAddr("2001:db8:1:3::1")) {
+				t.Fatal("another /64 refused")
+			}
+		}},
+		{"MappedIPv4", func(t *testing.T, l *Limiter, _ *clock) {
+			for range 3 {
+				l.Fail(netip.MustParseAddr("::ffff:192.0.2.1"))
+			}
+			if l.Allow(a) {
+				t.Fatal("mapped address not counted as its IPv4 address")
+			}
+		}},
+		{"BoundedMemory", func(t *testing.T, l *Limiter, _ *clock) {
+			for range 3 {
+				l.Fail(a)
+			}
+			for i := range 10 {
+				l.Fail(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
+			}
+			if len(l.buckets) != 4 || l.lru.Len() != 4 {
+				t.Fatalf("%d buckets, %d in the list; want 4", len(l.buckets), l.lru.Len())
+			}
+			if !l.Allow(a) {
+				t.Fatal("the least recent client was not forgotten")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			tt.run(t, newTestLimiter(LimiterConfig{Burst: 3, Every: 10 * time.Second, MaxClients: 4}, c), c)
+		})
+	}
+}
+
+// TestLimiter_concurrent hammers the limiter under -race.
+func TestLimiter_concurrent(t *testing.T) {
+	l := NewLimiter(LimiterConfig{MaxClients: 8})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				addr := netip.AddrFrom4([4]byte{203, 0, 113, byte(g*16 + i%16)})
+				l.Allow(addr)
+				l.Fail(addr)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := l.lru.Len(); n > 8 || n != len(l.buckets) {
+		t.Fatalf("%d in the list, %d buckets; want at most 8, equal", n, len(l.buckets))
+	}
+}

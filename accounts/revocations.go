@@ -1,0 +1,185 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/session"
+)
+
+// allTokens is the token_id of a revocation of every token of a user.
+const allTokens = ""
+
+// pruneEvery is the least time, in seconds, between two prunings of expired
+// revocations.
+const pruneEvery = 60
+
+// revocations is the in-memory copy of warden_session_revocations, guarded
+// by Service.mu.
+type revocations struct {
+	// tokens maps a revoked token ID to when its row expires.
+	tokens map[string]int64
+	// users maps a user ID to its latest revocation of all tokens.
+	users map[string]userRevocation
+	// pruned is when expired rows were last deleted, in Unix seconds.
+	pruned int64
+}
+
+// userRevocation revokes every token of a user issued at or before
+// revokedAt.
+type userRevocation struct {
+	revokedAt, expiresAt int64
+}
+
+// revocationTTL returns, in seconds, how long a revocation must be kept:
+// every token it covers was issued before it and so expires within the
+// longer of the two lifetimes.
+func (s *Service) revocationTTL() int64 {
+	return int64(max(s.cfg.SessionExpiry, s.cfg.RefreshExpiry).Seconds())
+}
+
+// loadRevocations deletes expired revocations and loads the others.
+func (s *Service) loadRevocations(ctx context.Context) error {
+	now := s.now().Unix()
+	db := s.cfg.DB.Writer()
+	if _, err := db.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
+		return fmt.Errorf("prune revocations: %w", err)
+	}
+	rows, err := db.QueryContext(ctx, "SELECT user_id, token_id, revoked_at, expires_at FROM warden_session_revocations")
+	if err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	defer rows.Close()
+	r := revocations{tokens: map[string]int64{}, users: map[string]userRevocation{}, pruned: now}
+	for rows.Next() {
+		var userID, tokenID string
+		var u userRevocation
+		if err := rows.Scan(&userID, &tokenID, &u.revokedAt, &u.expiresAt); err != nil {
+			return fmt.Errorf("load revocations: %w", err)
+		}
+		r.add(userID, tokenID, u)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	s.mu.Lock()
+	s.revoked = r
+	s.mu.Unlock()
+	s.log.Debug().Int("tokens", len(r.tokens)).Int("users", len(r.users)).Msg("revocations loaded")
+	return nil
+}
+
+// add records one revocation.
+func (r *revocations) add(userID, tokenID string, u userRevocation) {
+	if tokenID != allTokens {
+		r.tokens[tokenID] = u.expiresAt
+		return
+	}
+	if old, ok := r.users[userID]; !ok || u.revokedAt >= old.revokedAt {
+		r.users[userID] = u
+	}
+}
+
+// revoke stores revocations of tokenIDs (allTokens for every token) of
+// userID, then applies them in memory, pruning expired ones at most once a
+// minute.
+func (s *Service) revoke(ctx context.Context, userID string, tokenIDs []string) error {
+	now := s.now().Unix()
+	u := userRevocation{revokedAt: now}
+	if slices.Contains(tokenIDs, allTokens) {
+		// Tokens issued by issueTime may be ahead of the clock.
+		s.mu.RLock()
+		if old, ok := s.revoked.users[userID]; ok && old.revokedAt >= now {
+			u.revokedAt = old.revokedAt + 1
+		}
+		s.mu.RUnlock()
+	}
+	u.expiresAt = u.revokedAt + s.revocationTTL()
+	tx, err := s.cfg.DB.Writer().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	for _, id := range tokenIDs {
+		_, err := tx.ExecContext(ctx, `INSERT INTO warden_session_revocations (user_id, token_id, revoked_at, expires_at)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (user_id, token_id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at`,
+			userID, id, u.revokedAt, u.expiresAt)
+		if err != nil {
+			return fmt.Errorf("revoke: %w", err)
+		}
+	}
+	prune := false
+	s.mu.Lock()
+	if now-s.revoked.pruned >= pruneEvery {
+		s.revoked.pruned, prune = now, true
+	}
+	s.mu.Unlock()
+	if prune {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
+			return fmt.Errorf("prune revocations: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	s.mu.Lock()
+	for _, id := range tokenIDs {
+		s.revoked.add(userID, id, u)
+	}
+	if prune {
+		s.revoked.prune(now)
+	}
+	s.mu.Unlock()
+	zerolog.Ctx(ctx).Info().Str("user_id", userID).Strs("token_ids", tokenIDs).Msg("sessions revoked")
+	return nil
+}
+
+// prune forgets the revocations that expired by now.
+func (r *revocations) prune(now int64) {
+	for id, exp := range r.tokens {
+		if exp <= now {
+			delete(r.tokens, id)
+		}
+	}
+	for id, u := range r.users {
+		if u.expiresAt <= now {
+			delete(r.users, id)
+		}
+	}
+}
+
+// checkRevoked returns an error wrapping ErrRevoked when a logout revoked
+// the token whose verified claims are c: its token ID, or all the user's
+// tokens issued at or before the logout's second. Refreshed tokens keep the
+// first issue time, so a revocation of all tokens also covers their
+// refreshes.
+func (s *Service) checkRevoked(c session.Claims) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.revoked.tokens[c.TokenID]; ok && c.TokenID != allTokens {
+		return fmt.Errorf("%w: token %s", ErrRevoked, c.TokenID)
+	}
+	if u, ok := s.revoked.users[strings.ToLower(c.UserID)]; ok && c.IssuedAt <= u.revokedAt {
+		return fmt.Errorf("%w: all tokens of user %s issued by %d", ErrRevoked, c.UserID, u.revokedAt)
+	}
+	return nil
+}
+
+// issueTime returns the issue time of a new session of userID: now, or just
+// after the user's latest revocation of all tokens when that happened in
+// this very second, so that logging in again right after such a logout
+// works.
+func (s *Service) issueTime(userID string) int64 {
+	now := s.now().Unix()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if u, ok := s.revoked.users[userID]; ok && u.revokedAt >= now {
+		return u.revokedAt + 1
+	}
+	return now
+}

@@ -1,0 +1,141 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/host"
+)
+
+// PluginAdmin lists and reloads plugins. *host.Host satisfies it.
+type PluginAdmin interface {
+	Plugins() []*host.Plugin
+	Reload(ctx context.Context) (*host.ReloadResult, error)
+	LoadErrors() []host.LoadError
+}
+
+var _ PluginAdmin = (*host.Host)(nil)
+
+// adminPluginsPath is the admin endpoint: GET lists the plugins, POST
+// reloads them. Both need the HTTP key.
+const adminPluginsPath = "/_warden/plugins"
+
+// pluginJSON is one plugin in the admin listing.
+type pluginJSON struct {
+	Name      string       `json:"name"`
+	Version   string       `json:"version"`
+	Path      string       `json:"path"`
+	LoadedAt  time.Time    `json:"loaded_at"`
+	RPCs      []rpcJSON    `json:"rpcs"`
+	Routes    []string     `json:"routes"`
+	Instances int          `json:"instances"`
+	LastError *loadErrJSON `json:"last_error"`
+}
+
+type rpcJSON struct {
+	ID         string `json:"id"`
+	ServerOnly bool   `json:"server_only"`
+}
+
+type loadErrJSON struct {
+	Plugin string    `json:"plugin"`
+	Path   string    `json:"path"`
+	Error  string    `json:"error"`
+	At     time.Time `json:"at"`
+}
+
+func toLoadErrJSON(e host.LoadError) *loadErrJSON {
+	return &loadErrJSON{Plugin: e.Plugin, Path: e.Path, Error: e.Err.Error(), At: e.At}
+}
+
+// requireHTTPKey authenticates an admin request: only the HTTP key (query
+// or Basic) is accepted; a user session is refused with 403.
+func (s *Server) requireHTTPKey(r *http.Request) error {
+	user, err := s.authenticate(r, r.URL.Query())
+	if err != nil {
+		return err
+	}
+	if user != nil {
+		return gatewayError(abi.CodePermissionDenied, "the admin API needs the HTTP key", errors.New("session on admin API"))
+	}
+	return nil
+}
+
+// listPlugins answers GET /_warden/plugins: every loaded plugin with its
+// version, load time, RPCs, routes, live instances and last load error,
+// and the load errors of plugins that are not loaded.
+func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.requireHTTPKey(r); err != nil {
+		return err
+	}
+	errs := map[string]host.LoadError{}
+	for _, e := range s.cfg.Admin.LoadErrors() {
+		errs[e.Plugin] = e
+	}
+	out := struct {
+		Plugins []pluginJSON   `json:"plugins"`
+		Errors  []*loadErrJSON `json:"errors"`
+	}{Plugins: []pluginJSON{}, Errors: []*loadErrJSON{}}
+	for _, p := range s.cfg.Admin.Plugins() {
+		pj := pluginJSON{Name: p.Name, Version: p.Version, Path: p.Path, LoadedAt: p.LoadedAt,
+			RPCs: []rpcJSON{}, Routes: p.Routes(), Instances: p.Instances()}
+		for _, rpc := range p.RPCs() {
+			pj.RPCs = append(pj.RPCs, rpcJSON{rpc.ID, rpc.ServerOnly})
+		}
+		if pj.Routes == nil {
+			pj.Routes = []string{}
+		}
+		if e, ok := errs[p.Name]; ok {
+			pj.LastError = toLoadErrJSON(e)
+		}
+		out.Plugins = append(out.Plugins, pj)
+	}
+	for _, e := range errs {
+		out.Errors = append(out.Errors, toLoadErrJSON(e))
+	}
+	return writeJSONStatus(w, http.StatusOK, out)
+}
+
+// reloadPlugins answers POST /_warden/plugins: it reloads the plugin
+// directory and answers what changed, with 200 when every plugin loaded
+// and 422 when one was refused (the old version keeps serving).
+func (s *Server) reloadPlugins(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	if err := s.requireHTTPKey(r); err != nil {
+		return err
+	}
+	res, err := s.cfg.Admin.Reload(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Loaded  []string       `json:"loaded"`
+		Removed []string       `json:"removed"`
+		Failed  []*loadErrJSON `json:"failed"`
+	}{Loaded: append([]string{}, res.Loaded...), Removed: append([]string{}, res.Removed...), Failed: []*loadErrJSON{}}
+	for _, f := range res.Failed {
+		out.Failed = append(out.Failed, toLoadErrJSON(f))
+	}
+	status := http.StatusOK
+	if len(out.Failed) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return writeJSONStatus(w, status, out)
+}
+
+// writeJSONStatus writes v as JSON with status.
+func writeJSONStatus(w http.ResponseWriter, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", contentTypeJSON)
+	w.WriteHeader(status)
+	_, _ = w.Write(b) // the client went away; nothing to do
+	return nil
+}

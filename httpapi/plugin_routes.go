@@ -1,0 +1,214 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/warden-rpc/warden/host"
+)
+
+// RouteCaller serves plugins' custom HTTP routes. *host.Host satisfies it.
+type RouteCaller interface {
+	// Routes returns the current routes and a generation that changes
+	// whenever they do.
+	Routes() ([]*host.Route, uint64)
+	// CallRoute runs the route's handler.
+	CallRoute(ctx context.Context, r *host.Route, req *host.Request) (*host.Result, error)
+}
+
+var _ RouteCaller = (*host.Host)(nil)
+
+// reservedPrefixes are paths that only Warden serves; a plugin route under
+// one of them is refused at load.
+var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/"}
+
+// builtinProbes are paths of Warden's own routes. A plugin pattern that
+// would match one of them is refused at load, so that a plugin can never
+// shadow a built-in endpoint, even one added to the API later under
+// these paths.
+var builtinProbes = []string{"/", "/healthcheck", "/v2", "/v2/rpc/x", "/v2/account", "/v2/session/logout", "/_warden/plugins", "/_bench/echo"}
+
+// CheckPluginRoutes checks plugin routes before they can serve: none may be
+// under a reserved prefix or match a built-in path, and together they must
+// form a valid httprouter tree (no two plugins claiming conflicting
+// patterns). It is the host's RouteChecker.
+//
+// # Errors
+//
+// The error names the route, its plugin and the conflict.
+func CheckPluginRoutes(routes []*host.Route) error {
+	for _, r := range routes {
+		for _, p := range reservedPrefixes {
+			if strings.HasPrefix(r.Pattern, p) || r.Pattern+"/" == p {
+				return fmt.Errorf("route %s of plugin %s is under %s, which Warden reserves", r.Pattern, r.Plugin, p)
+			}
+		}
+	}
+	router, err := buildPluginRouter(routes, func(*host.Route) httprouter.Handle { return nil })
+	if err != nil {
+		return err
+	}
+	for _, path := range builtinProbes {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"} {
+			if h, _, _ := router.Lookup(m, path); h != nil {
+				return fmt.Errorf("a plugin route would shadow Warden's %s %s", m, path)
+			}
+		}
+	}
+	return nil
+}
+
+// buildPluginRouter builds an httprouter for routes. httprouter panics on a
+// conflicting pattern; the panic becomes an error naming the route.
+func buildPluginRouter(routes []*host.Route, handler func(*host.Route) httprouter.Handle) (router *httprouter.Router, err error) {
+	router = httprouter.New()
+	router.RedirectTrailingSlash = false
+	router.RedirectFixedPath = false
+	router.HandleOPTIONS = false
+	for _, r := range routes {
+		h := handler(r)
+		if h == nil {
+			h = func(http.ResponseWriter, *http.Request, httprouter.Params) {}
+		}
+		for _, m := range r.Methods {
+			if err := addRoute(router, m, r, h); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return router, nil
+}
+
+func addRoute(router *httprouter.Router, method string, r *host.Route, h httprouter.Handle) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("route %s %s of plugin %s conflicts: %v", method, r.Pattern, r.Plugin, p)
+		}
+	}()
+	router.Handle(method, r.Pattern, h)
+	return nil
+}
+
+// pluginRouter is the router of one generation of plugin routes.
+type pluginRouter struct {
+	gen    uint64
+	router *httprouter.Router
+}
+
+// pluginRoutes holds the current plugin router, rebuilt when the host's
+// routes change.
+type pluginRoutes struct {
+	mu      sync.Mutex
+	current *pluginRouter
+}
+
+// router returns the router for the host's current routes.
+func (s *Server) pluginRouter() (*httprouter.Router, error) {
+	routes, gen := s.cfg.Routes.Routes()
+	pr := &s.plugins
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.current != nil && pr.current.gen == gen {
+		return pr.current.router, nil
+	}
+	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle { return s.handle(s.pluginRoute(r)) })
+	if err != nil {
+		return nil, err // the host checked the routes; this is a bug
+	}
+	pr.current = &pluginRouter{gen: gen, router: router}
+	return router, nil
+}
+
+// servePlugin serves a request that no built-in route matched: a plugin
+// route, or Nakama's 404 or 501.
+func (s *Server) servePlugin(notFound error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Routes != nil {
+			router, err := s.pluginRouter()
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if h, ps, _ := router.Lookup(r.Method, r.URL.Path); h != nil {
+				h(w, r, ps)
+				return
+			}
+		}
+		s.writeError(w, r, notFound)
+	})
+}
+
+// pluginRoute returns the handler of one plugin route: it authenticates
+// (a session is required or optional), reads the body within the limit,
+// calls the plugin and writes its status, headers and body.
+func (s *Server) pluginRoute(route *host.Route) handlerFunc {
+	return gateway(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		var user *host.User
+		auth := r.Header.Get("Authorization")
+		if strings.HasPrefix(auth, prefixBearer) {
+			u, err := s.bearerUser(r, auth)
+			if err != nil && route.SessionRequired {
+				return err
+			}
+			user = u
+		} else if route.SessionRequired {
+			return errAuthTokenInvalid(errors.New("the route needs a session"))
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		if err != nil {
+			return readBodyError(err)
+		}
+		req := newHostRequest(r, "", body, user, r.URL.Query())
+		if !route.SessionRequired {
+			if v, ok := r.Header["Authorization"]; ok {
+				req.Headers["Authorization"] = v // open handlers do their own auth
+			}
+		}
+		params := make([][2]string, len(ps))
+		for i, p := range ps {
+			params[i] = [2]string{p.Key, p.Value}
+		}
+		req.HTTP = &host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
+		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
+		return writeRouteResult(w, r, res, err)
+	})
+}
+
+// writeRouteResult writes a plugin route's response, or returns its error
+// in the gateway shape with the plugin named in a header.
+func writeRouteResult(w http.ResponseWriter, r *http.Request, res *host.Result, err error) error {
+	var ce *host.CallError
+	if errors.As(err, &ce) {
+		if ce.Plugin != "" {
+			markPlugin(w, r, ce.Plugin, ce.Version)
+		}
+		return gatewayError(ce.Code.Normalize(), ce.Message, err)
+	}
+	if err != nil {
+		return err
+	}
+	markPlugin(w, r, res.Plugin, res.Version)
+	h := w.Header()
+	for _, kv := range res.Headers {
+		h.Add(kv[0], kv[1])
+	}
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(res.Output) // the client went away; nothing to do
+	return nil
+}
+
+// readBodyError maps a failed body read: over the limit is Nakama's 400
+// "request body too large", anything else an internal error.
+func readBodyError(err error) error {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return errBodyTooLarge(err)
+	}
+	return fmt.Errorf("read body: %w", err)
+}
