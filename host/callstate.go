@@ -61,15 +61,6 @@ type callState struct {
 	regs []registration
 }
 
-type stateKey struct{}
-
-// stateFrom returns the call state that the host put in ctx, or nil when a
-// host function runs outside a call (for example from a start section).
-func stateFrom(ctx context.Context) *callState {
-	st, _ := ctx.Value(stateKey{}).(*callState)
-	return st
-}
-
 // begin prepares st for a call in phase ph.
 func (st *callState) begin(ph phase, req *Request, rpcID string) {
 	st.phase, st.req, st.rpcID = ph, req, rpcID

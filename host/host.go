@@ -111,6 +111,10 @@ type Host struct {
 	cache    wazero.CompilationCache
 	provided map[string]map[string]api.FunctionDefinition
 	reg      atomic.Pointer[registry]
+	// states maps each live instance's module to its call state, for the
+	// host functions: a lookup that allocates nothing per call, where a
+	// context value would.
+	states sync.Map
 
 	reloadMu sync.Mutex     // one reload at a time
 	retiring sync.WaitGroup // retired plugins still draining
@@ -154,7 +158,7 @@ func (h *Host) instantiateHostModules(ctx context.Context) error {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, h.rt); err != nil {
 		return fmt.Errorf("instantiate wasi: %w", err)
 	}
-	if err := instantiateABI(ctx, h.rt); err != nil {
+	if err := instantiateABI(ctx, h.rt, h.stateOf); err != nil {
 		return err
 	}
 	h.provided = map[string]map[string]api.FunctionDefinition{}
@@ -162,6 +166,15 @@ func (h *Host) instantiateHostModules(ctx context.Context) error {
 		h.provided[name] = h.rt.Module(name).ExportedFunctionDefinitions()
 	}
 	return nil
+}
+
+// stateOf returns the call state of the instance whose module is mod, or
+// nil when mod is not a live instance (a start section running during
+// instantiation).
+func (h *Host) stateOf(mod api.Module) *callState {
+	st, _ := h.states.Load(mod)
+	cs, _ := st.(*callState)
+	return cs
 }
 
 // pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
@@ -221,24 +234,23 @@ func (h *Host) loadDir(ctx context.Context) (*registry, error) {
 // Every error is a *CallError: code 5 for an unknown id, 7 for a user call
 // to a server-only RPC, 4 past the deadline, 13 for a trap or panic, or the
 // code the plugin set.
-func (h *Host) Call(ctx context.Context, req *Request) (*Result, error) {
+func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 	id := strings.ToLower(req.ID)
 	for range maxLookups {
 		e := h.reg.Load().rpcs[id]
 		if e == nil {
-			return nil, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+			return Result{}, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
 		}
 		if e.serverOnly && req.User != nil {
-			return nil, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
+			return Result{}, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
 				Plugin: e.plugin.Name, Version: e.plugin.Version}
 		}
 		if e.plugin.acquire() {
-			defer e.plugin.release()
-			return e.plugin.call(ctx, e, req)
+			return e.plugin.callAcquired(ctx, e, req)
 		}
 		// The plugin was swapped out after the lookup: look again.
 	}
-	return nil, errUnavailable
+	return Result{}, errUnavailable
 }
 
 // maxLookups bounds how often a call looks its handler up again because a
@@ -255,20 +267,19 @@ var errUnavailable = &CallError{Code: abi.CodeUnavailable, Message: "server is s
 // # Errors
 //
 // As Call.
-func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (*Result, error) {
+func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (Result, error) {
 	e := r.entry
 	for range maxLookups {
 		if e.plugin.acquire() {
-			defer e.plugin.release()
-			return e.plugin.call(ctx, e, req)
+			return e.plugin.callAcquired(ctx, e, req)
 		}
 		nr := findRoute(h.reg.Load().routes, r.Pattern, req.HTTP.Method)
 		if nr == nil {
-			return nil, &CallError{Code: abi.CodeNotFound, Message: "Not Found"}
+			return Result{}, &CallError{Code: abi.CodeNotFound, Message: "Not Found"}
 		}
 		e = nr.entry
 	}
-	return nil, errUnavailable
+	return Result{}, errUnavailable
 }
 
 // Routes returns the current plugin routes and the registry generation,

@@ -65,7 +65,7 @@ const (
 
 // instantiateABI builds the warden_v1 host module in r, one GoModuleFunc per
 // abi.Imports() entry.
-func instantiateABI(ctx context.Context, r wazero.Runtime) error {
+func instantiateABI(ctx context.Context, r wazero.Runtime, stateOf func(api.Module) *callState) error {
 	funcs := hostFuncs()
 	b := r.NewHostModuleBuilder(abi.ModuleName)
 	for _, f := range abi.Imports() {
@@ -74,7 +74,7 @@ func instantiateABI(ctx context.Context, r wazero.Runtime) error {
 			panic("host: no implementation for ABI import " + f.Name) // host bug, caught by tests
 		}
 		b.NewFunctionBuilder().
-			WithGoModuleFunction(wrap(e.fn, e.phases, len(f.Results) > 0, f.Results), valueTypes(f.Params), valueTypes(f.Results)).
+			WithGoModuleFunction(wrap(stateOf, e.fn, e.phases, f.Results), valueTypes(f.Params), valueTypes(f.Results)).
 			Export(f.Name)
 	}
 	if _, err := b.Instantiate(ctx); err != nil {
@@ -83,12 +83,13 @@ func instantiateABI(ctx context.Context, r wazero.Runtime) error {
 	return nil
 }
 
-// wrap adapts fn to wazero: it finds the call state, enforces the phase, and
+// wrap adapts fn to wazero: it finds the calling instance's state, enforces the phase, and
 // answers NOT_ALLOWED (in the result's width) when either check fails.
-func wrap(fn hostFunc, phases phaseSet, hasResult bool, results []abi.ValType) api.GoModuleFunc {
+func wrap(stateOf func(api.Module) *callState, fn hostFunc, phases phaseSet, results []abi.ValType) api.GoModuleFunc {
+	hasResult := len(results) > 0
 	wide := hasResult && results[0] == abi.I64
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
-		st := stateFrom(ctx)
+		st := stateOf(mod)
 		if st == nil || phases&(1<<st.phase) == 0 {
 			if st != nil {
 				st.fail(abi.StatusNotAllowed, "not allowed in this phase")

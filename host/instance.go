@@ -46,13 +46,13 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	st := &inst.st
 	st.begin(phaseInit, nil, "")
 	defer st.end()
-	ctx = context.WithValue(ctx, stateKey{}, st)
 
 	mod, err := p.host.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
+	p.host.states.Store(mod, st)
 	if err := inst.runInit(ctx); err != nil {
 		inst.close(context.WithoutCancel(ctx))
 		return nil, err
@@ -105,34 +105,35 @@ func (st *callState) trapError(ctx context.Context, err error) error {
 // close closes the instance's module; it is never used again.
 func (inst *instance) close(ctx context.Context) {
 	if inst.mod != nil {
+		inst.st.p.host.states.Delete(inst.mod)
 		_ = inst.mod.Close(ctx) // closing a module that trapped or timed out can only fail harmlessly
 	}
 }
 
 // call runs warden_handle for one request on inst and reports whether the
 // instance may be reused.
-func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, bool, error) {
+func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Result, bool, error) {
 	st := &inst.st
 	st.begin(phaseHandle, req, e.id)
 	defer st.end()
 	inst.stack[0] = uint64(uint32(e.handlerID))
 	inst.stack[1] = uint64(uint32(len(req.Payload)))
-	err := inst.handle.CallWithStack(context.WithValue(ctx, stateKey{}, st), inst.stack)
+	err := inst.handle.CallWithStack(ctx, inst.stack)
 	p := e.plugin
 	if err != nil || st.panicked {
 		if err == nil {
 			err = errors.New("guest returned after panic")
 		}
-		return nil, false, st.callError(ctx, err)
+		return Result{}, false, st.callError(ctx, err)
 	}
 	if rc := int32(inst.stack[0]); rc != 0 {
 		ce := &CallError{Code: abi.CodeInternal, Message: fmt.Sprintf("rpc returned %d without an error", rc), Plugin: p.Name, Version: p.Version}
 		if st.errSet {
 			ce.Code, ce.Message = st.errCode, st.errMsg
 		}
-		return nil, true, ce
+		return Result{}, true, ce
 	}
-	res := &Result{Output: st.output, Plugin: p.Name, Version: p.Version}
+	res := Result{Output: st.output, Plugin: p.Name, Version: p.Version}
 	if req.HTTP != nil {
 		res.Status, res.Headers = st.status, st.headers
 		if res.Status == 0 {

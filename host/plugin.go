@@ -153,17 +153,24 @@ func version(wasm []byte) string {
 	return hex.EncodeToString(sum[:])[:12]
 }
 
+// callAcquired runs call for a call that acquire counted in, and counts it
+// out.
+func (p *Plugin) callAcquired(ctx context.Context, e *rpcEntry, req *Request) (Result, error) {
+	defer p.release()
+	return p.call(ctx, e, req)
+}
+
 // call runs one RPC of p under the host's deadline.
-func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, error) {
+func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, error) {
 	if !p.breaker.allow(time.Now()) {
-		return nil, &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
+		return Result{}, &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
 			Plugin: p.Name, Version: p.Version}
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
 	defer cancel()
 	inst, err := p.pool.get(ctx)
 	if err != nil {
-		return nil, p.acquireError(ctx, err)
+		return Result{}, p.acquireError(ctx, err)
 	}
 	res, healthy, err := inst.call(ctx, e, req)
 	if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -173,7 +180,7 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (*Result, 
 	if healthy && inst.mod.Memory() != nil && inst.mod.Memory().Size() > p.host.cfg.HighWaterBytes {
 		healthy = false // memory never shrinks: recycle instances that grew
 	}
-	p.pool.put(context.WithoutCancel(ctx), inst, healthy && !inst.mod.IsClosed())
+	p.pool.put(context.Background(), inst, healthy && !inst.mod.IsClosed()) // closing must not depend on the call's deadline
 	return res, err
 }
 

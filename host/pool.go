@@ -33,9 +33,13 @@ func newPool(maxInstances int, newInst func(context.Context) (*instance, error))
 // instantiation error when a new instance fails.
 func (pl *pool) get(ctx context.Context) (*instance, error) {
 	select {
-	case pl.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case pl.slots <- struct{}{}: // fast path: no need to wait on ctx.Done
+	default:
+		select {
+		case pl.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	select {
 	case inst := <-pl.idle:

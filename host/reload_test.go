@@ -136,7 +136,7 @@ func TestHost_Reload_hammer(t *testing.T) {
 					return
 				default:
 				}
-				var res *Result
+				var res Result
 				var err error
 				if (w+i)%2 == 0 {
 					res, err = h.Call(context.Background(), &Request{ID: "ver"})

@@ -25,7 +25,7 @@ func TestHost_CallRoute(t *testing.T) {
 	if !byPattern["/me"].SessionRequired || byPattern["/test"].SessionRequired {
 		t.Fatal("SessionRequired flags are wrong")
 	}
-	call := func(pattern, method, path string, params [][2]string, req *Request) *Result {
+	call := func(pattern, method, path string, params [][2]string, req *Request) Result {
 		t.Helper()
 		req.HTTP = &HTTPRequest{Method: method, Path: path, Route: pattern, Params: params}
 		res, err := h.CallRoute(context.Background(), byPattern[pattern], req)

@@ -38,15 +38,12 @@ const timestampLayout = "2006-01-02T15:04:05Z"
 // 400 (code 3) for a compressed body, a body over the limit ("http: request
 // body too large") or one that is not JSON of v's shape.
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) (bool, error) {
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		return false, gatewayError(abi.CodeInvalidArgument, msgBadEncoding, fmt.Errorf("content encoding %.32q", enc))
+	if err := encoded(r); err != nil {
+		return false, gatewayError(abi.CodeInvalidArgument, msgBadEncoding, err)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return false, errBodyTooLarge(err)
-		}
-		return false, fmt.Errorf("read body: %w", err)
+		return false, err
 	}
 	err = json.NewDecoder(bytes.NewReader(body)).Decode(v)
 	switch {

@@ -71,7 +71,7 @@ func TestServer_FixedErrors(t *testing.T) {
 		{name: "body two strings", method: "POST", path: "/v2/rpc/echo", header: key, body: `"a""b"`, status: 400, want: wantBadJSON},
 		{name: "gzip body", method: "POST", path: "/v2/rpc/echo?unwrap", header: http.Header{"Authorization": key["Authorization"], "Content-Encoding": {"gzip"}}, body: "x", status: 400, want: wantBadEncoding},
 		{name: "caller error", path: "/v2/rpc/echo", header: key, caller: &fakeCaller{err: errors.New("boom")}, status: 500, want: wantInternal},
-		{name: "caller panic", path: "/v2/rpc/echo", header: key, caller: &fakeCaller{fn: func(context.Context, *host.Request) (*host.Result, error) { panic("boom") }}, status: 500, want: wantInternal},
+		{name: "caller panic", path: "/v2/rpc/echo", header: key, caller: &fakeCaller{fn: func(context.Context, *host.Request) (host.Result, error) { panic("boom") }}, status: 500, want: wantInternal},
 		{name: "PUT", method: "PUT", path: "/v2/rpc/echo", header: key, status: 501, want: wantMethod},
 		{name: "DELETE", method: "DELETE", path: "/v2/rpc/echo", status: 501, want: wantMethod},
 		{name: "PATCH", method: "PATCH", path: "/v2/rpc/echo", status: 501, want: wantMethod},

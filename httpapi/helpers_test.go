@@ -27,15 +27,15 @@ var testEncKey = []byte("defaultencryptionkey")
 // fakeCaller records the requests it receives and answers with fn when set,
 // or with res and err.
 type fakeCaller struct {
-	res *host.Result
+	res host.Result
 	err error
-	fn  func(ctx context.Context, req *host.Request) (*host.Result, error)
+	fn  func(ctx context.Context, req *host.Request) (host.Result, error)
 
 	mu   sync.Mutex
 	reqs []*host.Request
 }
 
-func (f *fakeCaller) Call(ctx context.Context, req *host.Request) (*host.Result, error) {
+func (f *fakeCaller) Call(ctx context.Context, req *host.Request) (host.Result, error) {
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
 	f.mu.Unlock()
@@ -64,8 +64,8 @@ func (f *fakeCaller) only(t *testing.T) *host.Request {
 
 // echo returns a caller that echoes the payload as plugin echo@1.0.0.
 func echo() *fakeCaller {
-	return &fakeCaller{fn: func(_ context.Context, req *host.Request) (*host.Result, error) {
-		return &host.Result{Output: req.Payload, Plugin: "echo", Version: "1.0.0"}, nil
+	return &fakeCaller{fn: func(_ context.Context, req *host.Request) (host.Result, error) {
+		return host.Result{Output: req.Payload, Plugin: "echo", Version: "1.0.0"}, nil
 	}}
 }
 

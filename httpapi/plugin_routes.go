@@ -20,7 +20,7 @@ type RouteCaller interface {
 	// whenever they do.
 	Routes() ([]*host.Route, uint64)
 	// CallRoute runs the route's handler.
-	CallRoute(ctx context.Context, r *host.Route, req *host.Request) (*host.Result, error)
+	CallRoute(ctx context.Context, r *host.Route, req *host.Request) (host.Result, error)
 }
 
 var _ RouteCaller = (*host.Host)(nil)
@@ -161,9 +161,9 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		} else if route.SessionRequired {
 			return errAuthTokenInvalid(errors.New("the route needs a session"))
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+		body, err := s.readBody(w, r)
 		if err != nil {
-			return readBodyError(err)
+			return err
 		}
 		req := newHostRequest(r, "", body, user, r.URL.Query())
 		if !route.SessionRequired {
@@ -183,7 +183,7 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 
 // writeRouteResult writes a plugin route's response, or returns its error
 // in the gateway shape with the plugin named in a header.
-func writeRouteResult(w http.ResponseWriter, r *http.Request, res *host.Result, err error) error {
+func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
 		if ce.Plugin != "" {
@@ -204,11 +204,25 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res *host.Result, 
 	return nil
 }
 
-// readBodyError maps a failed body read: over the limit is Nakama's 400
-// "request body too large", anything else an internal error.
-func readBodyError(err error) error {
-	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		return errBodyTooLarge(err)
+// readBody reads r's body, up to MaxBodyBytes. Over the limit is Nakama's
+// 400 "http: request body too large"; any other failure is internal.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err == nil {
+		return body, nil
 	}
-	return fmt.Errorf("read body: %w", err)
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, errBodyTooLarge(err)
+	}
+	return nil, fmt.Errorf("read body: %w", err)
+}
+
+// encoded returns an error when r's body has a Content-Encoding other than
+// identity. Warden decompresses no request body (so no compression bomb can
+// reach it), and a compressed body passed on as the payload would be wrong.
+func encoded(r *http.Request) error {
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		return fmt.Errorf("content encoding %.32q", enc)
+	}
+	return nil
 }

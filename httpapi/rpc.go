@@ -3,13 +3,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -41,9 +38,6 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		if res == nil {
-			res = &host.Result{}
-		}
 		return writeResult(w, r, res, unwrap)
 	}
 }
@@ -68,15 +62,12 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, query url.V
 		}
 		return nil, nil
 	}
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		return nil, errBadEncoding(fmt.Errorf("content encoding %.32q", enc))
+	if err := encoded(r); err != nil {
+		return nil, errBadEncoding(err)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	body, err := s.readBody(w, r)
 	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return nil, errBodyTooLarge(err)
-		}
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, err
 	}
 	// The write deadline runs from the end of the request headers; restart
 	// it so that a slow upload does not eat into the call's time. Writers
@@ -146,7 +137,7 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 // Nakama's json.Marshal of map[string]string{"payload": ...} writes it. With
 // unwrap the output is written as is, with the request's Content-Type, or
 // text/plain when there is none.
-func writeResult(w http.ResponseWriter, r *http.Request, res *host.Result, unwrap bool) error {
+func writeResult(w http.ResponseWriter, r *http.Request, res host.Result, unwrap bool) error {
 	if res.Plugin != "" {
 		markPlugin(w, r, res.Plugin, res.Version)
 	}
@@ -178,6 +169,6 @@ func writeResult(w http.ResponseWriter, r *http.Request, res *host.Result, unwra
 type echoCaller struct{}
 
 // Call returns req's payload as the output.
-func (echoCaller) Call(_ context.Context, req *host.Request) (*host.Result, error) {
-	return &host.Result{Output: req.Payload}, nil
+func (echoCaller) Call(_ context.Context, req *host.Request) (host.Result, error) {
+	return host.Result{Output: req.Payload}, nil
 }

@@ -65,7 +65,7 @@ func TestServer_RPC_Payload(t *testing.T) {
 func TestWriteResult_MatchesNakama(t *testing.T) {
 	outputs := []string{"", "plain", `{"ok":true}`, "<script>&</script>", "\u2028\u2029", "\xff\xfe invalid", "\x00\x1f", "日本"}
 	for _, out := range outputs {
-		s := startServer(t, Config{Caller: &fakeCaller{res: &host.Result{Output: []byte(out)}}})
+		s := startServer(t, Config{Caller: &fakeCaller{res: host.Result{Output: []byte(out)}}})
 		got := do(t, s, "GET", "/v2/rpc/x?http_key="+testHTTPKey, nil, "")
 		want, _ := json.Marshal(map[string]string{"payload": out})
 		if got.body != string(want) {
@@ -187,10 +187,10 @@ func TestServer_RPC_Request(t *testing.T) {
 
 func TestServer_RPC_ClientGone(t *testing.T) {
 	canceled := make(chan error, 1)
-	caller := &fakeCaller{fn: func(ctx context.Context, _ *host.Request) (*host.Result, error) {
+	caller := &fakeCaller{fn: func(ctx context.Context, _ *host.Request) (host.Result, error) {
 		<-ctx.Done()
 		canceled <- ctx.Err()
-		return nil, ctx.Err()
+		return host.Result{}, ctx.Err()
 	}}
 	s := startServer(t, Config{Caller: caller})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

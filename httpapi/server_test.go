@@ -92,10 +92,10 @@ func TestServer_Lifecycle(t *testing.T) {
 
 func TestServer_Shutdown(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	caller := &fakeCaller{fn: func(context.Context, *host.Request) (*host.Result, error) {
+	caller := &fakeCaller{fn: func(context.Context, *host.Request) (host.Result, error) {
 		close(entered)
 		<-release
-		return &host.Result{Output: []byte("done")}, nil
+		return host.Result{Output: []byte("done")}, nil
 	}}
 	s := startServer(t, Config{Caller: caller})
 	got := make(chan string, 1)
@@ -121,10 +121,10 @@ func TestServer_Shutdown(t *testing.T) {
 func TestServer_ShutdownTimeout(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	defer close(release)
-	caller := &fakeCaller{fn: func(context.Context, *host.Request) (*host.Result, error) {
+	caller := &fakeCaller{fn: func(context.Context, *host.Request) (host.Result, error) {
 		close(entered)
 		<-release
-		return &host.Result{}, nil
+		return host.Result{}, nil
 	}}
 	s := startServer(t, Config{Caller: caller})
 	got := make(chan string, 1)
