@@ -53,7 +53,7 @@ const (
 type RPCCaller interface {
 	// Call runs req. A failed call returns a *host.CallError, whose code and
 	// message reach the client; any other error becomes an internal error.
-	Call(ctx context.Context, req *host.Request) (*host.Result, error)
+	Call(ctx context.Context, req *host.Request) (host.Result, error)
 }
 
 var _ RPCCaller = (*host.Host)(nil)
