@@ -3,6 +3,8 @@ package host
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -30,14 +32,17 @@ func benchmarkEcho(b *testing.B, h *Host) {
 	})
 }
 
+// echoPlugins are the echo plugins of each language, relative to testdata.
+var echoPlugins = []struct{ name, fixture string }{
+	{"wat", "hostile.wasm"},
+	{"rust", "../../plugins/echo/echo.wasm"},
+}
+
 // BenchmarkHost_Call measures one echo RPC with a 1 KiB payload through the
 // host (pool, call state, host functions, deadline), without HTTP, for each
 // plugin language.
 func BenchmarkHost_Call(b *testing.B) {
-	for _, bc := range []struct{ name, fixture string }{
-		{"wat", "hostile.wasm"},
-		{"rust", "../../plugins/echo/echo.wasm"},
-	} {
+	for _, bc := range echoPlugins {
 		b.Run(bc.name, func(b *testing.B) {
 			h := newTestHost(b, pluginDir(b, bc.fixture), func(c *Config) { c.Logger = zerolog.Nop() })
 			benchmarkEcho(b, h)
@@ -49,6 +54,65 @@ func BenchmarkHost_Call(b *testing.B) {
 func TestBenchmarkHost_Call(t *testing.T) {
 	res := testing.Benchmark(BenchmarkHost_Call)
 	if res.N == 0 {
+		t.Fatal("benchmark did not run")
+	}
+}
+
+// BenchmarkPlugin_instance measures making a pooled instance (instantiate,
+// _initialize, warden_init) and closing it, per language, and reports what
+// one live instance costs: its linear memory, and the process RSS it adds
+// (measured over 32 instances).
+func BenchmarkPlugin_instance(b *testing.B) {
+	for _, bc := range echoPlugins {
+		b.Run(bc.name, func(b *testing.B) {
+			h := newTestHost(b, pluginDir(b, bc.fixture), func(c *Config) { c.Logger = zerolog.Nop() })
+			p := h.Plugins()[0]
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				inst, err := p.newInstance(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				inst.close(ctx)
+			}
+			b.StopTimer()
+			const n = 32
+			before := rssBytes(b)
+			insts := make([]*instance, n)
+			for i := range insts {
+				var err error
+				if insts[i], err = p.newInstance(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			after := rssBytes(b)
+			b.ReportMetric(float64(insts[0].mod.Memory().Size())/1024, "linear-KiB/inst")
+			b.ReportMetric(float64(after-before)/n/1024, "rss-KiB/inst")
+			for _, inst := range insts {
+				inst.close(ctx)
+			}
+		})
+	}
+}
+
+// rssBytes returns the process's resident set size.
+func rssBytes(b *testing.B) int64 {
+	b.Helper()
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		b.Fatalf("read RSS (Linux only): %v", err)
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(raw), &size, &resident); err != nil {
+		b.Fatal(err)
+	}
+	return resident * int64(os.Getpagesize())
+}
+
+// TestBenchmarkPlugin_instance runs the benchmark once, so that it cannot rot.
+func TestBenchmarkPlugin_instance(t *testing.T) {
+	if res := testing.Benchmark(BenchmarkPlugin_instance); res.N == 0 {
 		t.Fatal("benchmark did not run")
 	}
 }

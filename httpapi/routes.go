@@ -52,6 +52,7 @@ func (s *Server) routes() *httprouter.Router {
 		echo := s.handle(s.rpc(echoCaller{}, func(httprouter.Params) string { return "echo" }))
 		r.GET("/_bench/echo", echo)
 		r.POST("/_bench/echo", echo)
+		r.GET("/_bench/test", s.handle(nativeTest))
 	}
 	return r
 }

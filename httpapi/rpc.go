@@ -172,3 +172,10 @@ type echoCaller struct{}
 func (echoCaller) Call(_ context.Context, req *host.Request) (host.Result, error) {
 	return host.Result{Output: req.Payload}, nil
 }
+
+// nativeTest is the native twin of the seed plugin's GET /test handler, for
+// benchmarks: the same answer, without WebAssembly.
+func nativeTest(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	_, _ = w.Write([]byte("You hit the new endpoint!")) // the client went away; nothing to do
+	return nil
+}
