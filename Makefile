@@ -4,10 +4,14 @@
 
 .PHONY: plugins fixtures plugins-check test bench
 
-## plugins: rebuild every plugins/<name>/<name>.wasm with its build.sh, and
-## the hand-written WAT test fixtures.
+# Every directory with a build.sh that makes a committed .wasm.
+BUILDS = $(wildcard plugins/*/build.sh examples/*/*/build.sh conformance/*/build.sh)
+WASM_DIRS = plugins examples conformance host/testdata
+
+## plugins: rebuild every plugin, example and conformance plugin with its
+## build.sh, and the hand-written WAT test fixtures.
 plugins: fixtures
-	@set -e; for b in plugins/*/build.sh; do sh "$$b"; done
+	@set -e; for b in $(BUILDS); do sh "$$b"; done
 
 ## fixtures: rebuild host/testdata/**/*.wasm from their .wat sources (wabt).
 fixtures:
@@ -15,9 +19,9 @@ fixtures:
 
 ## plugins-check: fail when a rebuilt plugin differs from the committed one.
 plugins-check: plugins
-	@git diff --exit-code --stat -- plugins host/testdata || \
-		{ echo "plugins-check: plugins/ differs from git: commit the sources and the .wasm that make plugins rebuilt" >&2; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- 'plugins/*.wasm' 'host/testdata/*.wasm'); \
+	@git diff --exit-code --stat -- $(WASM_DIRS) || \
+		{ echo "plugins-check: a rebuilt .wasm differs from git: commit the sources and the .wasm that make plugins rebuilt" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(foreach d,$(WASM_DIRS),'$(d)/*.wasm')); \
 	if [ -n "$$untracked" ]; then \
 		echo "plugins-check: untracked .wasm files: $$untracked" >&2; exit 1; \
 	fi

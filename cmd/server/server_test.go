@@ -46,6 +46,7 @@ func TestServer_bundledPlugins(t *testing.T) {
 		{"ErrNotJSONString", "POST", "/v2/rpc/echo" + key, `{"a":1}`, nil, 400, `{"error":"json: cannot unmarshal object into Go value of type string","message":"json: cannot unmarshal object into Go value of type string","code":3}`},
 		{"ErrBodyTooLarge", "POST", "/v2/rpc/echo" + key + "&unwrap", strings.Repeat("x", 256<<10+1), nil, 400, `{"code":3, "message":"http: request body too large"}`},
 		{"Healthcheck", "GET", "/healthcheck", "", nil, 200, `{}`},
+		{"SeedCustomHTTP", "GET", "/test", "", nil, 200, "You hit the new endpoint!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

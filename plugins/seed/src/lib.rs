@@ -9,9 +9,12 @@
 //!   `{"message":<payload>}` (Nakama's `HttpHandler`).
 //! - `custom_rpc_func_id`: the same, but refuses user calls first
 //!   (Nakama's `customFuncRpc`).
+//! - `GET /test`: a custom HTTP handler (ABI 1.1) that answers
+//!   `You hit the new endpoint!` as text/plain (Nakama's `RegisterHttp`
+//!   example).
 
 use warden::json::Json;
-use warden::{Code, Context, Error, Registrar};
+use warden::{Code, Context, Error, HttpRequest, HttpResponse, Registrar};
 
 /// The response of the server-to-server RPCs (the examples' `"<JsonResponse>"`).
 const OK_RESPONSE: &[u8] = br#"{"ok":true}"#;
@@ -62,11 +65,17 @@ fn custom_rpc_func(ctx: &Context, payload: &str) -> Result<String, Error> {
     http_handler(ctx, payload)
 }
 
+/// test_endpoint serves `GET /test`, with no session needed.
+fn test_endpoint(_ctx: &Context, _req: &HttpRequest) -> Result<HttpResponse, Error> {
+    Ok(HttpResponse::text("You hit the new endpoint!"))
+}
+
 fn init(r: &mut Registrar) -> Result<(), Error> {
     r.rpc("server_rpc", server_rpc)?;
     r.server_only_rpc("server_rpc_flagged", server_rpc_flagged)?;
     r.rpc_str("http_handler_path", http_handler)?;
-    r.rpc_str("custom_rpc_func_id", custom_rpc_func)
+    r.rpc_str("custom_rpc_func_id", custom_rpc_func)?;
+    r.http("/test", &["GET"], test_endpoint)
 }
 
 warden::plugin!(init);

@@ -68,7 +68,8 @@ impl Context {
     }
 
     /// headers returns the request headers sorted by canonical name
-    /// (`Content-Type`), once per value. `Authorization` is never included.
+    /// (`Content-Type`), once per value. `Authorization` is included only
+    /// in custom HTTP handlers registered without a session requirement.
     pub fn headers(&self) -> Vec<(String, String)> {
         self.get_map(ctx::HEADERS).unwrap_or_default()
     }
@@ -99,7 +100,8 @@ impl Context {
         self.get_entry(ctx::ENV_PREFIX, name)
     }
 
-    /// execution_mode returns how the plugin was invoked: `"rpc"` for an RPC.
+    /// execution_mode returns how the plugin was invoked: `"rpc"` for an RPC,
+    /// `"http"` for a custom HTTP handler.
     pub fn execution_mode(&self) -> Option<String> {
         self.get(ctx::EXECUTION_MODE)
     }
@@ -129,9 +131,30 @@ impl Context {
         self.get(ctx::TRACE_ID)
     }
 
-    /// rpc_id returns the lowercased id of the RPC being called.
+    /// rpc_id returns the lowercased id of the RPC being called; None in
+    /// an HTTP handler.
     pub fn rpc_id(&self) -> Option<String> {
         self.get(ctx::RPC_ID)
+    }
+
+    /// http_method returns an HTTP handler's request method, such as `"GET"`.
+    pub fn http_method(&self) -> Option<String> {
+        self.get(ctx::HTTP_METHOD)
+    }
+
+    /// http_path returns an HTTP handler's request path, as received (decoded).
+    pub fn http_path(&self) -> Option<String> {
+        self.get(ctx::HTTP_PATH)
+    }
+
+    /// http_route returns the pattern the HTTP handler registered, such as `"/items/:id"`.
+    pub fn http_route(&self) -> Option<String> {
+        self.get(ctx::HTTP_ROUTE)
+    }
+
+    /// route_param returns the value of route parameter `:name` or `*name`.
+    pub fn route_param(&self, name: &str) -> Option<String> {
+        self.get_entry(ctx::ROUTE_PREFIX, name)
     }
 
     /// plugin_name returns this plugin's name: its file name without `.wasm`.

@@ -6,8 +6,9 @@ use crate::sys::{self, status};
 /// Reads a variable-size value with the buffer convention.
 ///
 /// `call(dst_ptr, dst_cap)` is a host function that returns the value's full
-/// length, writing it only when it fits, or `-status`. The first attempt uses
-/// a small buffer, so short values take one host call; longer ones take two.
+/// length, writing it only when it fits, or a (negative) status. The first
+/// attempt uses a small buffer, so short values take one host call; longer
+/// ones take two.
 ///
 /// # Errors
 ///

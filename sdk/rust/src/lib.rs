@@ -1,11 +1,11 @@
 //! Warden SDK for Rust: write Warden RPC plugins as WebAssembly modules.
 //!
 //! A plugin is a `cdylib` crate built for `wasm32-unknown-unknown`. It
-//! registers RPCs in an init function and exports the ABI entry points with
-//! [`plugin!`]:
+//! registers RPCs and custom HTTP handlers in an init function and exports
+//! the ABI entry points with [`plugin!`]:
 //!
 //! ```no_run
-//! use warden::{json::Json, Code, Context, Error, Registrar};
+//! use warden::{json::Json, Code, Context, Error, HttpRequest, HttpResponse, Registrar};
 //!
 //! // A text handler: the payload must be UTF-8 (else INVALID_ARGUMENT).
 //! fn hello(ctx: &Context, payload: &str) -> Result<String, Error> {
@@ -22,8 +22,15 @@
 //!     Ok(payload.to_vec())
 //! }
 //!
+//! // An HTTP handler, served at GET /items/:id (ABI 1.1).
+//! fn item(_ctx: &Context, req: &HttpRequest) -> Result<HttpResponse, Error> {
+//!     let id = req.param("id").unwrap_or_default();
+//!     Ok(HttpResponse::text(format!("item {}", id)))
+//! }
+//!
 //! fn init(r: &mut Registrar) -> Result<(), Error> {
 //!     r.rpc_str("hello", hello)?;
+//!     r.http("/items/:id", &["GET"], item)?;
 //!     r.server_only_rpc("echo", echo) // user calls are refused by the host
 //! }
 //!
@@ -32,16 +39,18 @@
 //!
 //! The layers: [`sys`] is the raw `warden_v1` ABI, one import per host
 //! function (see `abi/ABI.md`); the rest is a safe API over it: [`Context`],
-//! [`Error`], [`db`], [`json`], [`log`] and its macros, [`time_now`] and
-//! [`random_bytes`]. On `Err`, the SDK passes the code and message to the
-//! host and the RPC fails; a panic fails it with code 13 and the panic
-//! message, and the instance is discarded.
+//! [`Error`], [`HttpRequest`] and [`HttpResponse`], [`db`], [`json`], [`log`]
+//! and its macros, [`time_now`] and [`random_bytes`]. On `Err`, the SDK
+//! passes the code and message to the host and the call fails; a panic
+//! fails it with code 13 and the panic message, and the instance is
+//! discarded.
 
 mod codec;
 mod context;
 pub mod db;
 mod error;
 mod hostcall;
+mod http;
 pub mod json;
 pub mod log;
 mod plugin;
@@ -50,6 +59,7 @@ mod value;
 
 pub use context::Context;
 pub use error::{Code, Error};
+pub use http::{HttpHandler, HttpRequest, HttpResponse, APPLICATION_JSON, TEXT_PLAIN};
 pub use plugin::{Handler, InitFn, Registrar, StrHandler};
 
 /// Used by the [`plugin!`] macro; not part of the API.

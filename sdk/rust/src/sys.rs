@@ -1,4 +1,4 @@
-//! Raw host imports and constants of the Warden plugin ABI 1.0.
+//! Raw host imports and constants of the Warden plugin ABI 1.1.
 //!
 //! This module is a 1:1 transcription of `abi/ABI.md` sections 1.2 and 3-5:
 //! one `extern` declaration per host function, with the parameter names of
@@ -11,7 +11,8 @@
 //! Memory ownership (ABI.md 1.1): every `(ptr, len)` is borrowed by the host
 //! only for the duration of the call, and the host writes only inside a
 //! `(dst_ptr, dst_cap)` range given in the same call. Functions returning
-//! `i64` return a length or count `>= 0`, or `-status` on failure.
+//! `i64` return a length or count `>= 0`, or on failure the status value
+//! itself, which is negative (for example `-1` for NOT_FOUND).
 //!
 //! Outside `wasm32` (native `cargo test`), the same functions come from a
 //! fake in-process host, so the safe layer can be unit-tested.
@@ -20,7 +21,7 @@
 pub const MODULE: &str = "warden_v1";
 
 /// The ABI version this crate implements, as "major.minor".
-pub const ABI_VERSION: &str = "1.0";
+pub const ABI_VERSION: &str = "1.1";
 
 // One line per function: abi/contract_test.go parses this block.
 #[cfg(target_arch = "wasm32")]
@@ -55,13 +56,14 @@ extern "C" {
 pub(crate) mod native;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{
-    ctx_get, db_begin, db_commit, db_engine, db_exec, db_query, db_rollback, error_set, input_read,
-    last_error, log, log_level, output_write, panic, random_fill, result_read, rpc_register,
-    time_now,
+    ctx_get, db_begin, db_commit, db_engine, db_exec, db_query, db_rollback, error_set,
+    http_register, input_read, last_error, log, log_level, output_add_header, output_set_status,
+    output_write, panic, random_fill, result_read, rpc_register, time_now,
 };
 
-/// Status results of host functions (ABI.md 1.2). `i32` results are a
-/// status; `i64` results are `-status` on failure.
+/// Status results of host functions (ABI.md 1.2). The values are negative
+/// (OK is 0). `i32` results are a status; `i64` results are a length or
+/// count `>= 0`, or one of these (negative) values on failure.
 pub mod status {
     pub const OK: i32 = 0;
     pub const NOT_FOUND: i32 = -1;
@@ -107,10 +109,13 @@ pub mod status {
     }
 }
 
-/// Bits of `rpc_register`'s `flags` (ABI.md 3.1).
+/// Bits of the `flags` of `rpc_register` and `http_register` (ABI.md 3.1).
 pub mod flag {
     /// The host refuses a call that carries a user ID with code 7.
     pub const SERVER_ONLY: i32 = 1;
+    /// HTTP handlers only (1.1): the host answers 401 unless the request
+    /// carries a valid Bearer session.
+    pub const SESSION_REQUIRED: i32 = 2;
 }
 
 /// Levels of `log`, and `log_level`'s result (ABI.md 3.4).
@@ -169,14 +174,32 @@ pub mod ctx {
     pub const RPC_ID: &str = "rpc_id";
     pub const PLUGIN_NAME: &str = "plugin_name";
     pub const PLUGIN_VERSION: &str = "plugin_version";
+    /// Added in 1.1, for HTTP handlers: the request method.
+    pub const HTTP_METHOD: &str = "http_method";
+    /// The request path, as received (decoded).
+    pub const HTTP_PATH: &str = "http_path";
+    /// The pattern the handler registered.
+    pub const HTTP_ROUTE: &str = "http_route";
+    /// The value of a `:name` or `*name` route parameter.
+    pub const ROUTE_PREFIX: &str = "route.";
     /// The `execution_mode` of an RPC call.
     pub const MODE_RPC: &str = "rpc";
+    /// The `execution_mode` of a custom HTTP handler's call (1.1).
+    pub const MODE_HTTP: &str = "http";
 }
 
 /// Limits the host enforces (abi.go). Some are configurable defaults.
 pub mod limit {
     pub const MAX_ID_BYTES: usize = 128;
     pub const MAX_RPCS_PER_PLUGIN: usize = 1024;
+    /// Bounds http_register calls per instance (1.1).
+    pub const MAX_ROUTES_PER_PLUGIN: usize = 256;
+    /// Bounds an HTTP route pattern (1.1).
+    pub const MAX_PATTERN_BYTES: usize = 1024;
+    /// Bounds one header's name plus value in output_add_header (1.1).
+    pub const MAX_HEADER_BYTES: usize = 8 << 10;
+    /// Bounds output_add_header calls per call (1.1).
+    pub const MAX_RESPONSE_HEADERS: usize = 64;
     pub const MAX_LOG_BYTES: usize = 8 << 10;
     pub const MAX_ERROR_BYTES: usize = 8 << 10;
     pub const MAX_SQL_BYTES: usize = 64 << 10;

@@ -33,6 +33,15 @@ pub(crate) struct Fake {
     pub db_affected: i64,
     /// Each (sql, encoded args) passed to db_exec or db_query, and "BEGIN n"/"COMMIT"/"ROLLBACK".
     pub db_log: Vec<(String, Vec<u8>)>,
+    /// Each (pattern, methods, handler id, flags) passed to http_register.
+    pub routes: Vec<(String, String, i32, i32)>,
+    /// Whether the call is a custom HTTP handler's: output_set_status and
+    /// output_add_header fail with NOT_ALLOWED otherwise, as on the host.
+    pub http: bool,
+    /// What output_set_status set; None means the default, 200.
+    pub status: Option<i32>,
+    /// The headers output_add_header added, in order.
+    pub headers: Vec<(String, String)>,
     slot: Option<Vec<u8>>,
 }
 
@@ -213,4 +222,86 @@ pub unsafe fn random_fill(dst_ptr: *mut u8, dst_len: usize) -> i32 {
         *dst_ptr.add(i) = i as u8;
     }
     status::OK
+}
+
+/// The methods of a route registered with none (host/route.go).
+const DEFAULT_METHODS: &str = "DELETE,GET,HEAD,PATCH,POST,PUT";
+
+pub unsafe fn http_register(
+    pattern_ptr: *const u8,
+    pattern_len: usize,
+    methods_ptr: *const u8,
+    methods_len: usize,
+    handler_id: i32,
+    flags: i32,
+) -> i32 {
+    let pattern = String::from_utf8_lossy(bytes(pattern_ptr, pattern_len)).into_owned();
+    let methods = String::from_utf8_lossy(bytes(methods_ptr, methods_len)).into_owned();
+    // Simpler than the host: no trimming or case folding.
+    let set = |m: &str| match m {
+        "" => DEFAULT_METHODS.split(',').map(String::from).collect(),
+        _ => m.split(',').map(String::from).collect::<Vec<_>>(),
+    };
+    let mine = set(&methods);
+    with(|f| {
+        if !pattern.starts_with('/') || flags & !super::flag::SESSION_REQUIRED != 0 {
+            return fail(f, status::BAD_ARGUMENT, "pattern must start with /");
+        }
+        let taken = |r: &(String, String, i32, i32)| {
+            r.0 == pattern && set(&r.1).iter().any(|m| mine.contains(m))
+        };
+        if f.routes.iter().any(taken) {
+            return fail(f, status::ALREADY_EXISTS, "route is registered already");
+        }
+        f.routes.push((pattern, methods, handler_id, flags));
+        status::OK
+    })
+}
+
+pub unsafe fn output_set_status(code: i32) -> i32 {
+    with(|f| {
+        if !f.http {
+            return fail(
+                f,
+                status::NOT_ALLOWED,
+                "output_set_status is for HTTP handlers",
+            );
+        }
+        if !(200..=599).contains(&code) {
+            return fail(f, status::BAD_ARGUMENT, "status must be 200..599");
+        }
+        f.status = Some(code);
+        status::OK
+    })
+}
+
+pub unsafe fn output_add_header(
+    name_ptr: *const u8,
+    name_len: usize,
+    value_ptr: *const u8,
+    value_len: usize,
+) -> i32 {
+    let name = String::from_utf8_lossy(bytes(name_ptr, name_len)).into_owned();
+    let value = String::from_utf8_lossy(bytes(value_ptr, value_len)).into_owned();
+    const MANAGED: [&str; 4] = [
+        "connection",
+        "content-length",
+        "transfer-encoding",
+        "warden-plugin",
+    ];
+    with(|f| {
+        if !f.http {
+            return fail(
+                f,
+                status::NOT_ALLOWED,
+                "output_add_header is for HTTP handlers",
+            );
+        }
+        if name.is_empty() || MANAGED.contains(&name.to_lowercase().as_str()) {
+            let msg = format!("invalid or host-managed header {}", name);
+            return fail(f, status::BAD_ARGUMENT, &msg);
+        }
+        f.headers.push((name, value));
+        status::OK
+    })
 }

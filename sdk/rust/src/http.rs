@@ -1,0 +1,232 @@
+//! Custom HTTP handlers (ABI 1.1, ABI.md 3.7): the request a handler gets
+//! and the response it returns. Register one with
+//! [`Registrar::http`](crate::Registrar::http).
+
+use crate::context::Context;
+use crate::error::{Code, Error};
+use crate::hostcall::last_error_or;
+use crate::json::Json;
+use crate::sys::{self, status};
+
+/// HttpHandler serves a custom HTTP route: it gets the call's context and
+/// the request, and returns the response or an [`Error`]. On `Err` the
+/// host answers with the code's HTTP status and a JSON body
+/// `{"code":N,"message":"..."}`.
+pub type HttpHandler = fn(&Context, &HttpRequest) -> Result<HttpResponse, Error>;
+
+/// HttpRequest is the request an [`HttpHandler`] serves: the request line
+/// and the body are read when the call starts; route parameters, headers
+/// and the query are asked of the host when read.
+#[derive(Debug)]
+pub struct HttpRequest {
+    method: String,
+    path: String,
+    route: String,
+    body: Vec<u8>,
+    ctx: Context,
+}
+
+impl HttpRequest {
+    /// Reads the request line of the current call; `body` is its input.
+    pub(crate) fn read(body: Vec<u8>) -> HttpRequest {
+        let ctx = Context::new();
+        HttpRequest {
+            method: ctx.http_method().unwrap_or_default(),
+            path: ctx.http_path().unwrap_or_default(),
+            route: ctx.http_route().unwrap_or_default(),
+            body,
+            ctx,
+        }
+    }
+
+    /// method returns the request method, such as `"GET"`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// path returns the request path, as received (decoded), such as `"/items/42"`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// route returns the pattern the handler registered, such as `"/items/:id"`.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// param returns the value of route parameter `:name` or `*name`.
+    pub fn param(&self, name: &str) -> Option<String> {
+        self.ctx.route_param(name)
+    }
+
+    /// header returns the first value of a request header; `name` is
+    /// case-insensitive. `Authorization` is there only in handlers
+    /// registered without a session ([`Registrar::http`](crate::Registrar::http)).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.ctx.header(name)
+    }
+
+    /// headers returns the request headers sorted by canonical name, once per value.
+    pub fn headers(&self) -> Vec<(String, String)> {
+        self.ctx.headers()
+    }
+
+    /// query returns the first value of a query parameter; `name` is case-sensitive.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.ctx.query(name)
+    }
+
+    /// query_params returns the query parameters sorted by name, once per value.
+    pub fn query_params(&self) -> Vec<(String, String)> {
+        self.ctx.query_params()
+    }
+
+    /// body returns the request body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// body_str returns the request body as text.
+    ///
+    /// # Errors
+    ///
+    /// INVALID_ARGUMENT when the body is not valid UTF-8.
+    pub fn body_str(&self) -> Result<&str, Error> {
+        Ok(std::str::from_utf8(&self.body)?)
+    }
+
+    /// body_json parses the request body as JSON.
+    ///
+    /// # Errors
+    ///
+    /// INVALID_ARGUMENT when the body is not valid JSON.
+    pub fn body_json(&self) -> Result<Json, Error> {
+        Ok(Json::from_slice(&self.body)?)
+    }
+}
+
+/// The Content-Type that [`HttpResponse::text`] sets.
+pub const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+/// The Content-Type that [`HttpResponse::json`] sets.
+pub const APPLICATION_JSON: &str = "application/json";
+
+/// HttpResponse is what an [`HttpHandler`] answers: a status (200 unless
+/// set), headers in order, and a body.
+///
+/// ```
+/// use warden::HttpResponse;
+/// let r = HttpResponse::new(201).header("Location", "/items/7").body("created");
+/// assert_eq!((r.status(), r.body_bytes()), (201, &b"created"[..]));
+/// ```
+///
+/// After the handler returns, the SDK sends them with `output_set_status`,
+/// `output_add_header` and `output_write`. The host refuses a status
+/// outside 200..599 and the headers it manages (`Content-Length`,
+/// `Transfer-Encoding`, `Connection`, `Warden-Plugin`); the call then fails
+/// with code 13 and the host's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Default for HttpResponse {
+    /// An empty 200 response.
+    fn default() -> HttpResponse {
+        HttpResponse::new(200)
+    }
+}
+
+impl HttpResponse {
+    /// new returns an empty response with `status`.
+    pub fn new(status: u16) -> HttpResponse {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// text returns a 200 response with a `text/plain; charset=utf-8` body.
+    pub fn text(body: impl Into<String>) -> HttpResponse {
+        HttpResponse::new(200)
+            .header("Content-Type", TEXT_PLAIN)
+            .body(body.into())
+    }
+
+    /// json returns a 200 response with `value` as an `application/json` body.
+    pub fn json(value: &Json) -> HttpResponse {
+        HttpResponse::new(200)
+            .header("Content-Type", APPLICATION_JSON)
+            .body(value.to_string())
+    }
+
+    /// with_status replaces the status.
+    pub fn with_status(mut self, status: u16) -> HttpResponse {
+        self.status = status;
+        self
+    }
+
+    /// header adds a header; a repeated name is sent once per value.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> HttpResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// body replaces the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> HttpResponse {
+        self.body = body.into();
+        self
+    }
+
+    /// status returns the status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// headers returns the headers, in the order they were added.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// body_bytes returns the body.
+    pub fn body_bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Sends the response to the host: status (when not the default 200),
+    /// each header, then the body.
+    pub(crate) fn send(&self) -> Result<(), Error> {
+        if self.status != 200 {
+            // SAFETY: output_set_status takes no pointers.
+            let st = unsafe { sys::output_set_status(i32::from(self.status)) };
+            check(st, || format!("set status {}", self.status))?;
+        }
+        for (k, v) in &self.headers {
+            // SAFETY: k and v are borrowed for the duration of the call.
+            let st = unsafe { sys::output_add_header(k.as_ptr(), k.len(), v.as_ptr(), v.len()) };
+            check(st, || format!("add header {:?}", k))?;
+        }
+        crate::plugin::write_output(&self.body)
+    }
+}
+
+/// A host call that fails while sending a response is the plugin's bug: INTERNAL.
+fn check(st: i32, what: impl FnOnce() -> String) -> Result<(), Error> {
+    if st == status::OK {
+        return Ok(());
+    }
+    let msg = format!("{}: {}", what(), last_error_or(st));
+    Err(Error::new(Code::Internal, msg))
+}
+
+/// Runs HTTP handler `h` on the current call, whose input is `body`.
+pub(crate) fn serve(h: HttpHandler, c: &Context, body: Vec<u8>) -> Result<(), Error> {
+    h(c, &HttpRequest::read(body))?.send()
+}
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;
