@@ -98,6 +98,42 @@ func rustSigs(t *testing.T) []string {
 	return out
 }
 
+// asSigs reads the raw @external layer of the AssemblyScript SDK. Every
+// @external line must be one import, named as in ABI.md.
+func asSigs(t *testing.T) []string {
+	t.Helper()
+	decl := regexp.MustCompile(`^@external\("` + abi.ModuleName + `", "(\w+)"\) export declare function (\w+)\(([^)]*)\): (\w+);$`)
+	types := map[string]string{"i32": "i32", "u32": "i32", "usize": "i32", "i64": "i64", "u64": "i64", "void": ""}
+	var out []string
+	for _, line := range readLines(t, "../sdk/assemblyscript/assembly/env.ts") {
+		if !strings.HasPrefix(line, "@external(") {
+			continue
+		}
+		m := decl.FindStringSubmatch(line)
+		if m == nil || m[1] != m[2] {
+			t.Errorf("env.ts: %q is not one import per line named as in ABI.md", line)
+			continue
+		}
+		var params []string
+		for _, p := range strings.Split(m[3], ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				_, typ, _ := strings.Cut(p, ":")
+				w, ok := types[strings.TrimSpace(typ)]
+				if !ok || w == "" {
+					t.Errorf("env.ts %s: parameter type %q is not an ABI type", m[2], typ)
+				}
+				params = append(params, w)
+			}
+		}
+		res, ok := types[m[4]]
+		if !ok {
+			t.Errorf("env.ts %s: result type %q is not an ABI type", m[2], m[4])
+		}
+		out = append(out, m[2]+"("+strings.Join(params, ",")+")->"+res)
+	}
+	return out
+}
+
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -144,6 +180,7 @@ func TestContract(t *testing.T) {
 	}{
 		{"ABI.md", specSigs},
 		{"sdk/rust/src/sys.rs", rustSigs},
+		{"sdk/assemblyscript/assembly/env.ts", asSigs},
 	}
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {

@@ -1,0 +1,2 @@
+// The package entry: `import { ... } from "warden-sdk"`. See assembly/index.ts.
+export * from "./assembly/index";
