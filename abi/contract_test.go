@@ -2,6 +2,10 @@ package abi_test
 
 import (
 	"bufio"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"regexp"
 	"slices"
@@ -134,6 +138,100 @@ func asSigs(t *testing.T) []string {
 	return out
 }
 
+// goSigs reads the //go:wasmimport declarations of the Go guest SDK.
+func goSigs(t *testing.T) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../sdk/go/internal/sys/sys.go", nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{"unsafe.Pointer": "i32", "uint32": "i32", "int32": "i32", "int64": "i64", "uint64": "i64"}
+	typeOf := func(e ast.Expr) string {
+		name := types[typeString(e)]
+		if name == "" {
+			t.Errorf("sys.go: type %s is not an ABI type", typeString(e))
+		}
+		return name
+	}
+	var out []string
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Doc == nil {
+			continue
+		}
+		var module, name string
+		for _, c := range fn.Doc.List {
+			if fields := strings.Fields(c.Text); len(fields) == 3 && fields[0] == "//go:wasmimport" {
+				module, name = fields[1], fields[2]
+			}
+		}
+		if module != abi.ModuleName {
+			continue
+		}
+		var params []string
+		for _, field := range fn.Type.Params.List {
+			for range max(1, len(field.Names)) {
+				params = append(params, typeOf(field.Type))
+			}
+		}
+		res := ""
+		if fn.Type.Results != nil && len(fn.Type.Results.List) == 1 {
+			res = typeOf(fn.Type.Results.List[0].Type)
+		}
+		out = append(out, name+"("+strings.Join(params, ",")+")->"+res)
+	}
+	return out
+}
+
+// typeString renders a parameter type expression such as unsafe.Pointer.
+func typeString(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return x.Name
+	case *ast.SelectorExpr:
+		return typeString(x.X) + "." + x.Sel.Name
+	}
+	return fmt.Sprintf("%T", e)
+}
+
+// cSigs reads the WARDEN_IMPORT declarations of the C SDK's header.
+func cSigs(t *testing.T) []string {
+	t.Helper()
+	decl := regexp.MustCompile(`^WARDEN_IMPORT\((\w+)\) ([\w ]+?) warden_(\w+)\(([^)]*)\);$`)
+	types := map[string]string{"int32_t": "i32", "uint32_t": "i32", "int64_t": "i64", "uint64_t": "i64", "void": ""}
+	typeOf := func(decl string) string {
+		decl = strings.TrimSpace(decl)
+		if strings.Contains(decl, "*") {
+			return "i32" // a pointer: wasm32
+		}
+		fields := strings.Fields(decl)
+		w, ok := types[fields[0]]
+		if !ok {
+			t.Errorf("warden.h: type %q is not an ABI type", decl)
+		}
+		return w
+	}
+	var out []string
+	for _, line := range readLines(t, "../sdk/c/warden.h") {
+		if !strings.HasPrefix(line, "WARDEN_IMPORT(") {
+			continue
+		}
+		m := decl.FindStringSubmatch(line)
+		if m == nil || m[1] != m[3] {
+			t.Errorf("warden.h: %q is not one import per line named as in ABI.md", line)
+			continue
+		}
+		var params []string
+		if m[4] != "void" {
+			for _, p := range strings.Split(m[4], ",") {
+				params = append(params, typeOf(p))
+			}
+		}
+		out = append(out, m[1]+"("+strings.Join(params, ",")+")->"+typeOf(m[2]))
+	}
+	return out
+}
+
 func readLines(t *testing.T, path string) []string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -181,6 +279,8 @@ func TestContract(t *testing.T) {
 		{"ABI.md", specSigs},
 		{"sdk/rust/src/sys.rs", rustSigs},
 		{"sdk/assemblyscript/assembly/env.ts", asSigs},
+		{"sdk/go/internal/sys/sys.go", goSigs},
+		{"sdk/c/warden.h", cSigs},
 	}
 	for _, src := range sources {
 		t.Run(src.name, func(t *testing.T) {

@@ -17,6 +17,22 @@ import (
 	"github.com/warden-rpc/warden/storage"
 )
 
+// testCacheDir is a compilation cache shared by the tests of this package,
+// so that each plugin is compiled once per run (the Go plugin takes
+// seconds under -race).
+var testCacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "warden-host-cache-")
+	if err != nil {
+		panic(err)
+	}
+	testCacheDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // pluginDir copies the named .wasm fixtures (paths relative to testdata)
 // into a fresh directory.
 func pluginDir(t testing.TB, fixtures ...string) string {
@@ -45,6 +61,7 @@ func newTestHost(t testing.TB, dir string, edit func(*Config)) *Host {
 	t.Cleanup(func() { _ = db.Close() })
 	cfg := Config{
 		PluginDir: dir,
+		CacheDir:  testCacheDir,
 		DB:        db,
 		Logger:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel),
 	}

@@ -37,20 +37,4 @@ cd "$root"
 	--target wasm32-unknown-unknown --package "$name"
 out="$dir/$name.wasm"
 cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/$lib.wasm" "$out"
-fail() {
-	echo "build-rust-plugin.sh: $out: $*" >&2
-	exit 1
-}
-if grep -q -F "$root" "$out"; then
-	fail "contains the checkout path $root"
-fi
-# The host checks the same at load; failing here names the build that broke it.
-if command -v wasm-objdump >/dev/null 2>&1; then
-	objdump=$(wasm-objdump -x "$out")
-	bad=$(printf '%s\n' "$objdump" | sed -n 's/.* <- \([^.]*\)\..*/\1/p' | grep -v -x warden_v1 | sort -u | tr '\n' ' ')
-	[ -z "$bad" ] || fail "imports from modules other than warden_v1: $bad"
-	for e in memory warden_abi_v1 warden_init warden_handle; do
-		printf '%s\n' "$objdump" | grep -q -F -e "-> \"$e\"" || fail "does not export $e"
-	done
-fi
-echo "built ${out#"$root"/} ($(wc -c <"$out") bytes)"
+sh "$root/scripts/check-plugin.sh" "$out" "$root" "warden_v1" "memory warden_abi_v1 warden_init warden_handle"

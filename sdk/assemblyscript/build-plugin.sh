@@ -33,19 +33,4 @@ fi
 node_modules/.bin/asc --config asconfig.json
 [ -f "$out" ] || fail "not written: asconfig.json must set outFile to $name.wasm"
 
-if grep -q -F "$root" "$out"; then
-	fail "contains the checkout path $root"
-fi
-# The host checks the same at load; failing here names the build that broke it.
-if command -v wasm-objdump >/dev/null 2>&1; then
-	objdump=$(wasm-objdump -x "$out")
-	bad=$(printf '%s\n' "$objdump" | sed -n 's/.* <- \([^.]*\)\..*/\1/p' | grep -v -x warden_v1 | sort -u | tr '\n' ' ')
-	[ -z "$bad" ] || fail "imports from modules other than warden_v1: $bad"
-	for e in memory warden_abi_v1 warden_init warden_handle _initialize; do
-		printf '%s\n' "$objdump" | grep -q -F -e "-> \"$e\"" || fail "does not export $e"
-	done
-	if printf '%s\n' "$objdump" | grep -q '^Start'; then
-		fail "has a start section; build with --exportStart _initialize (warden-sdk/asconfig.json does)"
-	fi
-fi
-echo "built ${out#"$root"/} ($(wc -c <"$out") bytes)"
+sh "$root/scripts/check-plugin.sh" "$out" "$root" "warden_v1" "memory warden_abi_v1 warden_init warden_handle _initialize"

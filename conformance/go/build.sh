@@ -1,0 +1,4 @@
+#!/bin/sh
+# Builds this plugin to conformance.wasm (committed); see sdk/go/build-plugin.sh.
+here=$(cd "$(dirname "$0")" && pwd -P)
+exec "$here/../../sdk/go/build-plugin.sh" "$here" "$here/conformance.wasm"
