@@ -128,7 +128,14 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Resu
 	}
 	if rc := int32(inst.stack[0]); rc != 0 {
 		ce := &CallError{Code: abi.CodeInternal, Message: fmt.Sprintf("rpc returned %d without an error", rc), Plugin: p.Name, Version: p.Version}
-		if st.errSet {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			// The guest failed because a host call hit the deadline.
+			ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline"
+		case ctx.Err() != nil:
+			// The client went away, and a host call told the guest so.
+			ce.Code, ce.Message = abi.CodeCanceled, "rpc canceled"
+		case st.errSet:
 			ce.Code, ce.Message = st.errCode, st.errMsg
 		}
 		return Result{}, true, ce

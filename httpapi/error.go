@@ -21,6 +21,7 @@ const (
 	msgBadJSON          = "json: cannot unmarshal object into Go value of type string"
 	msgInternal         = "Internal Server Error"
 	msgBadEncoding      = "unsupported content encoding"
+	msgShortBody        = "request body shorter than its Content-Length"
 )
 
 // Bodies that do not have the {"error","message","code"} shape. The first

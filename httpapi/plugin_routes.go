@@ -11,6 +11,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/host"
 )
 
@@ -205,7 +206,8 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 }
 
 // readBody reads r's body, up to MaxBodyBytes. Over the limit is Nakama's
-// 400 "http: request body too large"; any other failure is internal.
+// 400 "http: request body too large", a body shorter than its
+// Content-Length a 400 too; any other failure is internal.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err == nil {
@@ -213,6 +215,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	}
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		return nil, errBodyTooLarge(err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) { // the client sent less than its Content-Length
+		return nil, &Error{Status: http.StatusBadRequest, Code: abi.CodeInvalidArgument, Msg: msgShortBody, Err: err}
 	}
 	return nil, fmt.Errorf("read body: %w", err)
 }

@@ -36,17 +36,19 @@ const (
 	// DefaultCallTimeout is the call deadline assumed when sizing the write
 	// timeout.
 	DefaultCallTimeout = 10 * time.Second
+	// DefaultReadHeaderTimeout bounds the time a client may take to send a
+	// request's headers, so that slowloris clients cannot hold connections.
+	DefaultReadHeaderTimeout = 5 * time.Second
 )
 
 // http.Server limits. writeMargin is added to Config.CallTimeout to give
 // the write deadline, which also covers reading the body and writing the
 // response.
 const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	idleTimeout       = 60 * time.Second
-	writeMargin       = 5 * time.Second
-	maxHeaderBytes    = 32 << 10
+	readTimeout    = 10 * time.Second
+	idleTimeout    = 60 * time.Second
+	writeMargin    = 5 * time.Second
+	maxHeaderBytes = 32 << 10
 )
 
 // RPCCaller runs one RPC call. *host.Host implements it.
@@ -94,6 +96,11 @@ type Config struct {
 	// CallTimeout is the host's call deadline, used to size the write
 	// timeout; DefaultCallTimeout when zero.
 	CallTimeout time.Duration
+	// ReadHeaderTimeout bounds the time a client may take to send a
+	// request's headers, from its first byte or, on a kept-alive
+	// connection, from the end of the previous response;
+	// DefaultReadHeaderTimeout when zero.
+	ReadHeaderTimeout time.Duration
 	// Routes, when set, serves plugins' custom HTTP routes on every path
 	// that no built-in route matches.
 	Routes RouteCaller
@@ -131,8 +138,8 @@ type Server struct {
 // # Errors
 //
 // NewServer fails when Caller is nil, HTTPKey or EncryptionKey is empty,
-// ServerKey is empty while Accounts is set, or MaxBodyBytes or CallTimeout
-// is negative.
+// ServerKey is empty while Accounts is set, or MaxBodyBytes, CallTimeout or
+// ReadHeaderTimeout is negative.
 func NewServer(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("httpapi: %w", err)
@@ -147,7 +154,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      s.writeTimeout,
 		IdleTimeout:       idleTimeout,
@@ -168,8 +175,8 @@ func (c *Config) setDefaults() error {
 		return errors.New("config: EncryptionKey is required")
 	case c.Accounts != nil && c.ServerKey == "":
 		return errors.New("config: ServerKey is required with Accounts")
-	case c.MaxBodyBytes < 0 || c.CallTimeout < 0:
-		return errors.New("config: MaxBodyBytes and CallTimeout must not be negative")
+	case c.MaxBodyBytes < 0 || c.CallTimeout < 0 || c.ReadHeaderTimeout < 0:
+		return errors.New("config: MaxBodyBytes, CallTimeout and ReadHeaderTimeout must not be negative")
 	}
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
@@ -179,6 +186,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.CallTimeout == 0 {
 		c.CallTimeout = DefaultCallTimeout
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/warden-rpc/warden/httpapi"
 )
 
 // config is the server's configuration, from flags and WARDEN_* variables.
@@ -22,6 +24,7 @@ type config struct {
 	LogLevel      string
 	LogFormat     string
 	CallTimeout   time.Duration
+	HeaderTimeout time.Duration
 	MaxBodyBytes  int64
 	MaxMemoryMiB  int
 	MaxInstances  int
@@ -71,6 +74,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
 	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "deadline of one plugin call")
+	fs.DurationVar(&c.HeaderTimeout, "read-header-timeout", httpapi.DefaultReadHeaderTimeout, "time a client may take to send a request's headers")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", 256<<10, "largest request body in bytes")
 	fs.IntVar(&c.MaxMemoryMiB, "max-memory", 32, "memory cap of each plugin instance, in MiB")
 	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
@@ -111,6 +115,8 @@ func (c *config) check() error {
 		return fmt.Errorf("log-format %q: want json or console", c.LogFormat)
 	case c.CallTimeout <= 0:
 		return fmt.Errorf("call-timeout %s: want a positive duration", c.CallTimeout)
+	case c.HeaderTimeout <= 0:
+		return fmt.Errorf("read-header-timeout %s: want a positive duration", c.HeaderTimeout)
 	case c.SessionExpiry < time.Second || c.RefreshExpiry < time.Second:
 		return fmt.Errorf("session-expiry %s, refresh-expiry %s: want at least 1s each", c.SessionExpiry, c.RefreshExpiry)
 	case c.MaxBodyBytes <= 0:

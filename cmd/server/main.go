@@ -123,21 +123,22 @@ type wiring struct {
 func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error {
 	k, h := w.keys, w.host
 	srv, err := httpapi.NewServer(httpapi.Config{
-		Addr:          cfg.Addr,
-		Caller:        h,
-		HTTPKey:       k.HTTPKey,
-		EncryptionKey: []byte(k.EncryptionKey),
-		Sessions:      w.accounts,
-		Accounts:      w.accounts,
-		ServerKey:     k.ServerKey,
-		Limiter:       accounts.NewLimiter(accounts.LimiterConfig{}),
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		CallTimeout:   cfg.CallTimeout,
-		Routes:        h,
-		Admin:         h,
-		NativeEcho:    cfg.BenchNative,
-		Logger:        log,
-		AccessLog:     cfg.AccessLog,
+		Addr:              cfg.Addr,
+		Caller:            h,
+		HTTPKey:           k.HTTPKey,
+		EncryptionKey:     []byte(k.EncryptionKey),
+		Sessions:          w.accounts,
+		Accounts:          w.accounts,
+		ServerKey:         k.ServerKey,
+		Limiter:           accounts.NewLimiter(accounts.LimiterConfig{}),
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		CallTimeout:       cfg.CallTimeout,
+		ReadHeaderTimeout: cfg.HeaderTimeout,
+		Routes:            h,
+		Admin:             h,
+		NativeEcho:        cfg.BenchNative,
+		Logger:            log,
+		AccessLog:         cfg.AccessLog,
 	})
 	if err != nil {
 		return err
