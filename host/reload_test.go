@@ -219,3 +219,34 @@ func TestHost_Watch(t *testing.T) {
 	}
 	t.Fatal("the watcher did not load v2 within 10s")
 }
+
+// TestHost_Reload_refusals drops in new plugins that must be refused on
+// reload, while what served keeps serving: one that registers an RPC
+// another plugin has, and one that imports a function the ABI lacks.
+func TestHost_Reload_refusals(t *testing.T) {
+	dir := t.TempDir()
+	deploy(t, dir, "dup_a", fixture(t, "bad/dup_a.wasm"))
+	h := newTestHost(t, dir, nil)
+	tests := []struct {
+		name, file, fixture, want string
+	}{
+		{"ErrConflict", "dup_b", "bad/dup_b.wasm", `rpc "same" is registered by both plugin dup_a and plugin dup_b`},
+		{"ErrUnknownImport", "unknown_import", "bad/unknown_import.wasm", "imports warden_v1.db_foo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			deploy(t, dir, tt.file, fixture(t, tt.fixture))
+			defer os.Remove(filepath.Join(dir, tt.file+".wasm"))
+			res, err := h.Reload(context.Background())
+			if err != nil || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), tt.want) {
+				t.Fatalf("reload: %+v %v, want a failure containing %q", res, err, tt.want)
+			}
+			if _, err := h.Call(context.Background(), &Request{ID: "same"}); err != nil {
+				t.Fatalf("dup_a stopped serving: %v", err)
+			}
+			if n := len(h.Plugins()); n != 1 {
+				t.Fatalf("%d plugins serve, want only dup_a", n)
+			}
+		})
+	}
+}

@@ -148,7 +148,10 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve() }()
-	go reloadOnSignal(ctx, h, log)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // before "listening": a SIGHUP from then on reloads
+	defer signal.Stop(hup)
+	go reloadOnSignal(ctx, hup, h, log)
 	if cfg.WatchInterval > 0 {
 		go h.Watch(ctx, cfg.WatchInterval)
 	}
@@ -167,11 +170,9 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 	return <-done
 }
 
-// reloadOnSignal reloads the plugins on every SIGHUP until ctx is done.
-func reloadOnSignal(ctx context.Context, h *host.Host, log zerolog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnSignal reloads the plugins on every signal on hup until ctx is
+// done.
+func reloadOnSignal(ctx context.Context, hup <-chan os.Signal, h *host.Host, log zerolog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

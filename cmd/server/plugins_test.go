@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -192,5 +193,30 @@ func deployFile(t *testing.T, dir string, wasm []byte) {
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, "ver.wasm")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestServer_reloadOnSIGHUP deploys a new version with the watcher off and
+// sends the process SIGHUP: the new version must serve.
+func TestServer_reloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	v1, _ := os.ReadFile("../../host/testdata/reload/ver_v1.wasm")
+	v2, _ := os.ReadFile("../../host/testdata/reload/ver_v2.wasm")
+	deployFile(t, dir, v1)
+	s := startServer(t, append(dataArgs(t, dir), "-watch", "0")...)
+	deployFile(t, dir, v2)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res := do(t, "GET", s.URL+"/ver", "", nil)
+		if res.Body == "v2" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %d %q 10s after SIGHUP", res.Status, res.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

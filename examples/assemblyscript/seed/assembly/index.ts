@@ -10,8 +10,9 @@
 //   {"message":<payload>} (Nakama's HttpHandler).
 // - custom_rpc_func_id: the same, but refuses user calls first (Nakama's
 //   customFuncRpc).
+// - GET /test: Nakama's RegisterHttp example, "You hit the new endpoint!".
 
-import { Code, Context, Json, Registrar, Result, err, initModule, logger, ok, utf8 } from "warden-sdk";
+import { Code, Context, Json, Registrar, Result, err, http, initModule, logger, ok, utf8 } from "warden-sdk";
 import { debugQuote } from "./debug";
 export { warden_abi_v1, warden_handle } from "warden-sdk";
 
@@ -57,11 +58,19 @@ function customRpcFunc(ctx: Context, payload: string): Result<string> {
   return httpHandler(ctx, payload);
 }
 
+/** testEndpoint is Nakama's RegisterHttp example: GET /test answers "You hit the new endpoint!". */
+function testEndpoint(_ctx: Context, _body: Uint8Array): Result<Uint8Array> {
+  const e = http.addHeader("Content-Type", "text/plain; charset=utf-8");
+  if (e != null) return err<Uint8Array>(e.code, e.message);
+  return ok(utf8.encode("You hit the new endpoint!"));
+}
+
 function init(r: Registrar): void {
   r.rpc("server_rpc", serverRpc);
   r.serverOnlyRpc("server_rpc_flagged", serverRpcFlagged);
   r.rpcText("http_handler_path", httpHandler);
   r.rpcText("custom_rpc_func_id", customRpcFunc);
+  r.http("/test", testEndpoint, "GET");
 }
 
 export function warden_init(): i32 {
