@@ -180,11 +180,12 @@ func (st *callState) httpValue(key string) (v string, ok, handled bool) {
 		return abi.ModeHTTP, true, true
 	case key == abi.CtxRPCID && hr != nil:
 		return "", false, true
-	case key == abi.CtxHTTPMethod || key == abi.CtxHTTPPath || key == abi.CtxHTTPRoute:
-		if hr == nil {
-			return "", false, true
-		}
-		return map[string]string{abi.CtxHTTPMethod: hr.Method, abi.CtxHTTPPath: hr.Path, abi.CtxHTTPRoute: hr.Route}[key], true, true
+	case key == abi.CtxHTTPMethod:
+		return httpField(hr, func(hr *HTTPRequest) string { return hr.Method })
+	case key == abi.CtxHTTPPath:
+		return httpField(hr, func(hr *HTTPRequest) string { return hr.Path })
+	case key == abi.CtxHTTPRoute:
+		return httpField(hr, func(hr *HTTPRequest) string { return hr.Route })
 	}
 	name, isRoute := strings.CutPrefix(key, abi.CtxRoutePrefix)
 	if !isRoute {
@@ -198,6 +199,14 @@ func (st *callState) httpValue(key string) (v string, ok, handled bool) {
 		}
 	}
 	return "", false, true
+}
+
+// httpField returns field(hr), absent for an RPC (nil hr).
+func httpField(hr *HTTPRequest, field func(*HTTPRequest) string) (v string, ok, handled bool) {
+	if hr == nil {
+		return "", false, true
+	}
+	return field(hr), true, true
 }
 
 func first(vs []string) (string, bool) {

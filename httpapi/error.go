@@ -40,14 +40,12 @@ const (
 )
 
 // markPlugin names the plugin version that answered r, in the response's
-// Warden-Plugin header and in the request's log lines (the access log
-// included), so that "which code ran?" always has an answer.
+// Warden-Plugin header and, through the request's info, in its access and
+// error log lines, so that "which code ran?" always has an answer.
 func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
 	v := plugin + "@" + version
 	w.Header().Set(headerPlugin, v)
-	zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-		return c.Str("plugin", v)
-	})
+	info(r.Context()).plugin = v
 }
 
 // Error is an error that the API answers with before or instead of a plugin
@@ -179,6 +177,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ce != nil && ce.Err != nil {
 		ev = ev.AnErr("cause", ce.Err)
+	}
+	if p := info(r.Context()).plugin; p != "" {
+		ev = ev.Str("plugin", p)
 	}
 	ev.Err(err).Int("status", status).Msg("request failed")
 	w.Header().Set("Content-Type", contentTypeJSON)

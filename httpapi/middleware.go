@@ -42,14 +42,27 @@ func corsSimpleHeader(h string) bool {
 	return false
 }
 
-// traceIDKey is the context key of a request's trace ID.
+// traceIDKey is the context key of a request's *requestInfo.
 type traceIDKey struct{}
 
-// traceID returns the request's trace ID, set by the trace middleware.
-func traceID(ctx context.Context) string {
-	id, _ := ctx.Value(traceIDKey{}).(string)
-	return id
+// requestInfo is what the middleware and the handlers share about one
+// request: its trace ID, and the plugin version that answered it.
+type requestInfo struct {
+	traceID string
+	plugin  string
 }
+
+// info returns the request's info, set by the trace middleware, or an
+// empty one outside it.
+func info(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(traceIDKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// traceID returns the request's trace ID.
+func traceID(ctx context.Context) string { return info(ctx).traceID }
 
 // middleware wraps h with, outermost first: the request logger, the trace ID
 // (logged as req_id), the remote address, the access log when enabled, panic
@@ -69,24 +82,27 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 // its logger's req_id field; plugins see it as trace_id.
 func withTraceID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := session.NewTokenID()
+		ri := &requestInfo{traceID: session.NewTokenID()}
 		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			return c.Str("req_id", id)
+			return c.Str("req_id", ri.traceID)
 		})
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), traceIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), traceIDKey{}, ri)))
 	})
 }
 
 // accessLog logs one request. It logs the path without the query string,
 // which may hold the HTTP key.
 func accessLog(r *http.Request, status, size int, d time.Duration) {
-	zerolog.Ctx(r.Context()).Info().
+	ev := zerolog.Ctx(r.Context()).Info().
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
 		Int("status", status).
 		Int("size", size).
-		Dur("duration", d).
-		Msg("request")
+		Dur("duration", d)
+	if p := info(r.Context()).plugin; p != "" {
+		ev = ev.Str("plugin", p)
+	}
+	ev.Msg("request")
 }
 
 // recoverPanics turns a panic in a handler into the internal error response

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -104,26 +105,29 @@ type pluginRouter struct {
 }
 
 // pluginRoutes holds the current plugin router, rebuilt when the host's
-// routes change.
+// routes change. Requests load it without a lock; a rebuild takes mu.
 type pluginRoutes struct {
 	mu      sync.Mutex
-	current *pluginRouter
+	current atomic.Pointer[pluginRouter]
 }
 
-// router returns the router for the host's current routes.
+// pluginRouter returns the router for the host's current routes.
 func (s *Server) pluginRouter() (*httprouter.Router, error) {
 	routes, gen := s.cfg.Routes.Routes()
 	pr := &s.plugins
+	if cur := pr.current.Load(); cur != nil && cur.gen == gen {
+		return cur.router, nil
+	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
-	if pr.current != nil && pr.current.gen == gen {
-		return pr.current.router, nil
+	if cur := pr.current.Load(); cur != nil && cur.gen == gen {
+		return cur.router, nil // another request rebuilt it
 	}
 	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle { return s.handle(s.pluginRoute(r)) })
 	if err != nil {
 		return nil, err // the host checked the routes; this is a bug
 	}
-	pr.current = &pluginRouter{gen: gen, router: router}
+	pr.current.Store(&pluginRouter{gen: gen, router: router})
 	return router, nil
 }
 
@@ -162,15 +166,17 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		} else if route.SessionRequired {
 			return errAuthTokenInvalid(errors.New("the route needs a session"))
 		}
-		body, err := s.readBody(w, r)
-		if err != nil {
-			return err
-		}
-		req := newHostRequest(r, "", body, user, r.URL.Query())
-		if !route.SessionRequired {
-			if v, ok := r.Header["Authorization"]; ok {
-				req.Headers["Authorization"] = v // open handlers do their own auth
+		var body []byte
+		if r.Body != http.NoBody { // a GET without a body needs no read
+			var err error
+			if body, err = s.readBody(w, r); err != nil {
+				return err
 			}
+		}
+		authz, hasAuthz := r.Header["Authorization"]
+		req := newHostRequest(r, "", body, user, r.URL.Query())
+		if hasAuthz && !route.SessionRequired {
+			req.Headers["Authorization"] = authz // open handlers do their own auth
 		}
 		params := make([][2]string, len(ps))
 		for i, p := range ps {

@@ -109,12 +109,11 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 // Proxy support, if added, must be opt-in with a proxy count as Nakama's
 // socket.proxy_count.
 func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, query url.Values) *host.Request {
-	headers := make(map[string][]string, len(r.Header))
-	for k, v := range r.Header {
-		if k != "Authorization" && k != "Grpc-Timeout" {
-			headers[k] = v
-		}
-	}
+	// The plugin sees the request's own header map, less what it must not
+	// see; nothing after this handler reads those two.
+	headers := r.Header
+	headers.Del("Authorization")
+	headers.Del("Grpc-Timeout")
 	query.Del("http_key")
 	ip, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -14,44 +14,38 @@ use crate::sys::{self, status};
 /// `{"code":N,"message":"..."}`.
 pub type HttpHandler = fn(&Context, &HttpRequest) -> Result<HttpResponse, Error>;
 
-/// HttpRequest is the request an [`HttpHandler`] serves: the request line
-/// and the body are read when the call starts; route parameters, headers
-/// and the query are asked of the host when read.
+/// HttpRequest is the request an [`HttpHandler`] serves: the body is read
+/// when the call starts; everything else is asked of the host when read, so
+/// a handler pays only for what it uses (under the host's deadline checks,
+/// even a short string costs a loop).
 #[derive(Debug)]
 pub struct HttpRequest {
-    method: String,
-    path: String,
-    route: String,
     body: Vec<u8>,
     ctx: Context,
 }
 
 impl HttpRequest {
-    /// Reads the request line of the current call; `body` is its input.
+    /// Makes the request of the current call; `body` is its input.
     pub(crate) fn read(body: Vec<u8>) -> HttpRequest {
-        let ctx = Context::new();
         HttpRequest {
-            method: ctx.http_method().unwrap_or_default(),
-            path: ctx.http_path().unwrap_or_default(),
-            route: ctx.http_route().unwrap_or_default(),
             body,
-            ctx,
+            ctx: Context::new(),
         }
     }
 
     /// method returns the request method, such as `"GET"`.
-    pub fn method(&self) -> &str {
-        &self.method
+    pub fn method(&self) -> String {
+        self.ctx.http_method().unwrap_or_default()
     }
 
     /// path returns the request path, as received (decoded), such as `"/items/42"`.
-    pub fn path(&self) -> &str {
-        &self.path
+    pub fn path(&self) -> String {
+        self.ctx.http_path().unwrap_or_default()
     }
 
     /// route returns the pattern the handler registered, such as `"/items/:id"`.
-    pub fn route(&self) -> &str {
-        &self.route
+    pub fn route(&self) -> String {
+        self.ctx.http_route().unwrap_or_default()
     }
 
     /// param returns the value of route parameter `:name` or `*name`.

@@ -240,7 +240,10 @@ fn request_reads_context() {
         ]
     });
     let r = HttpRequest::read(br#"{"k":true}"#.to_vec());
-    assert_eq!((r.method(), r.path(), r.route()), ("GET", "", ""));
+    assert_eq!(
+        (r.method(), r.path(), r.route()),
+        ("GET".to_string(), String::new(), String::new())
+    );
     assert_eq!(r.param("rest").as_deref(), Some("a/b"));
     assert_eq!(r.param("id"), None);
     assert_eq!(
