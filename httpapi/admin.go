@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -69,7 +70,8 @@ func (s *Server) requireHTTPKey(r *http.Request) error {
 
 // listPlugins answers GET /_warden/plugins: every loaded plugin with its
 // version, load time, RPCs, routes, live instances and last load error,
-// and the load errors of plugins that are not loaded.
+// the load errors of plugins that are not loaded, and the server's
+// goroutine count.
 func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	if err := s.requireHTTPKey(r); err != nil {
 		return err
@@ -81,7 +83,9 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httproute
 	out := struct {
 		Plugins []pluginJSON   `json:"plugins"`
 		Errors  []*loadErrJSON `json:"errors"`
-	}{Plugins: []pluginJSON{}, Errors: []*loadErrJSON{}}
+		// Goroutines is the server's goroutine count, for leak checks.
+		Goroutines int `json:"goroutines"`
+	}{Plugins: []pluginJSON{}, Errors: []*loadErrJSON{}, Goroutines: runtime.NumGoroutine()}
 	for _, p := range s.cfg.Admin.Plugins() {
 		pj := pluginJSON{Name: p.Name, Version: p.Version, Path: p.Path, LoadedAt: p.LoadedAt,
 			RPCs: []rpcJSON{}, Routes: p.Routes(), Instances: p.Instances()}

@@ -160,7 +160,8 @@ func checkListing(t *testing.T, admin string) {
 	t.Helper()
 	res := do(t, "GET", admin, "", nil)
 	var out struct {
-		Plugins []struct {
+		Goroutines int
+		Plugins    []struct {
 			Name, Version string
 			RPCs          []struct{ ID string }
 			Routes        []string
@@ -177,6 +178,9 @@ func checkListing(t *testing.T, admin string) {
 	}
 	if p.LastError == nil {
 		t.Fatal("listing has no last error after a broken version")
+	}
+	if out.Goroutines <= 0 {
+		t.Fatalf("listing reports %d goroutines", out.Goroutines)
 	}
 	if res := do(t, "GET", strings.Split(admin, "?")[0], "", nil); res.Status != 401 {
 		t.Fatalf("admin without the key: %d", res.Status)
