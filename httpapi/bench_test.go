@@ -38,10 +38,8 @@ func BenchmarkServer_RPC(b *testing.B) {
 	})
 }
 
+// TestBenchmarkServer_RPC runs the benchmark, so that it cannot rot.
 func TestBenchmarkServer_RPC(t *testing.T) {
-	if testing.Short() {
-		t.Skip("benchmark twin")
-	}
 	r := testing.Benchmark(BenchmarkServer_RPC)
 	if r.N == 0 {
 		t.Fatal("benchmark did not run")
