@@ -130,16 +130,26 @@ pub unsafe fn db_engine() -> i32 {
     super::engine::NONE
 }
 
+/// Copies a statement and its encoded arguments for the fake's log.
+unsafe fn statement(
+    sql_ptr: *const u8,
+    sql_len: usize,
+    args_ptr: *const u8,
+    args_len: usize,
+) -> (String, Vec<u8>) {
+    (
+        String::from_utf8_lossy(bytes(sql_ptr, sql_len)).into_owned(),
+        bytes(args_ptr, args_len).to_vec(),
+    )
+}
+
 pub unsafe fn db_exec(
     sql_ptr: *const u8,
     sql_len: usize,
     args_ptr: *const u8,
     args_len: usize,
 ) -> i64 {
-    let entry = (
-        String::from_utf8_lossy(bytes(sql_ptr, sql_len)).into_owned(),
-        bytes(args_ptr, args_len).to_vec(),
-    );
+    let entry = statement(sql_ptr, sql_len, args_ptr, args_len);
     with(|f| {
         f.db_log.push(entry);
         f.db_affected
@@ -152,10 +162,7 @@ pub unsafe fn db_query(
     args_ptr: *const u8,
     args_len: usize,
 ) -> i64 {
-    let entry = (
-        String::from_utf8_lossy(bytes(sql_ptr, sql_len)).into_owned(),
-        bytes(args_ptr, args_len).to_vec(),
-    );
+    let entry = statement(sql_ptr, sql_len, args_ptr, args_len);
     with(|f| {
         f.db_log.push(entry);
         match f.db_result.clone() {
