@@ -148,14 +148,6 @@ func (h *Host) recordFailures(failed []LoadError) {
 	}
 }
 
-// LastError returns the last load error of the named plugin.
-func (h *Host) LastError(name string) (LoadError, bool) {
-	h.errMu.Lock()
-	defer h.errMu.Unlock()
-	e, ok := h.lastErr[name]
-	return e, ok
-}
-
 // LoadErrors returns the last load error of every plugin that had one, by
 // plugin name.
 func (h *Host) LoadErrors() []LoadError {

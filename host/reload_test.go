@@ -81,8 +81,8 @@ func TestHost_Reload(t *testing.T) {
 		if got := ver(); got != "v2" {
 			t.Fatalf("after a broken reload got %q, want the old v2", got)
 		}
-		if e, ok := h.LastError("ver"); !ok || e.Err == nil {
-			t.Fatal("LastError has no record of the broken version")
+		if errs := h.LoadErrors(); len(errs) != 1 || errs[0].Plugin != "ver" || errs[0].Err == nil {
+			t.Fatalf("LoadErrors() = %+v, want the broken version of ver", errs)
 		}
 	})
 	t.Run("ErrHalfWrittenKeepsOld", func(t *testing.T) {
