@@ -204,7 +204,7 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 	markPlugin(w, r, res.Plugin, res.Version)
 	h := w.Header()
 	for _, kv := range res.Headers {
-		h.Add(kv[0], kv[1])
+		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
 	}
 	w.WriteHeader(res.Status)
 	_, _ = w.Write(res.Output) // the client went away; nothing to do
