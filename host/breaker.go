@@ -19,24 +19,31 @@ type breaker struct {
 	openUntil atomic.Int64 // Unix nanoseconds; 0 when closed
 }
 
-// allow reports whether a call may run now.
-func (b *breaker) allow(now time.Time) bool {
+// allow reports whether a call may run now. It reads the clock only while
+// the breaker is open.
+func (b *breaker) allow() bool {
 	until := b.openUntil.Load()
-	return until == 0 || now.UnixNano() >= until
+	return until == 0 || time.Now().UnixNano() >= until
 }
 
 // record counts a call's outcome; crashed is true for a trap, panic or
 // deadline. It logs when the breaker opens.
-func (b *breaker) record(crashed bool, now time.Time, log *zerolog.Logger) {
+func (b *breaker) record(crashed bool, log *zerolog.Logger) {
 	if !crashed {
-		b.failures.Store(0)
-		b.openUntil.Store(0)
+		// Loads first: concurrent healthy calls then share the cache line
+		// instead of each writing it.
+		if b.failures.Load() != 0 {
+			b.failures.Store(0)
+		}
+		if b.openUntil.Load() != 0 {
+			b.openUntil.Store(0)
+		}
 		return
 	}
 	n := b.failures.Add(1)
 	if n < b.threshold {
 		return
 	}
-	b.openUntil.Store(now.Add(b.cooldown).UnixNano())
+	b.openUntil.Store(time.Now().Add(b.cooldown).UnixNano())
 	log.Error().Int32("crashes", n).Dur("cooldown", b.cooldown).Msg("plugin keeps crashing; refusing its calls for the cool-down")
 }

@@ -277,3 +277,32 @@ func TestHost_Call_concurrent(t *testing.T) {
 		t.Fatalf("%d instances alive, want at most MaxInstances=4", n)
 	}
 }
+
+// TestHost_Call_deadlineCoversTheWait checks that the deadline counts from
+// the call's start, waiting for a free instance included, and that an
+// instance whose call ran out of time is replaced.
+func TestHost_Call_deadlineCoversTheWait(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.CallTimeout = timeout
+		c.MaxInstances = 1
+	})
+	first := make(chan *CallError)
+	go func() { first <- callErr(t, h, &Request{ID: "loop"}) }()
+	time.Sleep(timeout / 3) // the first loop holds the only instance
+	start := time.Now()
+	ce := callErr(t, h, &Request{ID: "loop"}) // waits about 2/3 of its time, then loops
+	// Counted from when it got the instance, it would run about 500 ms.
+	if took := time.Since(start); ce.Code != abi.CodeDeadlineExceeded || took > timeout+timeout/2 {
+		t.Fatalf("second loop: code %d %q after %v, want code 4 by about %v", ce.Code, ce.Message, took, timeout)
+	}
+	if ce := <-first; ce.Code != abi.CodeDeadlineExceeded {
+		t.Fatalf("first loop: code %d %q, want 4", ce.Code, ce.Message)
+	}
+	for range 3 {
+		res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("x")})
+		if err != nil || string(res.Output) != "x" {
+			t.Fatalf("echo after the timeouts = %q, %v", res.Output, err)
+		}
+	}
+}

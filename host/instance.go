@@ -21,6 +21,7 @@ type instance struct {
 	mod    api.Module
 	handle api.Function
 	stack  []uint64
+	cc     *callCtx
 	st     callState
 }
 
@@ -33,7 +34,7 @@ type instance struct {
 // It fails when instantiation traps or times out, when init returns
 // non-zero, or when the registrations differ from the probe's.
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	inst := &instance{stack: make([]uint64, 2)}
+	inst := &instance{stack: make([]uint64, 2), cc: newCallCtx()}
 	inst.st.p = p
 	stdout := &lineWriter{log: &p.log, level: zerolog.InfoLevel, stream: "stdout"}
 	stderr := &lineWriter{log: &p.log, level: zerolog.ErrorLevel, stream: "stderr"}

@@ -162,20 +162,24 @@ func (p *Plugin) callAcquired(ctx context.Context, e *rpcEntry, req *Request) (R
 
 // call runs one RPC of p under the host's deadline.
 func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, error) {
-	if !p.breaker.allow(time.Now()) {
+	if !p.breaker.allow() {
 		return Result{}, &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
 			Plugin: p.Name, Version: p.Version}
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
-	defer cancel()
-	inst, err := p.pool.get(ctx)
+	deadline := time.Now().Add(p.host.cfg.CallTimeout)
+	inst, err := p.pool.get(ctx, deadline)
 	if err != nil {
 		return Result{}, p.acquireError(ctx, err)
 	}
-	res, healthy, err := inst.call(ctx, e, req)
-	if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	cc := inst.cc
+	cc.start(ctx, deadline)
+	res, healthy, err := inst.call(cc, e, req)
+	if cc.Err() == nil || errors.Is(cc.Err(), context.DeadlineExceeded) {
 		// A client that went away says nothing about the plugin.
-		p.breaker.record(!healthy, time.Now(), &p.log)
+		p.breaker.record(!healthy, &p.log)
+	}
+	if !cc.stop() {
+		healthy = false // its deadline passed: the context is spent
 	}
 	if healthy && inst.mod.Memory() != nil && inst.mod.Memory().Size() > p.host.cfg.HighWaterBytes {
 		healthy = false // memory never shrinks: recycle instances that grew
@@ -188,7 +192,7 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 func (p *Plugin) acquireError(ctx context.Context, err error) *CallError {
 	ce := &CallError{Code: abi.CodeInternal, Message: "plugin could not start", Plugin: p.Name, Version: p.Version, Err: err}
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
 		ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline waiting for an instance"
 	case ctx.Err() != nil:
 		ce.Code, ce.Message = abi.CodeCanceled, "rpc canceled"

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // pool holds a plugin version's instances: at most max in use at once, and
@@ -29,16 +30,19 @@ func newPool(maxInstances int, newInst func(context.Context) (*instance, error))
 //
 // # Errors
 //
-// It returns ctx's error when no slot frees up in time, and the
-// instantiation error when a new instance fails.
-func (pl *pool) get(ctx context.Context) (*instance, error) {
+// It returns context.DeadlineExceeded when no slot frees up by deadline,
+// ctx's error when ctx ends first, and the instantiation error when a new
+// instance fails.
+func (pl *pool) get(ctx context.Context, deadline time.Time) (*instance, error) {
 	select {
-	case pl.slots <- struct{}{}: // fast path: no need to wait on ctx.Done
+	case pl.slots <- struct{}{}: // fast path: no timer, no wait on ctx.Done
 	default:
+		wctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
 		select {
 		case pl.slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		case <-wctx.Done():
+			return nil, wctx.Err()
 		}
 	}
 	select {

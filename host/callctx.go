@@ -1,0 +1,72 @@
+package host
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
+
+// callCtx is the context of one call on one instance: the caller's values
+// and cancellation, and the host's deadline. context.WithTimeout would cost
+// a context, a timer and a channel per call, a third of a small call's
+// time; an instance keeps one callCtx, with its timer and channel, for
+// every call it serves.
+//
+// Done is closed only when the deadline passes, which is what interrupts
+// the guest (wazero closes the module when Done is closed). A caller that
+// goes away does not interrupt a running guest: the call stops at its
+// deadline at the latest, and host functions see the cancellation in Err.
+// After an expiry the instance is discarded, never reused, so the closed
+// channel is never handed to another call.
+type callCtx struct {
+	context.Context // the caller's context during a call
+
+	deadline time.Time
+	done     chan struct{}
+	timer    *time.Timer
+	expired  atomic.Bool
+}
+
+// newCallCtx returns an idle callCtx.
+func newCallCtx() *callCtx {
+	c := &callCtx{done: make(chan struct{})}
+	c.timer = time.AfterFunc(time.Hour, c.expire)
+	c.timer.Stop()
+	return c
+}
+
+// expire runs on the timer's goroutine when a call outlives its deadline.
+func (c *callCtx) expire() {
+	if c.expired.CompareAndSwap(false, true) {
+		close(c.done)
+	}
+}
+
+// start arms c for a call from parent that must end by deadline.
+func (c *callCtx) start(parent context.Context, deadline time.Time) {
+	c.Context, c.deadline = parent, deadline
+	c.timer.Reset(time.Until(deadline))
+}
+
+// stop disarms c after a call. It reports false when the deadline passed
+// first (or is passing now): the instance must then not be reused.
+func (c *callCtx) stop() bool {
+	stopped := c.timer.Stop()
+	c.Context = nil
+	return stopped && !c.expired.Load()
+}
+
+// Deadline returns the call's deadline.
+func (c *callCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done is closed when the call's deadline passes.
+func (c *callCtx) Done() <-chan struct{} { return c.done }
+
+// Err is context.DeadlineExceeded after the deadline, else the caller's
+// error.
+func (c *callCtx) Err() error {
+	if c.expired.Load() {
+		return context.DeadlineExceeded
+	}
+	return c.Context.Err()
+}
