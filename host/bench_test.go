@@ -130,3 +130,52 @@ func benchOnce(t *testing.T, fn func(*testing.B)) testing.BenchmarkResult {
 	defer func() { _ = bt.Value.Set(old) }()
 	return testing.Benchmark(fn)
 }
+
+// routePlugins are plugins serving the seed's GET /test, relative to testdata.
+var routePlugins = []struct{ name, fixture string }{
+	{"wat", "web.wasm"},
+	{"rust", "../../plugins/seed/seed.wasm"},
+	{"assemblyscript", "../../examples/assemblyscript/seed/seed.wasm"},
+}
+
+// BenchmarkHost_CallRoute measures one call of the seed's GET /test custom
+// HTTP handler through the host, without HTTP, for each plugin language.
+func BenchmarkHost_CallRoute(b *testing.B) {
+	for _, bc := range routePlugins {
+		b.Run(bc.name, func(b *testing.B) {
+			h := newTestHost(b, pluginDir(b, bc.fixture), func(c *Config) { c.Logger = zerolog.Nop() })
+			routes, _ := h.Routes()
+			var route *Route
+			for _, r := range routes {
+				if r.Pattern == "/test" {
+					route = r
+				}
+			}
+			if route == nil {
+				b.Fatal("no GET /test route")
+			}
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := &Request{HTTP: &HTTPRequest{Method: "GET", Path: "/test", Route: "/test"}}
+					res, err := h.CallRoute(ctx, route, req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if string(res.Output) != "You hit the new endpoint!" {
+						b.Fatalf("GET /test returned %q", res.Output)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestBenchmarkHost_CallRoute runs the benchmark once, so that it cannot rot.
+func TestBenchmarkHost_CallRoute(t *testing.T) {
+	if res := benchOnce(t, BenchmarkHost_CallRoute); res.N == 0 {
+		t.Fatal("benchmark did not run")
+	}
+}

@@ -137,18 +137,44 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 		return
 	}
 	k, ok1 := guestRead(m, u32(stack, 0), kn)
-	name := http.CanonicalHeaderKey(string(k))
 	v, ok2 := guestRead(m, u32(stack, 2), vn)
 	if !ok1 || !ok2 {
 		status(stack, st.fail(abi.StatusInvalidMemory, "header out of bounds"))
 		return
 	}
-	if !validHeaderName(name) || !validHeaderValue(v) || slices.Contains(managedHeaders, name) {
+	name, known := commonHeaders[string(k)] // a lookup that does not copy k
+	if !known {
+		name = http.CanonicalHeaderKey(string(k))
+	}
+	if (!known && (!validHeaderName(name) || slices.Contains(managedHeaders, name))) || !validHeaderValue(v) {
 		status(stack, st.fail(abi.StatusBadArgument, "invalid or host-managed header "+name))
 		return
 	}
-	st.headers = append(st.headers, [2]string{name, string(v)})
+	value, known := commonValues[string(v)]
+	if !known {
+		value = string(v)
+	}
+	st.headers = append(st.headers, [2]string{name, value})
 	status(stack, abi.StatusOK)
+}
+
+// commonHeaders maps common response header names, canonical and lower
+// case, to their canonical form, and commonValues holds common values: a
+// handler that sends them costs no string copies.
+var commonHeaders, commonValues = map[string]string{}, map[string]string{}
+
+func init() {
+	for _, n := range []string{"Access-Control-Allow-Headers", "Access-Control-Allow-Methods",
+		"Access-Control-Allow-Origin", "Cache-Control", "Content-Disposition", "Content-Encoding",
+		"Content-Language", "Content-Type", "Etag", "Expires", "Last-Modified", "Location",
+		"Set-Cookie", "Vary"} {
+		commonHeaders[n], commonHeaders[strings.ToLower(n)] = n, n
+	}
+	for _, v := range []string{"application/json", "application/json; charset=utf-8",
+		"application/octet-stream", "no-cache", "no-store", "text/html; charset=utf-8",
+		"text/plain; charset=utf-8", "*"} {
+		commonValues[v] = v
+	}
 }
 
 func validHeaderName(s string) bool {
