@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -176,6 +178,37 @@ func BenchmarkHost_CallRoute(b *testing.B) {
 // TestBenchmarkHost_CallRoute runs the benchmark once, so that it cannot rot.
 func TestBenchmarkHost_CallRoute(t *testing.T) {
 	if res := benchOnce(t, BenchmarkHost_CallRoute); res.N == 0 {
+		t.Fatal("benchmark did not run")
+	}
+}
+
+// BenchmarkHost_kvPut measures the kv plugin's kv_put through the host: one
+// upsert of a new key in its own transaction on a real SQLite file, from
+// parallel goroutines, without HTTP.
+func BenchmarkHost_kvPut(b *testing.B) {
+	h := newTestHost(b, pluginDir(b, "../../plugins/kv/kv.wasm"), func(c *Config) { c.Logger = zerolog.Nop() })
+	ctx := context.Background()
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(16) // as many callers per core as a loaded server has
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			payload := fmt.Appendf(nil, `{"key":"k%d","value":"v"}`, seq.Add(1))
+			res, err := h.Call(ctx, &Request{ID: "kv_put", Payload: payload})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if string(res.Output) != "{}" {
+				b.Fatalf("kv_put returned %q", res.Output)
+			}
+		}
+	})
+}
+
+// TestBenchmarkHost_kvPut runs the benchmark once, so that it cannot rot.
+func TestBenchmarkHost_kvPut(t *testing.T) {
+	if res := benchOnce(t, BenchmarkHost_kvPut); res.N == 0 {
 		t.Fatal("benchmark did not run")
 	}
 }

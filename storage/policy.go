@@ -2,7 +2,6 @@ package storage
 
 import (
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
 	"strings"
 
@@ -23,10 +22,10 @@ const reservedPrefix = "warden_"
 // reaching a Warden table can be created but never run). A refused action
 // fails the prepare with SQLITE_AUTH, so nothing runs.
 //
-// The authorizer is installed on the pooled connection only for the duration
-// of one plugin statement (see runWithPolicy), so Warden's own use of
-// DB.Writer, and BEGIN/COMMIT/ROLLBACK issued by Session, are not subject to
-// it. The one thing the authorizer cannot see is the new name in ALTER TABLE
+// The authorizer stays installed on each connection (see connState) and
+// applies a policy only while a plugin statement is prepared or run (see
+// runPlugin), so Warden's own use of DB.Writer, and the BEGIN/COMMIT/ROLLBACK
+// that Session and the writer issue, are not subject to it. The one thing the authorizer cannot see is the new name in ALTER TABLE
 // ... RENAME TO, which parse extracts and checkStatement refuses.
 //
 // SQLite calls the authorizer on the goroutine that prepares the statement,
@@ -105,32 +104,32 @@ func isReserved(name string) bool {
 
 // checkStatement applies the part of the policy the authorizer cannot see.
 func checkStatement(st *statement) error {
+	if st.keyword == "VACUUM" {
+		// The authorizer would refuse it as an ATTACH at prepare, but
+		// plugin writes run inside the writer's transaction, where SQLite
+		// refuses VACUUM first, with a less helpful error.
+		return fmt.Errorf("%w: ATTACH or VACUUM", ErrNotAllowed)
+	}
 	if st.renameTo != "" && isReserved(st.renameTo) {
 		return fmt.Errorf("%w: table %s is reserved for Warden", ErrNotAllowed, st.renameTo)
 	}
 	return nil
 }
 
-// runWithPolicy runs fn on the driver connection of c with the plugin
-// policy installed, and removes the policy afterwards. The returned error is
-// classified. If the policy cannot be removed the connection is discarded
-// rather than returned to the pool, and an error is returned although the
-// statement may have run (SQLite does not fail there in practice).
-func runWithPolicy(c *sql.Conn, fn func(dc any, p *policy) error) error {
+// runPlugin runs fn on the driver connection of c with the plugin policy
+// applied by the connection's authorizer. The returned error is
+// classified.
+func (db *DB) runPlugin(c *sql.Conn, fn func(cs *connState, p *policy) error) error {
 	p := &policy{}
-	var runErr, removeErr error
+	var runErr error
 	err := c.Raw(func(dc any) error {
-		reg, ok := dc.(sqlite.AuthorizerRegisterer)
-		if !ok {
-			return fmt.Errorf("driver %T has no authorizer", dc)
+		cs, err := db.connState(dc)
+		if err != nil {
+			return err
 		}
-		if err := reg.RegisterAuthorizer(p.authorize); err != nil {
-			return fmt.Errorf("install authorizer: %w", err)
-		}
-		runErr = fn(dc, p)
-		if removeErr = reg.RegisterAuthorizer(nil); removeErr != nil {
-			return driver.ErrBadConn
-		}
+		cs.policy = p
+		defer func() { cs.policy = nil }()
+		runErr = fn(cs, p)
 		return nil
 	})
 	switch {
@@ -138,8 +137,6 @@ func runWithPolicy(c *sql.Conn, fn func(dc any, p *policy) error) error {
 		return fmt.Errorf("%w: %s", ErrNotAllowed, p.denied)
 	case runErr != nil:
 		return classify(runErr)
-	case removeErr != nil:
-		return &SQLError{Msg: "remove authorizer: " + removeErr.Error(), Err: removeErr}
 	}
 	return classify(err)
 }

@@ -40,28 +40,28 @@ const numericSize = 8
 // bytesType is the scan type modernc.org/sqlite reports for a BLOB value.
 var bytesType = reflect.TypeFor[[]byte]()
 
-// execDriver runs st on a driver connection and returns the rows affected,
-// or 0 for a statement that changes no rows (SQLite would report the count
-// of the connection's previous INSERT, UPDATE or DELETE).
-func execDriver(ctx context.Context, dc any, p *policy, st *statement) (int64, error) {
-	ex, ok := dc.(driver.ExecerContext)
-	if !ok {
-		return 0, fmt.Errorf("driver %T cannot exec", dc)
+// execDriver runs st on a connection and returns the rows affected, or 0
+// for a statement that changes no rows (SQLite would report the count of the
+// connection's previous INSERT, UPDATE or DELETE).
+func execDriver(ctx context.Context, cs *connState, p *policy, st *statement) (int64, error) {
+	ps, err := cs.prepare(ctx, p, st.text)
+	if err != nil {
+		return 0, err
 	}
-	res, err := ex.ExecContext(ctx, st.text, st.args)
+	res, err := ps.ds.(driver.StmtExecContext).ExecContext(ctx, st.args)
 	if err != nil || !p.wrote {
 		return 0, err
 	}
 	return res.RowsAffected()
 }
 
-// queryDriver runs st on a driver connection and reads every row.
-func queryDriver(ctx context.Context, dc any, st *statement, lim limits) (*Rows, error) {
-	q, ok := dc.(driver.QueryerContext)
-	if !ok {
-		return nil, fmt.Errorf("driver %T cannot query", dc)
+// queryDriver runs st on a connection and reads every row.
+func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, lim limits) (*Rows, error) {
+	ps, err := cs.prepare(ctx, p, st.text)
+	if err != nil {
+		return nil, err
 	}
-	dr, err := q.QueryContext(ctx, st.text, st.args)
+	dr, err := ps.ds.(driver.StmtQueryContext).QueryContext(ctx, st.args)
 	if err != nil {
 		return nil, err
 	}

@@ -37,15 +37,15 @@ func (s *Session) Exec(ctx context.Context, query string, args []any) (rowsAffec
 		return 0, fmt.Errorf("exec: %w", err)
 	}
 	run := func(c *sql.Conn) error {
-		return runWithPolicy(c, func(dc any, p *policy) (err error) {
-			rowsAffected, err = execDriver(ctx, dc, p, st)
+		return s.db.runPlugin(c, func(cs *connState, p *policy) (err error) {
+			rowsAffected, err = execDriver(ctx, cs, p, st)
 			return err
 		})
 	}
 	if s.conn != nil {
 		err = s.inTx(run)
 	} else {
-		err = s.autocommit(ctx, s.db.writer, run)
+		err = s.groupWrite(ctx, run)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("exec: %w", err)
@@ -70,8 +70,8 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 	var rows *Rows
 	lim := limits{rows: s.db.opts.MaxRows, bytes: s.db.opts.MaxResultBytes}
 	run := func(c *sql.Conn) error {
-		return runWithPolicy(c, func(dc any, _ *policy) (err error) {
-			rows, err = queryDriver(ctx, dc, st, lim)
+		return s.db.runPlugin(c, func(cs *connState, p *policy) (err error) {
+			rows, err = queryDriver(ctx, cs, p, st, lim)
 			return err
 		})
 	}
@@ -81,10 +81,10 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 	case st.keyword == "SELECT" || st.keyword == "VALUES" || st.keyword == "WITH":
 		err = s.autocommit(ctx, s.db.reader, run)
 		if isReadOnly(err) {
-			err = s.autocommit(ctx, s.db.writer, run)
+			err = s.groupWrite(ctx, run)
 		}
 	default:
-		err = s.autocommit(ctx, s.db.writer, run)
+		err = s.groupWrite(ctx, run)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
@@ -230,6 +230,15 @@ func (s *Session) inTx(run func(*sql.Conn) error) error {
 		err = fmt.Errorf("%w: %s", ErrReadOnly, err.Error())
 	}
 	return s.fail(err)
+}
+
+// groupWrite runs an autocommit write, committed with a group of others (see
+// writer).
+func (s *Session) groupWrite(ctx context.Context, run func(*sql.Conn) error) error {
+	if err := s.usable(); err != nil {
+		return err
+	}
+	return s.db.w.write(ctx, run)
 }
 
 // autocommit runs a statement on a connection taken from pool.

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,8 +64,10 @@ type Options struct {
 type DB struct {
 	path   string
 	opts   Options
-	writer *sql.DB // one connection: every write goes through it
-	reader *sql.DB // MaxReaders query_only connections
+	writer *sql.DB  // one connection: every write goes through it
+	reader *sql.DB  // MaxReaders query_only connections
+	w      *writer  // plugins' autocommit writes, committed in groups
+	conns  sync.Map // driver connection -> *connState
 	closed atomic.Bool
 }
 
@@ -96,6 +99,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if db.reader, err = openPool(ctx, readerDSN(abs, opts), opts.MaxReaders); err != nil {
 		return nil, errors.Join(fmt.Errorf("open %s: %w", abs, err), db.writer.Close())
 	}
+	db.w = newWriter(db)
 	return db, nil
 }
 
@@ -187,6 +191,7 @@ func (db *DB) Close() error {
 	if db.closed.Swap(true) {
 		return nil
 	}
+	db.w.close() // commits the writes waiting for a group commit
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 

@@ -1,0 +1,117 @@
+package storage
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+
+	"modernc.org/sqlite"
+)
+
+// maxPrepared bounds the plugin statements kept prepared per connection.
+const maxPrepared = 128
+
+// connState is what Warden keeps for one SQLite connection: its authorizer,
+// installed once, and the plugin statements prepared on it.
+//
+// Installing an authorizer expires every prepared statement of the
+// connection, so the authorizer stays installed for the connection's life
+// and applies the policy of the plugin statement being prepared or run, or
+// allows everything for Warden's own statements (policy nil). A cached
+// statement keeps what the authorizer saw when it was prepared; when SQLite
+// prepares it again after a schema change, the authorizer runs again under
+// the running statement's policy.
+//
+// A connState is used only by the goroutine holding its connection.
+type connState struct {
+	dc         any
+	policy     *policy
+	stmts      map[string]*prepared   // plugin statements
+	own        map[string]driver.Stmt // Warden's statements, never served to a plugin
+	rolledBack bool                   // SQLite rolled back a transaction (set by the rollback hook)
+}
+
+// prepared is a plugin statement prepared on one connection.
+type prepared struct {
+	ds    driver.Stmt
+	wrote bool // the authorizer saw an INSERT, UPDATE or DELETE
+}
+
+// connState returns the state of driver connection dc, installing its
+// authorizer and rollback hook on first use.
+//
+// # Errors
+//
+// When the driver has no authorizer or rollback hook, or installing fails.
+func (db *DB) connState(dc any) (*connState, error) {
+	if v, ok := db.conns.Load(dc); ok {
+		return v.(*connState), nil
+	}
+	reg, ok := dc.(sqlite.AuthorizerRegisterer)
+	hooks, ok2 := dc.(interface{ RegisterRollbackHook(sqlite.RollbackHookFn) })
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("driver %T has no authorizer or rollback hook", dc)
+	}
+	cs := &connState{dc: dc, stmts: map[string]*prepared{}, own: map[string]driver.Stmt{}}
+	if err := reg.RegisterAuthorizer(cs.authorize); err != nil {
+		return nil, fmt.Errorf("install authorizer: %w", err)
+	}
+	hooks.RegisterRollbackHook(func() { cs.rolledBack = true })
+	db.conns.Store(dc, cs)
+	return cs, nil
+}
+
+// authorize is the connection's sqlite.AuthorizerFn.
+func (cs *connState) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, arg3, arg4 string) sqlite.AuthorizerReturnCode {
+	if cs.policy == nil {
+		return sqlite.AuthorizerOK // Warden's own statement
+	}
+	return cs.policy.authorize(action, arg1, arg2, arg3, arg4)
+}
+
+// prepare returns plugin statement text prepared on the connection, from
+// the cache when it was prepared before, and sets p.wrote.
+func (cs *connState) prepare(ctx context.Context, p *policy, text string) (*prepared, error) {
+	if ps := cs.stmts[text]; ps != nil {
+		p.wrote = ps.wrote
+		return ps, nil
+	}
+	ds, err := prepareDriver(ctx, cs.dc, text)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs.stmts) >= maxPrepared {
+		for k, old := range cs.stmts { // evicts one, whichever the map yields
+			_ = old.ds.Close()
+			delete(cs.stmts, k)
+			break
+		}
+	}
+	ps := &prepared{ds: ds, wrote: p.wrote}
+	cs.stmts[text] = ps
+	return ps, nil
+}
+
+// exec runs Warden's own statement text (BEGIN IMMEDIATE, COMMIT) on the
+// connection, prepared once. It runs with no policy.
+func (cs *connState) exec(ctx context.Context, text string) error {
+	ds := cs.own[text]
+	if ds == nil {
+		var err error
+		if ds, err = prepareDriver(ctx, cs.dc, text); err != nil {
+			return err
+		}
+		cs.own[text] = ds
+	}
+	_, err := ds.(driver.StmtExecContext).ExecContext(ctx, nil)
+	return err
+}
+
+// prepareDriver prepares text on driver connection dc.
+func prepareDriver(ctx context.Context, dc any, text string) (driver.Stmt, error) {
+	pc, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return nil, fmt.Errorf("driver %T cannot prepare", dc)
+	}
+	return pc.PrepareContext(ctx, text)
+}

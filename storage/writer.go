@@ -1,0 +1,275 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// maxGroup bounds the statements one group commit covers.
+const maxGroup = 256
+
+// writer runs plugins' autocommit writes with group commit.
+//
+// Each autocommit write is its own transaction to the plugin: it is applied
+// in full or not at all, and acknowledged only once it is committed. SQLite
+// pays per transaction for the write lock (fcntl calls) and for writing the
+// changed pages to the WAL, whatever the transaction's size. So the writer
+// keeps one transaction (BEGIN IMMEDIATE) open on the writer connection,
+// runs each write in it as it comes, and commits once for everyone who
+// wrote in the meantime: the committer goroutine commits as soon as the
+// goroutines ready to run have had their turn, and every write waits for
+// that COMMIT before it returns. A statement that fails is undone by SQLite
+// (statement rollback) and the others go on. A statement whose failure
+// rolls back the whole transaction (ON CONFLICT ROLLBACK, an interrupt at
+// its deadline, an I/O error) would undo the others too: the writer runs
+// theirs again in a new transaction before any of them returns; their
+// results are those of the statements that commit.
+//
+// Write transactions opened with Session.Begin take the writer connection
+// from its pool, which the open group holds until its COMMIT; Warden's own
+// statements on DB.Writer queue there as well.
+type writer struct {
+	db   *DB
+	sem  chan struct{} // held while a write or a COMMIT uses the connection
+	kick chan struct{} // a group waits for its COMMIT
+	stop chan struct{}
+	done chan struct{} // the committer has returned
+
+	delay   atomic.Int64 // tests: how long (ns) the committer waits before a COMMIT
+	writes  atomic.Int64 // autocommit writes committed
+	commits atomic.Int64 // group COMMITs that succeeded
+
+	// Guarded by sem.
+	conn    *sql.Conn  // the open group's connection; nil when no group is open
+	cs      *connState // conn's state
+	group   *group
+	stopped bool // the committer has returned: no group may open
+}
+
+// group is the writes that the open transaction holds and will commit.
+type group struct {
+	members []*member
+	err     error         // the COMMIT's error; read after done is closed
+	done    chan struct{} // closed once the group committed or failed
+}
+
+// member is one write in a group: run runs it again if the group's
+// transaction must be rebuilt, and err is its own failure in that case.
+type member struct {
+	run func(*sql.Conn) error
+	err error
+}
+
+func newWriter(db *DB) *writer {
+	w := &writer{
+		db:   db,
+		sem:  make(chan struct{}, 1),
+		kick: make(chan struct{}, 1),
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	go w.committer()
+	return w
+}
+
+// write runs one autocommit write and returns once it committed.
+//
+// # Errors
+//
+// The statement's error, ErrBusy when the writer stays taken for
+// BusyTimeout, a context error, or the error of the group's COMMIT.
+func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
+	if err := w.lock(ctx); err != nil {
+		return err
+	}
+	if w.stopped {
+		w.unlock()
+		return ErrClosed
+	}
+	if w.group != nil && len(w.group.members) >= maxGroup {
+		w.commit()
+	}
+	if w.group == nil {
+		if err := w.begin(ctx); err != nil {
+			w.unlock()
+			return err
+		}
+	}
+	g := w.group
+	err := run(w.conn)
+	m := &member{run: run}
+	switch {
+	case w.cs.rolledBack:
+		// The failure rolled back every write of the group: run them again.
+		w.rebuild(ctx)
+	case err == nil:
+		g.members = append(g.members, m)
+	}
+	// else SQLite undid the statement; the group goes on.
+	w.unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default: // the committer is already due
+	}
+	if err != nil {
+		return err
+	}
+	<-g.done
+	if m.err != nil {
+		return m.err
+	}
+	return g.err
+}
+
+// lock takes the writer, waiting at most BusyTimeout.
+func (w *writer) lock(ctx context.Context) error {
+	select {
+	case w.sem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(w.db.opts.BusyTimeout)
+	defer t.Stop()
+	select {
+	case w.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return fmt.Errorf("%w: the writer stayed taken for %s", ErrBusy, w.db.opts.BusyTimeout)
+	}
+}
+
+func (w *writer) unlock() { <-w.sem }
+
+// begin takes the writer connection and opens a group's transaction.
+func (w *writer) begin(ctx context.Context) error {
+	c, err := w.db.acquire(ctx, w.db.writer)
+	if err != nil {
+		return err
+	}
+	var cs *connState
+	err = c.Raw(func(dc any) (err error) {
+		if cs, err = w.db.connState(dc); err != nil {
+			return err
+		}
+		cs.rolledBack = false
+		return cs.exec(ctx, "BEGIN IMMEDIATE")
+	})
+	if err != nil {
+		release(c, true) // BEGIN may have run even if ctx ended
+		return fmt.Errorf("begin: %w", classify(err))
+	}
+	w.conn, w.cs = c, cs
+	if w.group == nil {
+		w.group = &group{done: make(chan struct{})}
+	}
+	return nil
+}
+
+// rebuild runs the group's writes again in a new transaction after SQLite
+// rolled the old one back. A write that fails now fails alone; one that
+// rolls the transaction back again is dropped and the rest start over.
+func (w *writer) rebuild(ctx context.Context) {
+	g := w.group
+	release(w.conn, true)
+	w.conn, w.cs = nil, nil
+	for {
+		if len(g.members) == 0 {
+			w.finish(nil)
+			return
+		}
+		if err := w.begin(context.WithoutCancel(ctx)); err != nil {
+			w.finish(err)
+			return
+		}
+		kept := make([]*member, 0, len(g.members))
+		restart := false
+		for i, m := range g.members {
+			m.err = m.run(w.conn)
+			switch {
+			case w.cs.rolledBack:
+				kept = append(kept, g.members[i+1:]...)
+				restart = true
+			case m.err == nil:
+				kept = append(kept, m)
+			}
+			if restart {
+				break
+			}
+		}
+		g.members = kept
+		if !restart {
+			return // the group goes on in the new transaction
+		}
+		for _, m := range kept {
+			m.err = nil
+		}
+		release(w.conn, true)
+		w.conn, w.cs = nil, nil
+	}
+}
+
+// commit commits the open group; the caller holds sem.
+func (w *writer) commit() {
+	err := w.cs.exec(context.Background(), "COMMIT")
+	if err != nil {
+		err = fmt.Errorf("commit: %w", classify(err))
+	} else {
+		w.commits.Add(1)
+		w.writes.Add(int64(len(w.group.members)))
+	}
+	w.finish(err)
+}
+
+// finish ends the open group with err (nil once committed) and returns
+// its connection; with an error the transaction is rolled back.
+func (w *writer) finish(err error) {
+	g := w.group
+	if w.conn != nil {
+		release(w.conn, err != nil)
+	}
+	w.conn, w.cs, w.group = nil, nil, nil
+	g.err = err
+	close(g.done)
+}
+
+// committer commits each group once the goroutines ready to run have
+// joined it.
+func (w *writer) committer() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			w.sem <- struct{}{}
+			if w.group != nil {
+				w.commit()
+			}
+			w.stopped = true
+			<-w.sem
+			return
+		}
+		// Let the goroutines that are ready run first: those about to write
+		// join this group instead of waiting for the next one.
+		runtime.Gosched()
+		if d := w.delay.Load(); d > 0 {
+			time.Sleep(time.Duration(d))
+		}
+		w.sem <- struct{}{}
+		if w.group != nil {
+			w.commit()
+		}
+		<-w.sem
+	}
+}
+
+// close commits the open group and stops the committer.
+func (w *writer) close() {
+	close(w.stop)
+	<-w.done
+}

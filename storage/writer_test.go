@@ -1,0 +1,195 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// TestWriter_groupCommit checks that concurrent autocommit writes share
+// COMMITs, and that every acknowledged write is there, also after a reopen.
+func TestWriter_groupCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warden.db")
+	db := openAt(t, path, storage.Options{})
+	mustExec(t, session(t, db), "CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)")
+	w0, c0 := storage.GroupStats(db)
+	const writers, each = 32, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for g := range writers {
+		wg.Go(func() {
+			s := db.NewSession()
+			defer s.Close()
+			for i := range each {
+				if _, err := s.Exec(context.Background(), "INSERT INTO t VALUES ($1, $2)", []any{fmt.Sprintf("%d-%d", g, i), int64(i)}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	w, c := storage.GroupStats(db)
+	if w-w0 != writers*each || c-c0 >= w-w0 {
+		t.Fatalf("%d writes in %d commits, want %d writes sharing commits", w-w0, c-c0, writers*each)
+	}
+	t.Logf("%d writes in %d commits", w-w0, c-c0)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, storage.Options{})
+	if n := count(t, db, "t"); n != writers*each {
+		t.Fatalf("%d rows after reopening, want %d", n, writers*each)
+	}
+}
+
+// groupOf runs the writes concurrently while the committer waits, so that
+// they share one group, and returns each one's error.
+func groupOf(t *testing.T, db *storage.DB, writes ...func(context.Context, *storage.Session) error) []error {
+	t.Helper()
+	storage.SetCommitDelay(db, 300*time.Millisecond)
+	defer storage.SetCommitDelay(db, 0)
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for i, w := range writes {
+		wg.Go(func() {
+			// Later writes start later, so that the earlier ones are in the
+			// group when they run.
+			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
+			s := db.NewSession()
+			defer s.Close()
+			errs[i] = w(context.Background(), s)
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+// insertRow returns a write of row (k, v) in t.
+func insertRow(query, k string, v int64) func(context.Context, *storage.Session) error {
+	return func(ctx context.Context, s *storage.Session) error {
+		_, err := s.Exec(ctx, query, []any{k, v})
+		return err
+	}
+}
+
+// TestWriter_failureStaysAlone checks that writes sharing a group fail
+// alone: a constraint violation is undone by itself, and a statement whose
+// failure rolls back the whole transaction (ON CONFLICT ROLLBACK, or an
+// interrupt at its deadline) does not take the others with it.
+func TestWriter_failureStaysAlone(t *testing.T) {
+	db := openDB(t, storage.Options{})
+	mustExec(t, session(t, db), "CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)")
+	mustExec(t, session(t, db), "INSERT INTO t VALUES ('taken', 0)")
+	const ins = "INSERT INTO t VALUES ($1, $2)"
+	endless := func(ctx context.Context, s *storage.Session) error {
+		ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_, err := s.Exec(ctx, `INSERT INTO t SELECT 'x' || x, x FROM
+			(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c)`, nil)
+		return err
+	}
+	tests := []struct {
+		name    string
+		culprit func(context.Context, *storage.Session) error
+		want    error // errSQL or a context error
+	}{
+		{"Constraint", insertRow(ins, "taken", 1), errSQL},
+		{"OrRollback", insertRow("INSERT OR ROLLBACK INTO t VALUES ($1, $2)", "taken", 1), errSQL},
+		{"Interrupted", endless, context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := groupOf(t, db,
+				insertRow(ins, tt.name+"-a", 1),
+				insertRow(ins, tt.name+"-b", 2),
+				tt.culprit,
+				insertRow(ins, tt.name+"-c", 3))
+			for i, err := range errs {
+				if i == 2 {
+					checkErr(t, err, tt.want)
+				} else if err != nil {
+					t.Errorf("write %d: %v", i, err)
+				}
+			}
+			if n := count(t, db, "t WHERE k LIKE '"+tt.name+"-%'"); n != 3 {
+				t.Errorf("%d of the 3 good writes committed", n)
+			}
+			if n := count(t, db, "t WHERE k = 'taken' AND v = 0"); n != 1 {
+				t.Errorf("the taken row changed")
+			}
+			if n := count(t, db, "t WHERE k LIKE 'x%'"); n != 0 {
+				t.Errorf("the interrupted insert left %d rows", n)
+			}
+		})
+	}
+}
+
+// TestWriter_sharesWithTransactions checks that write transactions and
+// Warden's own statements wait for an open group instead of failing, and
+// that plugin statements stay refused once the writer has prepared
+// BEGIN and COMMIT on the connection.
+func TestWriter_sharesWithTransactions(t *testing.T) {
+	db := openDB(t, storage.Options{})
+	mustExec(t, session(t, db), "CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)")
+	errs := groupOf(t, db,
+		insertRow("INSERT INTO t VALUES ($1, $2)", "a", 1),
+		func(ctx context.Context, s *storage.Session) error {
+			if err := s.Begin(ctx, true); err != nil {
+				return err
+			}
+			if _, err := s.Exec(ctx, "UPDATE t SET v = v + 10 WHERE k = 'a'", nil); err != nil {
+				return err
+			}
+			return s.Commit(ctx)
+		},
+		func(ctx context.Context, _ *storage.Session) error {
+			_, err := db.Writer().ExecContext(ctx, "CREATE TABLE IF NOT EXISTS warden_x(a)")
+			return err
+		})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if n := count(t, db, "t WHERE k = 'a' AND v = 11"); n != 1 {
+		t.Fatal("the transaction did not see or update the group's write")
+	}
+	s := session(t, db)
+	for _, q := range []string{"BEGIN IMMEDIATE", "COMMIT", "SELECT * FROM warden_x"} {
+		for range 2 {
+			if _, err := s.Exec(context.Background(), q, nil); !errors.Is(err, storage.ErrNotAllowed) {
+				t.Errorf("Exec(%q) = %v, want ErrNotAllowed", q, err)
+			}
+		}
+	}
+}
+
+// TestSession_cachedStatementRecheck checks that a statement prepared once
+// is authorized again when a schema change makes SQLite prepare it anew.
+func TestSession_cachedStatementRecheck(t *testing.T) {
+	db := policyDB(t)
+	s := session(t, db)
+	mustExec(t, s, "CREATE VIEW v AS SELECT a FROM t")
+	for range 2 {
+		mustQuery(t, s, "SELECT * FROM v")
+		mustExec(t, s, "INSERT INTO t SELECT * FROM v")
+	}
+	mustExec(t, s, "DROP VIEW v")
+	mustExec(t, s, "CREATE VIEW v AS SELECT k AS a FROM warden_kv")
+	if _, err := s.Query(context.Background(), "SELECT * FROM v", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("Query through the changed view = %v, want ErrNotAllowed", err)
+	}
+	if _, err := s.Exec(context.Background(), "INSERT INTO t SELECT * FROM v", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("Exec through the changed view = %v, want ErrNotAllowed", err)
+	}
+}
