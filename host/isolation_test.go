@@ -17,6 +17,7 @@ import (
 // cap.
 var abuses = []struct{ name, rpc string }{
 	{"none", ""},
+	{"busy", "echo"}, // well-behaved, as busy: what sharing the CPU costs
 	{"loop", "loop"},
 	{"trap", "trap"},
 	{"memory", "grow"},

@@ -43,6 +43,10 @@ type Plugin struct {
 	drained   chan struct{}
 	drainOnce sync.Once
 	breaker   breaker
+	// coolingDown is the error of every call the open breaker refuses,
+	// made once: a crash-looping caller's refusals allocate nothing, so
+	// they cannot load the garbage collector that other plugins share.
+	coolingDown *CallError
 }
 
 // RPC describes one registered RPC.
@@ -121,6 +125,8 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 	name := pluginName(path)
 	p := &Plugin{Name: name, Version: version(wasm), Path: path, LoadedAt: time.Now(), host: h, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
+	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
+		Plugin: p.Name, Version: p.Version}
 	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
 	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
@@ -163,8 +169,7 @@ func (p *Plugin) callAcquired(ctx context.Context, e *rpcEntry, req *Request) (R
 // call runs one RPC of p under the host's deadline.
 func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, error) {
 	if !p.breaker.allow() {
-		return Result{}, &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
-			Plugin: p.Name, Version: p.Version}
+		return Result{}, p.coolingDown
 	}
 	deadline := time.Now().Add(p.host.cfg.CallTimeout)
 	inst, err := p.pool.get(ctx, deadline)
