@@ -2,14 +2,19 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"time"
 
 	"modernc.org/sqlite"
 )
 
 // maxPrepared bounds the plugin statements kept prepared per connection.
 const maxPrepared = 128
+
+// forgetWait is how long DB.Close waits for each pool's connections.
+const forgetWait = 100 * time.Millisecond
 
 // connState is what Warden keeps for one SQLite connection: its authorizer,
 // installed once, and the plugin statements prepared on it.
@@ -114,4 +119,46 @@ func prepareDriver(ctx context.Context, dc any, text string) (driver.Stmt, error
 		return nil, fmt.Errorf("driver %T cannot prepare", dc)
 	}
 	return pc.PrepareContext(ctx, text)
+}
+
+// forget drops the state of driver connection dc, which is being closed,
+// finalizing its statements: SQLite keeps a connection with live
+// statements open, and with it the WAL file.
+func (db *DB) forget(dc any) {
+	v, ok := db.conns.LoadAndDelete(dc)
+	if !ok {
+		return
+	}
+	cs := v.(*connState)
+	for _, ps := range cs.stmts {
+		_ = ps.ds.Close()
+	}
+	for _, ds := range cs.own {
+		_ = ds.Close()
+	}
+	cs.stmts, cs.own = nil, nil
+}
+
+// forgetAll forgets the idle connections of pool before it is closed,
+// taking them so that none is in use. A connection still in use is
+// forgotten when its session releases it (see DB.release).
+func (db *DB) forgetAll(pool *sql.DB) {
+	ctx, cancel := context.WithTimeout(context.Background(), forgetWait)
+	defer cancel()
+	n := pool.Stats().OpenConnections
+	held := make([]*sql.Conn, 0, n)
+	for range n {
+		c, err := pool.Conn(ctx)
+		if err != nil {
+			break
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		_ = c.Raw(func(dc any) error {
+			db.forget(dc)
+			return nil
+		})
+		_ = c.Close()
+	}
 }

@@ -118,7 +118,7 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	if _, err := c.ExecContext(ctx, begin); err != nil {
-		release(c, true) // BEGIN may have run even if ctx ended
+		s.db.release(c, true) // BEGIN may have run even if ctx ended
 		return fmt.Errorf("begin: %w", classify(err))
 	}
 	s.conn, s.write, s.failed = c, write, ""
@@ -247,7 +247,7 @@ func (s *Session) autocommit(ctx context.Context, pool *sql.DB, run func(*sql.Co
 	if err != nil {
 		return err
 	}
-	defer release(c, false)
+	defer s.db.release(c, false)
 	return run(c)
 }
 
@@ -263,6 +263,6 @@ func (s *Session) fail(err error) error {
 // end ends the open transaction, rolling it back if rollback is set, and
 // returns its connection to the pool.
 func (s *Session) end(rollback bool) {
-	release(s.conn, rollback)
+	s.db.release(s.conn, rollback)
 	s.conn, s.write, s.failed = nil, false, ""
 }

@@ -192,6 +192,8 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.w.close() // commits the writes waiting for a group commit
+	db.forgetAll(db.reader)
+	db.forgetAll(db.writer)
 	return errors.Join(db.reader.Close(), db.writer.Close())
 }
 
@@ -244,14 +246,23 @@ func (db *DB) acquire(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
 // rolled back first, with a fresh context since the caller's may be done; if
 // that fails for any reason but "no transaction is active", c is discarded,
 // so that no connection goes back to the pool with a transaction open.
-func release(c *sql.Conn, inTx bool) {
+func (db *DB) release(c *sql.Conn, inTx bool) {
 	if inTx {
 		ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
 		_, err := c.ExecContext(ctx, "ROLLBACK")
 		cancel()
 		if err != nil && !isNoTxError(err) {
-			_ = c.Raw(func(any) error { return driver.ErrBadConn })
+			_ = c.Raw(func(dc any) error {
+				db.forget(dc)
+				return driver.ErrBadConn
+			})
 		}
+	}
+	if db.closed.Load() { // the pool closes c now
+		_ = c.Raw(func(dc any) error {
+			db.forget(dc)
+			return nil
+		})
 	}
 	_ = c.Close()
 }

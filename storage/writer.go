@@ -161,7 +161,7 @@ func (w *writer) begin(ctx context.Context) error {
 		return cs.exec(ctx, "BEGIN IMMEDIATE")
 	})
 	if err != nil {
-		release(c, true) // BEGIN may have run even if ctx ended
+		w.db.release(c, true) // BEGIN may have run even if ctx ended
 		return fmt.Errorf("begin: %w", classify(err))
 	}
 	w.conn, w.cs = c, cs
@@ -176,7 +176,7 @@ func (w *writer) begin(ctx context.Context) error {
 // rolls the transaction back again is dropped and the rest start over.
 func (w *writer) rebuild(ctx context.Context) {
 	g := w.group
-	release(w.conn, true)
+	w.db.release(w.conn, true)
 	w.conn, w.cs = nil, nil
 	for {
 		if len(g.members) == 0 {
@@ -209,7 +209,7 @@ func (w *writer) rebuild(ctx context.Context) {
 		for _, m := range kept {
 			m.err = nil
 		}
-		release(w.conn, true)
+		w.db.release(w.conn, true)
 		w.conn, w.cs = nil, nil
 	}
 }
@@ -231,7 +231,7 @@ func (w *writer) commit() {
 func (w *writer) finish(err error) {
 	g := w.group
 	if w.conn != nil {
-		release(w.conn, err != nil)
+		w.db.release(w.conn, err != nil)
 	}
 	w.conn, w.cs, w.group = nil, nil, nil
 	g.err = err

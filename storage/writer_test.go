@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -191,5 +192,45 @@ func TestSession_cachedStatementRecheck(t *testing.T) {
 	}
 	if _, err := s.Exec(context.Background(), "INSERT INTO t SELECT * FROM v", nil); !errors.Is(err, storage.ErrNotAllowed) {
 		t.Errorf("Exec through the changed view = %v, want ErrNotAllowed", err)
+	}
+}
+
+// TestDB_Close_removesWAL checks that Close closes every connection for
+// real, statements prepared on them included: SQLite then checkpoints the
+// WAL into the database file and deletes it, so that the file alone is the
+// whole database once Warden has stopped.
+func TestDB_Close_removesWAL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "warden.db")
+	db, err := storage.Open(context.Background(), path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := db.NewSession()
+	mustExec(t, s, "CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)")
+	for i := range 3 {
+		mustExec(t, s, "INSERT INTO t VALUES ($1, $2)", fmt.Sprint(i), int64(i))
+		mustQuery(t, s, "SELECT v FROM t WHERE k = $1", fmt.Sprint(i))
+	}
+	_ = s.Close()
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("no WAL while open: %v", err)
+	}
+	// A read transaction still open at Close keeps its connection until
+	// its session ends.
+	late := db.NewSession()
+	if err := late.Begin(context.Background(), false); err != nil {
+		t.Fatal(err)
+	}
+	mustQuery(t, late, "SELECT count(*) FROM t")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = late.Close()
+	if _, err := os.Stat(path + "-wal"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("WAL still there after Close: %v", err)
+	}
+	db = openAt(t, path, storage.Options{})
+	if n := count(t, db, "t"); n != 3 {
+		t.Fatalf("%d rows after reopening, want 3", n)
 	}
 }

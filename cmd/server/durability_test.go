@@ -46,6 +46,11 @@ func TestServer_durability(t *testing.T) {
 		if err := p.wait(15 * time.Second); err != nil {
 			t.Fatalf("server after SIGTERM: %v\n%s", err, p.logs.String())
 		}
+		// A clean stop closes every connection, so SQLite folds the WAL
+		// into the database file: the file alone is the whole database.
+		if _, err := os.Stat(filepath.Join(data, "warden.db-wal")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("warden.db-wal still there after a graceful shutdown (%v)", err)
+		}
 		// During a graceful shutdown every request that reached the server
 		// gets a whole answer; the others are refused before any byte, and
 		// none of those ran.
