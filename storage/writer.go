@@ -105,6 +105,9 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 	switch {
 	case w.cs.rolledBack:
 		// The failure rolled back every write of the group: run them again.
+		if err == nil { // a statement rolled back without failing: never seen
+			err = &SQLError{Msg: "the statement rolled its transaction back"}
+		}
 		w.rebuild(ctx)
 	case err == nil:
 		g.members = append(g.members, m)
