@@ -9,7 +9,8 @@
 // are reached through DB.Writer and created by DB.Migrate.
 //
 // Writes are serialised in Go: the writer pool holds one connection, so
-// writers queue for it instead of spinning on SQLITE_BUSY. Reads run on a
+// writers queue for it instead of spinning on SQLITE_BUSY, and plugins'
+// autocommit writes share COMMITs (group commit, see writer). Reads run on a
 // separate pool of query_only connections and, thanks to WAL, never wait for
 // the writer.
 package storage
