@@ -17,7 +17,7 @@ import (
 type Session struct {
 	db     *DB
 	conn   *sql.Conn // the open transaction's connection, nil in autocommit
-	write  bool      // the open transaction is a write transaction
+	write  bool      // the open transaction is a write transaction, inside the writer's group
 	failed string    // why the open transaction failed, "" if it has not
 	closed bool
 }
@@ -43,7 +43,7 @@ func (s *Session) Exec(ctx context.Context, query string, args []any) (rowsAffec
 		})
 	}
 	if s.conn != nil {
-		err = s.inTx(run)
+		err = s.inTx(ctx, run)
 	} else {
 		err = s.groupWrite(ctx, run)
 	}
@@ -77,7 +77,7 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 	}
 	switch {
 	case s.conn != nil:
-		err = s.inTx(run)
+		err = s.inTx(ctx, run)
 	case st.keyword == "SELECT" || st.keyword == "VALUES" || st.keyword == "WITH":
 		err = s.autocommit(ctx, s.db.reader, run)
 		if isReadOnly(err) {
@@ -92,10 +92,10 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 	return rows, nil
 }
 
-// Begin opens a transaction. A write transaction takes the writer
-// connection and runs BEGIN IMMEDIATE, so it holds the write lock from the
-// start; a read transaction takes a reader connection and runs BEGIN, and
-// sees one snapshot of the database from its first read.
+// Begin opens a transaction. A write transaction takes the writer, so it
+// holds the write lock from the start, and runs inside the writer's group
+// (see writer); a read transaction takes a reader connection and runs
+// BEGIN, and sees one snapshot of the database from its first read.
 //
 // # Errors
 //
@@ -109,19 +109,23 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 	if s.conn != nil {
 		return fmt.Errorf("begin: %w", ErrTxOpen)
 	}
-	pool, begin := s.db.reader, "BEGIN"
 	if write {
-		pool, begin = s.db.writer, "BEGIN IMMEDIATE"
+		c, err := s.db.w.txBegin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		s.conn, s.write, s.failed = c, true, ""
+		return nil
 	}
-	c, err := s.db.acquire(ctx, pool)
+	c, err := s.db.acquire(ctx, s.db.reader)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if _, err := c.ExecContext(ctx, begin); err != nil {
+	if _, err := c.ExecContext(ctx, "BEGIN"); err != nil {
 		s.db.release(c, true) // BEGIN may have run even if ctx ended
 		return fmt.Errorf("begin: %w", classify(err))
 	}
-	s.conn, s.write, s.failed = c, write, ""
+	s.conn, s.write, s.failed = c, false, ""
 	return nil
 }
 
@@ -133,7 +137,8 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 // # Errors
 //
 // ErrNoTx; ErrTxFailed (the transaction was rolled back); a context error
-// (rolled back); ErrClosed; or the error of COMMIT.
+// (rolled back); ErrClosed; ErrBusy (a write transaction rolled back with
+// its group, see writer); or the error of COMMIT.
 func (s *Session) Commit(ctx context.Context) error {
 	if err := s.usable(); err != nil {
 		return fmt.Errorf("commit: %w", err)
@@ -150,10 +155,17 @@ func (s *Session) Commit(ctx context.Context) error {
 		s.end(true)
 		return fmt.Errorf("commit: rolled back: %w", err)
 	}
-	_, err := s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
-	s.end(err != nil)
+	var err error
+	if s.write {
+		err = s.db.w.txCommit(ctx) // returns once the group committed
+		s.conn, s.write, s.failed = nil, false, ""
+	} else {
+		_, err = s.conn.ExecContext(context.WithoutCancel(ctx), "COMMIT")
+		err = classify(err)
+		s.end(err != nil)
+	}
 	if err != nil {
-		return fmt.Errorf("commit: rolled back: %w", classify(err))
+		return fmt.Errorf("commit: rolled back: %w", err)
 	}
 	return nil
 }
@@ -224,8 +236,12 @@ func (s *Session) check(query string, args []any) (*statement, error) {
 
 // inTx runs a statement on the transaction's connection and marks the
 // transaction failed if it fails.
-func (s *Session) inTx(run func(*sql.Conn) error) error {
+func (s *Session) inTx(ctx context.Context, run func(*sql.Conn) error) error {
 	err := run(s.conn)
+	if s.write && !s.db.w.txCheck(ctx) && err == nil {
+		// The group's transaction was rolled back under this one.
+		err = &SQLError{Msg: "the transaction was rolled back"}
+	}
 	if err != nil && !s.write && isReadOnly(err) {
 		err = fmt.Errorf("%w: %s", ErrReadOnly, err.Error())
 	}
@@ -261,8 +277,12 @@ func (s *Session) fail(err error) error {
 }
 
 // end ends the open transaction, rolling it back if rollback is set, and
-// returns its connection to the pool.
+// returns its connection: a write transaction lets go of the writer.
 func (s *Session) end(rollback bool) {
-	s.db.release(s.conn, rollback)
+	if s.write {
+		s.db.w.txRollback(context.Background())
+	} else {
+		s.db.release(s.conn, rollback)
+	}
 	s.conn, s.write, s.failed = nil, false, ""
 }

@@ -12,7 +12,7 @@ import (
 // maxGroup bounds the statements one group commit covers.
 const maxGroup = 256
 
-// writer runs plugins' autocommit writes with group commit.
+// writer runs plugins' writes with group commit.
 //
 // Each autocommit write is its own transaction to the plugin: it is applied
 // in full or not at all, and acknowledged only once it is committed. SQLite
@@ -29,9 +29,12 @@ const maxGroup = 256
 // theirs again in a new transaction before any of them returns; their
 // results are those of the statements that commit.
 //
-// Write transactions opened with Session.Begin take the writer connection
-// from its pool, which the open group holds until its COMMIT; Warden's own
-// statements on DB.Writer queue there as well.
+// Write transactions opened with Session.Begin join the group as well: they
+// hold the writer from Begin to Commit or Rollback, inside a savepoint, and
+// Commit returns after the group's COMMIT. Their guests saw their results,
+// so they are not run again: if the group is rolled back after one
+// committed into it, its Commit fails with ErrBusy. Warden's own statements
+// on DB.Writer wait for the group's connection in its pool.
 type writer struct {
 	db   *DB
 	sem  chan struct{} // held while a write or a COMMIT uses the connection
@@ -43,11 +46,13 @@ type writer struct {
 	writes  atomic.Int64 // autocommit writes committed
 	commits atomic.Int64 // group COMMITs that succeeded
 
+	closing atomic.Bool // Close has begun: whoever lets go of the writer commits the open group
+
 	// Guarded by sem.
-	conn    *sql.Conn  // the open group's connection; nil when no group is open
-	cs      *connState // conn's state
-	group   *group
-	stopped bool // the committer has returned: no group may open
+	conn   *sql.Conn  // the open group's connection; nil when no group is open
+	cs     *connState // conn's state
+	group  *group
+	txDead bool // the write transaction holding the writer was rolled back with its group
 }
 
 // group is the writes that the open transaction holds and will commit.
@@ -58,11 +63,24 @@ type group struct {
 }
 
 // member is one write in a group: run runs it again if the group's
-// transaction must be rebuilt, and err is its own failure in that case.
+// transaction must be rebuilt, and err is its own failure in that case. A
+// write transaction's member has no run: its guest saw its results, so it
+// cannot be run again.
 type member struct {
 	run func(*sql.Conn) error
 	err error
 }
+
+// errGroupLost is the failure of a write transaction whose group was rolled
+// back by another write's failure after it committed into the group.
+var errGroupLost = fmt.Errorf("%w: rolled back with the writes committed alongside it; retry", ErrBusy)
+
+// savepoint marks where a write transaction starts inside its group.
+const (
+	savepointBegin    = "SAVEPOINT warden_tx"
+	savepointRelease  = "RELEASE warden_tx"
+	savepointRollback = "ROLLBACK TO warden_tx"
+)
 
 func newWriter(db *DB) *writer {
 	w := &writer{
@@ -83,21 +101,8 @@ func newWriter(db *DB) *writer {
 // The statement's error, ErrBusy when the writer stays taken for
 // BusyTimeout, a context error, or the error of the group's COMMIT.
 func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
-	if err := w.lock(ctx); err != nil {
+	if err := w.take(ctx); err != nil {
 		return err
-	}
-	if w.stopped {
-		w.unlock()
-		return ErrClosed
-	}
-	if w.group != nil && len(w.group.members) >= maxGroup {
-		w.commit()
-	}
-	if w.group == nil {
-		if err := w.begin(ctx); err != nil {
-			w.unlock()
-			return err
-		}
 	}
 	g := w.group
 	err := run(w.conn)
@@ -113,11 +118,7 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 		g.members = append(g.members, m)
 	}
 	// else SQLite undid the statement; the group goes on.
-	w.unlock()
-	select {
-	case w.kick <- struct{}{}:
-	default: // the committer is already due
-	}
+	w.letGo()
 	if err != nil {
 		return err
 	}
@@ -148,6 +149,138 @@ func (w *writer) lock(ctx context.Context) error {
 }
 
 func (w *writer) unlock() { <-w.sem }
+
+// take takes the writer with a group's transaction open.
+func (w *writer) take(ctx context.Context) error {
+	if err := w.lock(ctx); err != nil {
+		return err
+	}
+	if w.closing.Load() {
+		w.letGo()
+		return ErrClosed
+	}
+	if w.group != nil && len(w.group.members) >= maxGroup {
+		w.commit()
+	}
+	if w.group == nil {
+		if err := w.begin(ctx); err != nil {
+			w.unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+// letGo lets go of the writer and has the open group committed: by the
+// committer, or here once Close has begun.
+func (w *writer) letGo() {
+	w.unlock()
+	select {
+	case w.kick <- struct{}{}:
+	default: // the committer is already due
+	}
+	if w.closing.Load() {
+		w.flush()
+	}
+}
+
+// flush commits the open group if the writer is free; if it is not, its
+// holder flushes when it lets go.
+func (w *writer) flush() {
+	select {
+	case w.sem <- struct{}{}:
+	default:
+		return
+	}
+	if w.group != nil {
+		w.commit()
+	}
+	w.unlock()
+}
+
+// txBegin starts a write transaction inside the group: it takes the
+// writer, which the transaction holds until txCommit or txRollback, and
+// returns the connection to run its statements on.
+func (w *writer) txBegin(ctx context.Context) (*sql.Conn, error) {
+	if err := w.take(ctx); err != nil {
+		return nil, err
+	}
+	w.txDead = false
+	if err := w.cs.exec(ctx, savepointBegin); err != nil {
+		w.txLost(ctx)
+		w.letGo()
+		return nil, fmt.Errorf("begin: %w", classify(err))
+	}
+	return w.conn, nil
+}
+
+// txCheck is called after each statement of a write transaction: when
+// SQLite rolled the group's transaction back (the statement's failure, or
+// an interrupt), the transaction is over and the other writes run again.
+// It reports whether the transaction is still alive.
+func (w *writer) txCheck(ctx context.Context) bool {
+	if !w.txDead && w.cs != nil && w.cs.rolledBack {
+		w.txLost(ctx)
+	}
+	return !w.txDead
+}
+
+// txLost marks the write transaction dead and rebuilds its group without it.
+func (w *writer) txLost(ctx context.Context) {
+	w.txDead = true
+	if w.group != nil && w.cs != nil && w.cs.rolledBack {
+		w.rebuild(ctx)
+	}
+}
+
+// txCommit ends the write transaction into the group, lets go of the
+// writer and returns once the group committed.
+//
+// # Errors
+//
+// The RELEASE's error, errGroupLost, or the group's COMMIT error.
+func (w *writer) txCommit(ctx context.Context) error {
+	if w.txDead {
+		w.letGo()
+		return errGroupLost
+	}
+	if err := w.cs.exec(context.WithoutCancel(ctx), savepointRelease); err != nil {
+		w.txEnd(ctx)
+		return fmt.Errorf("commit: %w", classify(err))
+	}
+	g := w.group
+	m := &member{}
+	g.members = append(g.members, m)
+	w.letGo()
+	<-g.done
+	if m.err != nil {
+		return m.err
+	}
+	return g.err
+}
+
+// txRollback undoes the write transaction and lets go of the writer; the
+// group goes on.
+func (w *writer) txRollback(ctx context.Context) {
+	w.txEnd(ctx)
+}
+
+// txEnd rolls the write transaction back to its savepoint and lets go of
+// the writer. If that fails, the group is ended with the error.
+func (w *writer) txEnd(ctx context.Context) {
+	if !w.txDead && w.group != nil {
+		bg := context.WithoutCancel(ctx)
+		err := w.cs.exec(bg, savepointRollback)
+		if err == nil {
+			err = w.cs.exec(bg, savepointRelease)
+		}
+		if err != nil {
+			w.finish(fmt.Errorf("roll back a transaction: %w", classify(err)))
+		}
+	}
+	w.txDead = false
+	w.letGo()
+}
 
 // begin takes the writer connection and opens a group's transaction.
 func (w *writer) begin(ctx context.Context) error {
@@ -193,6 +326,10 @@ func (w *writer) rebuild(ctx context.Context) {
 		kept := make([]*member, 0, len(g.members))
 		restart := false
 		for i, m := range g.members {
+			if m.run == nil {
+				m.err = errGroupLost // a write transaction: its guest saw its results
+				continue
+			}
 			m.err = m.run(w.conn)
 			switch {
 			case w.cs.rolledBack:
@@ -249,12 +386,7 @@ func (w *writer) committer() {
 		select {
 		case <-w.kick:
 		case <-w.stop:
-			w.sem <- struct{}{}
-			if w.group != nil {
-				w.commit()
-			}
-			w.stopped = true
-			<-w.sem
+			w.flush()
 			return
 		}
 		// Let the goroutines that are ready run first: those about to write
@@ -271,8 +403,10 @@ func (w *writer) committer() {
 	}
 }
 
-// close commits the open group and stops the committer.
+// close stops the committer and commits the open group, now or, if a
+// write transaction holds the writer, when it ends.
 func (w *writer) close() {
+	w.closing.Store(true)
 	close(w.stop)
 	<-w.done
 }

@@ -234,3 +234,83 @@ func TestDB_Close_removesWAL(t *testing.T) {
 		t.Fatalf("%d rows after reopening, want 3", n)
 	}
 }
+
+// txInsert returns a write transaction that inserts (k, v) and, if fail is
+// set, then fails on a taken key and rolls back.
+func txInsert(k string, v int64, fail bool) func(context.Context, *storage.Session) error {
+	return func(ctx context.Context, s *storage.Session) error {
+		if err := s.Begin(ctx, true); err != nil {
+			return err
+		}
+		if _, err := s.Exec(ctx, "INSERT INTO t VALUES ($1, $2)", []any{k, v}); err != nil {
+			return err
+		}
+		if fail {
+			if _, err := s.Exec(ctx, "INSERT INTO t VALUES ('taken', 9)", nil); err == nil {
+				return errors.New("the taken key was inserted")
+			}
+			return s.Rollback(ctx)
+		}
+		return s.Commit(ctx)
+	}
+}
+
+// TestWriter_transactionsInGroups checks that write transactions share
+// group commits too: one COMMIT for a group of autocommit writes and
+// transactions; a transaction rolled back leaves the others; and a
+// transaction already committed into a group that another write's failure
+// rolls back fails with ErrBusy (its guest saw its results, so it cannot
+// be run again), while the autocommit writes are run again.
+func TestWriter_transactionsInGroups(t *testing.T) {
+	db := openDB(t, storage.Options{})
+	mustExec(t, session(t, db), "CREATE TABLE t(k TEXT PRIMARY KEY, v INTEGER)")
+	mustExec(t, session(t, db), "INSERT INTO t VALUES ('taken', 0)")
+	const ins = "INSERT INTO t VALUES ($1, $2)"
+
+	t.Run("OneCommit", func(t *testing.T) {
+		_, c0 := storage.GroupStats(db)
+		errs := groupOf(t, db, insertRow(ins, "one-a", 1), txInsert("one-tx", 2, false), insertRow(ins, "one-c", 3))
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}
+		if _, c := storage.GroupStats(db); c-c0 != 1 {
+			t.Errorf("%d commits, want 1", c-c0)
+		}
+		if n := count(t, db, "t WHERE k LIKE 'one-%'"); n != 3 {
+			t.Errorf("%d of 3 writes committed", n)
+		}
+	})
+	t.Run("RolledBack", func(t *testing.T) {
+		errs := groupOf(t, db, insertRow(ins, "rb-a", 1), txInsert("rb-tx", 2, true), insertRow(ins, "rb-c", 3))
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		}
+		if n := count(t, db, "t WHERE k IN ('rb-a', 'rb-c')"); n != 2 {
+			t.Errorf("%d of the 2 autocommit writes committed", n)
+		}
+		if n := count(t, db, "t WHERE k = 'rb-tx'"); n != 0 {
+			t.Error("the rolled back transaction's row is there")
+		}
+	})
+	t.Run("GroupLost", func(t *testing.T) {
+		errs := groupOf(t, db,
+			insertRow(ins, "lost-a", 1),
+			txInsert("lost-tx", 2, false),
+			insertRow("INSERT OR ROLLBACK INTO t VALUES ($1, $2)", "taken", 1),
+			insertRow(ins, "lost-c", 3))
+		checkErr(t, errs[0], nil)
+		checkErr(t, errs[1], storage.ErrBusy)
+		checkErr(t, errs[2], errSQL)
+		checkErr(t, errs[3], nil)
+		if n := count(t, db, "t WHERE k IN ('lost-a', 'lost-c')"); n != 2 {
+			t.Errorf("%d of the 2 autocommit writes committed", n)
+		}
+		if n := count(t, db, "t WHERE k = 'lost-tx'"); n != 0 {
+			t.Error("the lost transaction's row is there, though it failed")
+		}
+	})
+}
