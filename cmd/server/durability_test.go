@@ -23,7 +23,8 @@ import (
 )
 
 // TestServer_durability builds the real binary and stops it mid-load, with
-// SIGKILL and with SIGTERM: every kv_put acknowledged with 200 must be there
+// SIGKILL and with SIGTERM: every write (kv_put, an autocommit write, or
+// counter_incr, a write transaction) acknowledged with 200 must be there
 // after a restart, and the database must pass PRAGMA integrity_check.
 func TestServer_durability(t *testing.T) {
 	bin := buildServer(t)
@@ -228,9 +229,9 @@ func missingKeys(addr string, keys []string) []string {
 	for w := range 16 {
 		wg.Go(func() {
 			for i := w; i < len(keys); i += 16 {
-				url := "http://" + addr + "/v2/rpc/kv_get?unwrap&http_key=" + testHTTPKey
-				want := fmt.Sprintf(`{"key":%q,"value":%q}`, keys[i], "v-"+keys[i])
-				res, err := client.Post(url, "application/json", strings.NewReader(`{"key":"`+keys[i]+`"}`))
+				rpc, payload, want := readBack(keys[i])
+				url := "http://" + addr + "/v2/rpc/" + rpc + "?unwrap&http_key=" + testHTTPKey
+				res, err := client.Post(url, "application/json", strings.NewReader(payload))
 				var body []byte
 				if err == nil {
 					body, err = io.ReadAll(res.Body)
@@ -248,7 +249,7 @@ func missingKeys(addr string, keys []string) []string {
 	return missing
 }
 
-// putOutcome is how one kv_put ended, as its client saw it.
+// putOutcome is how one write ended, as its client saw it.
 type putOutcome int
 
 const (
@@ -271,9 +272,10 @@ type loadResult struct {
 	firstFailure  string
 }
 
-// loadUntil runs 16 writers calling kv_put with distinct keys, each on its
-// own connection, sends sig to the server once the load is going, and
-// returns when every writer has found the server gone.
+// loadUntil runs 16 writers, half calling kv_put and half counter_incr,
+// with distinct keys, each call on its own connection, sends sig to the
+// server once the load is going, and returns when every writer has found
+// the server gone.
 func loadUntil(t *testing.T, p *process, sig syscall.Signal) *loadResult {
 	t.Helper()
 	const workers = 16
@@ -284,7 +286,7 @@ func loadUntil(t *testing.T, p *process, sig syscall.Signal) *loadResult {
 	for w := range workers {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				key := fmt.Sprintf("w%02d-%06d", w, i)
+				key := fmt.Sprintf("%c%02d-%06d", "wc"[w%2], w, i) // half kv_put, half counter_incr
 				start := time.Now()
 				out, detail := put(p.addr, key)
 				mu.Lock()
@@ -322,8 +324,27 @@ func loadUntil(t *testing.T, p *process, sig syscall.Signal) *loadResult {
 	return res
 }
 
-// put sends one kv_put for key, value "v-"+key, on a new connection with
-// Connection: close, and reads until the server closes it.
+// write returns the RPC, payload and answer of the write of key: a kv_put
+// of value "v-"+key (an autocommit write) for keys starting with "w", a
+// counter_incr of counter key (a write transaction) for the others.
+func write(key string) (rpc, body, want string) {
+	if key[0] == 'w' {
+		return "kv_put", fmt.Sprintf(`{"key":%q,"value":%q}`, key, "v-"+key), "{}"
+	}
+	return "counter_incr", fmt.Sprintf(`{"name":%q}`, key), fmt.Sprintf(`{"name":%q,"value":1}`, key)
+}
+
+// readBack returns the RPC, payload and answer that find key's write: a
+// counter read by adding 0 is 1 if the write is there (0 if not).
+func readBack(key string) (rpc, body, want string) {
+	if key[0] == 'w' {
+		return "kv_get", fmt.Sprintf(`{"key":%q}`, key), fmt.Sprintf(`{"key":%q,"value":%q}`, key, "v-"+key)
+	}
+	return "counter_incr", fmt.Sprintf(`{"name":%q,"by":0}`, key), fmt.Sprintf(`{"name":%q,"value":1}`, key)
+}
+
+// put sends key's write (see write) on a new connection with Connection:
+// close, and reads until the server closes it.
 func put(addr, key string) (putOutcome, string) {
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -331,9 +352,9 @@ func put(addr, key string) (putOutcome, string) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	body := fmt.Sprintf(`{"key":%q,"value":%q}`, key, "v-"+key)
-	req := fmt.Sprintf("POST /v2/rpc/kv_put?unwrap&http_key=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+
-		"Content-Length: %d\r\n\r\n%s", testHTTPKey, len(body), body)
+	rpc, body, want := write(key)
+	req := fmt.Sprintf("POST /v2/rpc/%s?unwrap&http_key=%s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"+
+		"Content-Length: %d\r\n\r\n%s", rpc, testHTTPKey, len(body), body)
 	_, werr := io.WriteString(c, req)
 	b, err := io.ReadAll(c)
 	var ne net.Error
@@ -353,7 +374,7 @@ func put(addr, key string) (putOutcome, string) {
 	switch {
 	case err != nil:
 		return putTruncated, fmt.Sprintf("%q: %v", b, err)
-	case r.StatusCode != 200 || string(got) != "{}":
+	case r.StatusCode != 200 || string(got) != want:
 		return putBad, fmt.Sprintf("%d %s", r.StatusCode, got)
 	}
 	return putAcked, ""
