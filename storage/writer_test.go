@@ -54,10 +54,12 @@ func TestWriter_groupCommit(t *testing.T) {
 }
 
 // groupOf runs the writes concurrently while the committer waits, so that
-// they share one group, and returns each one's error.
+// they share one group, and returns each one's error. The writes start
+// 100 ms apart, in order, and the committer waits a second: the margins
+// are for slow machines under -race.
 func groupOf(t *testing.T, db *storage.DB, writes ...func(context.Context, *storage.Session) error) []error {
 	t.Helper()
-	storage.SetCommitDelay(db, 300*time.Millisecond)
+	storage.SetCommitDelay(db, time.Second)
 	defer storage.SetCommitDelay(db, 0)
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
@@ -65,7 +67,7 @@ func groupOf(t *testing.T, db *storage.DB, writes ...func(context.Context, *stor
 		wg.Go(func() {
 			// Later writes start later, so that the earlier ones are in the
 			// group when they run.
-			time.Sleep(time.Duration(i) * 50 * time.Millisecond)
+			time.Sleep(time.Duration(i) * 100 * time.Millisecond)
 			s := db.NewSession()
 			defer s.Close()
 			errs[i] = w(context.Background(), s)
