@@ -6,6 +6,6 @@ import "time"
 // that a test can gather writes into one group.
 func SetCommitDelay(db *DB, d time.Duration) { db.w.delay.Store(int64(d)) }
 
-// GroupStats returns the autocommit writes committed and the COMMITs that
-// committed them.
+// GroupStats returns the writes committed (autocommit statements and
+// transactions) and the COMMITs that committed them.
 func GroupStats(db *DB) (writes, commits int64) { return db.w.writes.Load(), db.w.commits.Load() }

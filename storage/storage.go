@@ -246,22 +246,23 @@ func (db *DB) acquire(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
 // release returns c to its pool. If c may be inside a transaction it is
 // rolled back first, with a fresh context since the caller's may be done; if
 // that fails for any reason but "no transaction is active", c is discarded,
-// so that no connection goes back to the pool with a transaction open.
+// so that no connection goes back to the pool with a transaction open. A
+// connection about to be closed (discarded, or the DB is closed) is
+// forgotten first.
 func (db *DB) release(c *sql.Conn, inTx bool) {
+	discard := false
 	if inTx {
 		ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
 		_, err := c.ExecContext(ctx, "ROLLBACK")
 		cancel()
-		if err != nil && !isNoTxError(err) {
-			_ = c.Raw(func(dc any) error {
-				db.forget(dc)
-				return driver.ErrBadConn
-			})
-		}
+		discard = err != nil && !isNoTxError(err)
 	}
-	if db.closed.Load() { // the pool closes c now
+	if discard || db.closed.Load() {
 		_ = c.Raw(func(dc any) error {
 			db.forget(dc)
+			if discard {
+				return driver.ErrBadConn
+			}
 			return nil
 		})
 	}

@@ -43,7 +43,7 @@ type writer struct {
 	done chan struct{} // the committer has returned
 
 	delay   atomic.Int64 // tests: how long (ns) the committer waits before a COMMIT
-	writes  atomic.Int64 // autocommit writes committed
+	writes  atomic.Int64 // writes committed: autocommit statements and transactions
 	commits atomic.Int64 // group COMMITs that succeeded
 
 	closing atomic.Bool // Close has begun: whoever lets go of the writer commits the open group
@@ -104,24 +104,38 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 	if err := w.take(ctx); err != nil {
 		return err
 	}
-	g := w.group
 	err := run(w.conn)
-	m := &member{run: run}
-	switch {
-	case w.cs.rolledBack:
-		// The failure rolled back every write of the group: run them again.
+	if w.recover(ctx) {
 		if err == nil { // a statement rolled back without failing: never seen
 			err = &SQLError{Msg: "the statement rolled its transaction back"}
 		}
-		w.rebuild(ctx)
-	case err == nil:
-		g.members = append(g.members, m)
-	}
-	// else SQLite undid the statement; the group goes on.
-	w.letGo()
-	if err != nil {
+		w.letGo()
 		return err
 	}
+	if err != nil {
+		w.letGo()
+		return err // SQLite undid the statement; the group goes on
+	}
+	return w.join(&member{run: run})
+}
+
+// recover runs the group's writes again if SQLite rolled the group's
+// transaction back (a failure of the statement that just ran), and reports
+// whether it did.
+func (w *writer) recover(ctx context.Context) bool {
+	if w.cs == nil || !w.cs.rolledBack {
+		return false
+	}
+	w.rebuild(ctx)
+	return true
+}
+
+// join adds m to the open group, lets go of the writer, and returns m's
+// outcome once the group committed or failed.
+func (w *writer) join(m *member) error {
+	g := w.group
+	g.members = append(g.members, m)
+	w.letGo()
 	<-g.done
 	if m.err != nil {
 		return m.err
@@ -207,7 +221,7 @@ func (w *writer) txBegin(ctx context.Context) (*sql.Conn, error) {
 	}
 	w.txDead = false
 	if err := w.cs.exec(ctx, savepointBegin); err != nil {
-		w.txLost(ctx)
+		w.recover(ctx)
 		w.letGo()
 		return nil, fmt.Errorf("begin: %w", classify(err))
 	}
@@ -219,18 +233,10 @@ func (w *writer) txBegin(ctx context.Context) (*sql.Conn, error) {
 // an interrupt), the transaction is over and the other writes run again.
 // It reports whether the transaction is still alive.
 func (w *writer) txCheck(ctx context.Context) bool {
-	if !w.txDead && w.cs != nil && w.cs.rolledBack {
-		w.txLost(ctx)
+	if !w.txDead && w.recover(ctx) {
+		w.txDead = true
 	}
 	return !w.txDead
-}
-
-// txLost marks the write transaction dead and rebuilds its group without it.
-func (w *writer) txLost(ctx context.Context) {
-	w.txDead = true
-	if w.group != nil && w.cs != nil && w.cs.rolledBack {
-		w.rebuild(ctx)
-	}
 }
 
 // txCommit ends the write transaction into the group, lets go of the
@@ -245,29 +251,16 @@ func (w *writer) txCommit(ctx context.Context) error {
 		return errGroupLost
 	}
 	if err := w.cs.exec(context.WithoutCancel(ctx), savepointRelease); err != nil {
-		w.txEnd(ctx)
+		w.txRollback(ctx)
 		return fmt.Errorf("commit: %w", classify(err))
 	}
-	g := w.group
-	m := &member{}
-	g.members = append(g.members, m)
-	w.letGo()
-	<-g.done
-	if m.err != nil {
-		return m.err
-	}
-	return g.err
+	return w.join(&member{})
 }
 
-// txRollback undoes the write transaction and lets go of the writer; the
-// group goes on.
+// txRollback rolls the write transaction back to its savepoint and lets go
+// of the writer; the group goes on. If the rollback fails, the group is
+// ended with the error.
 func (w *writer) txRollback(ctx context.Context) {
-	w.txEnd(ctx)
-}
-
-// txEnd rolls the write transaction back to its savepoint and lets go of
-// the writer. If that fails, the group is ended with the error.
-func (w *writer) txEnd(ctx context.Context) {
 	if !w.txDead && w.group != nil {
 		bg := context.WithoutCancel(ctx)
 		err := w.cs.exec(bg, savepointRollback)
@@ -330,24 +323,18 @@ func (w *writer) rebuild(ctx context.Context) {
 				m.err = errGroupLost // a write transaction: its guest saw its results
 				continue
 			}
-			m.err = m.run(w.conn)
-			switch {
-			case w.cs.rolledBack:
+			if m.err = m.run(w.conn); w.cs.rolledBack {
 				kept = append(kept, g.members[i+1:]...)
 				restart = true
-			case m.err == nil:
-				kept = append(kept, m)
-			}
-			if restart {
 				break
 			}
+			if m.err == nil {
+				kept = append(kept, m)
+			}
 		}
-		g.members = kept
+		g.members = kept // every member kept has no error
 		if !restart {
 			return // the group goes on in the new transaction
-		}
-		for _, m := range kept {
-			m.err = nil
 		}
 		w.db.release(w.conn, true)
 		w.conn, w.cs = nil, nil
