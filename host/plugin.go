@@ -179,7 +179,7 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	cc := inst.cc
 	cc.start(ctx, deadline)
 	res, healthy, err := inst.call(cc, e, req)
-	if cc.Err() == nil || errors.Is(cc.Err(), context.DeadlineExceeded) {
+	if cerr := cc.Err(); cerr == nil || errors.Is(cerr, context.DeadlineExceeded) {
 		// A client that went away says nothing about the plugin.
 		p.breaker.record(!healthy, &p.log)
 	}
