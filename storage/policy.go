@@ -24,9 +24,10 @@ const reservedPrefix = "warden_"
 //
 // The authorizer stays installed on each connection (see connState) and
 // applies a policy only while a plugin statement is prepared or run (see
-// runPlugin), so Warden's own use of DB.Writer, and the BEGIN/COMMIT/ROLLBACK
-// that Session and the writer issue, are not subject to it. The one thing the authorizer cannot see is the new name in ALTER TABLE
-// ... RENAME TO, which parse extracts and checkStatement refuses.
+// runPlugin), so Warden's own use of DB.Writer, and the BEGIN, COMMIT,
+// ROLLBACK and SAVEPOINT that Session and the writer issue, are not subject
+// to it. The one thing the authorizer cannot see is the new name in ALTER
+// TABLE ... RENAME TO, which parse extracts and checkStatement refuses.
 //
 // SQLite calls the authorizer on the goroutine that prepares the statement,
 // so the fields need no locking.
