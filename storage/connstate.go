@@ -97,8 +97,9 @@ func (cs *connState) prepare(ctx context.Context, p *policy, text string) (*prep
 	return ps, nil
 }
 
-// exec runs Warden's own statement text (BEGIN IMMEDIATE, COMMIT, SAVEPOINT…) on the
-// connection, prepared once. It runs with no policy.
+// exec runs Warden's own statement text (BEGIN IMMEDIATE, COMMIT, the
+// writer's savepoints) on the connection, prepared once. It runs with no
+// policy.
 func (cs *connState) exec(ctx context.Context, text string) error {
 	ds := cs.own[text]
 	if ds == nil {
