@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/session"
 )
 
@@ -169,6 +171,11 @@ func do(t *testing.T, method, url, body string, header map[string]string) respon
 		t.Fatal(err)
 	}
 	return response{res.StatusCode, res.Header.Get("Content-Type"), string(b), res.Header}
+}
+
+// newTestLogger returns a logger that writes to the test's log.
+func newTestLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t))
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
