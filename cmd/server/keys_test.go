@@ -12,7 +12,7 @@ import (
 // TestServer_generatedKeys starts with no keys configured: the server must
 // generate them, store them mode 0600, never log them, and reuse them.
 func TestServer_generatedKeys(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
+	data := newDataDir(t)
 	args := []string{"-data", data, "-plugins", "../../plugins"}
 	s := startServer(t, args...)
 	path := filepath.Join(data, keysFile)
