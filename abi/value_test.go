@@ -16,7 +16,7 @@ func TestValues_roundTrip(t *testing.T) {
 		{"Empty", []Value{}},
 		{"Null", []Value{nil}},
 		{"Int64Extremes", []Value{int64(math.MinInt64), int64(math.MaxInt64), int64(0), int64(-1)}},
-		{"Floats", []Value{0.0, -0.0, math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64}},
+		{"Floats", []Value{0.0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), math.MaxFloat64, math.SmallestNonzeroFloat64}},
 		{"Text", []Value{"", "héllo", "日本語", "\x00"}},
 		{"Blob", []Value{[]byte{}, []byte{0, 1, 2, 255}}},
 		{"Mixed", []Value{nil, int64(7), 1.5, "x", []byte("y")}},
@@ -33,6 +33,12 @@ func TestValues_roundTrip(t *testing.T) {
 			}
 			if len(got) != len(tt.vals) || (len(got) > 0 && !reflect.DeepEqual(got, tt.vals)) {
 				t.Fatalf("got %#v, want %#v", got, tt.vals)
+			}
+			for i, v := range tt.vals {
+				// DeepEqual compares floats with ==, for which -0 == +0.
+				if f, ok := v.(float64); ok && math.Float64bits(got[i].(float64)) != math.Float64bits(f) {
+					t.Errorf("value %d: got bits %#x, want %#x", i, math.Float64bits(got[i].(float64)), math.Float64bits(f))
+				}
 			}
 		})
 	}

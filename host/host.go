@@ -34,6 +34,17 @@ type DB interface {
 	NewSession() *storage.Session
 }
 
+// Defaults for Config fields left zero.
+const (
+	// DefaultCallTimeout bounds one call, including waiting for an instance.
+	DefaultCallTimeout = 10 * time.Second
+	// DefaultMaxMemoryPages caps an instance's memory: 512 pages of 64 KiB,
+	// 32 MiB.
+	DefaultMaxMemoryPages = 512
+	// DefaultNode is the node name plugins see.
+	DefaultNode = "warden"
+)
+
 // Config configures a Host. Zero values take the defaults documented on
 // each field.
 type Config struct {
@@ -47,10 +58,10 @@ type Config struct {
 	// Logger receives host and plugin logs.
 	Logger zerolog.Logger
 	// CallTimeout bounds one call, including waiting for an instance.
-	// Default 10s.
+	// Default DefaultCallTimeout.
 	CallTimeout time.Duration
 	// MaxMemoryPages caps each instance's memory, in 64 KiB pages. Default
-	// 512 (32 MiB).
+	// DefaultMaxMemoryPages.
 	MaxMemoryPages uint32
 	// HighWaterBytes recycles an instance whose memory grew past it.
 	// Default 16 MiB.
@@ -62,7 +73,7 @@ type Config struct {
 	MaxOutputBytes int
 	// Env is the plugin environment (ctx key "env").
 	Env map[string]string
-	// Node is the node name (ctx key "node"). Default "warden".
+	// Node is the node name (ctx key "node"). Default DefaultNode.
 	Node string
 	// ServerVersion is the server's version (ctx key "version").
 	ServerVersion string
@@ -78,10 +89,10 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.CallTimeout <= 0 {
-		c.CallTimeout = 10 * time.Second
+		c.CallTimeout = DefaultCallTimeout
 	}
 	if c.MaxMemoryPages == 0 {
-		c.MaxMemoryPages = 512
+		c.MaxMemoryPages = DefaultMaxMemoryPages
 	}
 	if c.HighWaterBytes == 0 {
 		c.HighWaterBytes = 16 << 20
@@ -93,7 +104,7 @@ func (c *Config) setDefaults() {
 		c.MaxOutputBytes = abi.DefaultMaxOutputBytes
 	}
 	if c.Node == "" {
-		c.Node = "warden"
+		c.Node = DefaultNode
 	}
 	if c.BreakerThreshold <= 0 {
 		c.BreakerThreshold = 5

@@ -218,6 +218,8 @@ func TestHost_New_errors(t *testing.T) {
 		want     string
 	}{
 		{"ErrUnknownImport", []string{"bad/unknown_import.wasm"}, "plugin unknown_import: imports warden_v1.db_foo (i32) -> (i32), which ABI " + abi.Version + " does not have"},
+		{"ErrEnvAbort", []string{"bad/env_abort.wasm"}, "which Warden does not provide (ABI " + abi.Version + " provides warden_v1, wasi_snapshot_preview1); " +
+			`AssemblyScript imports env.abort unless built with the SDK's asconfig.json ("extends": "warden-sdk/asconfig.json" in the plugin's asconfig.json routes abort to warden_v1.panic; see sdk/assemblyscript/README.md)`},
 		{"ErrMissingExport", []string{"bad/no_handle.wasm"}, "plugin no_handle: missing export warden_handle"},
 		{"ErrWrongABI", []string{"bad/wrong_abi.wasm"}, "plugin wrong_abi: missing export warden_abi_v1"},
 		{"ErrInitTraps", []string{"bad/init_traps.wasm"}, "plugin init_traps: warden_init: wasm error: unreachable"},

@@ -51,5 +51,6 @@ func i32(stack []uint64, i int) int32 { return int32(uint32(stack[i])) }
 // retStatus stores an i32 status result.
 func retStatus(stack []uint64, s int32) { stack[0] = uint64(uint32(s)) }
 
-// retLen stores an i64 length result, or -status when s is not OK.
+// retLen stores an i64 result n: a length, or a failure status (negative)
+// when the call failed.
 func retLen(stack []uint64, n int64) { stack[0] = uint64(n) }

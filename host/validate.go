@@ -64,8 +64,8 @@ func checkImport(imp api.FunctionDefinition, provided map[string]map[string]api.
 	sig := signature(imp.ParamTypes(), imp.ResultTypes())
 	funcs, ok := provided[mod]
 	if !ok {
-		return fmt.Errorf("imports %s.%s %s from module %q, which Warden does not provide (ABI %s provides %s)",
-			mod, name, sig, mod, abi.Version, strings.Join(sortedKeys(provided), ", "))
+		return fmt.Errorf("imports %s.%s %s from module %q, which Warden does not provide (ABI %s provides %s)%s",
+			mod, name, sig, mod, abi.Version, strings.Join(sortedKeys(provided), ", "), importHint(mod, name))
 	}
 	def, ok := funcs[name]
 	if !ok {
@@ -101,4 +101,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// importHint says how to fix a known unknown import, or is empty.
+func importHint(mod, name string) string {
+	if mod == "env" && name == "abort" {
+		return `; AssemblyScript imports env.abort unless built with the SDK's asconfig.json ` +
+			`("extends": "warden-sdk/asconfig.json" in the plugin's asconfig.json routes abort to warden_v1.panic; ` +
+			`see sdk/assemblyscript/README.md)`
+	}
+	return ""
 }

@@ -63,7 +63,7 @@ func (s *Server) requireHTTPKey(r *http.Request) error {
 		return err
 	}
 	if user != nil {
-		return gatewayError(abi.CodePermissionDenied, "the admin API needs the HTTP key", errors.New("session on admin API"))
+		return newError(abi.CodePermissionDenied, "the admin API needs the HTTP key", errors.New("session on admin API"))
 	}
 	return nil
 }

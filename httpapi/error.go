@@ -63,6 +63,9 @@ type Error struct {
 	// raw, when set, is sent as the body instead of the one built from Code
 	// and Msg.
 	raw string
+	// hint, when set, tells the client what to do; it is logged at info
+	// level, for a mistake whose body cannot say it.
+	hint string
 }
 
 // Error implements error.
@@ -99,8 +102,16 @@ func errAuthTokenInvalid(cause error) error {
 func errNoAuth() error        { return newError(abi.CodeUnauthenticated, msgNoAuth, nil) }
 func errRPCIDRequired() error { return newError(abi.CodeInvalidArgument, msgRPCIDRequired, nil) }
 
+// hintBadJSON is what a client whose RPC body is not a JSON string should
+// do; Nakama's fixed message does not say it.
+const hintBadJSON = `wrap the payload in a JSON string (body "{\"a\":1}", not {"a":1}), or add ?unwrap to send it as is`
+
+// errBadJSON is Nakama's fixed answer to a body that is not a JSON string;
+// cause, the real reason, and a hint are logged.
 func errBadJSON(cause error) error {
-	return newError(abi.CodeInvalidArgument, msgBadJSON, cause)
+	e := newError(abi.CodeInvalidArgument, msgBadJSON, cause)
+	e.hint = hintBadJSON
+	return e
 }
 
 func errBadEncoding(cause error) error {
@@ -152,7 +163,7 @@ func runtimeBody(code, raw abi.Code, msg string) []byte {
 // body; a *host.CallError gives the status of its normalized code, with the
 // fixed shape when the host produced it and the runtime.NewError shape when a
 // plugin did; anything else is an internal error. 5xx responses are logged
-// at error level, others at debug.
+// at error level, errors with a hint at info, others at debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := http.StatusInternalServerError, fixedBody(abi.CodeInternal, msgInternal)
 	var (
@@ -177,6 +188,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if ce != nil && ce.Err != nil {
 		ev = ev.AnErr("cause", ce.Err)
+	}
+	if e != nil && e.hint != "" {
+		ev = zerolog.Ctx(r.Context()).Info().Str("hint", e.hint)
 	}
 	if p := info(r.Context()).plugin; p != "" {
 		ev = ev.Str("plugin", p)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/host"
 )
@@ -190,4 +192,35 @@ func checkCommonHeaders(t *testing.T, h http.Header) {
 	if got := h.Get("Access-Control-Allow-Origin"); got != "*" {
 		t.Errorf("Access-Control-Allow-Origin = %q, want *", got)
 	}
+}
+
+// TestServer_badJSONHint checks that a body that is not a JSON string,
+// answered with Nakama's fixed message, is logged at info level (the
+// default) with the real reason, a hint on what to do, and the request id.
+func TestServer_badJSONHint(t *testing.T) {
+	var buf syncBuffer
+	s := serve(t, Config{Logger: zerolog.New(&buf).Level(zerolog.InfoLevel)})
+	got := do(t, s, "POST", "/v2/rpc/echo?http_key="+testHTTPKey, nil, `hello`)
+	if got.status != 400 || got.body != wantBadJSON {
+		t.Fatalf("got %d %s, want 400 %s", got.status, got.body, wantBadJSON)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(buf.String(), "\n") {
+		var e struct {
+			Level, Error, Hint string
+			ReqID              string `json:"req_id"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || e.Hint == "" {
+			continue
+		}
+		if e.Level != "info" || !strings.Contains(e.Error, "invalid character 'h'") ||
+			!strings.Contains(e.Hint, "JSON string") || !strings.Contains(e.Hint, "unwrap") || e.ReqID == "" {
+			t.Fatalf("log line %s: want level info, the real reason, a hint naming a JSON string and unwrap, and req_id", line)
+		}
+		t.Log(line)
+		return
+	}
+	t.Fatalf("no log line with a hint:\n%s", buf.String())
 }

@@ -33,9 +33,6 @@ const (
 	// DefaultMaxBodyBytes bounds request bodies, as Nakama's
 	// socket.max_request_size_bytes does.
 	DefaultMaxBodyBytes = 256 << 10
-	// DefaultCallTimeout is the call deadline assumed when sizing the write
-	// timeout.
-	DefaultCallTimeout = 10 * time.Second
 	// DefaultReadHeaderTimeout bounds the time a client may take to send a
 	// request's headers, so that slowloris clients cannot hold connections.
 	DefaultReadHeaderTimeout = 5 * time.Second
@@ -94,7 +91,7 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
 	// CallTimeout is the host's call deadline, used to size the write
-	// timeout; DefaultCallTimeout when zero.
+	// timeout; host.DefaultCallTimeout when zero.
 	CallTimeout time.Duration
 	// ReadHeaderTimeout bounds the time a client may take to send a
 	// request's headers, from its first byte or, on a kept-alive
@@ -185,7 +182,7 @@ func (c *Config) setDefaults() error {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.CallTimeout == 0 {
-		c.CallTimeout = DefaultCallTimeout
+		c.CallTimeout = host.DefaultCallTimeout
 	}
 	if c.ReadHeaderTimeout == 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout

@@ -12,41 +12,48 @@ import (
 
 // Sentinel errors. Callers branch on them with errors.Is; the error returned
 // wraps the sentinel together with the cause, so the message keeps SQLite's
-// text.
+// text. Each is a sentinelError, which is how classify knows an error as the
+// package's own: a new sentinel must be one too (errors_test.go checks).
 var (
 	// ErrBusy reports that the database was busy: SQLite answered
 	// SQLITE_BUSY or SQLITE_LOCKED, or no connection became free within
 	// Options.BusyTimeout. The call may be retried; it is not an SQL error.
-	ErrBusy = errors.New("storage: database is busy")
+	ErrBusy error = sentinelError("storage: database is busy")
 
 	// ErrTxFailed reports that a statement failed earlier in the open
 	// transaction. As in PostgreSQL, the transaction refuses every further
 	// statement, and Commit, until it is rolled back; Commit of a failed
 	// transaction rolls it back and returns ErrTxFailed.
-	ErrTxFailed = errors.New("storage: transaction failed, roll it back")
+	ErrTxFailed error = sentinelError("storage: transaction failed, roll it back")
 
 	// ErrTxOpen reports a Begin while a transaction is already open.
-	ErrTxOpen = errors.New("storage: transaction already open")
+	ErrTxOpen error = sentinelError("storage: transaction already open")
 
 	// ErrNoTx reports a Commit or Rollback with no open transaction.
-	ErrNoTx = errors.New("storage: no open transaction")
+	ErrNoTx error = sentinelError("storage: no open transaction")
 
 	// ErrReadOnly reports a write attempted inside a read transaction.
-	ErrReadOnly = errors.New("storage: write in a read-only transaction")
+	ErrReadOnly error = sentinelError("storage: write in a read-only transaction")
 
 	// ErrLimit reports a Query result over Options.MaxRows or
 	// Options.MaxResultBytes. No partial result is returned.
-	ErrLimit = errors.New("storage: result limit exceeded")
+	ErrLimit error = sentinelError("storage: result limit exceeded")
 
 	// ErrNotAllowed reports a statement refused by policy before it ran:
 	// ATTACH, DETACH, PRAGMA, VACUUM, load_extension, temporary objects,
 	// transaction control outside Begin/Commit/Rollback, and any access
 	// to Warden's own tables (names starting with "warden_").
-	ErrNotAllowed = errors.New("storage: statement not allowed")
+	ErrNotAllowed error = sentinelError("storage: statement not allowed")
 
 	// ErrClosed reports use of a closed Session or DB.
-	ErrClosed = errors.New("storage: closed")
+	ErrClosed error = sentinelError("storage: closed")
 )
+
+// sentinelError is the type of the package's sentinel errors.
+type sentinelError string
+
+// Error returns the sentinel's message.
+func (e sentinelError) Error() string { return string(e) }
 
 // SQLError is any SQL failure that is not one of the sentinel errors: a
 // syntax error, a constraint violation, an unknown table, a bad argument.
@@ -85,12 +92,14 @@ func classify(err error) error {
 	return &SQLError{Msg: err.Error(), Err: err}
 }
 
-// isOwn reports whether err already carries one of the package's errors.
+// isOwn reports whether err already carries one of the package's errors: a
+// sentinel or an *SQLError.
 func isOwn(err error) bool {
-	var sqlErr *SQLError
-	return errors.As(err, &sqlErr) || errors.Is(err, ErrBusy) || errors.Is(err, ErrLimit) ||
-		errors.Is(err, ErrNotAllowed) || errors.Is(err, ErrReadOnly) || errors.Is(err, ErrClosed) ||
-		errors.Is(err, ErrTxFailed) || errors.Is(err, ErrTxOpen) || errors.Is(err, ErrNoTx)
+	var (
+		sqlErr   *SQLError
+		sentinel sentinelError
+	)
+	return errors.As(err, &sqlErr) || errors.As(err, &sentinel)
 }
 
 // hasCode reports whether err carries a *sqlite.Error whose primary result

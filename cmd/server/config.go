@@ -1,14 +1,22 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 )
+
+// pagesPerMiB is how many 64 KiB WebAssembly pages make a MiB, the unit of
+// -max-memory.
+const pagesPerMiB = 16
 
 // config is the server's configuration, from flags and WARDEN_* variables.
 type config struct {
@@ -40,9 +48,14 @@ type envList map[string]string
 
 func (e envList) String() string { return fmt.Sprint(map[string]string(e)) }
 
-// Set adds one KEY=VALUE pair; a variable's value may hold several, comma-separated.
+// Set adds KEY=VALUE entries, one per line, so that WARDEN_ENV can hold
+// several; empty lines are skipped. A value may hold any character but a
+// newline, commas included.
 func (e envList) Set(s string) error {
-	for _, kv := range strings.Split(s, ",") {
+	for _, kv := range strings.Split(s, "\n") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return fmt.Errorf("env %q: want KEY=VALUE", kv)
@@ -62,24 +75,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	c := &config{Env: envList{}}
 	fs := flag.NewFlagSet("warden", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:7350", "address to listen on")
+	fs.StringVar(&c.Addr, "addr", httpapi.DefaultAddr, "address to listen on")
 	fs.StringVar(&c.DataDir, "data", "data", "directory for the database, generated keys and the compilation cache")
 	fs.StringVar(&c.PluginDir, "plugins", "plugins", "directory of *.wasm plugins (and its subdirectories)")
 	fs.StringVar(&c.HTTPKey, "http-key", "", "runtime HTTP key for server-to-server calls (default: generated and kept in the data directory)")
 	fs.StringVar(&c.ServerKey, "server-key", "", "server key for client authentication (default: generated)")
 	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "key that signs session tokens (default: generated)")
 	fs.StringVar(&c.RefreshKey, "refresh-encryption-key", "", "key that signs refresh tokens; must differ from -encryption-key (default: generated)")
-	fs.DurationVar(&c.SessionExpiry, "session-expiry", 7200*time.Second, "lifetime of a session token")
-	fs.DurationVar(&c.RefreshExpiry, "refresh-expiry", 7*24*time.Hour, "lifetime of a refresh token")
+	fs.DurationVar(&c.SessionExpiry, "session-expiry", accounts.DefaultSessionExpiry, "lifetime of a session token")
+	fs.DurationVar(&c.RefreshExpiry, "refresh-expiry", accounts.DefaultRefreshExpiry, "lifetime of a refresh token")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or console")
-	fs.DurationVar(&c.CallTimeout, "call-timeout", 10*time.Second, "deadline of one plugin call")
+	fs.DurationVar(&c.CallTimeout, "call-timeout", host.DefaultCallTimeout, "deadline of one plugin call")
 	fs.DurationVar(&c.HeaderTimeout, "read-header-timeout", httpapi.DefaultReadHeaderTimeout, "time a client may take to send a request's headers")
-	fs.Int64Var(&c.MaxBodyBytes, "max-body", 256<<10, "largest request body in bytes")
-	fs.IntVar(&c.MaxMemoryMiB, "max-memory", 32, "memory cap of each plugin instance, in MiB")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body", httpapi.DefaultMaxBodyBytes, "largest request body in bytes")
+	fs.IntVar(&c.MaxMemoryMiB, "max-memory", host.DefaultMaxMemoryPages/pagesPerMiB, "memory cap of each plugin instance, in MiB")
 	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
-	fs.StringVar(&c.Node, "node", "warden", "node name, as plugins see it")
-	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable)")
+	fs.StringVar(&c.Node, "node", host.DefaultNode, "node name, as plugins see it")
+	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable; WARDEN_ENV: one entry per line)")
 	fs.DurationVar(&c.WatchInterval, "watch", time.Second, "poll the plugin directory this often and reload changed plugins (0: off; SIGHUP and POST /_warden/plugins still reload)")
 	fs.BoolVar(&c.BenchNative, "bench-native", false, "serve /_bench/echo, a native echo handler, for benchmarks")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
@@ -123,6 +136,26 @@ func (c *config) check() error {
 		return fmt.Errorf("max-body %d: want a positive size", c.MaxBodyBytes)
 	case c.MaxMemoryMiB <= 0 || c.MaxMemoryMiB > 4096:
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
+	case c.EncryptionKey != "" && c.EncryptionKey == c.RefreshKey:
+		return errors.New("refresh-encryption-key: must differ from encryption-key")
+	}
+	return nil
+}
+
+// checkDirs checks the directories before run creates anything, so that a
+// start that cannot succeed leaves no data directory or keys file behind:
+// the plugin directory must exist, and the data directory, if it exists,
+// must be a directory.
+func (c *config) checkDirs() error {
+	info, err := os.Stat(c.PluginDir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("plugin directory: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("plugin directory %s: not a directory", c.PluginDir)
+	}
+	if info, err := os.Stat(c.DataDir); err == nil && !info.IsDir() {
+		return fmt.Errorf("data directory %s: not a directory", c.DataDir)
 	}
 	return nil
 }

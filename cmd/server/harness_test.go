@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/session"
 )
 
@@ -22,6 +24,53 @@ const (
 	testHTTPKey = "test-http-key-0123456789"
 	testEncKey  = "test-encryption-key-0123456789"
 )
+
+// testCacheDir is a compilation cache shared by the tests of this package,
+// as in host's tests: each data directory that newDataDir makes links its
+// cache to it, so each plugin is compiled once per run instead of once per
+// test (the Go plugins take seconds under -race on a cold machine).
+var testCacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "warden-server-cache-")
+	if err != nil {
+		panic(err)
+	}
+	testCacheDir = dir
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// newDataDir returns a fresh data directory whose compilation cache is the
+// package's shared one. wazero writes cache entries through a temporary
+// file and a rename, so servers may share it.
+func newDataDir(t *testing.T) string {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(testCacheDir, filepath.Join(data, "cache")); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// startBound is how long a test waits for a server to start: until shortly
+// before the test binary's deadline (go test -timeout), or ten minutes
+// without one. A slow start on a busy, cold machine is not a failure; a
+// start that hangs still fails here, with the server's logs, before go test
+// kills the binary.
+func startBound(t *testing.T) time.Duration {
+	t.Helper()
+	dl, ok := t.Deadline()
+	if !ok {
+		return 10 * time.Minute
+	}
+	left := time.Until(dl)
+	return left - min(left/10, 30*time.Second)
+}
 
 // server is a Warden started in-process through run(), on a real listener
 // on 127.0.0.1 with a real SQLite file.
@@ -80,8 +129,8 @@ func startServer(t *testing.T, args ...string) *server {
 	case s.URL = <-urls:
 	case err := <-s.done:
 		t.Fatalf("server exited before listening: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start in 30s")
+	case <-time.After(startBound(t)):
+		t.Fatalf("server did not start before the test's deadline; logs:\n%s", s.logs.String())
 	}
 	t.Cleanup(func() { s.stop(t) })
 	return s
@@ -104,7 +153,7 @@ func (s *server) stop(t *testing.T) {
 // directory, with the test keys.
 func dataArgs(t *testing.T, pluginDir string) []string {
 	t.Helper()
-	return []string{"-data", filepath.Join(t.TempDir(), "data"), "-plugins", pluginDir,
+	return []string{"-data", newDataDir(t), "-plugins", pluginDir,
 		"-http-key", testHTTPKey, "-encryption-key", testEncKey}
 }
 
@@ -169,6 +218,11 @@ func do(t *testing.T, method, url, body string, header map[string]string) respon
 		t.Fatal(err)
 	}
 	return response{res.StatusCode, res.Header.Get("Content-Type"), string(b), res.Header}
+}
+
+// newTestLogger returns a logger that writes to the test's log.
+func newTestLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t))
 }
 
 func base64Std(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

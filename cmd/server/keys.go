@@ -18,62 +18,91 @@ const keysFile = "keys.json"
 
 // keys are the server's secrets. None has a well-known default: a key not
 // given in the configuration is generated on first run and kept, mode 0600,
-// in the data directory.
+// in the data directory. The file holds only generated keys: a key the
+// configuration gives is never written, so a key read from the file is
+// always the one the server uses.
 type keys struct {
-	ServerKey     string `json:"server_key"`
-	HTTPKey       string `json:"http_key"`
-	EncryptionKey string `json:"encryption_key"`
-	RefreshKey    string `json:"refresh_encryption_key"`
+	ServerKey     string `json:"server_key,omitempty"`
+	HTTPKey       string `json:"http_key,omitempty"`
+	EncryptionKey string `json:"encryption_key,omitempty"`
+	RefreshKey    string `json:"refresh_encryption_key,omitempty"`
+}
+
+// keySlot is one key: its flag, what the configuration gives, and where it
+// is kept in the keys file and in the result.
+type keySlot struct {
+	flag       string
+	configured string
+	stored     *string
+	used       *string
 }
 
 // loadKeys returns the keys: configured ones win, the rest come from the
-// keys file, and missing ones are generated and saved. It logs where the
-// file is, never a key's value.
+// keys file, and missing ones are generated and saved. The file is written
+// only when a key had to be generated, and then holds only the keys that
+// are not configured. It logs where the file is, never a key's value.
 //
 // # Errors
 //
 // It fails when the file cannot be read, parsed or written.
 func loadKeys(c *config, log zerolog.Logger) (*keys, error) {
 	path := filepath.Join(c.DataDir, keysFile)
-	var k keys
+	var stored, used keys
+	if err := readKeys(path, &stored, log); err != nil {
+		return nil, err
+	}
+	slots := []keySlot{
+		{"server-key", c.ServerKey, &stored.ServerKey, &used.ServerKey},
+		{"http-key", c.HTTPKey, &stored.HTTPKey, &used.HTTPKey},
+		{"encryption-key", c.EncryptionKey, &stored.EncryptionKey, &used.EncryptionKey},
+		{"refresh-encryption-key", c.RefreshKey, &stored.RefreshKey, &used.RefreshKey},
+	}
+	generated, overridden := false, []string{}
+	for _, s := range slots {
+		switch {
+		case s.configured != "":
+			if *s.stored != "" {
+				overridden = append(overridden, s.flag)
+			}
+			*s.used, *s.stored = s.configured, ""
+		case *s.stored == "":
+			*s.stored, generated = randomKey(), true
+			*s.used = *s.stored
+		default:
+			*s.used = *s.stored
+		}
+	}
+	if !generated {
+		if len(overridden) > 0 {
+			log.Warn().Str("path", path).Strs("configured", overridden).
+				Msg("the keys file holds keys that the configuration overrides; they are not used")
+		}
+		return &used, nil
+	}
+	if err := writeKeys(path, &stored); err != nil {
+		return nil, err
+	}
+	log.Info().Str("path", path).Msg("generated keys that were not configured")
+	return &used, nil
+}
+
+// readKeys reads the keys file at path into k; a missing file leaves k
+// empty. It warns when other users may read the file.
+func readKeys(path string, k *keys, log zerolog.Logger) error {
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		return nil
 	case err != nil:
-		return nil, fmt.Errorf("read keys: %w", err)
-	default:
-		if err := json.Unmarshal(b, &k); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", path, err)
-		}
-		if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-			log.Warn().Str("path", path).Msg("keys file is readable by other users; chmod 600 it")
-		}
+		return fmt.Errorf("read keys: %w", err)
 	}
-	generated := false
-	for _, f := range []*string{&k.ServerKey, &k.HTTPKey, &k.EncryptionKey, &k.RefreshKey} {
-		if *f == "" {
-			*f, generated = randomKey(), true
-		}
+	if err := json.Unmarshal(b, k); err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
 	}
-	if generated {
-		if err := writeKeys(path, &k); err != nil {
-			return nil, err
-		}
-		log.Info().Str("path", path).Msg("generated keys that were not configured")
-	} else {
-		log.Info().Str("path", path).Msg("using keys from the data directory for those not configured")
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		log.Warn().Str("path", path).Msg("keys file is readable by other users; chmod 600 it")
 	}
-	override(&k.ServerKey, c.ServerKey)
-	override(&k.HTTPKey, c.HTTPKey)
-	override(&k.EncryptionKey, c.EncryptionKey)
-	override(&k.RefreshKey, c.RefreshKey)
-	return &k, nil
-}
-
-func override(dst *string, configured string) {
-	if configured != "" {
-		*dst = configured
-	}
+	return nil
 }
 
 // randomKey returns 32 random bytes, base64url without padding, so that it

@@ -67,6 +67,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if err := cfg.checkDirs(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -85,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DB:             db,
 		Logger:         log,
 		CallTimeout:    cfg.CallTimeout,
-		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * 16,
+		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * pagesPerMiB,
 		MaxInstances:   cfg.MaxInstances,
 		Env:            cfg.Env,
 		Node:           cfg.Node,
@@ -193,9 +196,20 @@ func newLogger(cfg *config, stdout io.Writer) (zerolog.Logger, error) {
 	}
 	var w io.Writer = stdout
 	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339}
+		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339, NoColor: !isTerminal(stdout)}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Str("node", cfg.Node).Logger(), nil
+}
+
+// isTerminal reports whether w is a terminal; colour codes go only there,
+// never into a file or a pipe.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 func closeLogged(log zerolog.Logger, what string, closeFn func() error) {
