@@ -46,6 +46,10 @@ var (
 
 	// ErrClosed reports use of a closed Session or DB.
 	ErrClosed = errors.New("storage: closed")
+
+	// ErrBadName reports a plugin name that cannot name a database (see
+	// CheckPluginName).
+	ErrBadName = errors.New("storage: bad plugin name")
 )
 
 // SQLError is any SQL failure that is not one of the sentinel errors: a
