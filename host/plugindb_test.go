@@ -101,27 +101,21 @@ func TestHost_pluginDatabases(t *testing.T) {
 	}
 }
 
-// waitLocked waits until another connection holds the write lock of the
-// SQLite file at path: BEGIN IMMEDIATE there fails with SQLITE_BUSY.
-func waitLocked(t *testing.T, path string) {
+// writeLocked reports whether a connection holds the write lock of the
+// SQLite file at path: BEGIN IMMEDIATE on a new connection is refused.
+func writeLocked(t *testing.T, path string) bool {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)&_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		tx, err := db.BeginTx(context.Background(), nil)
-		if err != nil {
-			continue
-		}
-		_, err = tx.Exec("INSERT INTO sqlprobe_t VALUES (0)") // takes the write lock, or fails busy
-		_ = tx.Rollback()
-		if err != nil && (strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy")) {
-			return
-		}
+	tx, err := db.Begin()
+	if err != nil {
+		return true
 	}
-	t.Fatalf("%s: no connection took the write lock", path)
+	_ = tx.Rollback()
+	return false
 }
 
 // holders runs n calls of the sqlprobe fixture's rpc (hold_write or
@@ -157,14 +151,17 @@ func contentionHost(t *testing.T) *Host {
 func TestHost_pluginDatabases_heldWrite(t *testing.T) {
 	h := contentionHost(t)
 	done := holders(h, 1, "hold_write", "INSERT INTO sqlprobe_t VALUES (1)")
-	waitLocked(t, pluginDBPath(t, h, "sqlprobe"))
+	path := pluginDBPath(t, h, "sqlprobe")
+	for end := time.Now().Add(10 * time.Second); !writeLocked(t, path); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the holder did not take the write lock")
+		}
+	}
 	if _, err := kvCall(t, h, "kv_put", `{"key":"k","value":"v"}`); err != nil {
 		t.Fatalf("kv_put beside a held write transaction: %v", err)
 	}
-	select {
-	case <-done:
+	if !writeLocked(t, path) {
 		t.Fatal("kv_put waited for the held write transaction to end")
-	default:
 	}
 	<-done
 }
