@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -194,4 +197,46 @@ func pluginDBPath(t *testing.T, h *Host, name string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestHost_pluginDatabases_reload checks that a new version of a plugin
+// gets the same database, that a removed plugin's file is kept, that a
+// plugin without db imports gets none, and that a name unfit for a file is
+// refused.
+func TestHost_pluginDatabases_reload(t *testing.T) {
+	dir := pluginDir(t, "sqlprobe.wasm", "web.wasm")
+	h := newTestHost(t, dir, nil)
+	if n, msg := probe(t, h, "exec", "CREATE TABLE sqlprobe_t (a); "); n < 0 {
+		t.Fatalf("create: %d %s", n, msg)
+	}
+	if n, msg := probe(t, h, "exec", "INSERT INTO sqlprobe_t VALUES ('v1')"); n < 0 {
+		t.Fatalf("insert: %d %s", n, msg)
+	}
+	// A new version: the same module with a custom section appended.
+	v2 := append(fixture(t, "sqlprobe.wasm"), 0, 4, 2, 'v', '2', 1)
+	deploy(t, dir, "sqlprobe", v2)
+	if res, err := h.Reload(context.Background()); err != nil || len(res.Loaded) != 1 {
+		t.Fatalf("reload = %+v, %v; want sqlprobe's new version loaded", res, err)
+	}
+	if rows := probeRows(t, h, "SELECT a FROM sqlprobe_t"); len(rows) != 1 || rows[0][0] != "v1" {
+		t.Fatalf("the new version sees %v, want the old version's row", rows)
+	}
+	path := pluginDBPath(t, h, "sqlprobe")
+	if err := os.Remove(filepath.Join(dir, "sqlprobe.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h.Reload(context.Background()); err != nil || len(res.Removed) != 1 {
+		t.Fatalf("reload = %+v, %v; want sqlprobe removed", res, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the removed plugin's database: %v", err)
+	}
+	if _, err := os.Stat(pluginDBPath(t, h, "web")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("web, which imports no db function, has a database file (%v)", err)
+	}
+	deploy(t, dir, "bad name", fixture(t, "sqlprobe.wasm"))
+	res, err := h.Reload(context.Background())
+	if err != nil || len(res.Failed) != 1 || !errors.Is(res.Failed[0].Err, storage.ErrBadName) {
+		t.Fatalf("reload with a plugin named %q = %+v, %v; want it refused with ErrBadName", "bad name", res, err)
+	}
 }
