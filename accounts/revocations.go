@@ -45,11 +45,10 @@ func (s *Service) revocationTTL() int64 {
 // loadRevocations deletes expired revocations and loads the others.
 func (s *Service) loadRevocations(ctx context.Context) error {
 	now := s.now().Unix()
-	db := s.cfg.DB.Writer()
-	if _, err := db.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
+	if _, err := s.cfg.DB.Writer().ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
 		return fmt.Errorf("prune revocations: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, "SELECT user_id, token_id, revoked_at, expires_at FROM warden_session_revocations")
+	rows, err := s.cfg.DB.Reader().QueryContext(ctx, "SELECT user_id, token_id, revoked_at, expires_at FROM warden_session_revocations")
 	if err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}

@@ -73,11 +73,11 @@ const (
 // errors.
 func (s *Service) findOrCreate(ctx context.Context, c Credentials) (user, bool, error) {
 	if c.Kind == KindEmail && c.Email == "" {
-		u, found, err := find(ctx, s.cfg.DB.Writer(), selectUserByName, c.Username)
+		u, found, err := find(ctx, s.cfg.DB.Reader(), selectUserByName, c.Username)
 		return u, false, checkFound(u, found, err, c)
 	}
 	query, key := lookup(c)
-	u, found, err := find(ctx, s.cfg.DB.Writer(), query, key)
+	u, found, err := find(ctx, s.cfg.DB.Reader(), query, key)
 	if found || err != nil || !c.Create {
 		return u, false, checkFound(u, found, err, c)
 	}
@@ -196,7 +196,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, u.id, u.username, customID, email, u.password, no
 // Nakama's 404 "Account not found." when there is no such user, and 500
 // "Error retrieving user account." when the database fails.
 func (s *Service) Account(ctx context.Context, userID string) (*Account, error) {
-	db := s.cfg.DB.Writer()
+	db := s.cfg.DB.Reader()
 	a := Account{UserID: userID}
 	var customID, email sql.NullString
 	var created, updated int64
@@ -235,7 +235,7 @@ func (s *Service) Account(ctx context.Context, userID string) (*Account, error) 
 // Nakama's 404 "User account not found." and internal errors.
 func (s *Service) username(ctx context.Context, userID string) (string, error) {
 	var name string
-	err := s.cfg.DB.Writer().QueryRowContext(ctx, "SELECT username FROM warden_users WHERE id = ?", userID).Scan(&name)
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, "SELECT username FROM warden_users WHERE id = ?", userID).Scan(&name)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", refuse(abi.CodeNotFound, msgUserNotFound, nil)

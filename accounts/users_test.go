@@ -140,3 +140,34 @@ func TestService_Account(t *testing.T) {
 		wantError(t, err, abi.CodeNotFound, msgAccountNotFound)
 	})
 }
+
+// TestService_readsOffTheWriter checks that logging in to an existing
+// account, refreshing and reading the account do not wait for the writer:
+// they complete while another transaction holds the write lock.
+func TestService_readsOffTheWriter(t *testing.T) {
+	db := openDB(t)
+	s := newService(t, db, nil)
+	c := Credentials{Kind: KindCustom, ID: "custom-id-123456", Username: "reader", Create: true}
+	first := authenticate(t, s, c)
+	tx, err := db.Writer().BeginTx(context.Background(), nil) // BEGIN IMMEDIATE: holds the writer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sess, err := s.Authenticate(ctx, c)
+	if err != nil {
+		t.Fatalf("Authenticate while the writer is held: %v", err)
+	}
+	if sess.Created {
+		t.Fatal("Authenticate created the account again")
+	}
+	if _, err := s.Refresh(ctx, first.RefreshToken, nil); err != nil {
+		t.Fatalf("Refresh while the writer is held: %v", err)
+	}
+	uid := claims(t, s, testEncKey, sess.Token).UserID
+	if a, err := s.Account(ctx, uid); err != nil || a.Username != "reader" {
+		t.Fatalf("Account while the writer is held = %+v, %v", a, err)
+	}
+}

@@ -103,7 +103,7 @@ func transcript(t *testing.T, wasm []byte) string {
 // fixture is one language's server: the host, its database and the HTTP API.
 type fixture struct {
 	url   string
-	db    *storage.DB
+	db    storage.PluginDB // the plugin's database
 	logs  *syncBuffer
 	token string
 }
@@ -121,19 +121,23 @@ func start(t *testing.T, wasm []byte) *fixture {
 	if err := os.WriteFile(filepath.Join(plugins, pluginName+".wasm"), wasm, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db, err := storage.Open(ctx, filepath.Join(dir, "warden.db"), storage.Options{})
+	dbs, err := storage.OpenDir(filepath.Join(dir, "db"), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
+		if err := dbs.Close(); err != nil {
 			t.Error(err)
 		}
 	})
+	db, err := dbs.ForPlugin(ctx, pluginName)
+	if err != nil {
+		t.Fatal(err)
+	}
 	logs := &syncBuffer{}
 	log := zerolog.New(zerolog.MultiLevelWriter(logs, zerolog.NewTestWriter(t))).Level(zerolog.DebugLevel)
 	h, err := host.New(ctx, host.Config{
-		PluginDir: plugins, DB: db, Logger: log,
+		PluginDir: plugins, Databases: dbs, Logger: log,
 		Env: map[string]string{"MODE": "test"}, Node: testNode,
 	})
 	if err != nil {

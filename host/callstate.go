@@ -57,7 +57,7 @@ type callState struct {
 	lastErr    string
 	hasLastErr bool
 
-	db   *storage.Session
+	db   storage.PluginSession
 	regs []registration
 }
 
@@ -91,9 +91,9 @@ func (st *callState) fail(s abi.Status, msg string) abi.Status {
 }
 
 // session returns the call's database session, opening it on first use.
-func (st *callState) session() *storage.Session {
+func (st *callState) session() storage.PluginSession {
 	if st.db == nil {
-		st.db = st.p.host.cfg.DB.NewSession()
+		st.db = st.p.db.NewSession()
 	}
 	return st.db
 }

@@ -26,14 +26,6 @@ import (
 	"github.com/warden-rpc/warden/storage"
 )
 
-// DB is the database the host hands to plugins. *storage.DB satisfies it.
-type DB interface {
-	// Engine names the engine, "sqlite".
-	Engine() string
-	// NewSession opens a per-call session.
-	NewSession() *storage.Session
-}
-
 // Defaults for Config fields left zero.
 const (
 	// DefaultCallTimeout bounds one call, including waiting for an instance.
@@ -53,8 +45,10 @@ type Config struct {
 	PluginDir string
 	// CacheDir keeps compiled code between runs; empty means no cache.
 	CacheDir string
-	// DB serves the db_* functions; nil means plugins have no database.
-	DB DB
+	// Databases gives each plugin its own database, for the db_*
+	// functions; nil means plugins have no database. A plugin that imports
+	// none of db_exec, db_query and db_begin is given none.
+	Databases storage.Databases
 	// Logger receives host and plugin logs.
 	Logger zerolog.Logger
 	// CallTimeout bounds one call, including waiting for an instance.

@@ -50,19 +50,20 @@ func pluginDir(t testing.TB, fixtures ...string) string {
 	return dir
 }
 
-// newTestHost starts a Host over dir with a real SQLite database.
+// newTestHost starts a Host over dir with real SQLite databases, one file
+// per plugin.
 func newTestHost(t testing.TB, dir string, edit func(*Config)) *Host {
 	t.Helper()
 	ctx := context.Background()
-	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "warden.db"), storage.Options{})
+	dbs, err := storage.OpenDir(filepath.Join(t.TempDir(), "db"), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = db.Close() })
+	t.Cleanup(func() { _ = dbs.Close() })
 	cfg := Config{
 		PluginDir: dir,
 		CacheDir:  testCacheDir,
-		DB:        db,
+		Databases: dbs,
 		Logger:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel),
 	}
 	if edit != nil {

@@ -13,7 +13,7 @@ import (
 // them. It returns a failure status (recorded as the last error) when they
 // are out of bounds, too large or malformed, or when there is no database.
 func dbArgs(st *callState, m api.Memory, stack []uint64) (string, []any, abi.Status) {
-	if st.p.host.cfg.DB == nil {
+	if st.p.db == nil {
 		return "", nil, st.fail(abi.StatusUnimplemented, "no database is configured")
 	}
 	sqlLen, argsLen := u32(stack, 1), u32(stack, 3)
@@ -44,7 +44,7 @@ func dbFail(ctx context.Context, st *callState, err error) abi.Status {
 // dbEngine: () -> engine.
 func dbEngine(_ context.Context, st *callState, _ api.Memory, stack []uint64) {
 	e := abi.EngineNone
-	if db := st.p.host.cfg.DB; db != nil && db.Engine() == "sqlite" {
+	if dbs := st.p.host.cfg.Databases; dbs != nil && dbs.Engine() == "sqlite" {
 		e = abi.EngineSQLite
 	}
 	retStatus(stack, int32(e))
@@ -114,7 +114,7 @@ func dbBegin(ctx context.Context, st *callState, _ api.Memory, stack []uint64) {
 		status(stack, st.fail(abi.StatusBadArgument, "unknown transaction mode"))
 		return
 	}
-	if st.p.host.cfg.DB == nil {
+	if st.p.db == nil {
 		status(stack, st.fail(abi.StatusUnimplemented, "no database is configured"))
 		return
 	}

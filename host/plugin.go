@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
 )
 
 // Plugin is one loaded version of a plugin: its compiled module, its RPCs
@@ -35,6 +36,7 @@ type Plugin struct {
 	regs     []registration
 	pool     *pool
 	log      zerolog.Logger
+	db       storage.PluginDB // nil when the plugin has no database
 
 	// refs counts calls in flight; retired is set once the plugin left the
 	// registry, and drained is closed when the last call after that ends.
@@ -136,9 +138,14 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 		_ = p.compiled.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
+	if err := h.openDB(ctx, p); err != nil {
+		_ = p.compiled.Close(ctx)
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
 	p.pool = newPool(h.cfg.MaxInstances, p.newInstance)
 	probe, err := p.newInstance(ctx)
 	if err != nil {
+		p.closeDB()
 		_ = p.compiled.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
@@ -209,4 +216,5 @@ func (p *Plugin) acquireError(ctx context.Context, err error) *CallError {
 func (p *Plugin) close(ctx context.Context) {
 	p.pool.close(ctx)
 	_ = p.compiled.Close(ctx) // safe with calls still running on instances
+	p.closeDB()
 }

@@ -47,6 +47,10 @@ var (
 
 	// ErrClosed reports use of a closed Session or DB.
 	ErrClosed error = sentinelError("storage: closed")
+
+	// ErrBadName reports a plugin name that cannot name a database (see
+	// CheckPluginName).
+	ErrBadName error = sentinelError("storage: bad plugin name")
 )
 
 // sentinelError is the type of the package's sentinel errors.

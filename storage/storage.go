@@ -1,12 +1,16 @@
-// Package storage is Warden's embedded SQLite database: one database file in
-// WAL mode, opened with modernc.org/sqlite (pure Go, no cgo).
+// Package storage is Warden's embedded SQLite database: database files in
+// WAL mode, opened with modernc.org/sqlite (pure Go, no cgo). Databases is
+// the boundary the host talks to: it hands each plugin a database of its
+// own; Dir implements it with one file per plugin, and Warden's own tables
+// live in a file of their own that no plugin connection opens.
 //
 // Plugins reach the database through a Session, one per plugin call, which
 // runs single statements in autocommit mode or inside a transaction opened
 // with Begin, under a policy enforced by SQLite's authorizer (see
 // ErrNotAllowed). Values crossing the API are exactly nil, int64, float64,
 // string and []byte. Warden's own tables (names starting with "warden_")
-// are reached through DB.Writer and created by DB.Migrate.
+// are written through DB.Writer, read through DB.Reader and created by
+// DB.Migrate.
 //
 // Writes are serialised in Go: the writer pool holds one connection, so
 // writers queue for it instead of spinning on SQLITE_BUSY, and plugins'
@@ -212,6 +216,15 @@ func (db *DB) Path() string { return db.path }
 // and close every Rows, Tx and Conn taken from it. Statements on it are not
 // subject to the plugin policy. BeginTx on it runs BEGIN IMMEDIATE.
 func (db *DB) Writer() *sql.DB { return db.writer }
+
+// Reader returns the reader pool, for Warden's own reads.
+//
+// # Notes
+//
+// Its connections are query_only and, in WAL mode, never wait for the
+// writer. Statements on it are not subject to the plugin policy. Close
+// every Rows taken from it.
+func (db *DB) Reader() *sql.DB { return db.reader }
 
 // NewSession returns a Session for one plugin call. Close it when the call
 // ends. On a closed DB every call on the session fails with ErrClosed.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +38,7 @@ func TestServer_durability(t *testing.T) {
 		}
 		// The crash image itself must be sound, before any recovery by a
 		// restarted server.
-		integrityCheck(t, filepath.Join(data, "warden.db"))
+		integrityCheckAll(t, data)
 		checkAcked(t, bin, data, res, nil)
 	})
 	t.Run("GracefulShutdownUnderLoad", func(t *testing.T) {
@@ -49,8 +50,10 @@ func TestServer_durability(t *testing.T) {
 		}
 		// A clean stop closes every connection, so SQLite folds the WAL
 		// into the database file: the file alone is the whole database.
-		if _, err := os.Stat(filepath.Join(data, "warden.db-wal")); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("warden.db-wal still there after a graceful shutdown (%v)", err)
+		for _, f := range databaseFiles(t, data) {
+			if _, err := os.Stat(f + "-wal"); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s-wal still there after a graceful shutdown (%v)", f, err)
+			}
 		}
 		// During a graceful shutdown every request that reached the server
 		// gets a whole answer; the others are refused before any byte, and
@@ -82,7 +85,7 @@ func checkAcked(t *testing.T, bin, data string, res *loadResult, more func(*proc
 	if err := p.stop(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, p.logs.String())
 	}
-	integrityCheck(t, filepath.Join(data, "warden.db"))
+	integrityCheckAll(t, data)
 	t.Logf("%d writes acknowledged before %s, all present after restart; outcomes %v",
 		len(res.acked), res.signal, res.count)
 }
@@ -202,6 +205,28 @@ func (p *process) stop() error {
 
 // integrityCheck opens the stopped server's database read-only and runs
 // PRAGMA integrity_check.
+// databaseFiles lists the database files under data: warden.db and every
+// plugin's db/<plugin>.db; the kv plugin's must be among them.
+func databaseFiles(t *testing.T, data string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(data, pluginDBDir, "*.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(files, filepath.Join(data, pluginDBDir, "kv.db")) {
+		t.Fatalf("no kv.db among the plugin databases %v", files)
+	}
+	return append(files, filepath.Join(data, wardenDBFile))
+}
+
+// integrityCheckAll runs integrityCheck on every database file under data.
+func integrityCheckAll(t *testing.T, data string) {
+	t.Helper()
+	for _, f := range databaseFiles(t, data) {
+		integrityCheck(t, f)
+	}
+}
+
 func integrityCheck(t *testing.T, path string) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")

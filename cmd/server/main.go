@@ -23,7 +23,6 @@ import (
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
-	"github.com/warden-rpc/warden/storage"
 )
 
 // version is the server's version, set at build time with
@@ -77,15 +76,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	db, err := storage.Open(ctx, filepath.Join(cfg.DataDir, "warden.db"), storage.Options{})
+	db, dbs, err := openStorage(ctx, cfg, log)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	defer closeLogged(log, "database", db.Close)
+	defer closeLogged(log, "plugin databases", dbs.Close)
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
-		DB:             db,
+		Databases:      dbs,
 		Logger:         log,
 		CallTimeout:    cfg.CallTimeout,
 		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * pagesPerMiB,

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
+)
+
+// sqlprobeWasm is the host's test plugin that runs the SQL it is given.
+const sqlprobeWasm = "../../host/testdata/sqlprobe.wasm"
+
+// serverRPC calls rpc as the server (http_key) with body as the raw
+// payload and returns the response.
+func serverRPC(t *testing.T, s *server, rpc, body string) response {
+	t.Helper()
+	return do(t, "POST", s.URL+"/v2/rpc/"+rpc+"?unwrap&http_key="+testHTTPKey, body, nil)
+}
+
+// probeSQL runs sql through sqlprobe's rpc and returns the host function's
+// result and the rest of the output (rows or error message).
+func probeSQL(t *testing.T, s *server, rpc, sql string) (int64, string) {
+	t.Helper()
+	res := serverRPC(t, s, rpc, sql)
+	if res.Status != 200 || len(res.Body) < 8 {
+		t.Fatalf("%s %q: %d %q", rpc, sql, res.Status, res.Body)
+	}
+	return int64(binary.LittleEndian.Uint64([]byte(res.Body))), res.Body[8:]
+}
+
+// TestServer_pluginDatabases checks, through HTTP on the real server, that
+// a plugin reaches neither another plugin's tables nor Warden's, and that
+// a plugin holding a write transaction to its deadline delays neither a
+// login nor another plugin's writes.
+func TestServer_pluginDatabases(t *testing.T) {
+	args := append(dataArgs(t, fixtureDir(t, "../../plugins/kv/kv.wasm", sqlprobeWasm)), "-server-key", testServerKey,
+		"-refresh-encryption-key", testRefreshKey, "-call-timeout", "6s", "-max-instances", "8", "-access-log=false")
+	s := startServer(t, args...)
+	if res := serverRPC(t, s, "kv_put", `{"key":"k","value":"secret"}`); res.Status != 200 {
+		t.Fatalf("kv_put: %d %s", res.Status, res.Body)
+	}
+	login(t, s, "custom-e2e-victim", "victim")
+	for _, q := range []string{
+		"SELECT * FROM kv_entries",
+		"INSERT INTO kv_entries (owner, name, value, updated_at) VALUES ('', 'k2', 'evil', 0)",
+		"DELETE FROM kv_entries",
+		"SELECT * FROM warden_users",
+		"SELECT * FROM main.warden_users",
+	} {
+		n, msg := probeSQL(t, s, "exec", q)
+		if n >= 0 || abi.Status(n) != abi.StatusNotAllowed && !strings.Contains(msg, "no such table") {
+			t.Errorf("%q from another plugin = %d %q, want no such table (or refused)", q, n, msg)
+		}
+	}
+	n, rows := probeSQL(t, s, "query", "SELECT name FROM sqlite_schema")
+	if _, vals, err := abi.DecodeRows([]byte(rows)); n < 0 || err != nil || len(vals) != 0 {
+		t.Errorf("sqlprobe's schema = %d %v %v, want an empty database", n, vals, err)
+	}
+	if res := serverRPC(t, s, "kv_get", `{"key":"k"}`); res.Body != `{"key":"k","value":"secret"}` {
+		t.Errorf("kv_get after the attacks = %d %s", res.Status, res.Body)
+	}
+
+	if n, msg := probeSQL(t, s, "exec", "CREATE TABLE sqlprobe_t (a)"); n < 0 {
+		t.Fatalf("create: %d %s", n, msg)
+	}
+	held := make(chan struct{})
+	go func() {
+		defer close(held)
+		_ = serverRPC(t, s, "hold_write", "INSERT INTO sqlprobe_t VALUES (1)")
+	}()
+	probeDB := filepath.Join(s.dataDir(t, args), pluginDBDir, "sqlprobe.db")
+	waitWriteLocked(t, probeDB)
+	login(t, s, "custom-e2e-during-hold", "during") // creates the account: a write to warden.db
+	if res := serverRPC(t, s, "kv_put", `{"key":"k3","value":"v"}`); res.Status != 200 {
+		t.Errorf("kv_put beside a held write transaction: %d %s", res.Status, res.Body)
+	}
+	if !writeLocked(t, probeDB) {
+		t.Error("the login and kv_put waited for the held write transaction to end")
+	}
+	<-held
+}
+
+// dataDir returns the -data flag's value in args.
+func (s *server) dataDir(t *testing.T, args []string) string {
+	t.Helper()
+	for i, a := range args[:len(args)-1] {
+		if a == "-data" {
+			return args[i+1]
+		}
+	}
+	t.Fatal("no -data flag")
+	return ""
+}
+
+// writeLocked reports whether a connection holds the write lock of the
+// SQLite file at path: BEGIN IMMEDIATE on a new connection is refused.
+func writeLocked(t *testing.T, path string) bool {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Begin()
+	if err != nil {
+		return true
+	}
+	_ = tx.Rollback()
+	return false
+}
+
+// waitWriteLocked waits until a connection holds the write lock of the
+// SQLite file at path.
+func waitWriteLocked(t *testing.T, path string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if writeLocked(t, path) {
+			return
+		}
+	}
+	t.Fatalf("no connection took the write lock of %s", path)
+}
+
+// TestServer_movesOldLayout starts the server on a data directory of the
+// layout before one database per plugin: the kv plugin's table in
+// warden.db, beside a table no plugin owns. The kv table moves to
+// db/kv.db, with its rows, and kv serves them; the unowned table stays and
+// is reported at every start.
+func TestServer_movesOldLayout(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old, err := storage.Open(context.Background(), filepath.Join(data, wardenDBFile), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = old.Writer().Exec(`CREATE TABLE kv_entries (owner TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    updated_at BIGINT NOT NULL, PRIMARY KEY (owner, name));
+INSERT INTO kv_entries VALUES ('', 'old', 'kept across the move', 1700000000000);
+CREATE TABLE legacy_stuff (a); INSERT INTO legacy_stuff VALUES (1);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-data", data, "-plugins", "../../plugins", "-http-key", testHTTPKey,
+		"-encryption-key", testEncKey, "-access-log=false"}
+	for start := range 2 {
+		s := startServer(t, args...)
+		if res := serverRPC(t, s, "kv_get", `{"key":"old"}`); res.Body != `{"key":"old","value":"kept across the move"}` {
+			t.Fatalf("start %d: kv_get = %d %s", start, res.Status, res.Body)
+		}
+		s.stop(t)
+		logs := s.logs.String()
+		if !strings.Contains(logs, `"table":"legacy_stuff"`) || !strings.Contains(logs, `"level":"warn"`) {
+			t.Fatalf("start %d: no warning naming legacy_stuff in the logs:\n%s", start, logs)
+		}
+		if moved := strings.Contains(logs, `"table":"kv_entries"`); moved != (start == 0) {
+			t.Fatalf("start %d: kv_entries reported moved: %v", start, moved)
+		}
+	}
+	w, err := sql.Open("sqlite", "file:"+filepath.Join(data, wardenDBFile)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var names string
+	if err := w.QueryRow("SELECT group_concat(name) FROM sqlite_schema WHERE name NOT LIKE 'warden%' AND name NOT LIKE 'sqlite%'").Scan(&names); err != nil {
+		t.Fatal(err)
+	}
+	if names != "legacy_stuff" {
+		t.Fatalf("warden.db holds %q beside Warden's tables, want legacy_stuff only", names)
+	}
+}
