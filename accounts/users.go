@@ -78,7 +78,7 @@ func (s *Service) findOrCreate(ctx context.Context, c Credentials) (user, bool, 
 	}
 	query, key := lookup(c)
 	u, found, err := find(ctx, s.cfg.DB.Writer(), query, key)
-	if found || err != nil || !c.Create {
+	if found || err != nil || !c.MayCreate() {
 		return u, false, checkFound(u, found, err, c)
 	}
 	return s.create(ctx, c)

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
@@ -81,4 +83,14 @@ func gw(code int, msg string) string {
 		Message string `json:"message"`
 	}{code, msg})
 	return regexp.QuoteMeta(string(b))
+}
+
+// doFrom is do for a client at the loopback address from (127.0.0.0/8 is
+// all loopback on Linux), so that tests can play several client addresses.
+func doFrom(t *testing.T, s *Server, from, method, path string, header http.Header, body string) response {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer client.CloseIdleConnections()
+	return send(t, client, method, s.URL()+path, header, body)
 }
