@@ -2,11 +2,12 @@
 // Nakama's so that unchanged Nakama clients can log in: users found or
 // created by custom ID, device ID or email and password; session and
 // refresh tokens issued, refreshed and revoked; and a limiter for failed
-// authentication attempts.
+// authentication attempts and account creations per client address.
 //
 // Users and revocations live in Warden's own SQLite tables (warden_users,
 // warden_user_devices, warden_session_revocations), created by New through
-// storage.DB.Migrate. Email passwords are stored as bcrypt hashes. Refusals
+// storage.DB.Migrate. Email passwords are stored as bcrypt hashes, computed
+// and compared on a bounded number of workers. Refusals
 // are *Error values carrying Nakama's gRPC code and message, which the HTTP
 // API sends as they are.
 package accounts
