@@ -125,3 +125,18 @@ func TestService_HashBusy(t *testing.T) {
 		wantBusy(t, err, errHashWait)
 	}
 }
+
+// TestService_ConflictCostsNoHash checks that an email sign-up whose
+// username is taken is refused before its password is hashed, so that 409
+// probes cost no bcrypt.
+func TestService_ConflictCostsNoHash(t *testing.T) {
+	s := newService(t, openDB(t), nil)
+	authenticate(t, s, Credentials{Kind: KindCustom, ID: "owner-of-taken", Username: "taken", Create: true})
+	_, err := s.Authenticate(context.Background(), Credentials{
+		Kind: KindEmail, Email: "prober@example.com", Password: "password", Username: "taken", Create: true,
+	})
+	wantError(t, err, abi.CodeAlreadyExists, msgUsernameInUse)
+	if st := s.HashStats(); st.Peak != 0 {
+		t.Fatalf("a hash ran for a taken username: %+v", st)
+	}
+}
