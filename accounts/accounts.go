@@ -2,11 +2,12 @@
 // Nakama's so that unchanged Nakama clients can log in: users found or
 // created by custom ID, device ID or email and password; session and
 // refresh tokens issued, refreshed and revoked; and a limiter for failed
-// authentication attempts.
+// authentication attempts and account creations per client address.
 //
 // Users and revocations live in Warden's own SQLite tables (warden_users,
 // warden_user_devices, warden_session_revocations), created by New through
-// storage.DB.Migrate. Email passwords are stored as bcrypt hashes. Refusals
+// storage.DB.Migrate. Email passwords are stored as bcrypt hashes, computed
+// and compared on a bounded number of workers. Refusals
 // are *Error values carrying Nakama's gRPC code and message, which the HTTP
 // API sends as they are.
 package accounts
@@ -33,9 +34,14 @@ const (
 	DefaultRefreshExpiry = 7 * 24 * time.Hour
 )
 
-// ErrRevoked reports a token whose session was logged out. SessionValid
-// returns it, wrapped.
-var ErrRevoked = errors.New("accounts: session revoked")
+// Errors. ErrRevoked reports a token whose session was logged out;
+// SessionValid returns it, wrapped. The others are the causes of a refusal
+// by the password hashing pool.
+var (
+	ErrRevoked       = errors.New("accounts: session revoked")
+	errHashQueueFull = errors.New("accounts: password hashing queue full")
+	errHashWait      = errors.New("accounts: waited too long for password hashing")
+)
 
 // Config configures New. DB, EncryptionKey and RefreshKey are required.
 type Config struct {
@@ -56,6 +62,16 @@ type Config struct {
 	// BcryptCost is the cost of new password hashes; bcrypt.DefaultCost
 	// when zero.
 	BcryptCost int
+	// HashWorkers bounds the password hashes (at sign-up) and comparisons
+	// (at login) that run at once; DefaultHashWorkers() when zero.
+	HashWorkers int
+	// HashQueue bounds the requests that wait for a hash worker; beyond it
+	// a request is refused at once. DefaultHashQueuePerWorker per worker
+	// when zero.
+	HashQueue int
+	// HashWait bounds the time a request waits for a hash worker;
+	// DefaultHashWait when zero.
+	HashWait time.Duration
 	// Logger receives the service's logs.
 	Logger zerolog.Logger
 }
@@ -72,6 +88,8 @@ type Service struct {
 	log zerolog.Logger
 	now func() time.Time
 
+	hasher *hasher
+
 	mu      sync.RWMutex
 	revoked revocations
 }
@@ -82,16 +100,17 @@ type Service struct {
 // # Errors
 //
 // New fails when a required field is missing, the keys are equal, a
-// duration or BcryptCost is out of range, or the database cannot be
-// migrated or read.
+// duration, BcryptCost or a hashing bound is out of range, or the database
+// cannot be migrated or read.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	s := &Service{
-		cfg: cfg,
-		log: cfg.Logger.With().Str("component", "accounts").Logger(),
-		now: time.Now,
+		cfg:    cfg,
+		log:    cfg.Logger.With().Str("component", "accounts").Logger(),
+		now:    time.Now,
+		hasher: newHasher(cfg),
 	}
 	if err := cfg.DB.Migrate(ctx, migrations); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
@@ -101,6 +120,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	return s, nil
 }
+
+// HashStats returns a snapshot of the service's password hashing.
+func (s *Service) HashStats() HashStats { return s.hasher.stats() }
 
 // setDefaults fills zero fields and checks the others.
 func (c *Config) setDefaults() error {
@@ -115,6 +137,8 @@ func (c *Config) setDefaults() error {
 		return errors.New("config: expiries must not be negative")
 	case c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost):
 		return fmt.Errorf("config: BcryptCost %d is out of range", c.BcryptCost)
+	case c.HashWorkers < 0 || c.HashQueue < 0 || c.HashWait < 0:
+		return errors.New("config: HashWorkers, HashQueue and HashWait must not be negative")
 	}
 	if c.SessionExpiry == 0 {
 		c.SessionExpiry = DefaultSessionExpiry
@@ -127,6 +151,15 @@ func (c *Config) setDefaults() error {
 	}
 	if c.BcryptCost == 0 {
 		c.BcryptCost = bcrypt.DefaultCost
+	}
+	if c.HashWorkers == 0 {
+		c.HashWorkers = DefaultHashWorkers()
+	}
+	if c.HashQueue == 0 {
+		c.HashQueue = DefaultHashQueuePerWorker * c.HashWorkers
+	}
+	if c.HashWait == 0 {
+		c.HashWait = DefaultHashWait
 	}
 	return nil
 }

@@ -48,6 +48,13 @@ type Credentials struct {
 	NoAccount bool
 }
 
+// MayCreate reports whether authenticating c may create an account: Create
+// is set and c is not a username login (an email without an address), which
+// only finds.
+func (c Credentials) MayCreate() bool {
+	return c.Create && !(c.Kind == KindEmail && c.Email == "")
+}
+
 // Nakama's validation rules, regular expressions included, so that the same
 // input is accepted and refused. The username expression is Nakama's as
 // written: it refuses control characters and also the two characters "[]"

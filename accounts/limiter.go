@@ -7,14 +7,29 @@ import (
 	"time"
 )
 
-// Defaults of LimiterConfig.
+// Defaults of LimiterConfig. A client is one address (an IPv6 /64).
+//
+// Failures (wrong keys, forged tokens, unknown accounts, taken usernames)
+// and sign-ups have separate budgets: a client over its sign-up budget
+// still logs in, and one over its failure budget is refused everything.
+// The sign-up budget lets a household, a LAN party or a test suite behind
+// one address create 30 accounts at once and 180 an hour, while one
+// address can no longer create accounts as fast as the server can hash
+// passwords.
 const (
 	// DefaultLimiterBurst is how many failed attempts a client may make in
 	// a row.
 	DefaultLimiterBurst = 10
 	// DefaultLimiterEvery is how often a client gets one more attempt back.
 	DefaultLimiterEvery = 6 * time.Second
-	// DefaultLimiterClients bounds the clients tracked at once.
+	// DefaultSignupBurst is how many accounts a client may create in a
+	// row.
+	DefaultSignupBurst = 30
+	// DefaultSignupEvery is how often a client may create one more
+	// account.
+	DefaultSignupEvery = 20 * time.Second
+	// DefaultLimiterClients bounds the clients tracked at once, in each
+	// budget.
 	DefaultLimiterClients = 10000
 )
 
@@ -24,25 +39,80 @@ type LimiterConfig struct {
 	Burst int
 	// Every is the time after which one more failure is allowed.
 	Every time.Duration
+	// SignupBurst is the number of accounts a client may create in a row.
+	SignupBurst int
+	// SignupEvery is the time after which one more account may be created.
+	SignupEvery time.Duration
 	// MaxClients bounds memory: beyond it the least recently seen client
 	// is forgotten.
 	MaxClients int
 }
 
-// Limiter bounds failed authentication attempts per client address with a
-// token bucket: each client may fail Burst times in a row, then once per
-// Every. IPv6 addresses count per /64, the block one host usually has.
-// Only failures spend tokens; a client that is out of tokens is refused
-// before its request is even checked. It is safe for concurrent use.
+// Limiter bounds, per client address, failed authentication attempts and
+// account creations, with one token bucket each. A client may fail Burst
+// times in a row, then once per Every; a client that is out of failures is
+// refused before its request is even checked (Allow). A client may create
+// SignupBurst accounts in a row, then one per SignupEvery; each creation
+// takes a token beforehand (TakeSignup) and gives it back if no account was
+// made (RefundSignup), so that concurrent requests cannot overspend. IPv6
+// addresses count per /64, the block one host usually has. It is safe for
+// concurrent use.
 //
 // # Notes
 //
-// Memory is bounded by MaxClients, in a least-recently-used list; a flood of
-// new addresses can push out a client's record, which then starts afresh.
-// Behind a reverse proxy every client has the proxy's address.
+// Memory is bounded by MaxClients per budget, in a least-recently-used
+// list; a flood of new addresses can push out a client's record, which
+// then starts afresh. Behind a reverse proxy every client has the proxy's
+// address.
 type Limiter struct {
-	cfg LimiterConfig
-	now func() time.Time
+	failures *budget
+	signups  *budget
+}
+
+// NewLimiter returns a Limiter for cfg.
+func NewLimiter(cfg LimiterConfig) *Limiter {
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultLimiterBurst
+	}
+	if cfg.Every <= 0 {
+		cfg.Every = DefaultLimiterEvery
+	}
+	if cfg.SignupBurst <= 0 {
+		cfg.SignupBurst = DefaultSignupBurst
+	}
+	if cfg.SignupEvery <= 0 {
+		cfg.SignupEvery = DefaultSignupEvery
+	}
+	if cfg.MaxClients <= 0 {
+		cfg.MaxClients = DefaultLimiterClients
+	}
+	return &Limiter{
+		failures: newBudget(cfg.Burst, cfg.Every, cfg.MaxClients),
+		signups:  newBudget(cfg.SignupBurst, cfg.SignupEvery, cfg.MaxClients),
+	}
+}
+
+// Allow reports whether the client at addr may attempt to authenticate.
+func (l *Limiter) Allow(addr netip.Addr) bool { return l.failures.allow(addr) }
+
+// Fail records a failed attempt by the client at addr.
+func (l *Limiter) Fail(addr netip.Addr) { l.failures.spend(addr, true) }
+
+// TakeSignup takes one account creation from the budget of the client at
+// addr and reports whether one was left.
+func (l *Limiter) TakeSignup(addr netip.Addr) bool { return l.signups.spend(addr, false) }
+
+// RefundSignup gives back a creation that TakeSignup took for a request
+// that created no account.
+func (l *Limiter) RefundSignup(addr netip.Addr) { l.signups.refund(addr) }
+
+// budget is one token bucket per client, of burst tokens that come back one
+// per every; a full bucket is forgotten.
+type budget struct {
+	burst      float64
+	every      time.Duration
+	maxClients int
+	now        func() time.Time
 
 	mu      sync.Mutex
 	lru     *list.List // of *bucket, most recent first
@@ -56,69 +126,78 @@ type bucket struct {
 	at     time.Time
 }
 
-// NewLimiter returns a Limiter for cfg.
-func NewLimiter(cfg LimiterConfig) *Limiter {
-	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultLimiterBurst
+// newBudget returns an empty budget.
+func newBudget(burst int, every time.Duration, maxClients int) *budget {
+	return &budget{
+		burst: float64(burst), every: every, maxClients: maxClients, now: time.Now,
+		lru: list.New(), buckets: map[netip.Addr]*list.Element{},
 	}
-	if cfg.Every <= 0 {
-		cfg.Every = DefaultLimiterEvery
-	}
-	if cfg.MaxClients <= 0 {
-		cfg.MaxClients = DefaultLimiterClients
-	}
-	return &Limiter{cfg: cfg, now: time.Now, lru: list.New(), buckets: map[netip.Addr]*list.Element{}}
 }
 
-// Allow reports whether the client at addr may attempt to authenticate.
-func (l *Limiter) Allow(addr netip.Addr) bool {
+// allow reports whether the client at addr has a token.
+func (b *budget) allow(addr netip.Addr) bool {
 	key := clientKey(addr)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.buckets[key]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.buckets[key]
 	if !ok {
 		return true
 	}
-	b := e.Value.(*bucket)
-	if l.refill(b) >= float64(l.cfg.Burst) {
-		l.remove(e) // back to a fresh client
+	if b.refill(e.Value.(*bucket)) >= b.burst {
+		b.remove(e) // back to a fresh client
 		return true
 	}
-	return b.tokens >= 1
+	return e.Value.(*bucket).tokens >= 1
 }
 
-// Fail records a failed attempt by the client at addr.
-func (l *Limiter) Fail(addr netip.Addr) {
+// spend takes a token from the client at addr and reports whether it had
+// one; force empties the bucket even when it had none.
+func (b *budget) spend(addr netip.Addr, force bool) bool {
 	key := clientKey(addr)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, ok := l.buckets[key]
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e, ok := b.buckets[key]
 	if !ok {
-		e = l.lru.PushFront(&bucket{addr: key, tokens: float64(l.cfg.Burst), at: l.now()})
-		l.buckets[key] = e
-		for l.lru.Len() > l.cfg.MaxClients {
-			l.remove(l.lru.Back())
+		e = b.lru.PushFront(&bucket{addr: key, tokens: b.burst, at: b.now()})
+		b.buckets[key] = e
+		for b.lru.Len() > b.maxClients {
+			b.remove(b.lru.Back())
 		}
 	}
-	l.lru.MoveToFront(e)
-	b := e.Value.(*bucket)
-	l.refill(b)
-	b.tokens = max(b.tokens-1, 0)
+	b.lru.MoveToFront(e)
+	bk := e.Value.(*bucket)
+	if b.refill(bk) < 1 && !force {
+		return false
+	}
+	bk.tokens = max(bk.tokens-1, 0)
+	return true
 }
 
-// refill adds the tokens earned since b was last seen and returns the
+// refund gives a token back to the client at addr, unless it was forgotten
+// meanwhile.
+func (b *budget) refund(addr netip.Addr) {
+	key := clientKey(addr)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if e, ok := b.buckets[key]; ok {
+		bk := e.Value.(*bucket)
+		bk.tokens = min(b.refill(bk)+1, b.burst)
+	}
+}
+
+// refill adds the tokens earned since bk was last seen and returns the
 // count.
-func (l *Limiter) refill(b *bucket) float64 {
-	now := l.now()
-	b.tokens = min(b.tokens+float64(now.Sub(b.at))/float64(l.cfg.Every), float64(l.cfg.Burst))
-	b.at = now
-	return b.tokens
+func (b *budget) refill(bk *bucket) float64 {
+	now := b.now()
+	bk.tokens = min(bk.tokens+float64(now.Sub(bk.at))/float64(b.every), b.burst)
+	bk.at = now
+	return bk.tokens
 }
 
 // remove forgets the client of e.
-func (l *Limiter) remove(e *list.Element) {
-	delete(l.buckets, e.Value.(*bucket).addr)
-	l.lru.Remove(e)
+func (b *budget) remove(e *list.Element) {
+	delete(b.buckets, e.Value.(*bucket).addr)
+	b.lru.Remove(e)
 }
 
 // clientKey returns the address that identifies a client: IPv4 addresses

@@ -10,7 +10,7 @@ import (
 
 func newTestLimiter(cfg LimiterConfig, c *clock) *Limiter {
 	l := NewLimiter(cfg)
-	l.now = c.now
+	l.failures.now, l.signups.now = c.now, c.now
 	return l
 }
 
@@ -60,8 +60,8 @@ func TestLimiter(t *testing.T) {
 		{"FullBucketForgotten", func(t *testing.T, l *Limiter, c *clock) {
 			l.Fail(a)
 			c.advance(time.Minute)
-			if !l.Allow(a) || len(l.buckets) != 0 {
-				t.Fatalf("full bucket kept: %d buckets", len(l.buckets))
+			if !l.Allow(a) || len(l.failures.buckets) != 0 {
+				t.Fatalf("full bucket kept: %d buckets", len(l.failures.buckets))
 			}
 		}},
 		{"IPv6Per64", func(t *testing.T, l *Limiter, _ *clock) {
@@ -90,18 +90,70 @@ func TestLimiter(t *testing.T) {
 			for i := range 10 {
 				l.Fail(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}))
 			}
-			if len(l.buckets) != 4 || l.lru.Len() != 4 {
-				t.Fatalf("%d buckets, %d in the list; want 4", len(l.buckets), l.lru.Len())
+			if len(l.failures.buckets) != 4 || l.failures.lru.Len() != 4 {
+				t.Fatalf("%d buckets, %d in the list; want 4", len(l.failures.buckets), l.failures.lru.Len())
 			}
 			if !l.Allow(a) {
 				t.Fatal("the least recent client was not forgotten")
+			}
+		}},
+		{"SignupBurstThenRefused", func(t *testing.T, l *Limiter, _ *clock) {
+			for i := range 2 {
+				if !l.TakeSignup(a) {
+					t.Fatalf("sign-up %d refused, burst is 2", i+1)
+				}
+			}
+			if l.TakeSignup(a) {
+				t.Fatal("a third sign-up allowed")
+			}
+			if !l.TakeSignup(b) {
+				t.Fatal("another client's sign-up refused")
+			}
+			if !l.Allow(a) {
+				t.Fatal("sign-ups spent the failure budget")
+			}
+		}},
+		{"SignupRefund", func(t *testing.T, l *Limiter, _ *clock) {
+			for range 2 {
+				l.TakeSignup(a)
+				l.RefundSignup(a)
+			}
+			l.RefundSignup(a) // never above the burst
+			for i := range 2 {
+				if !l.TakeSignup(a) {
+					t.Fatalf("sign-up %d refused after refunds", i+1)
+				}
+			}
+			if l.TakeSignup(a) {
+				t.Fatal("a refund raised the budget above its burst")
+			}
+		}},
+		{"SignupRefill", func(t *testing.T, l *Limiter, c *clock) {
+			l.TakeSignup(a)
+			l.TakeSignup(a)
+			c.advance(59 * time.Second)
+			if l.TakeSignup(a) {
+				t.Fatal("allowed before a sign-up came back")
+			}
+			c.advance(time.Second)
+			if !l.TakeSignup(a) {
+				t.Fatal("refused after a sign-up came back")
+			}
+		}},
+		{"FailuresKeepSignups", func(t *testing.T, l *Limiter, _ *clock) {
+			for range 3 {
+				l.Fail(a)
+			}
+			if !l.TakeSignup(a) {
+				t.Fatal("failures spent the sign-up budget")
 			}
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newClock()
-			tt.run(t, newTestLimiter(LimiterConfig{Burst: 3, Every: 10 * time.Second, MaxClients: 4}, c), c)
+			cfg := LimiterConfig{Burst: 3, Every: 10 * time.Second, SignupBurst: 2, SignupEvery: time.Minute, MaxClients: 4}
+			tt.run(t, newTestLimiter(cfg, c), c)
 		})
 	}
 }
@@ -118,11 +170,14 @@ func TestLimiter_concurrent(t *testing.T) {
 				addr := netip.AddrFrom4([4]byte{203, 0, 113, byte(g*16 + i%16)})
 				l.Allow(addr)
 				l.Fail(addr)
+				if l.TakeSignup(addr) && i%2 == 0 {
+					l.RefundSignup(addr)
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if n := l.lru.Len(); n > 8 || n != len(l.buckets) {
-		t.Fatalf("%d in the list, %d buckets; want at most 8, equal", n, len(l.buckets))
+	if n := l.failures.lru.Len(); n > 8 || n != len(l.failures.buckets) {
+		t.Fatalf("%d in the list, %d buckets; want at most 8, equal", n, len(l.failures.buckets))
 	}
 }

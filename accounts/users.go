@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/session"
@@ -74,12 +73,12 @@ const (
 func (s *Service) findOrCreate(ctx context.Context, c Credentials) (user, bool, error) {
 	if c.Kind == KindEmail && c.Email == "" {
 		u, found, err := find(ctx, s.cfg.DB.Reader(), selectUserByName, c.Username)
-		return u, false, checkFound(u, found, err, c)
+		return u, false, s.checkFound(ctx, u, found, err, c)
 	}
 	query, key := lookup(c)
 	u, found, err := find(ctx, s.cfg.DB.Reader(), query, key)
-	if found || err != nil || !c.Create {
-		return u, false, checkFound(u, found, err, c)
+	if found || err != nil || !c.MayCreate() {
+		return u, false, s.checkFound(ctx, u, found, err, c)
 	}
 	return s.create(ctx, c)
 }
@@ -109,7 +108,7 @@ func find(ctx context.Context, q querier, query, key string) (u user, found bool
 
 // checkFound turns the outcome of a lookup of an existing user into
 // Nakama's answer, checking the password of an email or username login.
-func checkFound(u user, found bool, err error, c Credentials) error {
+func (s *Service) checkFound(ctx context.Context, u user, found bool, err error, c Credentials) error {
 	switch {
 	case err != nil:
 		return internal(msgFindUser, err)
@@ -122,7 +121,11 @@ func checkFound(u user, found bool, err error, c Credentials) error {
 		// tell this apart from a wrong password.
 		return refuse(abi.CodeUnauthenticated, msgInvalidCredentials, nil)
 	}
-	if err := bcrypt.CompareHashAndPassword(u.password, []byte(c.Password)); err != nil {
+	err = s.hasher.compare(ctx, u.password, c.Password)
+	if e, ok := asRefusal(err); ok {
+		return e
+	}
+	if err != nil {
 		return refuse(abi.CodeUnauthenticated, msgInvalidCredentials, err)
 	}
 	return nil
@@ -131,12 +134,20 @@ func checkFound(u user, found bool, err error, c Credentials) error {
 // create creates c's user in one write transaction, which first looks the
 // user up again (a concurrent request may have created it) and checks that
 // the username is free. A password is hashed before the transaction, so
-// that bcrypt's cost is not paid while holding the write lock.
+// that bcrypt's cost is not paid while holding the write lock, and after a
+// first check of the username, so that it is not paid for a name already
+// taken either.
 func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error) {
 	var hash []byte
 	if c.Kind == KindEmail {
+		if err := usernameFree(ctx, s.cfg.DB.Writer(), c.Username); err != nil {
+			return user{}, false, err
+		}
 		var err error
-		if hash, err = bcrypt.GenerateFromPassword([]byte(c.Password), s.cfg.BcryptCost); err != nil {
+		if hash, err = s.hasher.hash(ctx, c.Password); err != nil {
+			if e, ok := asRefusal(err); ok {
+				return user{}, false, e
+			}
 			return user{}, false, internal(msgFindOrCreateUser, fmt.Errorf("hash password: %w", err))
 		}
 	}
@@ -147,14 +158,10 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	query, key := lookup(c)
 	if u, found, err := find(ctx, tx, query, key); found || err != nil {
-		return u, false, checkFound(u, found, err, c)
+		return u, false, s.checkFound(ctx, u, found, err, c)
 	}
-	var taken int
-	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM warden_users WHERE username = ?", c.Username).Scan(&taken); err != nil {
-		return user{}, false, internal(msgFindOrCreateUser, fmt.Errorf("check username: %w", err))
-	}
-	if taken > 0 {
-		return user{}, false, refuse(abi.CodeAlreadyExists, msgUsernameInUse, nil)
+	if err := usernameFree(ctx, tx, c.Username); err != nil {
+		return user{}, false, err
 	}
 	u := user{id: session.NewTokenID(), username: c.Username, password: hash}
 	if err := insertUser(ctx, tx, c, u, s.now().Unix()); err != nil {
@@ -165,6 +172,22 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 	}
 	zerolog.Ctx(ctx).Info().Str("user_id", u.id).Msg("account created")
 	return u, true, nil
+}
+
+// usernameFree returns nil when no user has the username name.
+//
+// # Errors
+//
+// Nakama's 409 "Username is already in use." and internal errors.
+func usernameFree(ctx context.Context, q querier, name string) error {
+	var taken int
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM warden_users WHERE username = ?", name).Scan(&taken); err != nil {
+		return internal(msgFindOrCreateUser, fmt.Errorf("check username: %w", err))
+	}
+	if taken > 0 {
+		return refuse(abi.CodeAlreadyExists, msgUsernameInUse, nil)
+	}
+	return nil
 }
 
 // insertUser inserts u, and its device when c is a device ID.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/netip"
 
@@ -31,13 +32,19 @@ type AccountService interface {
 	Account(ctx context.Context, userID string) (*accounts.Account, error)
 }
 
-// AttemptLimiter bounds failed authentication attempts per client address.
-// *accounts.Limiter implements it.
+// AttemptLimiter bounds failed authentication attempts and account
+// creations per client address. *accounts.Limiter implements it.
 type AttemptLimiter interface {
 	// Allow reports whether the client at addr may attempt to authenticate.
 	Allow(addr netip.Addr) bool
 	// Fail records a failed attempt by the client at addr.
 	Fail(addr netip.Addr)
+	// TakeSignup takes one account creation from the budget of the client
+	// at addr and reports whether one was left.
+	TakeSignup(addr netip.Addr) bool
+	// RefundSignup gives back a creation that TakeSignup took for a
+	// request that created no account.
+	RefundSignup(addr netip.Addr)
 }
 
 var (
@@ -53,6 +60,7 @@ const (
 	msgServerKeyInvalid  = "Server key invalid"
 	msgAuthTokenRequired = "Auth token required"
 	msgTooManyAttempts   = "Too many failed authentication attempts, try again later."
+	msgTooManySignups    = "Too many accounts created from this address, try again later."
 )
 
 // authenticateBody is the body of the authenticate endpoints: Nakama's
@@ -83,7 +91,7 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 		if err := s.checkServerKey(r); err != nil {
 			return err
 		}
-		sess, err := s.cfg.Accounts.Authenticate(r.Context(), accounts.Credentials{
+		sess, err := s.signIn(r, accounts.Credentials{
 			Kind: kind, ID: body.ID, Email: body.Email, Password: body.Password,
 			Username: username, Create: create, Vars: body.Vars, NoAccount: !present,
 		})
@@ -92,6 +100,37 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 		}
 		return writeJSON(w, r, sessionJSON(sess))
 	}
+}
+
+// signIn runs Authenticate for c, spending the client's sign-up
+// budget on the account it may create. The budget is taken beforehand, so
+// that concurrent requests cannot overspend it, and given back when no
+// account was made. A client without budget left still logs in to existing
+// accounts; only its would-be sign-ups are refused. Without a Limiter, or
+// for a request whose peer address does not parse, sign-ups are unlimited.
+//
+// # Errors
+//
+// Authenticate's, and 429 with code 8 for a sign-up over the budget. That
+// refusal wraps the 404 it stands for, so that it counts as a failed
+// attempt as the 404 would: otherwise a client without budget could tell
+// unknown email addresses (429) from known ones (401) for free.
+func (s *Server) signIn(r *http.Request, c accounts.Credentials) (accounts.Session, error) {
+	ap, perr := netip.ParseAddrPort(r.RemoteAddr)
+	if s.cfg.Limiter == nil || perr != nil || !c.MayCreate() {
+		return s.cfg.Accounts.Authenticate(r.Context(), c)
+	}
+	addr := ap.Addr()
+	c.Create = s.cfg.Limiter.TakeSignup(addr)
+	sess, err := s.cfg.Accounts.Authenticate(r.Context(), c)
+	var ae *accounts.Error
+	switch {
+	case c.Create && (err != nil || !sess.Created):
+		s.cfg.Limiter.RefundSignup(addr)
+	case !c.Create && errors.As(err, &ae) && ae.Code == abi.CodeNotFound:
+		return sess, gatewayError(abi.CodeResourceExhausted, msgTooManySignups, err)
+	}
+	return sess, err
 }
 
 // refreshSession is the handler of POST /v2/account/session/refresh.

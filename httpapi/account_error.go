@@ -55,11 +55,11 @@ func toGateway(err error) *Error {
 		e  *Error
 	)
 	switch {
-	case errors.As(err, &ae):
-		return gatewayError(ae.Code.Normalize(), ae.Msg, err)
 	case errors.As(err, &e) && e.raw != "":
 		return e // already in the gateway shape, as "request body too large"
-	case errors.As(err, &e):
+	case errors.As(err, &ae):
+		return gatewayError(ae.Code.Normalize(), ae.Msg, err)
+	case e != nil:
 		return gatewayError(e.Code, e.Msg, e.Err)
 	}
 	return gatewayError(abi.CodeInternal, msgInternal, err)
@@ -69,15 +69,17 @@ func toGateway(err error) *Error {
 type limitRule struct {
 	// gateway answers a refusal in the gateway shape, not the RPC one.
 	gateway bool
-	// notFound counts 404s as failures: on the authenticate endpoints they
-	// tell whether an account exists.
+	// notFound counts the accounts service's 404s and 409s as failures: on
+	// the authenticate endpoints they tell whether an account exists or a
+	// username is taken.
 	notFound bool
 }
 
 // limited refuses requests from a client that failed to authenticate too
 // often, before h runs, and records h's failures. A failure is a 401 other
 // than for an expired or revoked session token (a genuine token, which a
-// client legitimately still holds), and a 404 under rule.notFound. Without
+// client legitimately still holds), and under rule.notFound an
+// *accounts.Error with code 5 or 6 in the error's chain. Without
 // a Limiter, or for a request whose peer address does not parse, h runs
 // unlimited.
 //
@@ -113,11 +115,9 @@ func isAuthFailure(err error, rule limitRule) bool {
 	if !errors.As(err, &e) {
 		return false
 	}
-	switch e.Code {
-	case abi.CodeUnauthenticated:
+	if e.Code == abi.CodeUnauthenticated {
 		return !errors.Is(err, session.ErrExpired) && !errors.Is(err, accounts.ErrRevoked)
-	case abi.CodeNotFound:
-		return rule.notFound
 	}
-	return false
+	var ae *accounts.Error
+	return rule.notFound && errors.As(err, &ae) && (ae.Code == abi.CodeNotFound || ae.Code == abi.CodeAlreadyExists)
 }

@@ -3,10 +3,12 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
@@ -25,15 +27,22 @@ var testRefreshKey = []byte("defaultrefreshencryptionkey")
 // requests.
 func startAccounts(t *testing.T, cfg Config) (*Server, *fakeCaller) {
 	t.Helper()
+	s, caller, _ := startAccountsWith(t, cfg, accounts.Config{BcryptCost: bcrypt.MinCost})
+	return s, caller
+}
+
+// startAccountsWith is startAccounts with the accounts service configured
+// by acfg, whose DB, keys and logger it sets, and returns the service too.
+func startAccountsWith(t *testing.T, cfg Config, acfg accounts.Config) (*Server, *fakeCaller, *accounts.Service) {
+	t.Helper()
 	db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "warden.db"), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	svc, err := accounts.New(context.Background(), accounts.Config{
-		DB: db, EncryptionKey: testEncKey, RefreshKey: testRefreshKey,
-		BcryptCost: bcrypt.MinCost, Logger: zerolog.New(zerolog.NewTestWriter(t)),
-	})
+	acfg.DB, acfg.EncryptionKey, acfg.RefreshKey = db, testEncKey, testRefreshKey
+	acfg.Logger = zerolog.New(zerolog.NewTestWriter(t))
+	svc, err := accounts.New(context.Background(), acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +51,7 @@ func startAccounts(t *testing.T, cfg Config) (*Server, *fakeCaller) {
 	}
 	caller, _ := cfg.Caller.(*fakeCaller)
 	cfg.Accounts, cfg.Sessions, cfg.ServerKey = svc, svc, testServerKey
-	return startServer(t, cfg), caller
+	return startServer(t, cfg), caller, svc
 }
 
 // serverKey returns the Basic Authorization header of the test server key.
@@ -81,4 +90,14 @@ func gw(code int, msg string) string {
 		Message string `json:"message"`
 	}{code, msg})
 	return regexp.QuoteMeta(string(b))
+}
+
+// doFrom is do for a client at the loopback address from (127.0.0.0/8 is
+// all loopback on Linux), so that tests can play several client addresses.
+func doFrom(t *testing.T, s *Server, from, method, path string, header http.Header, body string) response {
+	t.Helper()
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	client := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: dialer.DialContext}}
+	defer client.CloseIdleConnections()
+	return send(t, client, method, s.URL()+path, header, body)
 }

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,4 +92,71 @@ func echoOnly(_ context.Context, req *host.Request) (host.Result, error) {
 		return host.Result{}, &host.CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
 	}
 	return host.Result{Output: req.Payload}, nil
+}
+
+// TestServer_LimiterSignups floods sign-ups from one address: the limiter
+// cuts it off with 429 code 8 after its sign-up budget, while the address
+// still logs in to an existing account and another address still signs up.
+// Refused sign-ups count as failed attempts, as the 404s they stand for.
+func TestServer_LimiterSignups(t *testing.T) {
+	s, _ := startAccounts(t, Config{Limiter: accounts.NewLimiter(accounts.LimiterConfig{})})
+	signup := func(from, id string) response {
+		return doFrom(t, s, from, "POST", "/v2/account/authenticate/custom", serverKey(), `{"id":"`+id+`"}`)
+	}
+	for i := range accounts.DefaultSignupBurst {
+		if res := signup("127.0.0.1", fmt.Sprintf("flood-%04d", i)); !apiSessionOf(t, res).Created {
+			t.Fatalf("sign-up %d did not create: %s", i+1, res.body)
+		}
+	}
+	wantResponse(t, signup("127.0.0.1", "flood-more-0"), http.StatusTooManyRequests, gw(8, msgTooManySignups), "")
+	if sess := apiSessionOf(t, signup("127.0.0.1", "flood-0000")); sess.Created {
+		t.Fatal("a login created an account")
+	}
+	if res := signup("127.0.0.2", "another-address"); !apiSessionOf(t, res).Created {
+		t.Fatalf("another address did not sign up: %s", res.body)
+	}
+	for i := 1; i < accounts.DefaultLimiterBurst; i++ {
+		wantResponse(t, signup("127.0.0.1", fmt.Sprintf("flood-more-%d", i)), http.StatusTooManyRequests, gw(8, msgTooManySignups), "")
+	}
+	wantResponse(t, signup("127.0.0.1", "flood-0000"), http.StatusTooManyRequests, gw(8, msgTooManyAttempts), "")
+}
+
+// TestServer_LimiterSignupsConcurrent sends twice the sign-up budget at
+// once from one address: exactly the budget is created, since each sign-up
+// takes its token before the account is looked up.
+func TestServer_LimiterSignupsConcurrent(t *testing.T) {
+	s, _ := startAccounts(t, Config{Limiter: accounts.NewLimiter(accounts.LimiterConfig{})})
+	statuses := make(chan int, 2*accounts.DefaultSignupBurst)
+	var wg sync.WaitGroup
+	for i := range cap(statuses) {
+		wg.Go(func() {
+			res := doFrom(t, s, "127.0.0.1", "POST", "/v2/account/authenticate/custom", serverKey(), fmt.Sprintf(`{"id":"burst-%04d"}`, i))
+			statuses <- res.status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if count[http.StatusOK] != accounts.DefaultSignupBurst || count[http.StatusTooManyRequests] != accounts.DefaultSignupBurst {
+		t.Fatalf("statuses %v, want %d of 200 and of 429", count, accounts.DefaultSignupBurst)
+	}
+}
+
+// TestServer_LimiterUsernameProbes probes usernames through 409: an address
+// is cut off with 429 code 8 after the failure burst, while another address
+// still gets its answer.
+func TestServer_LimiterUsernameProbes(t *testing.T) {
+	s, _ := startAccounts(t, Config{Limiter: accounts.NewLimiter(accounts.LimiterConfig{})})
+	probe := func(from, id string) response {
+		return doFrom(t, s, from, "POST", "/v2/account/authenticate/custom?username=taken", serverKey(), `{"id":"`+id+`"}`)
+	}
+	apiSessionOf(t, probe("127.0.0.3", "owner-of-taken"))
+	for i := range accounts.DefaultLimiterBurst {
+		wantResponse(t, probe("127.0.0.1", fmt.Sprintf("prober-%d", i)), http.StatusConflict, gw(6, "Username is already in use."), "")
+	}
+	wantResponse(t, probe("127.0.0.1", "prober-last"), http.StatusTooManyRequests, gw(8, msgTooManyAttempts), "")
+	wantResponse(t, probe("127.0.0.2", "prober-elsewhere"), http.StatusConflict, gw(6, "Username is already in use."), "")
 }

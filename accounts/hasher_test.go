@@ -1,0 +1,142 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// newTestHasher returns a hasher of the cheapest cost with cfg's bounds.
+func newTestHasher(workers, queue int, wait time.Duration) *hasher {
+	return newHasher(Config{BcryptCost: bcrypt.MinCost, HashWorkers: workers, HashQueue: queue, HashWait: wait})
+}
+
+// hold occupies n of h's workers until the returned function is called,
+// which waits for them to finish.
+func hold(t *testing.T, h *hasher, n int) (release func()) {
+	t.Helper()
+	started, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, n)
+	for range n {
+		go func() {
+			done <- h.run(context.Background(), func() error { started <- struct{}{}; <-stop; return nil })
+		}()
+		<-started
+	}
+	return func() {
+		close(stop)
+		for range n {
+			if err := <-done; err != nil {
+				t.Errorf("held run: %v", err)
+			}
+		}
+	}
+}
+
+// waitQueued waits until n requests are in h, running or waiting.
+func waitQueued(h *hasher, n int) {
+	for len(h.admit) < n {
+		runtime.Gosched()
+	}
+}
+
+// wantBusy checks that err is the pool's refusal with cause.
+func wantBusy(t *testing.T, err, cause error) {
+	t.Helper()
+	wantError(t, err, abi.CodeUnavailable, msgServerBusy)
+	if !errors.Is(err, cause) {
+		t.Fatalf("error %v, want cause %v", err, cause)
+	}
+}
+
+func TestHasher(t *testing.T) {
+	t.Run("QueueFullRefusedAtOnce", func(t *testing.T) {
+		h := newTestHasher(2, 3, time.Hour)
+		release := hold(t, h, 2)
+		waiting := make(chan error, 3)
+		for range 3 {
+			go func() { _, err := h.hash(context.Background(), "password"); waiting <- err }()
+		}
+		waitQueued(h, 5)
+		_, err := h.hash(context.Background(), "password")
+		wantBusy(t, err, errHashQueueFull)
+		release()
+		for range 3 {
+			if err := <-waiting; err != nil {
+				t.Fatalf("a queued hash failed: %v", err)
+			}
+		}
+		if st := h.stats(); st.Peak != 2 || st.Busy != 0 || st.Refused != 1 {
+			t.Fatalf("stats %+v, want peak 2, none busy, 1 refused", st)
+		}
+	})
+	t.Run("WaitBounded", func(t *testing.T) {
+		h := newTestHasher(1, 1, time.Millisecond)
+		defer hold(t, h, 1)()
+		wantBusy(t, h.compare(context.Background(), nil, "password"), errHashWait)
+	})
+	t.Run("ContextWhileWaiting", func(t *testing.T) {
+		h := newTestHasher(1, 1, time.Hour)
+		defer hold(t, h, 1)()
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { _, err := h.hash(ctx, "password"); errc <- err }()
+		waitQueued(h, 2)
+		cancel()
+		wantBusy(t, <-errc, context.Canceled)
+		if len(h.admit) != 1 {
+			t.Fatalf("%d in the pool after the wait ended, want the held one", len(h.admit))
+		}
+	})
+	t.Run("HashThenCompare", func(t *testing.T) {
+		h := newTestHasher(1, 0, time.Hour)
+		hash, err := h.hash(context.Background(), "password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := h.compare(context.Background(), hash, "password"); err != nil {
+			t.Fatalf("right password: %v", err)
+		}
+		if err := h.compare(context.Background(), hash, "wrong-password"); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+			t.Fatalf("wrong password: %v", err)
+		}
+	})
+}
+
+// TestService_HashBusy checks that a sign-up and a login that cannot get a
+// hash worker in time are refused with 503 code 14, not as a failed login
+// or an internal error, and that the defaults bound the pool.
+func TestService_HashBusy(t *testing.T) {
+	s := newService(t, openDB(t), nil)
+	if st := s.HashStats(); st.Workers != DefaultHashWorkers() || cap(s.hasher.admit) != st.Workers*(1+DefaultHashQueuePerWorker) {
+		t.Fatalf("defaults: %+v, pool of %d", st, cap(s.hasher.admit))
+	}
+	c := Credentials{Kind: KindEmail, Email: "busy@example.com", Password: "password", Create: true}
+	authenticate(t, s, c)
+	s.hasher = newTestHasher(1, 1, time.Millisecond)
+	defer hold(t, s.hasher, 1)()
+	for _, c := range []Credentials{c, {Kind: KindEmail, Email: "new@example.com", Password: "password", Create: true}} {
+		_, err := s.Authenticate(context.Background(), c)
+		wantBusy(t, err, errHashWait)
+	}
+}
+
+// TestService_ConflictCostsNoHash checks that an email sign-up whose
+// username is taken is refused before its password is hashed, so that 409
+// probes cost no bcrypt.
+func TestService_ConflictCostsNoHash(t *testing.T) {
+	s := newService(t, openDB(t), nil)
+	authenticate(t, s, Credentials{Kind: KindCustom, ID: "owner-of-taken", Username: "taken", Create: true})
+	_, err := s.Authenticate(context.Background(), Credentials{
+		Kind: KindEmail, Email: "prober@example.com", Password: "password", Username: "taken", Create: true,
+	})
+	wantError(t, err, abi.CodeAlreadyExists, msgUsernameInUse)
+	if st := s.HashStats(); st.Peak != 0 {
+		t.Fatalf("a hash ran for a taken username: %+v", st)
+	}
+}
