@@ -140,7 +140,7 @@ func (s *Service) checkFound(ctx context.Context, u user, found bool, err error,
 func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error) {
 	var hash []byte
 	if c.Kind == KindEmail {
-		if err := usernameFree(ctx, s.cfg.DB.Writer(), c.Username); err != nil {
+		if err := usernameFree(ctx, s.cfg.DB.Reader(), c.Username); err != nil {
 			return user{}, false, err
 		}
 		var err error
