@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -170,4 +171,34 @@ func TestSession_Policy(t *testing.T) {
 			t.Errorf("Commit: got %v, want ErrTxFailed", err)
 		}
 	})
+}
+
+// TestSession_PolicyDBPage replays the raw-page attack: a plugin reads the
+// page holding another table's row from sqlite_dbpage and writes it back
+// changed. Both are refused, and the row is unchanged.
+func TestSession_PolicyDBPage(t *testing.T) {
+	ctx := context.Background()
+	db := policyDB(t)
+	if _, err := db.Writer().ExecContext(ctx, "INSERT INTO warden_kv VALUES ('user', 'alice')"); err != nil {
+		t.Fatal(err)
+	}
+	s := session(t, db)
+	if _, err := s.Query(ctx, "SELECT pgno, data FROM sqlite_dbpage", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("reading pages: got %v, want ErrNotAllowed", err)
+	}
+	// The attacker knows the page: read it here as Warden.
+	var pgno int64
+	var page []byte
+	err := db.Writer().QueryRowContext(ctx, "SELECT pgno, data FROM sqlite_dbpage WHERE instr(data, 'alice') > 0").Scan(&pgno, &page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = bytes.Replace(page, []byte("alice"), []byte("mallo"), 1)
+	if _, err := s.Exec(ctx, "UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", []any{page, pgno}); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("writing a page: got %v, want ErrNotAllowed", err)
+	}
+	var v string
+	if err := db.Writer().QueryRowContext(ctx, "SELECT v FROM warden_kv WHERE k = 'user'").Scan(&v); err != nil || v != "alice" {
+		t.Errorf("the row is %q, %v after the attack, want alice", v, err)
+	}
 }
