@@ -35,8 +35,10 @@ var (
 	ErrReadOnly = errors.New("storage: write in a read-only transaction")
 
 	// ErrLimit reports a Query result over Options.MaxRows or
-	// Options.MaxResultBytes. No partial result is returned.
-	ErrLimit = errors.New("storage: result limit exceeded")
+	// Options.MaxResultBytes (no partial result is returned), or a value,
+	// row or statement over SQLite's limits (SQLITE_TOOBIG; see
+	// abi.MaxValueBytes and abi.MaxSQLBytes).
+	ErrLimit = errors.New("storage: limit exceeded")
 
 	// ErrNotAllowed reports a statement refused by policy before it ran:
 	// ATTACH, DETACH, PRAGMA, VACUUM, load_extension, temporary objects,
@@ -80,6 +82,8 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", ErrBusy, err)
 		case sqlite3.SQLITE_AUTH:
 			return fmt.Errorf("%w: %w", ErrNotAllowed, err)
+		case sqlite3.SQLITE_TOOBIG:
+			return fmt.Errorf("%w: %w", ErrLimit, err)
 		}
 	}
 	return &SQLError{Msg: err.Error(), Err: err}

@@ -205,13 +205,13 @@ func checkStatement(st *statement) error {
 // applied by the connection's authorizer. The returned error is
 // classified.
 func (db *DB) runPlugin(c *sql.Conn, st *statement, fn func(cs *connState, p *policy) error) error {
+	cs, err := db.limitedState(c)
+	if err != nil {
+		return classify(err)
+	}
 	p := newPolicy(st.keyword)
 	var runErr error
-	err := c.Raw(func(dc any) error {
-		cs, err := db.connState(dc)
-		if err != nil {
-			return err
-		}
+	err = c.Raw(func(any) error {
 		cs.policy = p
 		defer func() { cs.policy = nil }()
 		runErr = fn(cs, p)
