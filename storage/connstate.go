@@ -153,6 +153,24 @@ func (cs *connState) exec(ctx context.Context, text string) error {
 	return err
 }
 
+// checkDeferred returns a constraint error if the connection's transaction
+// holds a deferred foreign-key violation (sqlite3_db_status
+// SQLITE_DBSTATUS_DEFERRED_FKS), which would fail its COMMIT.
+func (cs *connState) checkDeferred() error {
+	st, ok := cs.dc.(sqlite.DBStatus)
+	if !ok {
+		return fmt.Errorf("driver %T has no sqlite3_db_status", cs.dc)
+	}
+	n, _, err := st.Status(sqlite.DBStatusDeferredFKs, false)
+	switch {
+	case err != nil:
+		return fmt.Errorf("deferred foreign keys: %w", err)
+	case n > 0:
+		return errDeferredFK
+	}
+	return nil
+}
+
 // prepareDriver prepares text on driver connection dc.
 func prepareDriver(ctx context.Context, dc any, text string) (driver.Stmt, error) {
 	pc, ok := dc.(driver.ConnPrepareContext)

@@ -65,6 +65,11 @@ func (e *SQLError) Error() string { return e.Msg }
 // Unwrap returns the underlying error.
 func (e *SQLError) Unwrap() error { return e.Err }
 
+// errDeferredFK is the failure of a write that leaves a deferred foreign
+// key violated when it would commit: an autocommit statement at its end, a
+// write transaction at Commit. It is undone alone (see writer.apply).
+var errDeferredFK = &SQLError{Msg: "FOREIGN KEY constraint failed: a deferred foreign key is still violated at commit"}
+
 // classify maps a driver error onto the package's error vocabulary.
 // Context errors are returned as they are, so errors.Is(err,
 // context.DeadlineExceeded) holds for a call that ran out of time.

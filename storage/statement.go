@@ -4,6 +4,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // statement is one plugin statement, checked and ready to run.
@@ -172,10 +174,14 @@ func unquote(tok string) string {
 }
 
 // bindArgs converts the five value types of the API into driver values.
-// A nil []byte is an empty BLOB: only an untyped nil binds NULL.
+// A nil []byte is an empty BLOB: only an untyped nil binds NULL. More than
+// abi.MaxSQLParams arguments are refused: no statement can use them.
 func bindArgs(args []any) ([]driver.NamedValue, error) {
 	if len(args) == 0 {
 		return nil, nil
+	}
+	if len(args) > abi.MaxSQLParams {
+		return nil, &SQLError{Msg: fmt.Sprintf("%d arguments: a statement has at most %d parameters", len(args), abi.MaxSQLParams)}
 	}
 	nv := make([]driver.NamedValue, len(args))
 	for i, a := range args {

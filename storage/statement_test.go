@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 func TestParse(t *testing.T) {
@@ -68,6 +70,8 @@ func TestBindArgs(t *testing.T) {
 		{name: "Int", args: []any{1}, wantErr: true},
 		{name: "Int32", args: []any{int32(1)}, wantErr: true},
 		{name: "Bool", args: []any{false}, wantErr: true},
+		{name: "MaxSQLParams", args: make([]any, abi.MaxSQLParams)},
+		{name: "OverMaxSQLParams", args: make([]any, abi.MaxSQLParams+1), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -27,7 +27,10 @@ const maxGroup = 256
 // rolls back the whole transaction (ON CONFLICT ROLLBACK, an interrupt at
 // its deadline, an I/O error) would undo the others too: the writer runs
 // theirs again in a new transaction before any of them returns; their
-// results are those of the statements that commit.
+// results are those of the statements that commit. So does a statement
+// that leaves a deferred foreign key violated, which would fail the
+// group's COMMIT: it fails with a constraint error, and the writer rolls
+// the transaction back and runs the others again without it.
 //
 // Write transactions opened with Session.Begin join the group as well: they
 // hold the writer from Begin to Commit or Rollback, inside a savepoint, and
@@ -75,6 +78,10 @@ type member struct {
 // back by another write's failure after it committed into the group.
 var errGroupLost = fmt.Errorf("%w: rolled back with the writes committed alongside it; retry", ErrBusy)
 
+// errRolledBack is the failure of a write that rolled back the group's
+// transaction without an error of its own.
+var errRolledBack = &SQLError{Msg: "the statement rolled its transaction back"}
+
 // savepoint marks where a write transaction starts inside its group.
 const (
 	savepointBegin    = "SAVEPOINT warden_tx"
@@ -104,19 +111,51 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 	if err := w.take(ctx); err != nil {
 		return err
 	}
-	err := run(w.conn)
-	if w.recover(ctx) {
+	alive, err := w.apply(run)
+	if !alive {
+		w.rebuild(ctx)
 		if err == nil { // a statement rolled back without failing: never seen
-			err = &SQLError{Msg: "the statement rolled its transaction back"}
+			err = errRolledBack
 		}
 		w.letGo()
 		return err
 	}
 	if err != nil {
 		w.letGo()
-		return err // SQLite undid the statement; the group goes on
+		return err // the statement was undone; the group goes on
 	}
 	return w.join(&member{run: run})
+}
+
+// apply runs one autocommit write in the open group's transaction. It
+// reports false when the write must be undone with the whole transaction:
+// SQLite rolled it back (the statement's failure, or an interrupt), or the
+// statement left a deferred foreign-key violation, which would fail the
+// group's COMMIT for every write in it (see checkDeferred); the caller then
+// rebuilds the group without it. A savepoint around each write would undo
+// it alone, but costs every write two statements for this rare case (see
+// RATIONALE.md).
+func (w *writer) apply(run func(*sql.Conn) error) (alive bool, err error) {
+	err = run(w.conn)
+	if w.cs.rolledBack {
+		return false, err
+	}
+	if err == nil {
+		if err = w.cs.checkDeferred(); err != nil {
+			return false, err
+		}
+	}
+	return true, err
+}
+
+// undo rolls the group's transaction back to the savepoint and releases it.
+func (w *writer) undo(ctx context.Context) error {
+	bg := context.WithoutCancel(ctx)
+	err := w.cs.exec(bg, savepointRollback)
+	if err == nil {
+		err = w.cs.exec(bg, savepointRelease)
+	}
+	return classify(err)
 }
 
 // recover runs the group's writes again if SQLite rolled the group's
@@ -244,11 +283,16 @@ func (w *writer) txCheck(ctx context.Context) bool {
 //
 // # Errors
 //
-// The RELEASE's error, errGroupLost, or the group's COMMIT error.
+// A deferred foreign-key violation (the transaction is rolled back), the
+// RELEASE's error, errGroupLost, or the group's COMMIT error.
 func (w *writer) txCommit(ctx context.Context) error {
 	if w.txDead {
 		w.letGo()
 		return errGroupLost
+	}
+	if err := w.cs.checkDeferred(); err != nil {
+		w.txRollback(ctx)
+		return fmt.Errorf("commit: %w", err)
 	}
 	if err := w.cs.exec(context.WithoutCancel(ctx), savepointRelease); err != nil {
 		w.txRollback(ctx)
@@ -262,13 +306,8 @@ func (w *writer) txCommit(ctx context.Context) error {
 // ended with the error.
 func (w *writer) txRollback(ctx context.Context) {
 	if !w.txDead && w.group != nil {
-		bg := context.WithoutCancel(ctx)
-		err := w.cs.exec(bg, savepointRollback)
-		if err == nil {
-			err = w.cs.exec(bg, savepointRelease)
-		}
-		if err != nil {
-			w.finish(fmt.Errorf("roll back a transaction: %w", classify(err)))
+		if err := w.undo(ctx); err != nil {
+			w.finish(fmt.Errorf("roll back a transaction: %w", err))
 		}
 	}
 	w.txDead = false
@@ -323,7 +362,11 @@ func (w *writer) rebuild(ctx context.Context) {
 				m.err = errGroupLost // a write transaction: its guest saw its results
 				continue
 			}
-			if m.err = m.run(w.conn); w.cs.rolledBack {
+			var alive bool
+			if alive, m.err = w.apply(m.run); !alive {
+				if m.err == nil {
+					m.err = errRolledBack
+				}
 				kept = append(kept, g.members[i+1:]...)
 				restart = true
 				break
