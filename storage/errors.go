@@ -42,8 +42,10 @@ var (
 
 	// ErrNotAllowed reports a statement refused by policy before it ran:
 	// ATTACH, DETACH, PRAGMA, VACUUM, load_extension, temporary objects,
-	// transaction control outside Begin/Commit/Rollback, and any access
-	// to Warden's own tables (names starting with "warden_").
+	// transaction control outside Begin/Commit/Rollback, any database but
+	// "main", SQLite's own tables but the schema and sqlite_sequence,
+	// virtual table modules but fts5, and any access to Warden's own
+	// tables (names starting with "warden_").
 	ErrNotAllowed = errors.New("storage: statement not allowed")
 
 	// ErrClosed reports use of a closed Session or DB.

@@ -61,6 +61,8 @@ var policyTests = []struct {
 	{name: "PragmaQueryOnly", query: "PRAGMA query_only=0", want: storage.ErrNotAllowed},
 	{name: "PragmaRead", query: "PRAGMA user_version", want: storage.ErrNotAllowed},
 	{name: "PragmaFunction", query: "SELECT * FROM pragma_table_info('t')", want: storage.ErrNotAllowed},
+	{name: "PragmaFunctionDatabaseList", query: "SELECT file FROM pragma_database_list", want: storage.ErrNotAllowed},
+	{name: "PragmaFunctionSetting", query: "SELECT * FROM pragma_foreign_keys", want: storage.ErrNotAllowed},
 	{name: "LoadExtension", query: "SELECT load_extension('x')", want: storage.ErrNotAllowed},
 	{name: "Vacuum", query: "VACUUM", want: storage.ErrNotAllowed},
 	{name: "VacuumInto", query: "VACUUM INTO 'copy.db'", want: storage.ErrNotAllowed},
