@@ -88,6 +88,39 @@ func TestBindArgs(t *testing.T) {
 	}
 }
 
+// TestParse_params checks the parameter count parse finds: at least the
+// highest argument ordinal the statement can use.
+func TestParse_params(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		want  int
+	}{
+		{"None", "SELECT 1", 0},
+		{"Anonymous", "SELECT ?, ?", 2},
+		{"Numbered", "SELECT ?3, ?1", 3},
+		{"AnonymousAfterNumbered", "SELECT ?5, ?", 6},
+		{"Dollar", "SELECT $2 + $1", 2},
+		{"DollarHigh", "SELECT $7", 7},
+		{"Named", "SELECT :a, @b", 2},
+		{"InString", "SELECT '?', \"$1\", [?2], `:a` -- ?9\n", 0},
+		{"InComment", "SELECT 1 /* ?5 */", 0},
+		{"Identifier", "SELECT a$1 FROM t", 0},
+		{"Huge", "SELECT ?99999999999999999999", 1 << 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := parse(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.params != tt.want {
+				t.Errorf("params = %d, want %d", st.params, tt.want)
+			}
+		})
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"SELECT 1", "SELECT 1; SELECT 2", "CREATE TRIGGER a BEGIN x; END; y", "'", "/*", "[", "ALTER TABLE t RENAME TO x"} {
 		f.Add(s)
