@@ -128,13 +128,10 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 }
 
 // apply runs one autocommit write in the open group's transaction. It
-// reports false when the write must be undone with the whole transaction:
-// SQLite rolled it back (the statement's failure, or an interrupt), or the
-// statement left a deferred foreign-key violation, which would fail the
-// group's COMMIT for every write in it (see checkDeferred); the caller then
-// rebuilds the group without it. A savepoint around each write would undo
-// it alone, but costs every write two statements for this rare case (see
-// RATIONALE.md).
+// reports false when the write must be undone with the whole transaction
+// (the caller rebuilds the group without it): SQLite rolled it back, or it
+// left a deferred foreign-key violation, which would fail the group's
+// COMMIT (see checkDeferred; RATIONALE.md says why not a savepoint).
 func (w *writer) apply(run func(*sql.Conn) error) (alive bool, err error) {
 	err = run(w.conn)
 	if w.cs.rolledBack {
@@ -146,16 +143,6 @@ func (w *writer) apply(run func(*sql.Conn) error) (alive bool, err error) {
 		}
 	}
 	return true, err
-}
-
-// undo rolls the group's transaction back to the savepoint and releases it.
-func (w *writer) undo(ctx context.Context) error {
-	bg := context.WithoutCancel(ctx)
-	err := w.cs.exec(bg, savepointRollback)
-	if err == nil {
-		err = w.cs.exec(bg, savepointRelease)
-	}
-	return classify(err)
 }
 
 // recover runs the group's writes again if SQLite rolled the group's
@@ -306,8 +293,13 @@ func (w *writer) txCommit(ctx context.Context) error {
 // ended with the error.
 func (w *writer) txRollback(ctx context.Context) {
 	if !w.txDead && w.group != nil {
-		if err := w.undo(ctx); err != nil {
-			w.finish(fmt.Errorf("roll back a transaction: %w", err))
+		bg := context.WithoutCancel(ctx)
+		err := w.cs.exec(bg, savepointRollback)
+		if err == nil {
+			err = w.cs.exec(bg, savepointRelease)
+		}
+		if err != nil {
+			w.finish(fmt.Errorf("roll back a transaction: %w", classify(err)))
 		}
 	}
 	w.txDead = false
