@@ -292,6 +292,13 @@ const (
 	MaxSQLBytes = 64 << 10
 	// MaxArgsBytes bounds one encoded argument list.
 	MaxArgsBytes = 16 << 20
+	// MaxSQLParams bounds the parameters of one SQL statement (?NNN and $N
+	// up to it) and so the values of one argument list.
+	MaxSQLParams = 999
+	// MaxValueBytes bounds one TEXT or BLOB value, and one stored row, in
+	// the database (SQLite's SQLITE_LIMIT_LENGTH): the default output
+	// limit, so that a value a plugin stores can be returned to it.
+	MaxValueBytes = DefaultMaxOutputBytes
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
 )

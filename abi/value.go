@@ -29,6 +29,7 @@ var (
 	errTrail   = errors.New("trailing bytes")
 	errGoType  = errors.New("unsupported Go type")
 	errTooMany = errors.New("count exceeds remaining bytes")
+	errParams  = fmt.Errorf("more values than a statement's %d parameters", MaxSQLParams)
 )
 
 // AppendValue appends the encoding of v to dst.
@@ -70,12 +71,16 @@ func EncodeValues(vals []Value) ([]byte, error) {
 	return out, nil
 }
 
-// DecodeValues decodes a value list made by EncodeValues. An empty input is
-// an empty list. Decoded text and blobs are copies.
+// DecodeValues decodes a value list made by EncodeValues, the arguments of
+// one statement. An empty input is an empty list. Decoded text and blobs
+// are copies.
 //
 // # Errors
 //
-// It fails on truncated input, an unknown tag or trailing bytes.
+// It fails on truncated input, an unknown tag or trailing bytes, and, from
+// the count alone, before decoding any value, on more than MaxSQLParams
+// values: a statement cannot use more, and each decoded value costs the
+// host tens of bytes however small its encoding.
 func DecodeValues(b []byte) ([]Value, error) {
 	if len(b) == 0 {
 		return nil, nil
@@ -83,6 +88,9 @@ func DecodeValues(b []byte) ([]Value, error) {
 	n, rest, err := readU32(b)
 	if err != nil {
 		return nil, fmt.Errorf("count: %w", err)
+	}
+	if n > MaxSQLParams {
+		return nil, fmt.Errorf("count %d: %w", n, errParams)
 	}
 	if uint64(n) > uint64(len(rest)) { // each value takes at least one byte
 		return nil, fmt.Errorf("count %d: %w", n, errTooMany)

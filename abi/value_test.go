@@ -2,6 +2,7 @@ package abi
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"reflect"
@@ -58,6 +59,19 @@ func TestValues_NaN(t *testing.T) {
 	}
 }
 
+// nulls returns the encoding of a list of n NULLs.
+func nulls(n int) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(n))
+	return append(b, make([]byte, n)...)
+}
+
+func TestDecodeValues_maxSQLParams(t *testing.T) {
+	vals, err := DecodeValues(nulls(MaxSQLParams))
+	if err != nil || len(vals) != MaxSQLParams {
+		t.Fatalf("got %d values, %v, want %d", len(vals), err, MaxSQLParams)
+	}
+}
+
 func TestDecodeValues_errors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -69,6 +83,7 @@ func TestDecodeValues_errors(t *testing.T) {
 		{"ErrShortInt", []byte{1, 0, 0, 0, 1, 1, 2}},
 		{"ErrShortText", []byte{1, 0, 0, 0, 3, 5, 0, 0, 0, 'a'}},
 		{"ErrTrailing", []byte{1, 0, 0, 0, 0, 0}},
+		{"ErrMoreThanMaxSQLParams", nulls(MaxSQLParams + 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

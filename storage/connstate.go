@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // maxPrepared bounds the plugin statements kept prepared per connection.
@@ -15,6 +18,23 @@ const maxPrepared = 128
 
 // forgetWait is how long DB.Close waits for each pool's connections.
 const forgetWait = 100 * time.Millisecond
+
+// setLimits sets SQLite's limits (sqlite3_limit) on the connection of c to
+// the ABI's, so that SQLite refuses an oversized value or statement with
+// SQLITE_TOOBIG before it builds it: the longest TEXT, BLOB or row, the
+// longest SQL text and the highest parameter number.
+func setLimits(c *sql.Conn) error {
+	for _, l := range [...]struct{ id, value int }{
+		{sqlite3.SQLITE_LIMIT_LENGTH, abi.MaxValueBytes},
+		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, abi.MaxSQLBytes},
+		{sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, abi.MaxSQLParams},
+	} {
+		if _, err := sqlite.Limit(c, l.id, l.value); err != nil {
+			return fmt.Errorf("set limit %d: %w", l.id, err)
+		}
+	}
+	return nil
+}
 
 // connState is what Warden keeps for one SQLite connection: its authorizer,
 // installed once, and the plugin statements prepared on it.
@@ -34,6 +54,7 @@ type connState struct {
 	stmts      map[string]*prepared   // plugin statements
 	own        map[string]driver.Stmt // Warden's statements, never served to a plugin
 	rolledBack bool                   // SQLite rolled back a transaction (set by the rollback hook)
+	limited    bool                   // setLimits ran on the connection
 }
 
 // prepared is a plugin statement prepared on one connection.
@@ -63,6 +84,25 @@ func (db *DB) connState(dc any) (*connState, error) {
 	}
 	hooks.RegisterRollbackHook(func() { cs.rolledBack = true })
 	db.conns.Store(dc, cs)
+	return cs, nil
+}
+
+// limitedState returns the state of c's driver connection, setting
+// SQLite's limits on the connection the first time (see setLimits): the
+// driver sets them only through a *sql.Conn, outside Raw.
+func (db *DB) limitedState(c *sql.Conn) (*connState, error) {
+	var cs *connState
+	err := c.Raw(func(dc any) (err error) {
+		cs, err = db.connState(dc)
+		return err
+	})
+	if err != nil || cs.limited {
+		return cs, err
+	}
+	if err := setLimits(c); err != nil {
+		return nil, err
+	}
+	cs.limited = true
 	return cs, nil
 }
 
@@ -111,6 +151,24 @@ func (cs *connState) exec(ctx context.Context, text string) error {
 	}
 	_, err := ds.(driver.StmtExecContext).ExecContext(ctx, nil)
 	return err
+}
+
+// checkDeferred returns a constraint error if the connection's transaction
+// holds a deferred foreign-key violation (sqlite3_db_status
+// SQLITE_DBSTATUS_DEFERRED_FKS), which would fail its COMMIT.
+func (cs *connState) checkDeferred() error {
+	st, ok := cs.dc.(sqlite.DBStatus)
+	if !ok {
+		return fmt.Errorf("driver %T has no sqlite3_db_status", cs.dc)
+	}
+	n, _, err := st.Status(sqlite.DBStatusDeferredFKs, false)
+	switch {
+	case err != nil:
+		return fmt.Errorf("deferred foreign keys: %w", err)
+	case n > 0:
+		return errDeferredFK
+	}
+	return nil
 }
 
 // prepareDriver prepares text on driver connection dc.

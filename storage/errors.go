@@ -36,13 +36,17 @@ var (
 	ErrReadOnly error = sentinelError("storage: write in a read-only transaction")
 
 	// ErrLimit reports a Query result over Options.MaxRows or
-	// Options.MaxResultBytes. No partial result is returned.
-	ErrLimit error = sentinelError("storage: result limit exceeded")
+	// Options.MaxResultBytes (no partial result is returned), or a value,
+	// row or statement over SQLite's limits (SQLITE_TOOBIG; see
+	// abi.MaxValueBytes and abi.MaxSQLBytes).
+	ErrLimit error = sentinelError("storage: limit exceeded")
 
 	// ErrNotAllowed reports a statement refused by policy before it ran:
 	// ATTACH, DETACH, PRAGMA, VACUUM, load_extension, temporary objects,
-	// transaction control outside Begin/Commit/Rollback, and any access
-	// to Warden's own tables (names starting with "warden_").
+	// transaction control outside Begin/Commit/Rollback, any database but
+	// "main", SQLite's own tables but the schema and sqlite_sequence,
+	// virtual table modules but fts5, and any access to Warden's own
+	// tables (names starting with "warden_").
 	ErrNotAllowed error = sentinelError("storage: statement not allowed")
 
 	// ErrClosed reports use of a closed Session or DB.
@@ -74,6 +78,11 @@ func (e *SQLError) Error() string { return e.Msg }
 // Unwrap returns the underlying error.
 func (e *SQLError) Unwrap() error { return e.Err }
 
+// errDeferredFK is the failure of a write that leaves a deferred foreign
+// key violated when it would commit: an autocommit statement at its end, a
+// write transaction at Commit. It is undone alone (see writer.apply).
+var errDeferredFK = &SQLError{Msg: "FOREIGN KEY constraint failed: a deferred foreign key is still violated at commit"}
+
 // classify maps a driver error onto the package's error vocabulary.
 // Context errors are returned as they are, so errors.Is(err,
 // context.DeadlineExceeded) holds for a call that ran out of time.
@@ -91,6 +100,8 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", ErrBusy, err)
 		case sqlite3.SQLITE_AUTH:
 			return fmt.Errorf("%w: %w", ErrNotAllowed, err)
+		case sqlite3.SQLITE_TOOBIG:
+			return fmt.Errorf("%w: %w", ErrLimit, err)
 		}
 	}
 	return &SQLError{Msg: err.Error(), Err: err}

@@ -17,10 +17,17 @@ const reservedPrefix = "warden_"
 // The policy is enforced by SQLite itself: modernc.org/sqlite exposes
 // sqlite3_set_authorizer as sqlite.AuthorizerRegisterer, and SQLite calls the
 // authorizer for every action while it compiles a statement, including the
-// statements it compiles internally (VACUUM is seen as an ATTACH) and the
-// bodies of triggers and views the statement would run (so a trigger or view
-// reaching a Warden table can be created but never run). A refused action
-// fails the prepare with SQLITE_AUTH, so nothing runs.
+// statements it compiles internally (VACUUM is seen as an ATTACH, CREATE
+// TABLE as writes to sqlite_master) and the bodies of triggers and views the
+// statement would run (so a trigger or view reaching a Warden table can be
+// created but never run). A refused action fails the prepare with
+// SQLITE_AUTH, so nothing runs.
+//
+// A plugin works in the "main" database only: an action on any other (the
+// connection's temp database, however it is spelled) is refused, as are
+// SQLite's own tables and virtual tables but the schema (see systemTable),
+// and virtual table modules but fts5. Direct writes to
+// sqlite_master are refused by SQLite itself, in defensive mode.
 //
 // The authorizer stays installed on each connection (see connState) and
 // applies a policy only while a plugin statement is prepared or run (see
@@ -34,11 +41,33 @@ const reservedPrefix = "warden_"
 type policy struct {
 	denied string // the first refused action, empty if none
 	wrote  bool   // the statement inserts, updates or deletes rows
+	// upkeep is set for ANALYZE, DROP and ALTER statements, whose upkeep
+	// of the planner's statistics (sqlite_stat1..4) SQLite compiles as
+	// nested statements that the authorizer sees.
+	upkeep bool
 }
 
-// authorize is the sqlite.AuthorizerFn of the policy.
-func (p *policy) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ string) sqlite.AuthorizerReturnCode {
-	reason := refusal(action, arg1, arg2)
+// newPolicy returns the policy for a statement starting with keyword.
+func newPolicy(keyword string) *policy {
+	switch keyword {
+	case "ANALYZE", "DROP", "ALTER":
+		return &policy{upkeep: true}
+	}
+	return &policy{}
+}
+
+// authorize is the sqlite.AuthorizerFn of the policy. db is the database
+// the action is on ("" when none, as for a table read with no column
+// named), inner the innermost trigger or view whose body the action is in.
+func (p *policy) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, db, inner string) sqlite.AuthorizerReturnCode {
+	reason := ""
+	switch {
+	case p.tempUpkeep(action, arg1, db, inner):
+	case db != "" && db != "main":
+		reason = "database " + db + ": plugins use main only"
+	default:
+		reason = p.refusal(action, arg1, arg2, inner)
+	}
 	if reason == "" {
 		switch action {
 		case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
@@ -52,9 +81,17 @@ func (p *policy) authorize(action sqlite.AuthorizerActionCode, arg1, arg2, _, _ 
 	return sqlite.AuthorizerDeny
 }
 
+// tempUpkeep reports whether action is ALTER TABLE's own upkeep of the
+// temp database's schema (RENAME rewrites the triggers there), which
+// reads and rewrites sqlite_temp_master. A plugin has no object there.
+func (p *policy) tempUpkeep(action sqlite.AuthorizerActionCode, table, db, inner string) bool {
+	return p.upkeep && inner == "" && db == "temp" && strings.EqualFold(table, "sqlite_temp_master") &&
+		(action == sqlite.AuthRead || action == sqlite.AuthUpdate)
+}
+
 // refusal returns why action is refused, or "" if it is allowed. The meaning
 // of arg1 and arg2 per action is at https://www.sqlite.org/c3ref/c_alter_table.html.
-func refusal(action sqlite.AuthorizerActionCode, arg1, arg2 string) string {
+func (p *policy) refusal(action sqlite.AuthorizerActionCode, arg1, arg2, inner string) string {
 	switch action {
 	case sqlite.AuthPragma:
 		return "PRAGMA " + arg1
@@ -79,12 +116,59 @@ func refusal(action sqlite.AuthorizerActionCode, arg1, arg2 string) string {
 		return reservedName(arg1, arg2) // index or trigger, and its table
 	case sqlite.AuthAlterTable:
 		return reservedName(arg2) // arg1 is the database
-	case sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete, sqlite.AuthRead,
-		sqlite.AuthCreateTable, sqlite.AuthDropTable, sqlite.AuthCreateView, sqlite.AuthDropView,
-		sqlite.AuthCreateVTable, sqlite.AuthDropVTable, sqlite.AuthAnalyze, sqlite.AuthReindex:
-		return reservedName(arg1) // arg2 is a column or module name
+	case sqlite.AuthCreateVTable, sqlite.AuthDropVTable:
+		if r := reservedName(arg1); r != "" {
+			return r
+		}
+		return vtabModule(arg2)
+	case sqlite.AuthRead, sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
+		if r := p.systemTable(arg1, inner); r != "" {
+			return r
+		}
+		return reservedName(arg1) // arg2 is a column
+	case sqlite.AuthCreateTable, sqlite.AuthDropTable, sqlite.AuthCreateView, sqlite.AuthDropView,
+		sqlite.AuthAnalyze, sqlite.AuthReindex:
+		return reservedName(arg1)
 	}
 	return ""
+}
+
+// systemTable returns a refusal if name is one of SQLite's own tables or
+// virtual tables that a plugin may not read or write:
+//   - sqlite_dbpage and dbstat, the raw pages of the whole file and their
+//     statistics, and bytecode, tables_used and sqlite_stmt, which show
+//     other statements;
+//   - sqlite_stat1..4, the planner's statistics, which steer the plans of
+//     Warden's statements too; only SQLite's own upkeep of them (ANALYZE,
+//     DROP, ALTER, outside any trigger or view body) may touch them;
+//   - sqlite_temp_master, the schema of the temp database.
+//
+// sqlite_master (also spelled sqlite_schema) and sqlite_sequence stay
+// readable; writes to them are SQLite's own DDL and AUTOINCREMENT upkeep,
+// and a direct write to sqlite_master is refused by SQLite in defensive
+// mode.
+func (p *policy) systemTable(name, inner string) string {
+	n := strings.ToLower(name)
+	switch {
+	case n == "sqlite_master" || n == "sqlite_sequence":
+		return ""
+	case strings.HasPrefix(n, "sqlite_stat") && p.upkeep && inner == "":
+		return ""
+	case strings.HasPrefix(n, "sqlite_") || n == "dbstat" || n == "bytecode" || n == "tables_used":
+		return "table " + name + " is SQLite's own"
+	}
+	return ""
+}
+
+// vtabModule returns a refusal unless module is one a plugin may create a
+// virtual table with: fts5, whose shadow tables defensive mode protects
+// from direct writes. rtree is compiled in too, but reads sqlite_stat1
+// and PRAGMA page_size whenever it connects.
+func vtabModule(module string) string {
+	if strings.EqualFold(module, "fts5") {
+		return ""
+	}
+	return "virtual table module " + module
 }
 
 // reservedName returns a refusal if one of names is reserved for Warden.
@@ -120,14 +204,14 @@ func checkStatement(st *statement) error {
 // runPlugin runs fn on the driver connection of c with the plugin policy
 // applied by the connection's authorizer. The returned error is
 // classified.
-func (db *DB) runPlugin(c *sql.Conn, fn func(cs *connState, p *policy) error) error {
-	p := &policy{}
+func (db *DB) runPlugin(c *sql.Conn, st *statement, fn func(cs *connState, p *policy) error) error {
+	cs, err := db.limitedState(c)
+	if err != nil {
+		return classify(err)
+	}
+	p := newPolicy(st.keyword)
 	var runErr error
-	err := c.Raw(func(dc any) error {
-		cs, err := db.connState(dc)
-		if err != nil {
-			return err
-		}
+	err = c.Raw(func(any) error {
 		cs.policy = p
 		defer func() { cs.policy = nil }()
 		runErr = fn(cs, p)

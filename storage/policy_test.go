@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -40,6 +41,10 @@ func policyDB(t *testing.T) *storage.DB {
 	mustExec(t, s, "CREATE TABLE log(a)")
 	mustExec(t, s, "CREATE TRIGGER t_bad AFTER UPDATE ON log BEGIN DELETE FROM warden_kv; END")
 	mustExec(t, s, "CREATE VIEW v_bad AS SELECT * FROM warden_kv")
+	// sqlite_stat1 and sqlite_stat4, as ANALYZE creates them.
+	if _, err := db.Writer().ExecContext(context.Background(), "ANALYZE t"); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 
@@ -56,6 +61,8 @@ var policyTests = []struct {
 	{name: "PragmaQueryOnly", query: "PRAGMA query_only=0", want: storage.ErrNotAllowed},
 	{name: "PragmaRead", query: "PRAGMA user_version", want: storage.ErrNotAllowed},
 	{name: "PragmaFunction", query: "SELECT * FROM pragma_table_info('t')", want: storage.ErrNotAllowed},
+	{name: "PragmaFunctionDatabaseList", query: "SELECT file FROM pragma_database_list", want: storage.ErrNotAllowed},
+	{name: "PragmaFunctionSetting", query: "SELECT * FROM pragma_foreign_keys", want: storage.ErrNotAllowed},
 	{name: "LoadExtension", query: "SELECT load_extension('x')", want: storage.ErrNotAllowed},
 	{name: "Vacuum", query: "VACUUM", want: storage.ErrNotAllowed},
 	{name: "VacuumInto", query: "VACUUM INTO 'copy.db'", want: storage.ErrNotAllowed},
@@ -80,12 +87,51 @@ var policyTests = []struct {
 	{name: "Rollback", query: "ROLLBACK", want: storage.ErrNotAllowed},
 	{name: "Savepoint", query: "SAVEPOINT a", want: storage.ErrNotAllowed},
 	{name: "Release", query: "RELEASE a", want: storage.ErrNotAllowed},
+	// SQLite's own tables and virtual tables: raw pages, page statistics,
+	// the planner's statistics, the schema.
+	{name: "DBPageRead", query: "SELECT pgno, data FROM sqlite_dbpage", want: storage.ErrNotAllowed},
+	{name: "DBPageCount", query: "SELECT count(*) FROM sqlite_dbpage", want: storage.ErrNotAllowed},
+	{name: "DBPageFunction", query: "SELECT * FROM sqlite_dbpage('main')", want: storage.ErrNotAllowed},
+	{name: "DBPageWrite", query: "UPDATE sqlite_dbpage SET data = data WHERE pgno = 1", want: storage.ErrNotAllowed},
+	{name: "DBPageInsert", query: "INSERT INTO sqlite_dbpage VALUES (1, zeroblob(4096))", want: storage.ErrNotAllowed},
+	{name: "DBStat", query: "SELECT name, pgoffset FROM dbstat", want: storage.ErrNotAllowed},
+	{name: "DBStatCount", query: "SELECT count(*) FROM dbstat('main')", want: storage.ErrNotAllowed},
+	{name: "Stat1Read", query: "SELECT * FROM sqlite_stat1", want: storage.ErrNotAllowed},
+	{name: "Stat1Insert", query: "INSERT INTO sqlite_stat1 VALUES ('warden_kv', NULL, '1000000')", want: storage.ErrNotAllowed},
+	{name: "Stat1Update", query: "UPDATE sqlite_stat1 SET stat = '1'", want: storage.ErrNotAllowed},
+	{name: "Stat1Delete", query: "DELETE FROM sqlite_stat1", want: storage.ErrNotAllowed},
+	{name: "Stat4Read", query: "SELECT count(*) FROM sqlite_stat4", want: storage.ErrNotAllowed},
+	{name: "AnalyzeOwn", query: "ANALYZE t"},
+	{name: "SchemaRead", query: "SELECT name, sql FROM sqlite_schema WHERE type = 'table'"},
+	{name: "SchemaInsert", query: "INSERT INTO sqlite_master VALUES ('table', 'x', 'x', 0, 'CREATE TABLE x(a)')", want: errSQL},
+	{name: "SchemaUpdate", query: "UPDATE sqlite_schema SET sql = 'CREATE TABLE t(a, b)' WHERE name = 't'", want: errSQL},
+	{name: "SchemaDelete", query: "DELETE FROM sqlite_master WHERE name = 't'", want: errSQL},
+	// Virtual table modules: fts5 only.
+	{name: "VTableFTS5", query: "CREATE VIRTUAL TABLE ft USING fts5(a)"},
+	{name: "VTableRTree", query: "CREATE VIRTUAL TABLE rt USING rtree(id, x0, x1)", want: storage.ErrNotAllowed},
+	{name: "VTableGeopoly", query: "CREATE VIRTUAL TABLE gp USING geopoly(a)", want: storage.ErrNotAllowed},
+	{name: "VTableDBStat", query: "CREATE VIRTUAL TABLE st USING dbstat(main)", want: storage.ErrNotAllowed},
+	{name: "VTableDBPage", query: "CREATE VIRTUAL TABLE pg USING sqlite_dbpage", want: storage.ErrNotAllowed},
+	{name: "JSONEach", query: "SELECT value FROM json_each('[1, 2]')"},
+	// Nothing outside "main", however the temp database is named.
+	{name: "TempTableQualified", query: "CREATE TABLE temp.t(a)", want: storage.ErrNotAllowed},
+	{name: "TempTableQuoted", query: `CREATE TABLE "TEMP".t(a)`, want: storage.ErrNotAllowed},
+	{name: "TempTableAs", query: "CREATE TABLE temp.copy AS SELECT * FROM t", want: storage.ErrNotAllowed},
+	{name: "TempView", query: "CREATE VIEW temp.t AS SELECT 1 AS a", want: storage.ErrNotAllowed},
+	{name: "TempTrigger", query: "CREATE TRIGGER temp.tr AFTER INSERT ON main.t BEGIN SELECT 1; END", want: storage.ErrNotAllowed},
+	{name: "TempVTable", query: "CREATE VIRTUAL TABLE temp.ft USING fts5(a)", want: storage.ErrNotAllowed},
+	{name: "TempSchemaRead", query: "SELECT * FROM temp.sqlite_master", want: storage.ErrNotAllowed},
+	{name: "TempSchemaCount", query: "SELECT count(*) FROM sqlite_temp_master", want: storage.ErrNotAllowed},
+	{name: "MainQualified", query: "SELECT count(*) FROM main.t"},
 	{name: "MultiStatement", query: "SELECT 1; SELECT 2", want: errSQL},
 	{name: "MultiStatementDrop", query: "INSERT INTO t VALUES (1); DROP TABLE t", want: errSQL},
 	{name: "Empty", query: " -- nothing", want: errSQL},
 	{name: "TrailingSemicolon", query: "SELECT count(*) FROM t; -- done"},
 	{name: "ColumnNamedWarden", query: "SELECT a AS warden_a FROM t"},
 	{name: "RenameColumnToWarden", query: "ALTER TABLE log RENAME COLUMN a TO warden_a"},
+	{name: "RenameTable", query: "ALTER TABLE log RENAME TO journal"},
+	{name: "AddColumn", query: "ALTER TABLE log ADD COLUMN b DEFAULT 0"},
+	{name: "DropAnalyzedTable", query: "DROP TABLE t"},
 	{name: "TriggerWithBody", query: "CREATE TRIGGER ok AFTER INSERT ON t BEGIN INSERT INTO log VALUES (1); INSERT INTO log VALUES (2); END;"},
 	{name: "DropTrigger", query: "DROP TRIGGER IF EXISTS ok"},
 }
@@ -127,4 +173,34 @@ func TestSession_Policy(t *testing.T) {
 			t.Errorf("Commit: got %v, want ErrTxFailed", err)
 		}
 	})
+}
+
+// TestSession_PolicyDBPage replays the raw-page attack: a plugin reads the
+// page holding another table's row from sqlite_dbpage and writes it back
+// changed. Both are refused, and the row is unchanged.
+func TestSession_PolicyDBPage(t *testing.T) {
+	ctx := context.Background()
+	db := policyDB(t)
+	if _, err := db.Writer().ExecContext(ctx, "INSERT INTO warden_kv VALUES ('user', 'alice')"); err != nil {
+		t.Fatal(err)
+	}
+	s := session(t, db)
+	if _, err := s.Query(ctx, "SELECT pgno, data FROM sqlite_dbpage", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("reading pages: got %v, want ErrNotAllowed", err)
+	}
+	// The attacker knows the page: read it here as Warden.
+	var pgno int64
+	var page []byte
+	err := db.Writer().QueryRowContext(ctx, "SELECT pgno, data FROM sqlite_dbpage WHERE instr(data, 'alice') > 0").Scan(&pgno, &page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = bytes.Replace(page, []byte("alice"), []byte("mallo"), 1)
+	if _, err := s.Exec(ctx, "UPDATE sqlite_dbpage SET data = ? WHERE pgno = ?", []any{page, pgno}); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("writing a page: got %v, want ErrNotAllowed", err)
+	}
+	var v string
+	if err := db.Writer().QueryRowContext(ctx, "SELECT v FROM warden_kv WHERE k = 'user'").Scan(&v); err != nil || v != "alice" {
+		t.Errorf("the row is %q, %v after the attack, want alice", v, err)
+	}
 }

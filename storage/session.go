@@ -37,7 +37,7 @@ func (s *Session) Exec(ctx context.Context, query string, args []any) (rowsAffec
 		return 0, fmt.Errorf("exec: %w", err)
 	}
 	run := func(c *sql.Conn) error {
-		return s.db.runPlugin(c, func(cs *connState, p *policy) (err error) {
+		return s.db.runPlugin(c, st, func(cs *connState, p *policy) (err error) {
 			rowsAffected, err = execDriver(ctx, cs, p, st)
 			return err
 		})
@@ -70,7 +70,7 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 	var rows *Rows
 	lim := limits{rows: s.db.opts.MaxRows, bytes: s.db.opts.MaxResultBytes}
 	run := func(c *sql.Conn) error {
-		return s.db.runPlugin(c, func(cs *connState, p *policy) (err error) {
+		return s.db.runPlugin(c, st, func(cs *connState, p *policy) (err error) {
 			rows, err = queryDriver(ctx, cs, p, st, lim)
 			return err
 		})

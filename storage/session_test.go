@@ -95,6 +95,7 @@ func TestSession_Args(t *testing.T) {
 		{name: "Bool", args: []any{true}},
 		{name: "Time", args: []any{time.Now()}},
 		{name: "Missing", args: nil},
+		{name: "Unused", args: []any{int64(1), int64(2)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

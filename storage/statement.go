@@ -4,6 +4,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // statement is one plugin statement, checked and ready to run.
@@ -16,6 +18,9 @@ type statement struct {
 	// renameTo is the new name in ALTER TABLE ... RENAME TO name, which
 	// SQLite's authorizer never sees; empty otherwise.
 	renameTo string
+	// params is at least the highest argument ordinal the statement can
+	// use (see paramCount): more arguments are refused.
+	params int
 	// args are the bound values, with ordinals from 1.
 	args []driver.NamedValue
 }
@@ -52,12 +57,16 @@ var trans = [8][8]uint8{
 //
 // # Errors
 //
-// A *SQLError for an empty query, a second statement or an argument of a
-// type other than nil, int64, float64, string and []byte.
+// A *SQLError for an empty query, a second statement, more arguments than
+// the statement has parameters or an argument of a type other than nil,
+// int64, float64, string and []byte.
 func newStatement(query string, args []any) (*statement, error) {
 	st, err := parse(query)
 	if err != nil {
 		return nil, err
+	}
+	if len(args) > st.params {
+		return nil, &SQLError{Msg: fmt.Sprintf("%d arguments for a statement with %d parameters", len(args), st.params)}
 	}
 	if st.args, err = bindArgs(args); err != nil {
 		return nil, err
@@ -70,8 +79,12 @@ func parse(query string) (*statement, error) {
 	st := &statement{}
 	state, count, start, end := uint8(0), 0, 0, 0
 	var prev [2]string // the two words before the current token, for RENAME TO
+	var pc paramCount
 	for i := 0; i < len(query); {
 		n, tk := nextToken(query[i:])
+		if pn := pc.token(query[i:]); pn > 0 {
+			n, tk = pn, tkOther
+		}
 		word := query[i : i+n]
 		before := state
 		state = trans[state][tk]
@@ -95,7 +108,7 @@ func parse(query string) (*statement, error) {
 	if count == 0 {
 		return nil, &SQLError{Msg: "empty statement"}
 	}
-	st.text = query[start:end]
+	st.text, st.params = query[start:end], pc.max()
 	return st, nil
 }
 
@@ -137,6 +150,64 @@ func nextToken(s string) (int, int) {
 	}
 }
 
+// paramCount counts a statement's parameters as SQLite numbers them
+// (sqlite3ExprAssignVarNumber) and the driver binds them: ? takes the next
+// number, ?NNN is NNN, a named parameter (:a, @a, $a) takes the next
+// number, and the driver binds $NNN to argument NNN whatever its number.
+// A repeated name is counted again, which only overestimates: extra
+// arguments are then accepted rather than a valid statement refused.
+type paramCount struct {
+	vars int // SQLite's highest parameter number
+	ord  int // the highest $NNN
+}
+
+// max returns at least the highest argument ordinal the statement uses.
+func (pc *paramCount) max() int { return max(pc.vars, pc.ord) }
+
+// token returns the length of the parameter at the start of s, counting it,
+// or 0 if there is none.
+func (pc *paramCount) token(s string) int {
+	switch c := s[0]; {
+	case c == '?':
+		n := 1
+		for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			pc.vars++
+		} else {
+			pc.vars = max(pc.vars, ordinal(s[1:n]))
+		}
+		return n
+	case (c == ':' || c == '@' || c == '$') && len(s) > 1 && isIDChar(s[1]):
+		n := 1
+		for n < len(s) && isIDChar(s[n]) {
+			n++
+		}
+		pc.vars++
+		if c == '$' {
+			pc.ord = max(pc.ord, ordinal(s[1:n]))
+		}
+		return n
+	}
+	return 0
+}
+
+// ordinal returns the value of digits, 0 if it has other characters, and
+// a huge number (which SQLite refuses) when it overflows.
+func ordinal(digits string) int {
+	v := 0
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return 0
+		}
+		if v = v*10 + int(digits[i]-'0'); v > 1<<30 {
+			return 1 << 30
+		}
+	}
+	return v
+}
+
 // isIDChar reports whether c may appear in an SQLite identifier.
 func isIDChar(c byte) bool {
 	return c >= 0x80 || c == '_' || c == '$' ||
@@ -172,10 +243,14 @@ func unquote(tok string) string {
 }
 
 // bindArgs converts the five value types of the API into driver values.
-// A nil []byte is an empty BLOB: only an untyped nil binds NULL.
+// A nil []byte is an empty BLOB: only an untyped nil binds NULL. More than
+// abi.MaxSQLParams arguments are refused: no statement can use them.
 func bindArgs(args []any) ([]driver.NamedValue, error) {
 	if len(args) == 0 {
 		return nil, nil
+	}
+	if len(args) > abi.MaxSQLParams {
+		return nil, &SQLError{Msg: fmt.Sprintf("%d arguments: a statement has at most %d parameters", len(args), abi.MaxSQLParams)}
 	}
 	nv := make([]driver.NamedValue, len(args))
 	for i, a := range args {

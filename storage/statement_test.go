@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 func TestParse(t *testing.T) {
@@ -68,6 +70,8 @@ func TestBindArgs(t *testing.T) {
 		{name: "Int", args: []any{1}, wantErr: true},
 		{name: "Int32", args: []any{int32(1)}, wantErr: true},
 		{name: "Bool", args: []any{false}, wantErr: true},
+		{name: "MaxSQLParams", args: make([]any, abi.MaxSQLParams)},
+		{name: "OverMaxSQLParams", args: make([]any, abi.MaxSQLParams+1), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +83,39 @@ func TestBindArgs(t *testing.T) {
 				if v.Ordinal != i+1 {
 					t.Errorf("arg %d has ordinal %d", i, v.Ordinal)
 				}
+			}
+		})
+	}
+}
+
+// TestParse_params checks the parameter count parse finds: at least the
+// highest argument ordinal the statement can use.
+func TestParse_params(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		want  int
+	}{
+		{"None", "SELECT 1", 0},
+		{"Anonymous", "SELECT ?, ?", 2},
+		{"Numbered", "SELECT ?3, ?1", 3},
+		{"AnonymousAfterNumbered", "SELECT ?5, ?", 6},
+		{"Dollar", "SELECT $2 + $1", 2},
+		{"DollarHigh", "SELECT $7", 7},
+		{"Named", "SELECT :a, @b", 2},
+		{"InString", "SELECT '?', \"$1\", [?2], `:a` -- ?9\n", 0},
+		{"InComment", "SELECT 1 /* ?5 */", 0},
+		{"Identifier", "SELECT a$1 FROM t", 0},
+		{"Huge", "SELECT ?99999999999999999999", 1 << 30},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, err := parse(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.params != tt.want {
+				t.Errorf("params = %d, want %d", st.params, tt.want)
 			}
 		})
 	}

@@ -146,9 +146,13 @@ func readerDSN(path string, o Options) string {
 }
 
 // dsn builds a modernc.org/sqlite URI for path with busy_timeout,
-// foreign_keys and the given pragmas.
+// foreign_keys and the given pragmas, in SQLite's defensive mode
+// (SQLITE_DBCONFIG_DEFENSIVE, which the driver sets before anything runs on
+// the connection): writable_schema stays off and sqlite_dbpage, the schema
+// and virtual tables' shadow tables cannot be written directly.
 func dsn(path string, o Options, pragmas ...string) string {
 	q := url.Values{}
+	q.Add("_defensive", "1")
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(ON)")
 	for _, p := range pragmas {

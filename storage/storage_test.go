@@ -2,8 +2,10 @@ package storage_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +185,42 @@ func TestDB_WriterNotRestricted(t *testing.T) {
 	defer cancel()
 	if _, err := db.Writer().ExecContext(ctx, "CREATE TABLE warden_own(a); PRAGMA user_version = 7"); err != nil {
 		t.Fatalf("Writer after a plugin statement: %v", err)
+	}
+}
+
+// TestOpen_Defensive checks that every connection, the writer's and the
+// readers', is in SQLite's defensive mode: writable_schema cannot be turned
+// on, and sqlite_dbpage cannot be written even by Warden's own statements.
+func TestOpen_Defensive(t *testing.T) {
+	ctx := context.Background()
+	db := openDB(t, storage.Options{MaxReaders: 2})
+	if _, err := db.Writer().ExecContext(ctx, "CREATE TABLE t(a)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, pool := range []struct {
+		name string
+		db   *sql.DB
+		n    int
+	}{{"Writer", db.Writer(), 1}, {"Reader", storage.Reader(db), 2}} {
+		t.Run(pool.name, func(t *testing.T) {
+			for i := range pool.n { // holds every connection, so each is checked
+				c, err := pool.db.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				var on int
+				if _, err := c.ExecContext(ctx, "PRAGMA writable_schema = ON"); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.QueryRowContext(ctx, "PRAGMA writable_schema").Scan(&on); err != nil || on != 0 {
+					t.Errorf("connection %d: writable_schema = %d, %v after turning it on, want 0", i, on, err)
+				}
+			}
+		})
+	}
+	_, err := db.Writer().ExecContext(ctx, "UPDATE sqlite_dbpage SET data = data WHERE pgno = 1")
+	if err == nil || !strings.Contains(err.Error(), "read-only") {
+		t.Errorf("writing sqlite_dbpage: %v, want SQLite's %q", err, "read-only")
 	}
 }

@@ -27,7 +27,10 @@ const maxGroup = 256
 // rolls back the whole transaction (ON CONFLICT ROLLBACK, an interrupt at
 // its deadline, an I/O error) would undo the others too: the writer runs
 // theirs again in a new transaction before any of them returns; their
-// results are those of the statements that commit.
+// results are those of the statements that commit. So does a statement
+// that leaves a deferred foreign key violated, which would fail the
+// group's COMMIT: it fails with a constraint error, and the writer rolls
+// the transaction back and runs the others again without it.
 //
 // Write transactions opened with Session.Begin join the group as well: they
 // hold the writer from Begin to Commit or Rollback, inside a savepoint, and
@@ -75,6 +78,10 @@ type member struct {
 // back by another write's failure after it committed into the group.
 var errGroupLost = fmt.Errorf("%w: rolled back with the writes committed alongside it; retry", ErrBusy)
 
+// errRolledBack is the failure of a write that rolled back the group's
+// transaction without an error of its own.
+var errRolledBack = &SQLError{Msg: "the statement rolled its transaction back"}
+
 // savepoint marks where a write transaction starts inside its group.
 const (
 	savepointBegin    = "SAVEPOINT warden_tx"
@@ -104,19 +111,38 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 	if err := w.take(ctx); err != nil {
 		return err
 	}
-	err := run(w.conn)
-	if w.recover(ctx) {
+	alive, err := w.apply(run)
+	if !alive {
+		w.rebuild(ctx)
 		if err == nil { // a statement rolled back without failing: never seen
-			err = &SQLError{Msg: "the statement rolled its transaction back"}
+			err = errRolledBack
 		}
 		w.letGo()
 		return err
 	}
 	if err != nil {
 		w.letGo()
-		return err // SQLite undid the statement; the group goes on
+		return err // the statement was undone; the group goes on
 	}
 	return w.join(&member{run: run})
+}
+
+// apply runs one autocommit write in the open group's transaction. It
+// reports false when the write must be undone with the whole transaction
+// (the caller rebuilds the group without it): SQLite rolled it back, or it
+// left a deferred foreign-key violation, which would fail the group's
+// COMMIT (see checkDeferred; RATIONALE.md says why not a savepoint).
+func (w *writer) apply(run func(*sql.Conn) error) (alive bool, err error) {
+	err = run(w.conn)
+	if w.cs.rolledBack {
+		return false, err
+	}
+	if err == nil {
+		if err = w.cs.checkDeferred(); err != nil {
+			return false, err
+		}
+	}
+	return true, err
 }
 
 // recover runs the group's writes again if SQLite rolled the group's
@@ -244,11 +270,16 @@ func (w *writer) txCheck(ctx context.Context) bool {
 //
 // # Errors
 //
-// The RELEASE's error, errGroupLost, or the group's COMMIT error.
+// A deferred foreign-key violation (the transaction is rolled back), the
+// RELEASE's error, errGroupLost, or the group's COMMIT error.
 func (w *writer) txCommit(ctx context.Context) error {
 	if w.txDead {
 		w.letGo()
 		return errGroupLost
+	}
+	if err := w.cs.checkDeferred(); err != nil {
+		w.txRollback(ctx)
+		return fmt.Errorf("commit: %w", err)
 	}
 	if err := w.cs.exec(context.WithoutCancel(ctx), savepointRelease); err != nil {
 		w.txRollback(ctx)
@@ -323,7 +354,11 @@ func (w *writer) rebuild(ctx context.Context) {
 				m.err = errGroupLost // a write transaction: its guest saw its results
 				continue
 			}
-			if m.err = m.run(w.conn); w.cs.rolledBack {
+			var alive bool
+			if alive, m.err = w.apply(m.run); !alive {
+				if m.err == nil {
+					m.err = errRolledBack
+				}
 				kept = append(kept, g.members[i+1:]...)
 				restart = true
 				break
