@@ -169,16 +169,20 @@ func testReservedRoutes(t *testing.T, a *arena) {
 	const marker = "PLUGIN-ROUTE-ANSWERED"
 	tg := a.start(t, []string{bundled("echo")}, "-watch", "0")
 	for _, tt := range []struct {
-		name, plugin string
-		reqs         [][2]string
+		name, plugin, outside string
+		reqs                  [][2]string
 	}{
-		{"FourParameters", "routes4", [][2]string{{"PUT", "/v2/rpc/a/b"}, {"GET", "/v2/account/authenticate/custom"}, {"GET", "/_warden/plugins/x/y"}}},
-		{"RPCSecret", "routes3", [][2]string{{"PUT", "/v2/rpc/secret"}}},
+		{"FourParameters", "routes4", "/a/b/c/d", [][2]string{{"PUT", "/v2/rpc/a/b"}, {"GET", "/v2/account/authenticate/custom"}, {"GET", "/_warden/plugins/x/y"}}},
+		{"RPCSecret", "routes3", "/a/rpc/secret", [][2]string{{"PUT", "/v2/rpc/secret"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tg.deploy(t, attack(tt.plugin), tt.plugin+".wasm")
 			defer func() { _ = os.Remove(filepath.Join(tg.plugins, tt.plugin+".wasm")); tg.reload(t) }()
 			tg.reload(t)
+			// Outside the reserved prefixes the plugin may serve, if it loaded.
+			if res, err := send("GET", tg.base+tt.outside, "", nil, 10*time.Second); err == nil {
+				t.Logf("GET %s: %d %q", tt.outside, res.Status, res.Body)
+			}
 			for _, r := range tt.reqs {
 				res, err := send(r[0], tg.base+r[1], "", nil, 10*time.Second)
 				if err != nil {

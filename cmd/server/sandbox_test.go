@@ -270,7 +270,9 @@ func testHeldTransaction(t *testing.T, a *arena) {
 		wg.Go(func() {
 			start := time.Now()
 			err := fn()
-			if d := time.Since(start); err != nil || d > bound {
+			d := time.Since(start)
+			t.Logf("%s took %s while the attacker held its transaction", what, d.Round(time.Millisecond))
+			if err != nil || d > bound {
 				errs <- fmt.Errorf("%s while the attacker held its transaction: took %s (bound %s), %v", what, d.Round(time.Millisecond), bound, err)
 			}
 		})
