@@ -146,8 +146,9 @@ func (l *lockedBuffer) String() string {
 }
 
 // startBinary starts bin on a free port with data as its data directory
-// and the bundled plugins, and waits until its healthcheck answers.
-func startBinary(t *testing.T, bin, data string) *process {
+// and the bundled plugins, and waits until its healthcheck answers. Flags
+// in extra come last, so they override these (a later -plugins wins).
+func startBinary(t *testing.T, bin, data string, extra ...string) *process {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -156,8 +157,8 @@ func startBinary(t *testing.T, bin, data string) *process {
 	addr := ln.Addr().String()
 	ln.Close()
 	p := &process{addr: addr, logs: &lockedBuffer{}, done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "-addr", addr, "-data", data, "-plugins", "../../plugins",
-		"-http-key", testHTTPKey, "-log-level", "warn")
+	args := []string{"-addr", addr, "-data", data, "-plugins", "../../plugins", "-http-key", testHTTPKey, "-log-level", "warn"}
+	p.cmd = exec.Command(bin, append(args, extra...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
