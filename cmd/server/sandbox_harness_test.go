@@ -40,19 +40,18 @@ const (
 // attacksDir holds the attack plugins, built from WAT by make fixtures.
 const attacksDir = "testdata/attacks"
 
-// arena starts servers from one binary, with one compilation cache shared
-// through a symbolic link in each data directory, under one watchdog.
+// arena starts servers from one binary, with the package's shared
+// compilation cache (see newDataDir), under one watchdog.
 type arena struct {
-	bin   string
-	cache string
-	dog   *watchdog
+	bin string
+	dog *watchdog
 }
 
 // newArena builds the server and starts the watchdog.
 func newArena(t *testing.T) *arena {
 	t.Helper()
 	bin := buildServer(t)
-	return &arena{bin: bin, cache: t.TempDir(), dog: startWatchdog(t, bin)}
+	return &arena{bin: bin, dog: startWatchdog(t, bin)}
 }
 
 // target is one server process of the arena with its directories.
@@ -82,13 +81,7 @@ func (a *arena) start(t *testing.T, files []string, extra ...string) *target {
 // them, the test keys and extra flags.
 func (a *arena) prepare(t *testing.T, files []string, extra ...string) *target {
 	t.Helper()
-	tg := &target{a: a, data: filepath.Join(t.TempDir(), "data"), plugins: fixtureDir(t, files...)}
-	if err := os.MkdirAll(tg.data, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(a.cache, filepath.Join(tg.data, "cache")); err != nil {
-		t.Fatal(err)
-	}
+	tg := &target{a: a, data: newDataDir(t), plugins: fixtureDir(t, files...)}
 	tg.args = append([]string{"-plugins", tg.plugins, "-server-key", testServerKey,
 		"-encryption-key", testEncKey, "-access-log=false"}, extra...)
 	return tg
