@@ -294,4 +294,8 @@ const (
 	MaxArgsBytes = 16 << 20
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
+	// MaxTableElements bounds every table of a plugin: each table it
+	// defines or imports must declare a maximum size of at most this many
+	// elements, or the plugin is refused at load.
+	MaxTableElements = 1 << 16
 )
