@@ -176,6 +176,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ev = zerolog.Ctx(r.Context()).Error()
 	}
 	if ce != nil && ce.Err != nil {
+		if errors.Is(ce.Err, host.ErrPluginNotLoaded) { // an operator should see why the RPC is gone
+			ev = zerolog.Ctx(r.Context()).Warn()
+		}
 		ev = ev.AnErr("cause", ce.Err)
 	}
 	if p := info(r.Context()).plugin; p != "" {
