@@ -107,3 +107,35 @@ func TestHost_Reload_callerGone(t *testing.T) {
 		t.Fatalf("ver: %q %v, want v2", out.Output, err)
 	}
 }
+
+// TestHost_Close_duringReload closes the host while a reload runs a
+// plugin's init that never ends (the call timeout is a minute): Close
+// cancels the load instead of waiting for it, and both return within
+// seconds.
+func TestHost_Close_duringReload(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, func(c *Config) { c.CallTimeout = time.Minute })
+	deploy(t, dir, "init_loops", fixture(t, "bad/init_loops.wasm"))
+	reloaded := make(chan struct{})
+	go func() {
+		_, _ = h.Reload(context.Background()) // fails or finds the host closed: either is fine
+		close(reloaded)
+	}()
+	time.Sleep(100 * time.Millisecond) // most likely inside the init; the test holds either way
+	closed := make(chan error, 1)
+	go func() { closed <- h.Close(context.Background()) }()
+	for _, ch := range []<-chan struct{}{reloaded, waitErr(closed)} {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close or Reload did not return within 10s")
+		}
+	}
+}
+
+// waitErr returns a channel closed once ch yields.
+func waitErr(ch <-chan error) <-chan struct{} {
+	done := make(chan struct{})
+	go func() { <-ch; close(done) }()
+	return done
+}
