@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -33,7 +35,7 @@ func TestServer_listPlugins_errors(t *testing.T) {
 	dir := t.TempDir()
 	copyFixture(t, "reload/ver_v1.wasm", filepath.Join(dir, "ver.wasm"))
 	copyFixture(t, "reload/srv.wasm", filepath.Join(dir, "srv.wasm"))
-	s := startHostServerDir(t, dir)
+	s := startHostServerDir(t, dir, nil)
 	reload := func(want int) {
 		t.Helper()
 		if res := do(t, s, "POST", adminPluginsPath+"?http_key="+testHTTPKey, nil, ""); res.status != want {
@@ -84,5 +86,48 @@ func TestServer_listPlugins_errors(t *testing.T) {
 	reload(200)
 	if out := getListing(t, s); len(out.Errors) != 0 || out.Plugins[0].LastError != nil || out.Plugins[1].LastError != nil {
 		t.Fatalf("listing %+v after every file loads, want no errors", out)
+	}
+}
+
+// syncWriter is a log destination safe for the server's goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// TestServer_rpc_failingPlugin calls an RPC that only a plugin refused at
+// start registers: 404 as for any unknown id, and a warning in the log
+// that names the plugin.
+func TestServer_rpc_failingPlugin(t *testing.T) {
+	dir := t.TempDir()
+	copyFixture(t, "reload/srv_open.wasm", filepath.Join(dir, "open.wasm"))
+	copyFixture(t, "reload/srv.wasm", filepath.Join(dir, "z_guarded.wasm")) // srv conflicts with open: refused
+	logs := &syncWriter{}
+	s := startHostServerDir(t, dir, logs)
+	res := do(t, s, "POST", "/v2/rpc/srv_other?http_key="+testHTTPKey, nil, `""`)
+	if res.status != 404 {
+		t.Fatalf("srv_other: %d %s, want 404", res.status, res.body)
+	}
+	var warned bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"level":"warn"`) && strings.Contains(line, "request failed") &&
+			strings.Contains(line, "failed to load") && strings.Contains(line, "z_guarded") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatalf("no warning names the failing plugin z_guarded in:\n%s", logs)
 	}
 }
