@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -89,24 +88,6 @@ func TestServer_listPlugins_errors(t *testing.T) {
 	}
 }
 
-// syncWriter is a log destination safe for the server's goroutines.
-type syncWriter struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
-
 // TestServer_rpc_failingPlugin calls an RPC that only a plugin refused at
 // start registers: 404 as for any unknown id, and a warning in the log
 // that names the plugin.
@@ -114,7 +95,7 @@ func TestServer_rpc_failingPlugin(t *testing.T) {
 	dir := t.TempDir()
 	copyFixture(t, "reload/srv_open.wasm", filepath.Join(dir, "open.wasm"))
 	copyFixture(t, "reload/srv.wasm", filepath.Join(dir, "z_guarded.wasm")) // srv conflicts with open: refused
-	logs := &syncWriter{}
+	logs := &syncBuffer{}
 	s := startHostServerDir(t, dir, logs)
 	res := do(t, s, "POST", "/v2/rpc/srv_other?http_key="+testHTTPKey, nil, `""`)
 	if res.status != 404 {
