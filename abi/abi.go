@@ -301,4 +301,8 @@ const (
 	MaxValueBytes = DefaultMaxOutputBytes
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
+	// MaxTableElements bounds every table of a plugin: each table it
+	// defines or imports must declare a maximum size of at most this many
+	// elements, or the plugin is refused at load.
+	MaxTableElements = 1 << 16
 )

@@ -79,6 +79,13 @@ type Config struct {
 	// CheckRoutes checks plugins' HTTP routes against the server's own
 	// routes; nil checks only plugin against plugin.
 	CheckRoutes RouteChecker
+	// MaxPluginBytes bounds a plugin file; a larger one is refused unread.
+	// Default DefaultMaxPluginBytes.
+	MaxPluginBytes int64
+	// StrictLoad makes New fail when any plugin fails to load; by default
+	// the others load and serve, and the failures are logged and listed
+	// by LoadErrors.
+	StrictLoad bool
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +113,9 @@ func (c *Config) setDefaults() {
 	if c.BreakerCooldown <= 0 {
 		c.BreakerCooldown = 5 * time.Second
 	}
+	if c.MaxPluginBytes <= 0 {
+		c.MaxPluginBytes = DefaultMaxPluginBytes
+	}
 }
 
 // Host loads plugins and serves their RPCs. It is safe for concurrent use.
@@ -121,22 +131,34 @@ type Host struct {
 	// context value would.
 	states sync.Map
 
-	reloadMu sync.Mutex     // one reload at a time
+	// life is the context of loads: canceled by Close, never by a caller.
+	life context.Context
+	stop context.CancelFunc
+	// scanMu makes reloads one at a time, from reading the files to the
+	// swap; Close does not take it, so a slow read cannot hold Close up.
+	scanMu sync.Mutex
+	// reloadMu guards applying a reload against Close; closed is set
+	// under it.
+	reloadMu sync.Mutex
+	closed   bool
 	retiring sync.WaitGroup // retired plugins still draining
-	errMu    sync.Mutex
-	lastErr  map[string]LoadError
+	errs     atomic.Pointer[loadErrors]
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
-// plugin in cfg.PluginDir.
+// plugin in cfg.PluginDir. A plugin that fails to load, or conflicts with
+// one loaded before it in file order, is logged and listed by LoadErrors,
+// and the others serve.
 //
 // # Errors
 //
-// It fails when any plugin fails to load (the error names it), or two
-// plugins register the same RPC id: a first load is all or nothing.
+// It fails when the plugin directory cannot be listed, or, with
+// cfg.StrictLoad, when any plugin fails to load (the error lists them all).
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
-	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), lastErr: map[string]LoadError{}}
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
+	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
+	h.errs.Store(&loadErrors{})
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -150,12 +172,11 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		h.closeRuntime(ctx)
 		return nil, err
 	}
-	reg, err := h.loadDir(ctx)
-	if err != nil {
-		_ = h.closeRuntime(ctx)
+	h.reg.Store(&registry{rpcs: map[string]*rpcEntry{}})
+	if err := h.loadFirst(); err != nil {
+		_ = h.Close(ctx)
 		return nil, err
 	}
-	h.reg.Store(reg)
 	return h, nil
 }
 
@@ -199,37 +220,6 @@ func pluginFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-// loadDir loads every plugin in the directory into a first registry.
-//
-// # Errors
-//
-// Any plugin that fails to load, or conflicts, fails the whole load.
-func (h *Host) loadDir(ctx context.Context) (*registry, error) {
-	files, failed, err := readPluginFiles(h.cfg.PluginDir)
-	if err != nil {
-		return nil, err
-	}
-	if len(failed) > 0 {
-		return nil, fmt.Errorf("plugin %s: %w", failed[0].Plugin, failed[0].Err)
-	}
-	b := newRegistryBuilder(1, h.cfg.CheckRoutes)
-	for _, f := range files {
-		p, err := h.loadPlugin(ctx, f.path, f.wasm)
-		if err == nil {
-			if err = b.add(p); err != nil {
-				p.close(ctx)
-			}
-		}
-		if err != nil {
-			closePlugins(ctx, b.reg.plugins)
-			return nil, err
-		}
-		h.log.Info().Str("plugin", p.Name).Str("plugin_version", p.Version).
-			Int("rpcs", len(p.RPCs())).Int("routes", len(p.Routes())).Msg("plugin loaded")
-	}
-	return b.reg, nil
-}
-
 // Call runs one RPC: it finds the plugin that registered req.ID
 // (case-insensitively), enforces the server-only guard, and runs the
 // plugin's handler on a pooled instance under the call deadline.
@@ -244,7 +234,7 @@ func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 	for range maxLookups {
 		e := h.reg.Load().rpcs[id]
 		if e == nil {
-			return Result{}, &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+			return Result{}, h.rpcNotFound(id)
 		}
 		if e.serverOnly && req.User != nil {
 			return Result{}, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
@@ -294,19 +284,26 @@ func (h *Host) Routes() ([]*Route, uint64) {
 	return reg.routes, reg.gen
 }
 
-// Plugins returns the loaded plugins, sorted by name.
+// Plugins returns the loaded plugins, sorted by path.
 func (h *Host) Plugins() []*Plugin {
 	return slices.Clone(h.reg.Load().plugins)
 }
 
-// Close closes every plugin and the runtime. Calls still running are ended.
+// Close closes every plugin and the runtime. Calls still running are ended,
+// and so is a load in progress; a reload still reading files applies
+// nothing.
 //
 // # Errors
 //
 // It returns the runtime's or the cache's close error.
 func (h *Host) Close(ctx context.Context) error {
+	h.stop()
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
+	if h.closed {
+		return nil
+	}
+	h.closed = true
 	if reg := h.reg.Load(); reg != nil {
 		for _, p := range reg.plugins {
 			p.retired.Store(true)

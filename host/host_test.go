@@ -229,8 +229,9 @@ func TestHost_New_errors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := New(context.Background(), Config{
-				PluginDir: pluginDir(t, tt.fixtures...),
-				Logger:    zerolog.New(zerolog.NewTestWriter(t)),
+				PluginDir:  pluginDir(t, tt.fixtures...),
+				Logger:     zerolog.New(zerolog.NewTestWriter(t)),
+				StrictLoad: true,
 			})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("New() error = %v, want it to contain %q", err, tt.want)

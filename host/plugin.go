@@ -134,7 +134,11 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("plugin %s: compile: %w", name, err)
 	}
-	if err := validate(p.compiled, h.provided); err != nil {
+	err = validate(p.compiled, h.provided)
+	if err == nil {
+		err = checkTables(wasm)
+	}
+	if err != nil {
 		_ = p.compiled.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}

@@ -1,19 +1,32 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
-// LoadError is a plugin file that failed to load, with why.
+// LoadError is a plugin file that fails to load now, with why.
 type LoadError struct {
+	// Plugin is the failing file's plugin name, Path the file.
 	Plugin string
 	Path   string
-	Err    error
-	At     time.Time
+	// Version is the failing file's version; empty when it could not be
+	// read.
+	Version string
+	// RPCs are the RPC ids the failing version registered, when its init
+	// got that far (it conflicts with a serving plugin, for one).
+	RPCs []string
+	Err  error
+	// At is when the file first failed this way.
+	At time.Time
 }
 
 // ReloadResult says what a reload changed.
@@ -22,148 +35,290 @@ type ReloadResult struct {
 	Loaded []string
 	// Removed are the plugins whose file is gone.
 	Removed []string
-	// Failed are the plugins whose new version was refused; the old
-	// version, if any, keeps serving.
+	// Failed are the files that failed to load or were refused: each
+	// names the failing file, never a plugin that keeps serving. A failed
+	// new version leaves the old version, if any, serving.
 	Failed []LoadError
 }
 
-// snapshotFile is one plugin file as read for a load.
-type snapshotFile struct {
-	path, name, version string
-	wasm                []byte
+// loadErrors is the current set of failing files, replaced whole by each
+// reload.
+type loadErrors struct {
+	// list is sorted by path.
+	list []LoadError
+	// rpcs maps an RPC id that a failing version registered to its plugin.
+	rpcs map[string]string
 }
 
-// readPluginFiles reads every plugin file in dir. A file that cannot be
-// read is reported in failed and skipped.
-func readPluginFiles(dir string) (files []snapshotFile, failed []LoadError, err error) {
-	paths, err := pluginFiles(dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, path := range paths {
-		wasm, err := os.ReadFile(path)
-		if err != nil {
-			failed = append(failed, LoadError{Plugin: pluginName(path), Path: path, Err: err, At: time.Now()})
-			continue
-		}
-		files = append(files, snapshotFile{path: path, name: pluginName(path), version: version(wasm), wasm: wasm})
-	}
-	return files, failed, nil
-}
+// ErrPluginNotLoaded is the cause of a call to an RPC that no serving
+// plugin registers but a plugin that fails to load does.
+var ErrPluginNotLoaded = errors.New("the plugin that registers it failed to load")
 
 // Reload rescans the plugin directory and swaps in what changed: a new or
 // changed file is compiled, validated and initialised aside, then the
 // registry is swapped atomically. Calls in flight finish on the version they
 // started on; retired versions are drained and closed in the background. A
-// file whose content is unchanged is a no-op. A new version that fails to
-// load or conflicts is refused and logged, and the old version keeps
-// serving. A removed file's plugin stops serving.
+// file whose content is unchanged is a no-op.
+//
+// Serving plugins come first: a changed version that conflicts with
+// another serving plugin, or a new file that conflicts with any, is
+// refused and named in the result, and what served keeps serving, whatever
+// the files are named. A version that fails to load is refused too, and
+// the old version keeps serving. A removed file's plugin stops serving.
+//
+// The load does not depend on ctx: a caller that goes away cannot cancel
+// a plugin's init halfway. Close cancels it.
 //
 // # Errors
 //
-// It fails only when the directory cannot be listed; per-plugin failures
-// are in the result.
-func (h *Host) Reload(ctx context.Context) (*ReloadResult, error) {
-	h.reloadMu.Lock()
-	defer h.reloadMu.Unlock()
-	files, failed, err := readPluginFiles(h.cfg.PluginDir)
+// It fails only when the directory cannot be listed, or the host is
+// closed; per-plugin failures are in the result.
+func (h *Host) Reload(_ context.Context) (*ReloadResult, error) {
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
 	if err != nil {
 		return nil, err
 	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	if h.closed {
+		return nil, errHostClosed
+	}
+	return h.apply(files, failed), nil
+}
+
+// errHostClosed is Reload's error after Close.
+var errHostClosed = errors.New("host is closed")
+
+// loadFirst loads the plugin directory into the empty registry New made.
+//
+// # Errors
+//
+// It fails when the directory cannot be listed, or, with StrictLoad,
+// listing every file that failed to load.
+func (h *Host) loadFirst() error {
+	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	if err != nil {
+		return err
+	}
+	h.reloadMu.Lock()
+	res := h.apply(files, failed)
+	h.reloadMu.Unlock()
+	if !h.cfg.StrictLoad || len(res.Failed) == 0 {
+		return nil
+	}
+	errs := make([]error, len(res.Failed))
+	for i, f := range res.Failed {
+		errs[i] = fmt.Errorf("%s: %w", f.Path, f.Err)
+	}
+	return fmt.Errorf("%d plugin files failed to load: %w", len(errs), errors.Join(errs...))
+}
+
+// apply builds the next registry from files, swaps it in when anything
+// changed, and records and logs the failures. failed are the files that
+// could not be read. The caller holds reloadMu.
+func (h *Host) apply(files []snapshotFile, failed []LoadError) *ReloadResult {
 	old := h.reg.Load()
 	res := &ReloadResult{Failed: failed}
-	b := newRegistryBuilder(old.gen+1, h.cfg.CheckRoutes)
-	seen := map[string]bool{}
+	var serving []*Plugin // serving versions whose file is still there
+	var changed, added []snapshotFile
+	present := map[string]bool{}
 	for _, f := range files {
-		seen[f.name] = true
-		prev := old.plugin(f.name)
-		if prev != nil && prev.Version == f.version {
-			if err := b.add(prev); err != nil { // cannot happen: it served with the others before
-				res.Failed = append(res.Failed, LoadError{f.name, f.path, err, time.Now()})
-			}
-			continue
+		present[f.path] = true
+		switch prev := old.pluginAt(f.path); {
+		case prev == nil:
+			added = append(added, f)
+		case prev.Version == f.version:
+			serving = append(serving, prev)
+		default:
+			serving = append(serving, prev)
+			changed = append(changed, f)
 		}
-		if err := h.addNewVersion(ctx, b, f, prev); err != nil {
-			res.Failed = append(res.Failed, LoadError{f.name, f.path, err, time.Now()})
-			continue
-		}
-		res.Loaded = append(res.Loaded, f.name)
 	}
 	for _, p := range old.plugins {
-		if !seen[p.Name] {
+		if !present[p.Path] {
 			res.Removed = append(res.Removed, p.Name)
 		}
 	}
-	h.swap(ctx, b.reg, res)
-	return res, nil
+	b, err := h.build(old.gen+1, serving)
+	if err != nil { // cannot happen: these plugins served together
+		h.log.Error().Err(err).Msg("serving plugins no longer fit together; nothing reloaded")
+		return res
+	}
+	for _, f := range changed {
+		b, serving = h.replace(b, serving, f, res)
+	}
+	for _, f := range added {
+		p, err := h.loadPlugin(h.life, f.path, f.wasm)
+		if err == nil {
+			if err = b.add(p); err == nil {
+				serving = append(serving, p)
+				res.Loaded = append(res.Loaded, p.Name)
+				continue
+			}
+			p.close(h.life)
+		}
+		res.Failed = append(res.Failed, newLoadError(f, p, err))
+	}
+	fresh := h.recordErrors(res.Failed)
+	if len(res.Loaded) > 0 || len(res.Removed) > 0 {
+		slices.SortFunc(b.reg.plugins, func(a, b *Plugin) int { return cmp.Compare(a.Path, b.Path) })
+		h.swap(b.reg)
+	}
+	h.logResult(res, fresh)
+	return res
 }
 
-// addNewVersion loads f and adds it to b. When it fails, the previous
-// version (if any) is added instead, so that it keeps serving.
-func (h *Host) addNewVersion(ctx context.Context, b *registryBuilder, f snapshotFile, prev *Plugin) error {
-	p, err := h.loadPlugin(ctx, f.path, f.wasm)
+// replace loads f, a changed version of a serving plugin, and returns the
+// builder and serving set with it in place of the old version; when it
+// fails to load or conflicts with the others, it records the failure in
+// res and returns b and serving as they were.
+func (h *Host) replace(b *registryBuilder, serving []*Plugin, f snapshotFile, res *ReloadResult) (*registryBuilder, []*Plugin) {
+	p, err := h.loadPlugin(h.life, f.path, f.wasm)
 	if err == nil {
-		if err = b.add(p); err != nil {
-			p.close(ctx)
+		others := slices.DeleteFunc(slices.Clone(serving), func(q *Plugin) bool { return q.Path == f.path })
+		var nb *registryBuilder
+		if nb, err = h.build(b.reg.gen, others); err == nil {
+			if err = nb.add(p); err == nil {
+				res.Loaded = append(res.Loaded, p.Name)
+				return nb, append(others, p)
+			}
 		}
+		p.close(h.life)
 	}
-	if err != nil && prev != nil {
-		if perr := b.add(prev); perr != nil {
-			err = errors.Join(err, fmt.Errorf("previous version: %w", perr))
-		}
-	}
-	return err
+	res.Failed = append(res.Failed, newLoadError(f, p, err))
+	return b, serving
 }
 
-// swap installs reg, records the result, and retires the plugins that are
-// no longer in it.
-func (h *Host) swap(ctx context.Context, reg *registry, res *ReloadResult) {
+// build returns a builder holding plugins, added in order.
+func (h *Host) build(gen uint64, plugins []*Plugin) (*registryBuilder, error) {
+	b := newRegistryBuilder(gen, h.cfg.CheckRoutes)
+	for _, p := range plugins {
+		if err := b.add(p); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// newLoadError describes f's failure; p is its loaded plugin when the
+// failure came after the load (a conflict), else nil.
+func newLoadError(f snapshotFile, p *Plugin, err error) LoadError {
+	le := LoadError{Plugin: f.name, Path: f.path, Version: f.version, Err: err, At: time.Now()}
+	if p != nil {
+		for _, r := range p.RPCs() {
+			le.RPCs = append(le.RPCs, r.ID)
+		}
+	}
+	return le
+}
+
+// swap installs reg and retires the plugins that are no longer in it.
+func (h *Host) swap(reg *registry) {
 	old := h.reg.Swap(reg)
-	h.recordFailures(res.Failed)
 	for _, p := range old.plugins {
-		if reg.plugin(p.Name) != p {
+		if reg.pluginAt(p.Path) != p {
 			h.retiring.Add(1)
 			go func() {
 				defer h.retiring.Done()
-				p.retire(context.WithoutCancel(ctx), h.cfg.CallTimeout+time.Second)
+				p.retire(context.WithoutCancel(h.life), h.cfg.CallTimeout+time.Second)
 			}()
 		}
 	}
+}
+
+// recordErrors replaces the current load errors with failed, and returns
+// the failures that are new: a file that fails again with the same
+// version and error keeps its first time and is not new.
+func (h *Host) recordErrors(failed []LoadError) (fresh []LoadError) {
+	prev := h.errs.Load()
+	next := &loadErrors{rpcs: map[string]string{}}
+	for _, f := range failed {
+		i := slices.IndexFunc(prev.list, func(e LoadError) bool { return e.Path == f.Path })
+		if i >= 0 && prev.list[i].Version == f.Version && prev.list[i].Err.Error() == f.Err.Error() {
+			f.At = prev.list[i].At
+		} else {
+			fresh = append(fresh, f)
+		}
+		next.list = append(next.list, f)
+		for _, id := range f.RPCs {
+			next.rpcs[id] = f.Plugin
+		}
+	}
+	slices.SortFunc(next.list, func(a, b LoadError) int { return cmp.Compare(a.Path, b.Path) })
+	h.errs.Store(next)
+	return fresh
+}
+
+// logResult logs a reload's new failures and, when anything changed, a
+// summary. A reload that changed nothing and found no new failure logs
+// nothing.
+func (h *Host) logResult(res *ReloadResult, fresh []LoadError) {
+	reg := h.reg.Load()
+	for _, name := range res.Loaded {
+		if p := reg.plugin(name); p != nil {
+			h.log.Info().Str("plugin", p.Name).Str("plugin_version", p.Version).Str("path", p.Path).
+				Int("rpcs", len(p.RPCs())).Int("routes", len(p.Routes())).Msg("plugin loaded")
+		}
+	}
+	for _, f := range fresh {
+		msg := "plugin not loaded"
+		if p := reg.pluginAt(f.Path); p != nil {
+			msg = "plugin not loaded; the previous version keeps serving"
+		}
+		h.log.Error().Err(f.Err).Str("plugin", f.Plugin).Str("path", f.Path).Strs("rpcs", f.RPCs).Msg(msg)
+	}
+	if len(res.Loaded) == 0 && len(res.Removed) == 0 && len(fresh) == 0 {
+		return
+	}
 	ev := h.log.Info()
 	if len(res.Failed) > 0 {
-		ev = h.log.Error()
-		for _, f := range res.Failed {
-			h.log.Error().Err(f.Err).Str("plugin", f.Plugin).Str("path", f.Path).Msg("plugin not loaded; the previous version keeps serving")
-		}
+		ev = h.log.Warn()
 	}
 	ev.Strs("loaded", res.Loaded).Strs("removed", res.Removed).Int("failed", len(res.Failed)).
 		Uint64("generation", reg.gen).Msg("plugins reloaded")
 }
 
-func (h *Host) recordFailures(failed []LoadError) {
-	h.errMu.Lock()
-	defer h.errMu.Unlock()
-	for _, f := range failed {
-		h.lastErr[f.Plugin] = f
-	}
+// LoadErrors returns the plugin files that fail to load now, sorted by
+// path: each names its file and plugin. A file that is gone, or that loads
+// now, has no entry.
+func (h *Host) LoadErrors() []LoadError {
+	return slices.Clone(h.errs.Load().list)
 }
 
-// LoadErrors returns the last load error of every plugin that had one, by
-// plugin name.
-func (h *Host) LoadErrors() []LoadError {
-	h.errMu.Lock()
-	defer h.errMu.Unlock()
-	out := make([]LoadError, 0, len(h.lastErr))
-	for _, name := range sortedKeys(h.lastErr) {
-		out = append(out, h.lastErr[name])
+// rpcNotFound is the error of a call to an unknown RPC id. When a plugin
+// that registers id fails to load, its cause says so (ErrPluginNotLoaded);
+// when some plugins fail before registering anything, it names them.
+func (h *Host) rpcNotFound(id string) *CallError {
+	ce := &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+	errs := h.errs.Load()
+	if name, ok := errs.rpcs[id]; ok {
+		ce.Err = fmt.Errorf("rpc %q: %w: plugin %s", id, ErrPluginNotLoaded, name)
+	} else if len(errs.list) > 0 {
+		names := make([]string, len(errs.list))
+		for i, e := range errs.list {
+			names[i] = e.Plugin
+		}
+		ce.Err = fmt.Errorf("rpc %q: no plugin registers it; plugins failing to load: %s", id, strings.Join(names, ", "))
 	}
-	return out
+	return ce
 }
 
 // plugin returns the plugin named name, or nil.
 func (r *registry) plugin(name string) *Plugin {
 	for _, p := range r.plugins {
 		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// pluginAt returns the plugin loaded from path, or nil.
+func (r *registry) pluginAt(path string) *Plugin {
+	for _, p := range r.plugins {
+		if p.Path == path {
 			return p
 		}
 	}
@@ -181,7 +336,7 @@ func dirState(dir string) map[string]fileState {
 	paths, _ := pluginFiles(dir) // an unreadable directory looks empty: nothing changes
 	st := make(map[string]fileState, len(paths))
 	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil {
+		if fi, err := os.Stat(p); err == nil { // Stat never opens the file: a FIFO cannot hang it
 			st[p] = fileState{fi.Size(), fi.ModTime()}
 		}
 	}
@@ -209,8 +364,8 @@ func (h *Host) Watch(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	// Nothing counts as applied at first, so the first settled poll reloads;
-	// that is a cheap no-op (hashes only) when nothing changed since New, and
-	// it catches a change made between New and Watch.
+	// that is a silent no-op (hashes only) when nothing changed since New,
+	// and it catches a change made between New and Watch.
 	applied := map[string]fileState{}
 	prev := dirState(h.cfg.PluginDir)
 	for {
@@ -225,7 +380,7 @@ func (h *Host) Watch(ctx context.Context, interval time.Duration) {
 		if !settled || sameState(cur, applied) {
 			continue
 		}
-		if _, err := h.Reload(ctx); err != nil {
+		if _, err := h.Reload(ctx); err != nil && !errors.Is(err, errHostClosed) {
 			h.log.Error().Err(err).Msg("reload")
 		}
 		applied = cur

@@ -78,7 +78,7 @@ func TestHost_New_routeConflicts(t *testing.T) {
 		dir := t.TempDir()
 		deploy(t, dir, "web_a", fixture(t, "web.wasm"))
 		deploy(t, dir, "web_b", fixture(t, "web.wasm"))
-		_, err := New(context.Background(), Config{PluginDir: dir, Logger: newTestLogger(t)})
+		_, err := New(context.Background(), Config{PluginDir: dir, Logger: newTestLogger(t), StrictLoad: true})
 		if err == nil || !strings.Contains(err.Error(), "is registered by both plugin web_a and plugin web_b") {
 			t.Fatalf("New() error = %v", err)
 		}
@@ -89,6 +89,7 @@ func TestHost_New_routeConflicts(t *testing.T) {
 			PluginDir:   pluginDir(t, "web.wasm"),
 			Logger:      newTestLogger(t),
 			CheckRoutes: func([]*Route) error { return reserved },
+			StrictLoad:  true,
 		})
 		if !errors.Is(err, reserved) || !strings.Contains(err.Error(), "plugin web") {
 			t.Fatalf("New() error = %v, want the checker's error naming the plugin", err)

@@ -44,15 +44,24 @@ type rpcJSON struct {
 	ServerOnly bool   `json:"server_only"`
 }
 
+// loadErrJSON is a file that fails to load: its plugin name, path, the
+// error, since when it fails so, and the RPC ids it registered when its
+// init got that far (so an operator sees why those RPCs answer 404).
 type loadErrJSON struct {
-	Plugin string    `json:"plugin"`
-	Path   string    `json:"path"`
-	Error  string    `json:"error"`
-	At     time.Time `json:"at"`
+	Plugin  string    `json:"plugin"`
+	Path    string    `json:"path"`
+	Version string    `json:"version,omitempty"`
+	Error   string    `json:"error"`
+	RPCs    []string  `json:"rpcs"`
+	At      time.Time `json:"at"`
 }
 
 func toLoadErrJSON(e host.LoadError) *loadErrJSON {
-	return &loadErrJSON{Plugin: e.Plugin, Path: e.Path, Error: e.Err.Error(), At: e.At}
+	rpcs := e.RPCs
+	if rpcs == nil {
+		rpcs = []string{}
+	}
+	return &loadErrJSON{Plugin: e.Plugin, Path: e.Path, Version: e.Version, Error: e.Err.Error(), RPCs: rpcs, At: e.At}
 }
 
 // requireHTTPKey authenticates an admin request: only the HTTP key (query
@@ -69,16 +78,17 @@ func (s *Server) requireHTTPKey(r *http.Request) error {
 }
 
 // listPlugins answers GET /_warden/plugins: every loaded plugin with its
-// version, load time, RPCs, routes, live instances and last load error,
-// the load errors of plugins that are not loaded, and the server's
-// goroutine count.
+// version, load time, RPCs, routes, live instances and, as last_error, the
+// error of its file's newer version when that fails to load; every file
+// that fails to load now (errors); and the server's goroutine count.
 func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	if err := s.requireHTTPKey(r); err != nil {
 		return err
 	}
-	errs := map[string]host.LoadError{}
-	for _, e := range s.cfg.Admin.LoadErrors() {
-		errs[e.Plugin] = e
+	loadErrs := s.cfg.Admin.LoadErrors()
+	errs := make(map[string]host.LoadError, len(loadErrs)) // by path: a file's error is its own
+	for _, e := range loadErrs {
+		errs[e.Path] = e
 	}
 	out := struct {
 		Plugins []pluginJSON   `json:"plugins"`
@@ -95,12 +105,12 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httproute
 		if pj.Routes == nil {
 			pj.Routes = []string{}
 		}
-		if e, ok := errs[p.Name]; ok {
+		if e, ok := errs[p.Path]; ok {
 			pj.LastError = toLoadErrJSON(e)
 		}
 		out.Plugins = append(out.Plugins, pj)
 	}
-	for _, e := range errs {
+	for _, e := range loadErrs {
 		out.Errors = append(out.Errors, toLoadErrJSON(e))
 	}
 	return writeJSONStatus(w, http.StatusOK, out)
@@ -108,7 +118,9 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httproute
 
 // reloadPlugins answers POST /_warden/plugins: it reloads the plugin
 // directory and answers what changed, with 200 when every plugin loaded
-// and 422 when one was refused (the old version keeps serving).
+// and 422 when one was refused (the old version keeps serving). The
+// reload runs to its end even when the client hangs up: the host does not
+// tie a load to the request.
 func (s *Server) reloadPlugins(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	if err := s.requireHTTPKey(r); err != nil {
 		return err

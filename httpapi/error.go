@@ -187,6 +187,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ev = zerolog.Ctx(r.Context()).Error()
 	}
 	if ce != nil && ce.Err != nil {
+		if errors.Is(ce.Err, host.ErrPluginNotLoaded) { // an operator should see why the RPC is gone
+			ev = zerolog.Ctx(r.Context()).Warn()
+		}
 		ev = ev.AnErr("cause", ce.Err)
 	}
 	if e != nil && e.hint != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,9 +28,26 @@ type RouteCaller interface {
 
 var _ RouteCaller = (*host.Host)(nil)
 
-// reservedPrefixes are paths that only Warden serves; a plugin route under
-// one of them is refused at load.
-var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/"}
+// reservedPrefixes are paths that only Warden serves: a plugin route under
+// one of them is refused at load, and no request under one is ever
+// dispatched to a plugin route, whatever its method (see reservedPath).
+var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"}
+
+// reservedPath returns the reserved prefix that p is under, or "". p is
+// compared as it is and cleaned ("/v2//rpc", "/x/../v2/rpc"), in any case
+// ("/V2/rpc"), so that no spelling of a reserved path that a proxy in
+// front might normalise reaches a plugin.
+func reservedPath(p string) string {
+	for _, c := range []string{p, path.Clean(p)} {
+		c = strings.ToLower(c)
+		for _, prefix := range reservedPrefixes {
+			if strings.HasPrefix(c, prefix) || c+"/" == prefix {
+				return prefix
+			}
+		}
+	}
+	return ""
+}
 
 // builtinProbes are paths of Warden's own routes. A plugin pattern that
 // would match one of them is refused at load, so that a plugin can never
@@ -47,10 +65,8 @@ var builtinProbes = []string{"/", "/healthcheck", "/v2", "/v2/rpc/x", "/v2/accou
 // The error names the route, its plugin and the conflict.
 func CheckPluginRoutes(routes []*host.Route) error {
 	for _, r := range routes {
-		for _, p := range reservedPrefixes {
-			if strings.HasPrefix(r.Pattern, p) || r.Pattern+"/" == p {
-				return fmt.Errorf("route %s of plugin %s is under %s, which Warden reserves", r.Pattern, r.Plugin, p)
-			}
+		if p := reservedPath(r.Pattern); p != "" {
+			return fmt.Errorf("route %s of plugin %s is under %s, which Warden reserves", r.Pattern, r.Plugin, p)
 		}
 	}
 	router, err := buildPluginRouter(routes, func(*host.Route) httprouter.Handle { return nil })
@@ -132,10 +148,13 @@ func (s *Server) pluginRouter() (*httprouter.Router, error) {
 }
 
 // servePlugin serves a request that no built-in route matched: a plugin
-// route, or Nakama's 404 or 501.
+// route, or Nakama's 404 or 501. A request under a reserved prefix never
+// reaches a plugin: a pattern that begins with parameters (/:a/:b/:c)
+// matches reserved paths by shape, and the built-in router falls through
+// to here for a method it does not serve (PUT /v2/rpc/x).
 func (s *Server) servePlugin(notFound error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Routes != nil {
+		if s.cfg.Routes != nil && reservedPath(r.URL.Path) == "" {
 			router, err := s.pluginRouter()
 			if err != nil {
 				s.writeError(w, r, err)

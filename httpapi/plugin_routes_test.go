@@ -27,7 +27,9 @@ func TestCheckPluginRoutes(t *testing.T) {
 	}{
 		{"ErrReservedV2", []*host.Route{route("p", "/v2/account/extra")}, "route /v2/account/extra of plugin p is under /v2/"},
 		{"ErrReservedAdmin", []*host.Route{route("p", "/_warden/x")}, "under /_warden/"},
-		{"ErrShadowsHealthcheck", []*host.Route{route("p", "/healthcheck")}, "would shadow Warden's GET /healthcheck"},
+		{"ErrShadowsHealthcheck", []*host.Route{route("p", "/healthcheck")}, "route /healthcheck of plugin p is under /healthcheck/"},
+		{"ErrReservedAnyCase", []*host.Route{route("p", "/V2/rpc/x")}, "under /v2/"},
+		{"ErrReservedUnclean", []*host.Route{route("p", "/x/../_warden/x")}, "under /_warden/"},
 		{"ErrShadowsRoot", []*host.Route{route("p", "/")}, "would shadow Warden's GET /"},
 		{"ErrWildcardShadows", []*host.Route{route("p", "/:anything")}, "would shadow Warden's GET /healthcheck"},
 		{"ErrCatchAllShadows", []*host.Route{route("p", "/*all", "POST")}, "would shadow Warden's POST /"},

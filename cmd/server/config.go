@@ -41,6 +41,10 @@ type config struct {
 	BenchNative   bool
 	WatchInterval time.Duration
 	AccessLog     bool
+	// StrictPlugins makes any plugin that fails to load at start fatal.
+	StrictPlugins bool
+	// MaxPluginBytes bounds a plugin file.
+	MaxPluginBytes int64
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -96,6 +100,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.WatchInterval, "watch", time.Second, "poll the plugin directory this often and reload changed plugins (0: off; SIGHUP and POST /_warden/plugins still reload)")
 	fs.BoolVar(&c.BenchNative, "bench-native", false, "serve /_bench/echo, a native echo handler, for benchmarks")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
+	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
+	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -136,6 +142,8 @@ func (c *config) check() error {
 		return fmt.Errorf("max-body %d: want a positive size", c.MaxBodyBytes)
 	case c.MaxMemoryMiB <= 0 || c.MaxMemoryMiB > 4096:
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
+	case c.MaxPluginBytes <= 0:
+		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
 	case c.EncryptionKey != "" && c.EncryptionKey == c.RefreshKey:
 		return errors.New("refresh-encryption-key: must differ from encryption-key")
 	}

@@ -94,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Node:           cfg.Node,
 		ServerVersion:  version,
 		CheckRoutes:    httpapi.CheckPluginRoutes,
+		MaxPluginBytes: cfg.MaxPluginBytes,
+		StrictLoad:     cfg.StrictPlugins,
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)

@@ -1,0 +1,107 @@
+package host
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+	"time"
+)
+
+// DefaultMaxPluginBytes is the default of Config.MaxPluginBytes: 64 MiB,
+// some twenty times the largest plugin the SDKs build (a Go plugin, about
+// 3 MB).
+const DefaultMaxPluginBytes = 64 << 20
+
+// snapshotFile is one plugin file as read for a load.
+type snapshotFile struct {
+	path, name, version string
+	wasm                []byte
+}
+
+// readPluginFiles reads every plugin file in dir, each at most maxBytes. A
+// file that cannot be read, or is not a regular file, is reported in
+// failed and skipped.
+//
+// # Errors
+//
+// It fails only when dir cannot be listed.
+func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed []LoadError, err error) {
+	paths, err := pluginFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, path := range paths {
+		wasm, err := readPluginFile(path, maxBytes)
+		if err != nil {
+			failed = append(failed, LoadError{Plugin: pluginName(path), Path: path, Err: err, At: time.Now()})
+			continue
+		}
+		files = append(files, snapshotFile{path: path, name: pluginName(path), version: version(wasm), wasm: wasm})
+	}
+	return files, failed, nil
+}
+
+// readPluginFile reads the plugin file at path: a regular file, or a
+// symbolic link to one, of at most maxBytes. It never blocks on a FIFO or
+// a device, and never reads more than maxBytes, even from a file that
+// grows while it is read.
+//
+// # Errors
+//
+// It fails when the file is not a regular file, is larger than maxBytes,
+// or cannot be read.
+func readPluginFile(path string, maxBytes int64) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPluginFile(fi, maxBytes); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: if the file was swapped for a FIFO since the Stat, the
+	// open does not wait for a writer; the Stat of the opened file below
+	// then refuses it.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if err := checkPluginFile(fi, maxBytes); err != nil {
+		return nil, err
+	}
+	wasm, err := io.ReadAll(io.LimitReader(f, maxBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if int64(len(wasm)) > maxBytes {
+		return nil, fmt.Errorf("file grew past the plugin size limit of %d bytes while it was read", maxBytes)
+	}
+	return wasm, nil
+}
+
+// checkPluginFile refuses a file that is not regular or is over maxBytes.
+func checkPluginFile(fi fs.FileInfo, maxBytes int64) error {
+	if t := fi.Mode().Type(); t != 0 {
+		kind := "of an unsupported type"
+		switch {
+		case t&fs.ModeDir != 0:
+			kind = "a directory"
+		case t&fs.ModeNamedPipe != 0:
+			kind = "a named pipe (FIFO)"
+		case t&fs.ModeDevice != 0 || t&fs.ModeCharDevice != 0:
+			kind = "a device"
+		case t&fs.ModeSocket != 0:
+			kind = "a socket"
+		}
+		return fmt.Errorf("is %s; a plugin must be a regular file", kind)
+	}
+	if fi.Size() > maxBytes {
+		return fmt.Errorf("is %d bytes, more than the plugin size limit of %d bytes", fi.Size(), maxBytes)
+	}
+	return nil
+}

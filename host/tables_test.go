@@ -1,0 +1,158 @@
+package host
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// TestHost_Reload_tables drops in plugins whose tables could grow past
+// abi.MaxTableElements: each must be refused, naming the table and the
+// limit, and the server must not have instantiated it.
+func TestHost_Reload_tables(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, nil)
+	limit := "65536"
+	tests := []struct {
+		name, fixture, want string
+	}{
+		{"ErrNoMaximum", "tables/unbounded.wasm", "table 0 declares no maximum size"},
+		{"ErrHugeMaximum", "tables/huge_min.wasm", "table 0 declares a maximum of 134217728 elements, more than the limit of " + limit},
+		{"ErrImportedNoMaximum", "tables/imported.wasm", "imported table env.tbl (table 0) declares no maximum size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := strings.TrimSuffix(filepath.Base(tt.fixture), ".wasm")
+			deploy(t, dir, name, fixture(t, tt.fixture))
+			defer os.Remove(filepath.Join(dir, name+".wasm"))
+			res, err := h.Reload(context.Background())
+			if err != nil || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), tt.want) ||
+				!strings.Contains(res.Failed[0].Err.Error(), limit) {
+				t.Fatalf("reload: %+v %v, want a failure containing %q and the limit", res, err, tt.want)
+			}
+			if n := len(h.Plugins()); n != 0 {
+				t.Fatalf("%d plugins serve, want none", n)
+			}
+		})
+	}
+}
+
+// TestHost_tableGrow checks that table.grow cannot pass a table's declared
+// maximum: wazero enforces it, and the limit relies on that.
+func TestHost_tableGrow(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "tables/grow.wasm"), nil)
+	res, err := h.Call(context.Background(), &Request{ID: "grow"})
+	if err != nil || string(res.Output) != "refused" {
+		t.Fatalf("grow: %q %v, want table.grow refused", res.Output, err)
+	}
+}
+
+// TestCheckTables_sdkPlugins checks every committed plugin of the four SDKs
+// against the table limit: each declares a maximum within it.
+func TestCheckTables_sdkPlugins(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../plugins/*/*.wasm", "../examples/*/*/*.wasm", "../conformance/*/*.wasm"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 13 {
+		t.Fatalf("found %d committed plugins, want at least 13", len(files))
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			wasm, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := checkTables(wasm); err != nil {
+				t.Fatal(err)
+			}
+			tables, _ := moduleTables(wasm)
+			if len(tables) != 1 || !tables[0].hasMax || tables[0].max > abi.MaxTableElements {
+				t.Fatalf("tables %+v", tables)
+			}
+		})
+	}
+}
+
+func TestModuleTables(t *testing.T) {
+	hdr := "\x00asm\x01\x00\x00\x00"
+	tests := []struct {
+		name, wasm string
+		want       []tableDecl
+		wantErr    string
+	}{
+		{"NoTables", hdr, nil, ""},
+		{"MinMax", hdr + "\x04\x05\x01\x70\x01\x03\x07", []tableDecl{{min: 3, max: 7, hasMax: true}}, ""},
+		{"NoMax", hdr + "\x04\x05\x01\x70\x00\x80\x01", []tableDecl{{min: 128}}, ""},
+		{"ImportThenDefined", hdr + "\x02\x0f\x02\x01m\x01f\x00\x00\x01m\x01t\x01\x70\x00\x02" + "\x04\x05\x01\x70\x01\x01\x04",
+			[]tableDecl{{module: "m", name: "t", min: 2}, {index: 1, min: 1, max: 4, hasMax: true}}, ""},
+		{"InitExpr", hdr + "\x04\x0a\x01\x40\x00\x70\x01\x01\x02\xd0\x70\x0b", []tableDecl{{min: 1, max: 2, hasMax: true}}, ""},
+		{"ErrInitExprOp", hdr + "\x04\x08\x01\x40\x00\x70\x01\x01\x02\x00", nil, "unsupported instruction"},
+		{"ErrBadMagic", "\x00asm\x02\x00\x00\x00", nil, "not a WebAssembly"},
+		{"ErrSectionTooLong", hdr + "\x04\x7f\x01", nil, "truncated"},
+		{"ErrLEBTooLong", hdr + "\x04\x80\x80\x80\x80\x80\x01", nil, "malformed LEB128"},
+		{"ErrLEBOverflow", hdr + "\x04\x08\x01\x70\x00\xff\xff\xff\xff\x7f", nil, "malformed LEB128"},
+		{"ErrUnknownImportKind", hdr + "\x02\x06\x01\x01m\x01f\x09", nil, "unknown kind"},
+		{"ErrTableFlag", hdr + "\x04\x04\x01\x70\x04\x01", nil, "unknown table limits flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := moduleTables([]byte(tt.wasm))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("moduleTables() = %+v, %v, want error %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || len(got) != len(tt.want) {
+				t.Fatalf("moduleTables() = %+v, %v, want %+v", got, err, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("table %d = %#v, want %#v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+// FuzzModuleTables checks that the table reader never panics or reads out
+// of bounds, whatever the bytes, and agrees with checkTables.
+func FuzzModuleTables(f *testing.F) {
+	for _, name := range []string{"tables/unbounded.wasm", "tables/huge_min.wasm", "tables/imported.wasm", "tables/grow.wasm", "hostile.wasm"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x0a\x01\x40\x00\x70\x01\x01\x02\xd0\x70\x0b"))
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		tables, err := moduleTables(wasm)
+		cerr := checkTables(wasm)
+		if err != nil {
+			if cerr == nil {
+				t.Fatalf("checkTables accepted a module moduleTables could not read: %v", err)
+			}
+			return
+		}
+		bounded := true
+		for i, tt := range tables {
+			if tt.index != uint32(i) {
+				t.Fatalf("table %d has index %d", i, tt.index)
+			}
+			bounded = bounded && tt.hasMax && tt.max <= abi.MaxTableElements
+		}
+		if bounded != (cerr == nil) {
+			t.Fatalf("tables %+v: checkTables = %v", tables, cerr)
+		}
+	})
+}
