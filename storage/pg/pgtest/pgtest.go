@@ -29,7 +29,7 @@ func URL(t testing.TB) string {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%s is not set, and CI is: the PostgreSQL tests must run in CI (see .ci/run)", EnvURL)
 		}
-		t.Skipf("%s is not set; start a server with: eval $(scripts/pg-test-server env)", EnvURL)
+		t.Skipf("%s is not set; run: WARDEN_TEST_POSTGRES=$(scripts/pg-test-server start) go test -race ./...", EnvURL)
 	}
 	u, err := url.Parse(admin)
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
