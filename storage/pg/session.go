@@ -88,22 +88,46 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 	}
 }
 
-// autocommit runs one statement in a transaction of its own.
+// autocommit runs one statement in a transaction of its own, in one round
+// trip: the transaction's setup, the statement and COMMIT go in one
+// pipeline, each with the extended protocol. If a step fails, PostgreSQL
+// skips the rest up to the pipeline's Sync, and release rolls back.
 func (s *Session) autocommit(ctx context.Context, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer release(c)
-	pc := c.Conn().PgConn()
-	if err := simple(ctx, pc, s.n.beginRW); err != nil {
-		return 0, nil, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pl := c.Conn().PgConn().StartPipeline(ctx)
+	for _, q := range s.n.setupRW {
+		pl.SendQueryParams(q, nil, nil, nil, nil)
 	}
-	n, rows, err := run(ctx, pc, query, p, lim)
+	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
+	pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
+	err = pl.Sync()
+	var n int64
+	var rows *storage.Rows
+	for i := 0; err == nil && i <= len(s.n.setupRW)+1; i++ {
+		var res any
+		if res, err = pl.GetResults(); err != nil {
+			break
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		switch {
+		case !ok:
+			err = fmt.Errorf("pipeline: unexpected %T", res)
+		case i == len(s.n.setupRW):
+			n, rows, err = collect(rr, lim, cancel)
+		default:
+			_, err = rr.Close()
+		}
+	}
+	if cerr := pl.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := simple(ctx, pc, "COMMIT"); err != nil {
 		return 0, nil, err
 	}
 	return n, rows, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,13 +23,15 @@ const schemaPrefix = "plugin_"
 // (harden, setUp) between nodes sharing a database.
 const setupLockKey = 0x57415244454e // "WARDEN"
 
-// names are a plugin's schema and role, and the statement that starts each
+// names are a plugin's schema and role, and the statements that start each
 // of its transactions.
 type names struct {
 	schema, role string
-	// begin opens a transaction in the plugin's identity, for a write
-	// (rw) or a read-only (ro) transaction.
+	// beginRW and beginRO open a write or a read-only transaction in the
+	// plugin's identity, in one simple-protocol round trip.
 	beginRW, beginRO string
+	// setupRW is beginRW, one statement at a time, for a pipeline.
+	setupRW []string
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -52,12 +55,18 @@ func newNames(dbName, plugin string, o Options) *names {
 		schema: identifier(schemaPrefix + plugin),
 		role:   identifier(schemaPrefix + plugin + "@" + dbName),
 	}
-	set := fmt.Sprintf("; SET LOCAL ROLE %s; SET LOCAL search_path TO %s"+
-		"; SET LOCAL statement_timeout = %s; SET LOCAL standard_conforming_strings = on"+
-		"; SET LOCAL bytea_output = 'hex'; SET LOCAL extra_float_digits = 1",
-		quote(n.role), quote(n.schema), strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10))
-	n.beginRW = "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE" + set
-	n.beginRO = "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY" + set
+	set := []string{
+		"SET LOCAL ROLE " + quote(n.role),
+		"SET LOCAL search_path TO " + quote(n.schema),
+		"SET LOCAL statement_timeout = " + strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
+		"SET LOCAL standard_conforming_strings = on",
+		"SET LOCAL bytea_output = 'hex'",
+		"SET LOCAL extra_float_digits = 1",
+	}
+	rw := "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"
+	n.setupRW = append([]string{rw}, set...)
+	n.beginRW = strings.Join(n.setupRW, "; ")
+	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
 }
 

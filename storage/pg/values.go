@@ -131,17 +131,21 @@ type limits struct {
 }
 
 // run sends one plugin statement with the extended protocol (which refuses
-// a second statement) and, if lim is set, reads its rows within lim. It
-// returns the rows affected by an INSERT, UPDATE, DELETE or MERGE (0 for
-// other statements) and the rows.
-//
-// A result over lim cancels the statement, which closes the connection
-// (pgconn's reaction to a cancelled context), so that the rest of a large
-// result is never read; the session then discards the connection.
+// a second statement) and collects its result.
 func run(ctx context.Context, c *pgconn.PgConn, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rr := c.ExecParams(ctx, query, p.values, p.oids, p.formats, nil)
+	return collect(c.ExecParams(ctx, query, p.values, p.oids, p.formats, nil), lim, cancel)
+}
+
+// collect reads rr: if lim is set, its rows within lim. It returns the rows
+// affected by an INSERT, UPDATE, DELETE or MERGE (0 for other statements)
+// and the rows.
+//
+// A result over lim calls cancel, which cancels the statement's context;
+// pgconn reacts by closing the connection, so the rest of a large result
+// is never read, and the session discards the connection.
+func collect(rr *pgconn.ResultReader, lim *limits, cancel context.CancelFunc) (int64, *storage.Rows, error) {
 	var rows *storage.Rows
 	var limitErr error
 	if lim != nil {
@@ -156,9 +160,6 @@ func run(ctx context.Context, c *pgconn.PgConn, query string, p *params, lim *li
 	}
 	if err != nil {
 		return 0, nil, err
-	}
-	if rows != nil && rows.Columns == nil {
-		rows.Columns = []string{}
 	}
 	if tag.Insert() || tag.Update() || tag.Delete() || strings.HasPrefix(tag.String(), "MERGE") {
 		return tag.RowsAffected(), rows, nil
