@@ -14,13 +14,14 @@ import (
 const (
 	stateSerialization = "40001" // serialization_failure
 	stateDeadlock      = "40P01" // deadlock_detected
+	stateLockTimeout   = "55P03" // lock_not_available: lock_timeout, set to BusyTimeout
 	stateReadOnly      = "25006" // read_only_sql_transaction
 	statePrivilege     = "42501" // insufficient_privilege
 )
 
 // classify maps a pgx or PostgreSQL error onto the storage package's
-// vocabulary: serialization failures and deadlocks are storage.ErrBusy (roll
-// back and retry), a write in a read-only transaction storage.ErrReadOnly, a
+// vocabulary: serialization failures, deadlocks and lock waits longer than
+// BusyTimeout are storage.ErrBusy (roll back and retry), a write in a read-only transaction storage.ErrReadOnly, a
 // missing privilege storage.ErrNotAllowed (the plugin reached beyond its
 // schema), context errors stay as they are, and everything else is a
 // *storage.SQLError with PostgreSQL's message.
@@ -37,7 +38,7 @@ func classify(ctx context.Context, err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case stateSerialization, stateDeadlock:
+		case stateSerialization, stateDeadlock, stateLockTimeout:
 			return fmt.Errorf("%w: %s", storage.ErrBusy, pe.Message)
 		case stateReadOnly:
 			return fmt.Errorf("%w: %s", storage.ErrReadOnly, pe.Message)

@@ -52,7 +52,8 @@ type Options struct {
 	// MaxConns is the size of the connection pool, shared by every plugin.
 	// Default 8.
 	MaxConns int
-	// BusyTimeout is how long a call waits for a free connection before
+	// BusyTimeout is how long a call waits for a free connection, or a
+	// statement for a row or table lock (PostgreSQL's lock_timeout), before
 	// failing with storage.ErrBusy. Default storage.DefaultBusyTimeout.
 	BusyTimeout time.Duration
 	// StatementTimeout is PostgreSQL's statement_timeout for plugin

@@ -323,6 +323,25 @@ func TestSession_Busy(t *testing.T) {
 	}
 }
 
+// TestSession_lockTimeout: a statement waiting longer than BusyTimeout
+// for a row another transaction holds fails with ErrBusy, as SQLite's
+// busy_timeout does.
+func TestSession_lockTimeout(t *testing.T) {
+	db, _ := open(t, pg.Options{BusyTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	a, b := session(t, db, "locks"), session(t, db, "locks")
+	mustExec(t, a, "CREATE TABLE t (id BIGINT PRIMARY KEY, n BIGINT)")
+	mustExec(t, a, "INSERT INTO t VALUES (1, 0)")
+	if err := a.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Rollback(ctx)
+	mustExec(t, a, "UPDATE t SET n = 1 WHERE id = 1")
+	if _, err := b.Exec(ctx, "UPDATE t SET n = 2 WHERE id = 1", nil); !errors.Is(err, storage.ErrBusy) {
+		t.Errorf("update of a locked row: %v, want ErrBusy", err)
+	}
+}
+
 // TestSession_AutocommitRetry: autocommit increments racing on one row all
 // land, PostgreSQL's serialization failures being retried or reported as
 // ErrBusy, never as another error.

@@ -59,6 +59,7 @@ func newNames(dbName, plugin string, o Options) *names {
 		"SET LOCAL ROLE " + quote(n.role),
 		"SET LOCAL search_path TO " + quote(n.schema),
 		"SET LOCAL statement_timeout = " + strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
+		"SET LOCAL lock_timeout = " + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10),
 		"SET LOCAL standard_conforming_strings = on",
 		"SET LOCAL bytea_output = 'hex'",
 		"SET LOCAL extra_float_digits = 1",
