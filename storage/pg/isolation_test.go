@@ -238,3 +238,55 @@ func scan(s storage.PluginSession, role *string) error {
 	*role = rows.Values[0][0].(string)
 	return nil
 }
+
+// TestDB_ForPlugin_strangerRole: a role that already exists under a
+// plugin role's name with a privilege (here LOGIN) is refused, never used
+// to run the plugin.
+func TestDB_ForPlugin_strangerRole(t *testing.T) {
+	db, dbURL := open(t, pg.Options{})
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var dbName string
+	if err := c.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	role := pgx.Identifier{"plugin_stranger@" + dbName}.Sanitize()
+	if _, err := c.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role) })
+	if _, err := db.ForPlugin(ctx, "stranger"); err == nil || !strings.Contains(err.Error(), "must not have") {
+		t.Errorf("ForPlugin over a LOGIN role: %v, want it refused", err)
+	}
+}
+
+// TestSession_pooledConnection: with one pooled connection, plugins take
+// turns on it, each in its own identity; nothing of one stays for the next.
+func TestSession_pooledConnection(t *testing.T) {
+	db, _ := open(t, pg.Options{MaxConns: 1})
+	ctx := context.Background()
+	for i := range 3 {
+		for _, p := range []string{"one", "two"} {
+			s := session(t, db, p)
+			if i == 0 {
+				mustExec(t, s, "CREATE TABLE own (v TEXT)")
+				mustExec(t, s, "INSERT INTO own VALUES ($1)", p)
+			}
+			if err := s.Begin(ctx, i%2 == 0); err != nil {
+				t.Fatal(err)
+			}
+			rows := mustQuery(t, s, "SELECT current_user, v FROM own")
+			if u := rows.Values[0][0].(string); !strings.HasPrefix(u, "plugin_"+p+"@") || rows.Values[0][1] != p {
+				t.Errorf("round %d, plugin %s: runs as %s and reads %v", i, p, u, rows.Values[0][1])
+			}
+			if err := s.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+		}
+	}
+}

@@ -377,3 +377,82 @@ func TestSession_AutocommitRetry(t *testing.T) {
 		t.Errorf("n = %v, want %d (one per successful increment)", rows.Values[0][0], done)
 	}
 }
+
+// TestSession_transfers is a hammer test of SERIALIZABLE and its retries:
+// workers move amounts between accounts in write transactions, retrying on
+// ErrBusy, while readers sum the accounts in read transactions; every sum
+// seen and the final one equal the starting total.
+func TestSession_transfers(t *testing.T) {
+	db, _ := open(t, pg.Options{})
+	ctx := context.Background()
+	const accounts, total = 5, 500
+	setup := session(t, db, "bank")
+	mustExec(t, setup, "CREATE TABLE acct (id BIGINT PRIMARY KEY, n BIGINT NOT NULL)")
+	for i := range accounts {
+		mustExec(t, setup, "INSERT INTO acct VALUES ($1, $2)", int64(i), int64(total/accounts))
+	}
+	transfer := func(s storage.PluginSession, from, to int64) error {
+		if err := s.Begin(ctx, true); err != nil {
+			return err
+		}
+		defer func() {
+			if s.InTx() {
+				_ = s.Rollback(ctx)
+			}
+		}()
+		rows, err := s.Query(ctx, "SELECT n FROM acct WHERE id = $1", []any{from})
+		if err != nil {
+			return err
+		}
+		if rows.Values[0][0].(int64) < 1 {
+			return s.Commit(ctx)
+		}
+		for _, q := range []struct {
+			id    int64
+			delta int64
+		}{{from, -1}, {to, 1}} {
+			if _, err := s.Exec(ctx, "UPDATE acct SET n = n + $1 WHERE id = $2", []any{q.delta, q.id}); err != nil {
+				return err
+			}
+		}
+		return s.Commit(ctx)
+	}
+	sum := func(s storage.PluginSession) (int64, error) {
+		if err := s.Begin(ctx, false); err != nil {
+			return 0, err
+		}
+		defer s.Rollback(ctx)
+		rows, err := s.Query(ctx, "SELECT SUM(n) FROM acct", nil)
+		if err != nil {
+			return 0, err
+		}
+		return rows.Values[0][0].(int64), nil
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := session(t, db, "bank")
+			for i := range 30 {
+				from, to := int64((w+i)%accounts), int64((w+2*i+1)%accounts)
+				if from == to {
+					continue
+				}
+				if err := transfer(s, from, to); err != nil && !errors.Is(err, storage.ErrBusy) {
+					t.Error(err)
+					return
+				}
+				if n, err := sum(s); err != nil && !errors.Is(err, storage.ErrBusy) {
+					t.Error(err)
+				} else if err == nil && n != total {
+					t.Errorf("a reader saw a total of %d, want %d", n, total)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n, err := sum(setup); err != nil || n != total {
+		t.Errorf("final total %d, %v; want %d", n, err, total)
+	}
+}
