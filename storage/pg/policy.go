@@ -200,30 +200,11 @@ func tokenize(q string) ([]token, error) {
 			}
 			toks, i = append(toks, token{kind, q[i : i+n]}), i+n
 		case isIdentStart(c):
-			n := 1
-			for n < len(q[i:]) && isIdentChar(q[i+n]) {
-				n++
+			t, n, err := word(q[i:])
+			if err != nil {
+				return nil, err
 			}
-			word := q[i : i+n]
-			rest := q[i+n:]
-			switch w := strings.ToUpper(word); {
-			case w == "U" && strings.HasPrefix(rest, "&"):
-				return nil, notAllowed("Unicode escapes (U&)")
-			case (w == "E") && strings.HasPrefix(rest, "'"):
-				m, err := quoted(rest, '\'', true)
-				if err != nil {
-					return nil, err
-				}
-				toks, i = append(toks, token{tkString, q[i : i+n+m]}), i+n+m
-			case (w == "B" || w == "X" || w == "N") && strings.HasPrefix(rest, "'"):
-				m, err := quoted(rest, '\'', false)
-				if err != nil {
-					return nil, err
-				}
-				toks, i = append(toks, token{tkString, q[i : i+n+m]}), i+n+m
-			default:
-				toks, i = append(toks, token{tkWord, w}), i+n
-			}
+			toks, i = append(toks, t), i+n
 		case c == ';':
 			toks, i = append(toks, token{tkSemi, ";"}), i+1
 		default:
@@ -231,6 +212,39 @@ func tokenize(q string) ([]token, error) {
 		}
 	}
 	return toks, nil
+}
+
+// word returns the token at the start of s, which starts a word: a
+// keyword or unquoted identifier, or a string with a prefix (E'...',
+// B'...', X'...', N'...').
+//
+// # Errors
+//
+// storage.ErrNotAllowed for U&, a *storage.SQLError for an unterminated
+// string.
+func word(s string) (token, int, error) {
+	n := 1
+	for n < len(s) && isIdentChar(s[n]) {
+		n++
+	}
+	w, rest := strings.ToUpper(s[:n]), s[n:]
+	if !strings.HasPrefix(rest, "'") && !strings.HasPrefix(rest, "&") {
+		return token{tkWord, w}, n, nil
+	}
+	switch {
+	case w == "U" && rest[0] == '&':
+		return token{}, 0, notAllowed("Unicode escapes (U&)")
+	case w == "E" || w == "B" || w == "X" || w == "N":
+		if rest[0] != '\'' {
+			break
+		}
+		m, err := quoted(rest, '\'', w == "E")
+		if err != nil {
+			return token{}, 0, err
+		}
+		return token{tkString, s[:n+m]}, n + m, nil
+	}
+	return token{tkWord, w}, n, nil
 }
 
 // quoted returns the length of the quoted token at the start of s, closed by
