@@ -179,6 +179,11 @@ func (db *DB) ForPlugin(ctx context.Context, plugin string) (storage.PluginDB, e
 // Close closes the pool; sessions fail with storage.ErrClosed afterwards.
 // It is idempotent.
 //
+// # Notes
+//
+// Close waits until every connection in use is released: close the
+// sessions (the host does, at the end of each call) first.
+//
 // # Errors
 //
 // None; the error result is for io.Closer.
