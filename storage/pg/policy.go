@@ -56,17 +56,31 @@ const (
 	tkOther                   // numbers, operators, punctuation
 )
 
-// checkPolicy refuses query unless it is one statement the policy admits.
+// checkPolicy refuses query unless it is one statement the policy admits,
+// and reports whether the statement changes the schema (CREATE, DROP or
+// ALTER).
 //
 // # Errors
 //
 // storage.ErrNotAllowed naming the refusal, or a *storage.SQLError for an
 // empty query or a second statement.
-func checkPolicy(query string) error {
+func checkPolicy(query string) (ddl bool, err error) {
 	toks, err := tokenize(query)
 	if err != nil {
-		return err
+		return false, err
 	}
+	if err := checkTokens(toks); err != nil {
+		return false, err
+	}
+	switch toks[0].text {
+	case "CREATE", "DROP", "ALTER":
+		return true, nil
+	}
+	return false, nil
+}
+
+// checkTokens applies the policy to a statement's tokens.
+func checkTokens(toks []token) error {
 	if len(toks) == 0 || toks[0].kind == tkSemi {
 		return &storage.SQLError{Msg: "empty statement"}
 	}

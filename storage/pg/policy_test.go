@@ -53,7 +53,7 @@ func TestCheckPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := checkPolicy(tt.query)
+			_, err := checkPolicy(tt.query)
 			var sqlErr *storage.SQLError
 			switch {
 			case tt.want == nil && err != nil:
@@ -77,6 +77,6 @@ func FuzzCheckPolicy(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
-		_ = checkPolicy(q)
+		_, _ = checkPolicy(q)
 	})
 }

@@ -71,17 +71,32 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*storage
 
 // statement checks and runs one plugin statement, in the open transaction
 // or in one of its own.
+//
+// A statement that changes the schema first takes the plugin's DDL lock,
+// a transaction-scoped advisory lock: PostgreSQL's CREATE TABLE IF NOT
+// EXISTS run at once by two nodes (each running the plugin's warden_init)
+// can both find no table, and one then fails on a duplicate key.
 func (s *Session) statement(ctx context.Context, query string, args []any, lim *limits) (int64, *storage.Rows, error) {
-	p, err := s.check(query, args)
+	p, ddl, err := s.check(query, args)
 	if err != nil {
 		return 0, nil, err
 	}
 	if s.conn != nil {
-		n, rows, err := run(ctx, s.conn.Conn().PgConn(), query, p, lim)
+		pc := s.conn.Conn().PgConn()
+		if ddl {
+			if err := simple(ctx, pc, s.n.lockDDL); err != nil {
+				return 0, nil, s.fail(classify(ctx, err))
+			}
+		}
+		n, rows, err := run(ctx, pc, query, p, lim)
 		return n, rows, s.fail(classify(ctx, err))
 	}
+	pre := s.n.setupRW
+	if ddl {
+		pre = append(pre[:len(pre):len(pre)], s.n.lockDDL)
+	}
 	for attempt := 1; ; attempt++ {
-		n, rows, err := s.autocommit(ctx, query, p, lim)
+		n, rows, err := s.autocommit(ctx, pre, query, p, lim)
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return n, rows, classify(ctx, err)
 		}
@@ -89,10 +104,11 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 }
 
 // autocommit runs one statement in a transaction of its own, in one round
-// trip: the transaction's setup, the statement and COMMIT go in one
-// pipeline, each with the extended protocol. If a step fails, PostgreSQL
-// skips the rest up to the pipeline's Sync, and release rolls back.
-func (s *Session) autocommit(ctx context.Context, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
+// trip: Warden's statements pre (BEGIN and the setup), the statement and
+// COMMIT go in one pipeline, each with the extended protocol. If a step
+// fails, PostgreSQL skips the rest up to the pipeline's Sync, and release
+// rolls back.
+func (s *Session) autocommit(ctx context.Context, pre []string, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return 0, nil, err
@@ -101,7 +117,7 @@ func (s *Session) autocommit(ctx context.Context, query string, p *params, lim *
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pl := c.Conn().PgConn().StartPipeline(ctx)
-	for _, q := range s.n.setupRW {
+	for _, q := range pre {
 		pl.SendQueryParams(q, nil, nil, nil, nil)
 	}
 	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
@@ -109,7 +125,7 @@ func (s *Session) autocommit(ctx context.Context, query string, p *params, lim *
 	err = pl.Sync()
 	var n int64
 	var rows *storage.Rows
-	for i := 0; err == nil && i <= len(s.n.setupRW)+1; i++ {
+	for i := 0; err == nil && i <= len(pre)+1; i++ {
 		var res any
 		if res, err = pl.GetResults(); err != nil {
 			break
@@ -118,7 +134,7 @@ func (s *Session) autocommit(ctx context.Context, query string, p *params, lim *
 		switch {
 		case !ok:
 			err = fmt.Errorf("pipeline: unexpected %T", res)
-		case i == len(s.n.setupRW):
+		case i == len(pre):
 			n, rows, err = collect(rr, lim, cancel)
 		default:
 			_, err = rr.Close()
@@ -250,20 +266,21 @@ func (s *Session) usable() error {
 }
 
 // check applies the policy to a statement and encodes its arguments,
-// refusing it in a failed transaction.
-func (s *Session) check(query string, args []any) (*params, error) {
+// refusing it in a failed transaction. It reports whether the statement
+// changes the schema.
+func (s *Session) check(query string, args []any) (*params, bool, error) {
 	if err := s.usable(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if s.failed != "" {
-		return nil, fmt.Errorf("%w: after: %s", storage.ErrTxFailed, s.failed)
+		return nil, false, fmt.Errorf("%w: after: %s", storage.ErrTxFailed, s.failed)
 	}
-	err := checkPolicy(query)
+	ddl, err := checkPolicy(query)
 	var p *params
 	if err == nil {
 		p, err = encodeArgs(args)
 	}
-	return p, s.fail(err)
+	return p, ddl, s.fail(err)
 }
 
 // fail marks the open transaction failed with err, if err is not nil and

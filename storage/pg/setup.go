@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,10 @@ const maxIdent = 63
 
 // schemaPrefix starts every plugin schema's name.
 const schemaPrefix = "plugin_"
+
+// ddlLockClass is the first key of a plugin's DDL lock, the second being a
+// hash of its schema's name.
+const ddlLockClass = 0x57415244 // "WARD"
 
 // setupLockKey is the advisory lock that serialises Warden's own DDL
 // (harden, setUp) between nodes sharing a database.
@@ -32,6 +37,8 @@ type names struct {
 	beginRW, beginRO string
 	// setupRW is beginRW, one statement at a time, for a pipeline.
 	setupRW []string
+	// lockDDL takes the plugin's DDL lock (see Session.statement).
+	lockDDL string
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -67,6 +74,9 @@ func newNames(dbName, plugin string, o Options) *names {
 	rw := "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"
 	n.setupRW = append([]string{rw}, set...)
 	n.beginRW = strings.Join(n.setupRW, "; ")
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(n.schema))
+	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", ddlLockClass, int32(h.Sum32()))
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
 }

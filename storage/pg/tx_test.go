@@ -3,6 +3,7 @@ package pg_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -172,4 +173,40 @@ func TestSession_transfers(t *testing.T) {
 	if n, err := sum(setup); err != nil || n != total {
 		t.Errorf("final total %d, %v; want %d", n, err, total)
 	}
+}
+
+// TestSession_concurrentDDL: nodes loading the same plugin run its
+// warden_init at once; PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe
+// against itself (both see no table, one fails on a duplicate key), so the
+// engine serialises a plugin's DDL with an advisory lock.
+func TestSession_concurrentDDL(t *testing.T) {
+	db, url := open(t, pg.Options{})
+	db2, err := pg.Open(context.Background(), url, pg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	const workers, tables = 6, 15
+	var wg sync.WaitGroup
+	for w := range workers {
+		node := []*pg.DB{db, db2}[w%2]
+		s := session(t, node, "ddl")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range tables {
+				q := fmt.Sprintf("CREATE TABLE IF NOT EXISTS t%d (id BIGINT PRIMARY KEY, v BLOB)", i)
+				if _, err := s.Exec(context.Background(), q, nil); err != nil {
+					t.Errorf("worker %d: %s: %v", w, q, err)
+					return
+				}
+				q = fmt.Sprintf("CREATE INDEX IF NOT EXISTS t%d_v ON t%d (v)", i, i)
+				if _, err := s.Exec(context.Background(), q, nil); err != nil {
+					t.Errorf("worker %d: %s: %v", w, q, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
