@@ -27,6 +27,19 @@ func open(t testing.TB, opts pg.Options) (*pg.DB, string) {
 	return db, url
 }
 
+// twoNodes opens the engine twice on one fresh database, as two Warden
+// nodes sharing it would.
+func twoNodes(t testing.TB) (*pg.DB, *pg.DB) {
+	t.Helper()
+	db1, url := open(t, pg.Options{})
+	db2, err := pg.Open(context.Background(), url, pg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db2.Close() })
+	return db1, db2
+}
+
 // session returns a session in plugin's database, closed when t ends.
 func session(t testing.TB, db storage.Databases, plugin string) storage.PluginSession {
 	t.Helper()
@@ -73,12 +86,7 @@ func TestDB_Engine(t *testing.T) {
 // node; two nodes opening the same plugins at once both succeed and see
 // the same data.
 func TestDB_ForPlugin(t *testing.T) {
-	db1, url := open(t, pg.Options{})
-	db2, err := pg.Open(context.Background(), url, pg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db1, db2 := twoNodes(t)
 	plugins := []string{"kv", "Odd.Name-1", strings.Repeat("x", 63)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(plugins))

@@ -180,12 +180,7 @@ func TestSession_transfers(t *testing.T) {
 // against itself (both see no table, one fails on a duplicate key), so the
 // engine serialises a plugin's DDL with an advisory lock.
 func TestSession_concurrentDDL(t *testing.T) {
-	db, url := open(t, pg.Options{})
-	db2, err := pg.Open(context.Background(), url, pg.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
+	db, db2 := twoNodes(t)
 	const workers, tables = 6, 15
 	var wg sync.WaitGroup
 	for w := range workers {
