@@ -205,3 +205,29 @@ func TestSession_concurrentDDL(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSession_DDLInTransaction: a plugin transaction that creates a table
+// holds the DDL lock until it ends, so another node's CREATE TABLE IF NOT
+// EXISTS waits for it and then finds the table, instead of failing on a
+// duplicate key.
+func TestSession_DDLInTransaction(t *testing.T) {
+	db1, db2 := twoNodes(t)
+	ctx := context.Background()
+	a, b := session(t, db1, "ddltx"), session(t, db2, "ddltx")
+	if err := a.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, a, "CREATE TABLE IF NOT EXISTS shared (id BIGINT PRIMARY KEY)")
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Exec(ctx, "CREATE TABLE IF NOT EXISTS shared (id BIGINT PRIMARY KEY)", nil)
+		done <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let b wait, if it gets there in time
+	if err := a.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the second CREATE TABLE IF NOT EXISTS: %v", err)
+	}
+}
