@@ -212,7 +212,7 @@ type Engine int32
 const (
 	EngineNone     Engine = 0 // no database is configured
 	EngineSQLite   Engine = 1
-	EnginePostgres Engine = 2 // reserved for the shared-database backend
+	EnginePostgres Engine = 2 // the shared-database backend (storage/pg)
 )
 
 // TxMode is db_begin's argument.

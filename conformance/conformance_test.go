@@ -59,7 +59,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no %s plugin: %v (build it with conformance/%s/build.sh; see SPEC.md)", lang, err, lang)
 			}
-			got := transcript(t, wasm)
+			got := transcript(t, wasm, openSQLite)
 			if *update && lang == languages[0] {
 				if err := os.WriteFile(goldenPath, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
@@ -81,9 +81,9 @@ func TestConformance(t *testing.T) {
 // transcript serves wasm as plugin "conformance" on a fresh server, sends
 // the table of exchanges, and renders the exchanges, the plugin's log lines
 // and the table conf_values.
-func transcript(t *testing.T, wasm []byte) string {
+func transcript(t *testing.T, wasm []byte, open openDatabases) string {
 	t.Helper()
-	f := start(t, wasm)
+	f := start(t, wasm, open)
 	var sb strings.Builder
 	sb.WriteString(header)
 	for _, x := range exchanges() {
@@ -108,9 +108,28 @@ type fixture struct {
 	token string
 }
 
-// start serves wasm on 127.0.0.1 with a fresh database in t.TempDir(). The
+// openDatabases opens a fresh, empty engine for one test; it closes when
+// the test ends.
+type openDatabases func(t *testing.T) storage.Databases
+
+// openSQLite opens the SQLite engine in t.TempDir().
+func openSQLite(t *testing.T) storage.Databases {
+	t.Helper()
+	dbs, err := storage.OpenDir(filepath.Join(t.TempDir(), "db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := dbs.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return dbs
+}
+
+// start serves wasm on 127.0.0.1 with a fresh database from open. The
 // server stops and everything closes when t ends.
-func start(t *testing.T, wasm []byte) *fixture {
+func start(t *testing.T, wasm []byte, open openDatabases) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -121,15 +140,7 @@ func start(t *testing.T, wasm []byte) *fixture {
 	if err := os.WriteFile(filepath.Join(plugins, pluginName+".wasm"), wasm, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dbs, err := storage.OpenDir(filepath.Join(dir, "db"), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := dbs.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	dbs := open(t)
 	db, err := dbs.ForPlugin(ctx, pluginName)
 	if err != nil {
 		t.Fatal(err)

@@ -11,4 +11,14 @@
 // from the Rust plugin and reviewed by hand:
 //
 //	go test ./conformance -run TestConformance/rust -update
+//
+// TestConformance_postgres runs the same table with the plugin's data on
+// PostgreSQL when WARDEN_TEST_POSTGRES names a server (see
+// scripts/pg-test-server), against testdata/golden-postgres.txt, which
+// differs from golden.txt in the db RPC's answer only (TestGolden_postgres
+// checks): its one BLOB column holding every type relies on SQLite's
+// dynamic typing, which ABI.md section 6 asks portable plugins to avoid.
+// Regenerate it with:
+//
+//	go test ./conformance -run TestConformance_postgres/rust -update
 package conformance

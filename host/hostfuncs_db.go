@@ -44,8 +44,13 @@ func dbFail(ctx context.Context, st *callState, err error) abi.Status {
 // dbEngine: () -> engine.
 func dbEngine(_ context.Context, st *callState, _ api.Memory, stack []uint64) {
 	e := abi.EngineNone
-	if dbs := st.p.host.cfg.Databases; dbs != nil && dbs.Engine() == "sqlite" {
-		e = abi.EngineSQLite
+	if dbs := st.p.host.cfg.Databases; dbs != nil {
+		switch dbs.Engine() {
+		case "sqlite":
+			e = abi.EngineSQLite
+		case "postgres":
+			e = abi.EnginePostgres
+		}
 	}
 	retStatus(stack, int32(e))
 }

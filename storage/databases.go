@@ -8,10 +8,11 @@ import (
 // Databases hands out one database per plugin: the boundary between the
 // host and a storage engine. A plugin's database holds its own tables and
 // nothing else; no plugin reaches another's, nor Warden's own data, which
-// lives apart. Dir is the SQLite engine; a PostgreSQL engine gives each
-// plugin a schema and a role of its own behind the same interface.
+// lives apart. Dir is the SQLite engine; storage/pg, the PostgreSQL engine,
+// gives each plugin a schema and a role of its own behind the same
+// interface.
 type Databases interface {
-	// Engine names the engine, "sqlite".
+	// Engine names the engine: "sqlite" (Dir) or "postgres" (storage/pg).
 	Engine() string
 	// ForPlugin returns the database of the plugin named plugin, the same
 	// one for every version of that plugin. Release it with Close.

@@ -107,7 +107,7 @@ func readRows(ctx context.Context, dr driver.Rows, lim limits) (*Rows, error) {
 			if err != nil {
 				return nil, fmt.Errorf("column %q: %w", cols[i], err)
 			}
-			row[i], size = n, size+valueSize(n)
+			row[i], size = n, size+ValueSize(n)
 		}
 		if size > lim.bytes {
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrLimit, lim.bytes)
@@ -137,8 +137,9 @@ func normalize(v driver.Value) (any, error) {
 	return nil, &SQLError{Msg: fmt.Sprintf("unsupported result type %T", v)}
 }
 
-// valueSize is what v counts towards MaxResultBytes.
-func valueSize(v any) int {
+// ValueSize is what v, one of the five Rows value types, counts towards
+// Options.MaxResultBytes; the PostgreSQL engine counts the same.
+func ValueSize(v any) int {
 	switch x := v.(type) {
 	case string:
 		return len(x)

@@ -63,7 +63,7 @@ type Engine int32
 const (
 	EngineNone     Engine = 0
 	EngineSQLite   Engine = 1
-	EnginePostgres Engine = 2 // reserved
+	EnginePostgres Engine = 2 // PostgreSQL: a schema and a role per plugin
 )
 
 // String returns "none", "sqlite", "postgresql" or the number.

@@ -1,0 +1,73 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// SQLSTATE codes the engine maps to the storage sentinels.
+const (
+	stateSerialization = "40001" // serialization_failure
+	stateDeadlock      = "40P01" // deadlock_detected
+	stateLockTimeout   = "55P03" // lock_not_available: lock_timeout, set to BusyTimeout
+	stateReadOnly      = "25006" // read_only_sql_transaction
+	statePrivilege     = "42501" // insufficient_privilege
+)
+
+// classify maps a pgx or PostgreSQL error onto the storage package's
+// vocabulary: serialization failures, deadlocks and lock waits longer than
+// BusyTimeout are storage.ErrBusy (roll back and retry), a write in a read-only transaction storage.ErrReadOnly, a
+// missing privilege storage.ErrNotAllowed (the plugin reached beyond its
+// schema), context errors stay as they are, and everything else is a
+// *storage.SQLError with PostgreSQL's message.
+func classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && !isOwn(err) {
+		return ctx.Err()
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isOwn(err) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case stateSerialization, stateDeadlock, stateLockTimeout:
+			return fmt.Errorf("%w: %s", storage.ErrBusy, pe.Message)
+		case stateReadOnly:
+			return fmt.Errorf("%w: %s", storage.ErrReadOnly, pe.Message)
+		case statePrivilege:
+			return fmt.Errorf("%w: %s", storage.ErrNotAllowed, pe.Message)
+		}
+		return &storage.SQLError{Msg: pe.Message, Err: err}
+	}
+	return &storage.SQLError{Msg: err.Error(), Err: err}
+}
+
+// isOwn reports whether err already carries one of the storage package's
+// errors.
+func isOwn(err error) bool {
+	var sqlErr *storage.SQLError
+	if errors.As(err, &sqlErr) {
+		return true
+	}
+	for _, s := range []error{storage.ErrBusy, storage.ErrTxFailed, storage.ErrTxOpen, storage.ErrNoTx,
+		storage.ErrReadOnly, storage.ErrLimit, storage.ErrNotAllowed, storage.ErrClosed, storage.ErrBadName} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryable reports whether err is a serialization failure or deadlock.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == stateSerialization || pe.Code == stateDeadlock)
+}

@@ -1,0 +1,333 @@
+package pg
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// The statement policy: checked on the statement's tokens before it is
+// sent, it admits only the statement kinds below and refuses, anywhere in
+// the statement, calls of the functions in deniedFuncs, the pg_temp schema,
+// temporary tables and Unicode-escaped names (U&"...") that could spell a
+// refused name. What it misses, the plugin role's privileges stop (see
+// RATIONALE.md): the policy is the first line, with clear errors.
+var (
+	// allowedFirst are the statement kinds a plugin may run, by first word.
+	// CREATE, DROP and ALTER are further limited by allowedObjects.
+	allowedFirst = map[string]bool{
+		"SELECT": true, "INSERT": true, "UPDATE": true, "DELETE": true,
+		"WITH": true, "VALUES": true, "TABLE": true, "TRUNCATE": true,
+		"CREATE": true, "DROP": true, "ALTER": true,
+	}
+	// allowedObjects are the objects a plugin may create, drop or alter.
+	allowedObjects = map[string]bool{"TABLE": true, "INDEX": true, "VIEW": true, "SEQUENCE": true}
+
+	// deniedFuncs are functions a plugin may not call: set_config could
+	// set the role back to Warden's; the others run SQL given as a string,
+	// hold locks or send notifications beyond the transaction, or touch
+	// the server's files or large objects, which all plugins share.
+	deniedFuncs = map[string]bool{
+		"set_config": true, "pg_notify": true,
+		"query_to_xml": true, "query_to_xmlschema": true, "query_to_xml_and_xmlschema": true,
+		"cursor_to_xml": true, "cursor_to_xmlschema": true, "ts_stat": true, "ts_rewrite": true,
+		"pg_read_file": true, "pg_read_binary_file": true, "pg_ls_dir": true, "pg_stat_file": true,
+	}
+	// deniedFuncPrefixes extend deniedFuncs to families of functions.
+	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink"}
+)
+
+// token is one lexical token of a statement.
+type token struct {
+	kind tokenKind
+	text string // a word upper-cased, a quoted identifier unquoted, else as written
+}
+
+// tokenKind classifies tokens.
+type tokenKind int
+
+const (
+	tkWord   tokenKind = iota // keyword or unquoted identifier
+	tkIdent                   // "quoted identifier"
+	tkString                  // any string constant, including $$...$$
+	tkParam                   // $1
+	tkSemi                    // ;
+	tkOther                   // numbers, operators, punctuation
+)
+
+// checkPolicy refuses query unless it is one statement the policy admits,
+// and reports whether the statement changes the schema (CREATE, DROP or
+// ALTER).
+//
+// # Errors
+//
+// storage.ErrNotAllowed naming the refusal, or a *storage.SQLError for an
+// empty query or a second statement.
+func checkPolicy(query string) (ddl bool, err error) {
+	toks, err := tokenize(query)
+	if err != nil {
+		return false, err
+	}
+	if err := checkTokens(toks); err != nil {
+		return false, err
+	}
+	switch toks[0].text {
+	case "CREATE", "DROP", "ALTER":
+		return true, nil
+	}
+	return false, nil
+}
+
+// checkTokens applies the policy to a statement's tokens.
+func checkTokens(toks []token) error {
+	if len(toks) == 0 || toks[0].kind == tkSemi {
+		return &storage.SQLError{Msg: "empty statement"}
+	}
+	for i, t := range toks {
+		if t.kind == tkSemi && i != len(toks)-1 {
+			return &storage.SQLError{Msg: "multiple statements in one call are not allowed"}
+		}
+	}
+	first := toks[0]
+	if first.kind != tkWord || !allowedFirst[first.text] {
+		return notAllowed("%s statements: plugins may run SELECT, INSERT, UPDATE, DELETE, WITH, VALUES, TRUNCATE and CREATE, DROP or ALTER of tables, indexes, views and sequences; transactions go through Begin, Commit and Rollback", first.text)
+	}
+	if first.text == "CREATE" || first.text == "DROP" || first.text == "ALTER" {
+		if obj := objectWord(toks[1:]); !allowedObjects[obj] {
+			return notAllowed("%s %s", first.text, obj)
+		}
+	}
+	for i, t := range toks {
+		if err := checkToken(toks, i, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// objectWord returns the kind of object a CREATE, DROP or ALTER names,
+// skipping OR REPLACE and UNIQUE.
+func objectWord(toks []token) string {
+	for _, t := range toks {
+		if t.kind != tkWord {
+			return t.text
+		}
+		switch t.text {
+		case "OR", "REPLACE", "UNIQUE":
+			continue
+		}
+		return t.text
+	}
+	return ""
+}
+
+// checkToken applies the anywhere-rules to toks[i].
+func checkToken(toks []token, i int, t token) error {
+	name := strings.ToLower(t.text)
+	if t.kind == tkIdent {
+		name = t.text // quoted names are case-sensitive
+	}
+	if t.kind != tkWord && t.kind != tkIdent {
+		return nil
+	}
+	if name == "pg_temp" || strings.HasPrefix(name, "pg_temp_") {
+		return notAllowed("the pg_temp schema")
+	}
+	if (t.text == "TEMP" || t.text == "TEMPORARY") && t.kind == tkWord && i > 0 && toks[i-1].kind == tkWord {
+		switch toks[i-1].text {
+		case "INTO", "CREATE", "GLOBAL", "LOCAL":
+			return notAllowed("temporary tables")
+		}
+	}
+	if i+1 < len(toks) && toks[i+1].kind == tkOther && toks[i+1].text == "(" && deniedFunc(name) {
+		return notAllowed("function %s", name)
+	}
+	return nil
+}
+
+// deniedFunc reports whether a call of name is refused.
+func deniedFunc(name string) bool {
+	if deniedFuncs[name] {
+		return true
+	}
+	for _, p := range deniedFuncPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// notAllowed returns storage.ErrNotAllowed with a reason.
+func notAllowed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", storage.ErrNotAllowed, fmt.Sprintf(format, args...))
+}
+
+// tokenize splits query into tokens, dropping whitespace and comments. It
+// follows PostgreSQL's lexer where it matters for the policy: standard
+// strings, where a backslash is an ordinary character (standard_conforming_
+// strings is on in every plugin transaction), escape strings (E'...'), where
+// it escapes the next character, dollar-quoted strings ($tag$...$tag$), quoted
+// identifiers and nested block comments.
+//
+// # Errors
+//
+// storage.ErrNotAllowed for a Unicode-escaped string or identifier (U&),
+// a *storage.SQLError for an unterminated string, identifier or comment.
+func tokenize(q string) ([]token, error) {
+	var toks []token
+	for i := 0; i < len(q); {
+		c := q[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			i++
+		case strings.HasPrefix(q[i:], "--"):
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				return toks, nil
+			}
+			i += j + 1
+		case strings.HasPrefix(q[i:], "/*"):
+			n, err := blockComment(q[i:])
+			if err != nil {
+				return nil, err
+			}
+			i += n
+		case c == '\'':
+			n, err := quoted(q[i:], '\'', false)
+			if err != nil {
+				return nil, err
+			}
+			toks, i = append(toks, token{tkString, q[i : i+n]}), i+n
+		case c == '"':
+			n, err := quoted(q[i:], '"', false)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, token{tkIdent, strings.ReplaceAll(q[i+1:i+n-1], `""`, `"`)})
+			i += n
+		case c == '$':
+			n, kind, err := dollar(q[i:])
+			if err != nil {
+				return nil, err
+			}
+			toks, i = append(toks, token{kind, q[i : i+n]}), i+n
+		case isIdentStart(c):
+			t, n, err := word(q[i:])
+			if err != nil {
+				return nil, err
+			}
+			toks, i = append(toks, t), i+n
+		case c == ';':
+			toks, i = append(toks, token{tkSemi, ";"}), i+1
+		default:
+			toks, i = append(toks, token{tkOther, q[i : i+1]}), i+1
+		}
+	}
+	return toks, nil
+}
+
+// word returns the token at the start of s, which starts a word: a
+// keyword or unquoted identifier, or a string with a prefix (E'...',
+// B'...', X'...', N'...').
+//
+// # Errors
+//
+// storage.ErrNotAllowed for U&, a *storage.SQLError for an unterminated
+// string.
+func word(s string) (token, int, error) {
+	n := 1
+	for n < len(s) && isIdentChar(s[n]) {
+		n++
+	}
+	w, rest := strings.ToUpper(s[:n]), s[n:]
+	if !strings.HasPrefix(rest, "'") && !strings.HasPrefix(rest, "&") {
+		return token{tkWord, w}, n, nil
+	}
+	switch {
+	case w == "U" && rest[0] == '&':
+		return token{}, 0, notAllowed("Unicode escapes (U&)")
+	case w == "E" || w == "B" || w == "X" || w == "N":
+		if rest[0] != '\'' {
+			break
+		}
+		m, err := quoted(rest, '\'', w == "E")
+		if err != nil {
+			return token{}, 0, err
+		}
+		return token{tkString, s[:n+m]}, n + m, nil
+	}
+	return token{tkWord, w}, n, nil
+}
+
+// quoted returns the length of the quoted token at the start of s, closed by
+// an unpaired q; with backslash set, a backslash escapes the next byte.
+func quoted(s string, q byte, backslash bool) (int, error) {
+	for i := 1; i < len(s); i++ {
+		switch {
+		case backslash && s[i] == '\\':
+			i++
+		case s[i] == q && i+1 < len(s) && s[i+1] == q:
+			i++
+		case s[i] == q:
+			return i + 1, nil
+		}
+	}
+	return 0, &storage.SQLError{Msg: "unterminated quoted string or identifier"}
+}
+
+// blockComment returns the length of the (nested) block comment at the
+// start of s.
+func blockComment(s string) (int, error) {
+	depth := 0
+	for i := 0; i+1 < len(s); i++ {
+		switch {
+		case s[i] == '/' && s[i+1] == '*':
+			depth++
+			i++
+		case s[i] == '*' && s[i+1] == '/':
+			depth--
+			i++
+			if depth == 0 {
+				return i + 1, nil
+			}
+		}
+	}
+	return 0, &storage.SQLError{Msg: "unterminated comment"}
+}
+
+// dollar returns the length and kind of the token at the start of s, which
+// starts with '$': a parameter ($1), a dollar-quoted string ($$...$$ or
+// $tag$...$tag$), or a lone '$'.
+func dollar(s string) (int, tokenKind, error) {
+	n := 1
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	if n > 1 {
+		return n, tkParam, nil
+	}
+	for n < len(s) && isIdentChar(s[n]) && s[n] != '$' {
+		n++
+	}
+	if n >= len(s) || s[n] != '$' {
+		return 1, tkOther, nil
+	}
+	tag := s[:n+1]
+	end := strings.Index(s[len(tag):], tag)
+	if end < 0 {
+		return 0, 0, &storage.SQLError{Msg: "unterminated dollar-quoted string"}
+	}
+	return len(tag) + end + len(tag), tkString, nil
+}
+
+// isIdentStart reports whether c may start an unquoted identifier.
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+// isIdentChar reports whether c may continue an unquoted identifier.
+func isIdentChar(c byte) bool {
+	return isIdentStart(c) || c == '$' || (c >= '0' && c <= '9')
+}

@@ -1,0 +1,82 @@
+package pg
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// TestCheckPolicy runs the statement policy alone, without a server.
+func TestCheckPolicy(t *testing.T) {
+	tests := []struct {
+		name  string
+		query string
+		want  error // nil, storage.ErrNotAllowed, or errSQL
+	}{
+		{"select", "SELECT * FROM t WHERE id = $1", nil},
+		{"trailing semicolon and comment", "SELECT 1; -- done", nil},
+		{"lower case", "insert into t values ($1)", nil},
+		{"upsert", "INSERT INTO t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = excluded.v", nil},
+		{"create table", "CREATE TABLE IF NOT EXISTS t (id BIGINT PRIMARY KEY, v BLOB)", nil},
+		{"create unique index", "CREATE UNIQUE INDEX IF NOT EXISTS i ON t (v)", nil},
+		{"or replace view", "CREATE OR REPLACE VIEW v AS SELECT 1", nil},
+		{"strings hide words", `SELECT 'RESET ROLE; set_config(', $$SET ROLE x$$, $a$ $$ $a$, E'\'set_config('`, nil},
+		{"column named like a function", "SELECT set_config FROM t", nil},
+		{"nested comment", "SELECT /* a /* set_config( */ still comment */ 1", nil},
+		{"temp as a column", "SELECT temp FROM t", nil},
+		{"quoted identifier", `SELECT "SET ROLE" FROM t`, nil},
+		{"empty", "  -- nothing\n", errSQL},
+		{"two statements", "SELECT 1; SELECT 2", errSQL},
+		{"unterminated string", "SELECT 'abc", errSQL},
+		{"unterminated dollar", "SELECT $x$abc", errSQL},
+		{"unterminated comment", "SELECT 1 /* x", errSQL},
+		{"set", "SET ROLE postgres", storage.ErrNotAllowed},
+		{"reset in comment prefix", "/* x */ RESET ROLE", storage.ErrNotAllowed},
+		{"paren start", "(SELECT 1)", storage.ErrNotAllowed},
+		{"create function", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'", storage.ErrNotAllowed},
+		{"create or replace function", "CREATE OR REPLACE FUNCTION f()", storage.ErrNotAllowed},
+		{"create temp", "CREATE TEMP TABLE x (i BIGINT)", storage.ErrNotAllowed},
+		{"create schema", "CREATE SCHEMA s", storage.ErrNotAllowed},
+		{"alter role", "ALTER ROLE r SUPERUSER", storage.ErrNotAllowed},
+		{"drop schema", "DROP SCHEMA plugin_x CASCADE", storage.ErrNotAllowed},
+		{"into temp", "SELECT 1 INTO TEMPORARY x", storage.ErrNotAllowed},
+		{"pg_temp", "SELECT * FROM pg_temp.x", storage.ErrNotAllowed},
+		{"set_config", "SELECT set_config('role', 'postgres', false)", storage.ErrNotAllowed},
+		{"quoted set_config", `SELECT pg_catalog."set_config"('role', 'x', false)`, storage.ErrNotAllowed},
+		{"comment before paren", "SELECT set_config/**/('role', 'x', false)", storage.ErrNotAllowed},
+		{"escape string then call", `SELECT E'\\', set_config('role', 'x', false)`, storage.ErrNotAllowed},
+		{"unicode escape", `SELECT U&"\0073et_config"('role', 'x', false)`, storage.ErrNotAllowed},
+		{"advisory lock", "SELECT pg_advisory_lock(1)", storage.ErrNotAllowed},
+		{"large object", "SELECT lo_unlink(1)", storage.ErrNotAllowed},
+		{"query_to_xml", "SELECT query_to_xml('SELECT 1', true, true, '')", storage.ErrNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := checkPolicy(tt.query)
+			var sqlErr *storage.SQLError
+			switch {
+			case tt.want == nil && err != nil:
+				t.Errorf("%s: %v, want allowed", tt.query, err)
+			case tt.want == errSQL && !errors.As(err, &sqlErr):
+				t.Errorf("%s: %v, want *SQLError", tt.query, err)
+			case tt.want != nil && tt.want != errSQL && !errors.Is(err, tt.want):
+				t.Errorf("%s: %v, want %v", tt.query, err, tt.want)
+			}
+		})
+	}
+}
+
+// errSQL stands for a *storage.SQLError in TestCheckPolicy.
+var errSQL = errors.New("an *SQLError")
+
+// FuzzCheckPolicy: the tokenizer never panics nor loops, whatever the
+// quoting.
+func FuzzCheckPolicy(f *testing.F) {
+	for _, s := range []string{"SELECT 1", "SELECT 'a''b'; x", "SELECT $a$;$a$", "/* /* */ */ SELECT E'\\';'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		_, _ = checkPolicy(q)
+	})
+}

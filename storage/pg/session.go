@@ -1,0 +1,346 @@
+package pg
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// endTimeout bounds a COMMIT or ROLLBACK run on behalf of a caller whose
+// context may be done.
+const endTimeout = 10 * time.Second
+
+// Session runs one plugin call's statements in the plugin's schema, as the
+// plugin's role; it implements storage.PluginSession. Every statement runs
+// inside a SERIALIZABLE transaction: the plugin's, opened with Begin, or
+// one of its own that commits with it (autocommit). Every transaction
+// starts by setting the role, the search_path and the statement timeout
+// with SET LOCAL, which the policy keeps the plugin from undoing.
+//
+// A Session is not safe for concurrent use.
+type Session struct {
+	db     *DB
+	n      *names
+	conn   *pgxpool.Conn // the open transaction's connection, nil in autocommit
+	failed string        // why the open transaction failed, "" if it has not
+	closed bool
+}
+
+// Guard: Session fits the storage boundary.
+var _ storage.PluginSession = (*Session)(nil)
+
+// Exec runs a statement and returns the rows it inserted, updated or
+// deleted (0 for other statements). Outside a transaction it runs in one
+// of its own, run again (up to 3 times in all) when PostgreSQL reports a
+// serialization failure or deadlock, since nothing of it was seen.
+//
+// # Errors
+//
+// storage.ErrNotAllowed (the policy, or a missing privilege),
+// storage.ErrBusy, storage.ErrTxFailed, storage.ErrReadOnly,
+// storage.ErrClosed, a context error, or a *storage.SQLError. Inside a
+// transaction any error marks the transaction failed.
+func (s *Session) Exec(ctx context.Context, query string, args []any) (int64, error) {
+	n, _, err := s.statement(ctx, query, args, nil)
+	if err != nil {
+		return 0, fmt.Errorf("exec: %w", err)
+	}
+	return n, nil
+}
+
+// Query runs a statement and returns all its rows, as Exec does.
+//
+// # Errors
+//
+// As Exec, and storage.ErrLimit if the result has more than MaxRows rows
+// or MaxResultBytes bytes.
+func (s *Session) Query(ctx context.Context, query string, args []any) (*storage.Rows, error) {
+	lim := &limits{rows: s.db.opts.MaxRows, bytes: s.db.opts.MaxResultBytes}
+	_, rows, err := s.statement(ctx, query, args, lim)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return rows, nil
+}
+
+// statement checks and runs one plugin statement, in the open transaction
+// or in one of its own.
+//
+// A statement that changes the schema first takes the plugin's DDL lock,
+// a transaction-scoped advisory lock: PostgreSQL's CREATE TABLE IF NOT
+// EXISTS run at once by two nodes (each running the plugin's warden_init)
+// can both find no table, and one then fails on a duplicate key.
+func (s *Session) statement(ctx context.Context, query string, args []any, lim *limits) (int64, *storage.Rows, error) {
+	p, ddl, err := s.check(query, args)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.conn != nil {
+		pc := s.conn.Conn().PgConn()
+		if ddl {
+			if err := simple(ctx, pc, s.n.lockDDL); err != nil {
+				return 0, nil, s.fail(classify(ctx, err))
+			}
+		}
+		n, rows, err := run(ctx, pc, query, p, lim)
+		return n, rows, s.fail(classify(ctx, err))
+	}
+	pre := s.n.setupRW
+	if ddl {
+		pre = append(pre[:len(pre):len(pre)], s.n.lockDDL)
+	}
+	for attempt := 1; ; attempt++ {
+		n, rows, err := s.autocommit(ctx, pre, query, p, lim)
+		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return n, rows, classify(ctx, err)
+		}
+	}
+}
+
+// autocommit runs one statement in a transaction of its own, in one round
+// trip: Warden's statements pre (BEGIN and the setup), the statement and
+// COMMIT go in one pipeline, each with the extended protocol. If a step
+// fails, PostgreSQL skips the rest up to the pipeline's Sync, and release
+// rolls back.
+func (s *Session) autocommit(ctx context.Context, pre []string, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release(c)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pl := c.Conn().PgConn().StartPipeline(ctx)
+	for _, q := range pre {
+		pl.SendQueryParams(q, nil, nil, nil, nil)
+	}
+	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
+	pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
+	err = pl.Sync()
+	var n int64
+	var rows *storage.Rows
+	for i := 0; err == nil && i <= len(pre)+1; i++ {
+		var res any
+		if res, err = pl.GetResults(); err != nil {
+			break
+		}
+		rr, ok := res.(*pgconn.ResultReader)
+		switch {
+		case !ok:
+			err = fmt.Errorf("pipeline: unexpected %T", res)
+		case i == len(pre):
+			n, rows, err = collect(rr, lim, cancel)
+		default:
+			_, err = rr.Close()
+		}
+	}
+	if cerr := pl.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return n, rows, nil
+}
+
+// Begin opens a SERIALIZABLE transaction, READ WRITE if write is set, else
+// READ ONLY. Unlike SQLite's, a write transaction takes no lock at Begin:
+// conflicts with other transactions surface later, at a statement or at
+// Commit, as storage.ErrBusy.
+//
+// # Errors
+//
+// storage.ErrTxOpen, storage.ErrBusy (no free connection within
+// BusyTimeout), a context error, storage.ErrClosed, or a
+// *storage.SQLError.
+func (s *Session) Begin(ctx context.Context, write bool) error {
+	if err := s.usable(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if s.conn != nil {
+		return fmt.Errorf("begin: %w", storage.ErrTxOpen)
+	}
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	begin := s.n.beginRO
+	if write {
+		begin = s.n.beginRW
+	}
+	if err := simple(ctx, c.Conn().PgConn(), begin); err != nil {
+		release(c)
+		return fmt.Errorf("begin: %w", classify(ctx, err))
+	}
+	s.conn, s.failed = c, ""
+	return nil
+}
+
+// Commit commits the open transaction. Once ctx has been checked, COMMIT
+// runs to completion regardless of ctx, so that an error means the
+// transaction did not commit. The transaction is over when Commit returns.
+//
+// # Errors
+//
+// storage.ErrNoTx; storage.ErrTxFailed (rolled back); a context error
+// (rolled back); storage.ErrClosed; storage.ErrBusy when PostgreSQL
+// refused the commit as a serialization failure (retry the transaction);
+// or a *storage.SQLError.
+func (s *Session) Commit(ctx context.Context) error {
+	if err := s.usable(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if s.conn == nil {
+		return fmt.Errorf("commit: %w", storage.ErrNoTx)
+	}
+	if s.failed != "" {
+		failed := s.failed
+		s.end()
+		return fmt.Errorf("commit: %w: rolled back after: %s", storage.ErrTxFailed, failed)
+	}
+	if err := ctx.Err(); err != nil {
+		s.end()
+		return fmt.Errorf("commit: rolled back: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
+	err := simple(cctx, s.conn.Conn().PgConn(), "COMMIT")
+	cancel()
+	s.end()
+	if err != nil {
+		return fmt.Errorf("commit: rolled back: %w", classify(context.Background(), err))
+	}
+	return nil
+}
+
+// Rollback rolls back the open transaction, failed or not. It ignores ctx,
+// which may be done.
+//
+// # Errors
+//
+// storage.ErrNoTx if no transaction is open, storage.ErrClosed if the
+// session is closed.
+func (s *Session) Rollback(_ context.Context) error {
+	if s.closed {
+		return fmt.Errorf("rollback: %w", storage.ErrClosed)
+	}
+	if s.conn == nil {
+		return fmt.Errorf("rollback: %w", storage.ErrNoTx)
+	}
+	s.end()
+	return nil
+}
+
+// InTx reports whether a transaction is open.
+func (s *Session) InTx() bool { return s.conn != nil }
+
+// Close rolls back an open transaction and releases its connection. It is
+// idempotent; afterwards every method but Close and InTx fails with
+// storage.ErrClosed.
+//
+// # Errors
+//
+// None; the error result is for io.Closer.
+func (s *Session) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.conn != nil {
+		s.end()
+	}
+	return nil
+}
+
+// usable returns storage.ErrClosed if the session or its DB is closed.
+func (s *Session) usable() error {
+	if s.closed || s.db.isClosed() {
+		return storage.ErrClosed
+	}
+	return nil
+}
+
+// check applies the policy to a statement and encodes its arguments,
+// refusing it in a failed transaction. It reports whether the statement
+// changes the schema.
+func (s *Session) check(query string, args []any) (*params, bool, error) {
+	if err := s.usable(); err != nil {
+		return nil, false, err
+	}
+	if s.failed != "" {
+		return nil, false, fmt.Errorf("%w: after: %s", storage.ErrTxFailed, s.failed)
+	}
+	ddl, err := checkPolicy(query)
+	var p *params
+	if err == nil {
+		p, err = encodeArgs(args)
+	}
+	return p, ddl, s.fail(err)
+}
+
+// fail marks the open transaction failed with err, if err is not nil and
+// the transaction has not failed already, and returns err.
+func (s *Session) fail(err error) error {
+	if err != nil && s.conn != nil && s.failed == "" {
+		s.failed = err.Error()
+	}
+	return err
+}
+
+// end ends the open transaction, rolling it back unless it committed, and
+// releases its connection.
+func (s *Session) end() {
+	release(s.conn)
+	s.conn, s.failed = nil, ""
+}
+
+// acquire takes a connection from the pool, waiting at most BusyTimeout.
+//
+// # Errors
+//
+// storage.ErrBusy if none is free in time, ctx.Err() if ctx ends first,
+// storage.ErrClosed if the DB is closed.
+func (s *Session) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	if s.db.isClosed() {
+		return nil, storage.ErrClosed
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.db.opts.BusyTimeout)
+	defer cancel()
+	c, err := s.db.pool.Acquire(wctx)
+	switch {
+	case err == nil:
+		return c, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case s.db.isClosed():
+		return nil, storage.ErrClosed
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w: no free connection within %s", storage.ErrBusy, s.db.opts.BusyTimeout)
+	}
+	return nil, classify(ctx, err)
+}
+
+// release rolls back the transaction c may still be in, with a context of
+// its own, and returns c to the pool, which discards it if it is closed or
+// still inside a transaction.
+func release(c *pgxpool.Conn) {
+	pc := c.Conn().PgConn()
+	if !pc.IsClosed() && pc.TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), endTimeout)
+		_ = simple(ctx, pc, "ROLLBACK")
+		cancel()
+	}
+	c.Release()
+}
+
+// simple runs Warden's own statements (never a plugin's) with the simple
+// protocol, which takes several at once.
+func simple(ctx context.Context, c *pgconn.PgConn, sql string) error {
+	_, err := c.Exec(ctx, sql).ReadAll()
+	return err
+}

@@ -1,0 +1,241 @@
+package pg
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN - 1);
+// longer names are truncated, which could make two plugins' names collide.
+const maxIdent = 63
+
+// schemaPrefix starts every plugin schema's name.
+const schemaPrefix = "plugin_"
+
+// ddlLockClass is the first key of a plugin's DDL lock, the second being a
+// hash of its schema's name.
+const ddlLockClass = 0x57415244 // "WARD"
+
+// setupLockKey is the advisory lock that serialises Warden's own DDL
+// (harden, setUp) between nodes sharing a database.
+const setupLockKey = 0x57415244454e // "WARDEN"
+
+// names are a plugin's schema and role, and the statements that start each
+// of its transactions.
+type names struct {
+	schema, role string
+	// beginRW and beginRO open a write or a read-only transaction in the
+	// plugin's identity, in one simple-protocol round trip.
+	beginRW, beginRO string
+	// setupRW is beginRW, one statement at a time, for a pipeline.
+	setupRW []string
+	// lockDDL takes the plugin's DDL lock (see Session.statement).
+	lockDDL string
+}
+
+// identifier returns name if it fits an identifier, else its first bytes
+// and a hash of it, separated by '#', which no plugin name contains, so that
+// a shortened name never equals another plugin's full one.
+func identifier(name string) string {
+	if len(name) <= maxIdent {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	h := hex.EncodeToString(sum[:4])
+	return name[:maxIdent-len(h)-1] + "#" + h
+}
+
+// newNames returns the names of plugin's schema and role in the database
+// dbName. Roles belong to the whole PostgreSQL cluster, so the role's name
+// carries the database's: two Warden databases in one cluster never share a
+// role.
+func newNames(dbName, plugin string, o Options) *names {
+	n := &names{
+		schema: identifier(schemaPrefix + plugin),
+		role:   identifier(schemaPrefix + plugin + "@" + dbName),
+	}
+	set := []string{
+		"SET LOCAL ROLE " + quote(n.role),
+		"SET LOCAL search_path TO " + quote(n.schema),
+		"SET LOCAL statement_timeout = " + strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
+		"SET LOCAL lock_timeout = " + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10),
+		"SET LOCAL standard_conforming_strings = on",
+		"SET LOCAL bytea_output = 'hex'",
+		"SET LOCAL extra_float_digits = 1",
+	}
+	rw := "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"
+	n.setupRW = append([]string{rw}, set...)
+	n.beginRW = strings.Join(n.setupRW, "; ")
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(n.schema))
+	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", ddlLockClass, int32(h.Sum32()))
+	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
+	return n
+}
+
+// quote quotes an identifier for PostgreSQL.
+func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
+
+// harden takes from PUBLIC, once per database, what would let a plugin role
+// reach beyond its schema: the schema public, temporary tables (pg_temp
+// lives as long as a pooled connection, across plugins) and set_config,
+// which could set the role back to Warden's (see RATIONALE.md). Each is
+// revoked only if PUBLIC still has it, so that a role that may not revoke
+// it can run Warden once an administrator has.
+//
+// # Errors
+//
+// An error naming the statement to run as a superuser when the connecting
+// role may not run it itself.
+func (db *DB) harden(ctx context.Context) error {
+	steps := []struct{ check, revoke string }{
+		{
+			"SELECT has_schema_privilege('public', 'public', 'USAGE') OR has_schema_privilege('public', 'public', 'CREATE')",
+			"REVOKE ALL ON SCHEMA public FROM PUBLIC",
+		},
+		{
+			"SELECT has_database_privilege('public', current_database(), 'TEMPORARY')",
+			"REVOKE TEMPORARY ON DATABASE " + quote(db.dbName) + " FROM PUBLIC",
+		},
+		{
+			"SELECT has_function_privilege('public', 'pg_catalog.set_config(text, text, boolean)', 'EXECUTE')",
+			"REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC",
+		},
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(setupLockKey)); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		for _, s := range steps {
+			var granted bool
+			if err := tx.QueryRow(ctx, s.check).Scan(&granted); err != nil {
+				return fmt.Errorf("check %q: %w", s.check, err)
+			}
+			if !granted {
+				continue
+			}
+			if _, err := tx.Exec(ctx, s.revoke); err != nil {
+				return fmt.Errorf("%w (have a superuser run %q once)", err, s.revoke)
+			}
+		}
+		return nil
+	})
+}
+
+// setUp creates plugin's role and schema if they do not exist, under a
+// transaction-scoped advisory lock so that nodes opening the same plugin at
+// once do not race. The role is NOLOGIN, with no attribute and no
+// membership; the schema is the role's, with a domain BLOB over BYTEA so
+// that portable DDL ("v BLOB") means the same on both engines. Warden's
+// role is granted the plugin role, so that it may SET ROLE to it.
+//
+// # Errors
+//
+// An error if the role exists with an attribute or membership it should not
+// have (someone else's role), or PostgreSQL's error.
+func (db *DB) setUp(ctx context.Context, plugin string) (*names, error) {
+	n := newNames(db.dbName, plugin, db.opts)
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(setupLockKey)); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", n.role).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			if err := createRole(ctx, tx, n.role); err != nil {
+				return err
+			}
+		}
+		if err := checkRole(ctx, tx, n.role); err != nil {
+			return err
+		}
+		stmts := []string{
+			"GRANT " + quote(n.role) + " TO CURRENT_USER",
+			"CREATE SCHEMA IF NOT EXISTS " + quote(n.schema) + " AUTHORIZATION " + quote(n.role),
+		}
+		for _, s := range stmts {
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return createBlob(ctx, tx, n)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// createRole creates role, tolerating another database's Warden creating it
+// at the same time (advisory locks are per database).
+func createRole(ctx context.Context, tx pgx.Tx, role string) error {
+	_, err := tx.Exec(ctx, "SAVEPOINT create_role")
+	if err == nil {
+		_, err = tx.Exec(ctx, "CREATE ROLE "+quote(role)+" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS")
+	}
+	if err == nil {
+		_, err = tx.Exec(ctx, "RELEASE SAVEPOINT create_role")
+		return err
+	}
+	if code := sqlState(err); code == "42710" || code == "23505" { // duplicate_object, unique_violation
+		_, err = tx.Exec(ctx, "ROLLBACK TO SAVEPOINT create_role")
+		return err
+	}
+	return fmt.Errorf("create role %s: %w", role, err)
+}
+
+// checkRole refuses a role that is not a bare NOLOGIN role: Warden would
+// otherwise run plugins with a stranger's privileges.
+func checkRole(ctx context.Context, tx pgx.Tx, role string) error {
+	var bad bool
+	err := tx.QueryRow(ctx, `SELECT r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolcanlogin
+		OR r.rolreplication OR r.rolbypassrls
+		OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid)
+		FROM pg_roles r WHERE r.rolname = $1`, role).Scan(&bad)
+	if err != nil {
+		return fmt.Errorf("check role %s: %w", role, err)
+	}
+	if bad {
+		return fmt.Errorf("role %s exists with privileges or memberships a plugin role must not have", role)
+	}
+	return nil
+}
+
+// createBlob creates the domain blob in the plugin's schema, owned by its
+// role, if it is missing.
+func createBlob(ctx context.Context, tx pgx.Tx, n *names) error {
+	var missing bool
+	err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_namespace s ON s.oid = t.typnamespace
+		WHERE s.nspname = $1 AND t.typname = 'blob')`, n.schema).Scan(&missing)
+	if err != nil || !missing {
+		return err
+	}
+	for _, s := range []string{
+		"CREATE DOMAIN " + quote(n.schema) + ".blob AS bytea",
+		"ALTER DOMAIN " + quote(n.schema) + ".blob OWNER TO " + quote(n.role),
+	} {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// sqlState returns the SQLSTATE of a PostgreSQL error, "" for another error.
+func sqlState(err error) string {
+	var pe interface{ SQLState() string }
+	if errors.As(err, &pe) {
+		return pe.SQLState()
+	}
+	return ""
+}
