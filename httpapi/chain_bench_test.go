@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -55,7 +56,7 @@ func BenchmarkServer_chain(b *testing.B) {
 					}
 					w.reset()
 					s.Handler().ServeHTTP(w, req)
-					if w.status != http.StatusOK || w.body.String() != tc.want || w.header.Get("Content-Type") != tc.wantCT {
+					if w.status != http.StatusOK || string(w.body.Bytes()) != tc.want || w.header.Get("Content-Type") != tc.wantCT {
 						b.Errorf("got %d %q %q", w.status, w.header.Get("Content-Type"), w.body.String())
 						return
 					}
@@ -142,6 +143,9 @@ func (w *reuseWriter) reset() {
 }
 
 func (w *reuseWriter) Header() http.Header { return w.header }
+
+// SetWriteDeadline accepts the deadline, as net/http's writer does.
+func (w *reuseWriter) SetWriteDeadline(time.Time) error { return nil }
 
 func (w *reuseWriter) WriteHeader(status int) {
 	if w.status == 0 {

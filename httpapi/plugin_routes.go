@@ -232,8 +232,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 // identity. Warden decompresses no request body (so no compression bomb can
 // reach it), and a compressed body passed on as the payload would be wrong.
 func encoded(r *http.Request) error {
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
-		return fmt.Errorf("content encoding %.32q", enc)
+	// net/http canonicalizes header names, so the map is read directly.
+	if enc := r.Header["Content-Encoding"]; len(enc) > 0 && enc[0] != "" && !strings.EqualFold(enc[0], "identity") {
+		return fmt.Errorf("content encoding %.32q", enc[0])
 	}
 	return nil
 }
