@@ -211,11 +211,23 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 	return nil
 }
 
+// smallBodyBytes is the largest announced body that readBody reads into one
+// buffer of the announced size; a larger one grows as bytes arrive, so that
+// a client cannot make the server allocate what it never sends.
+const smallBodyBytes = 4 << 10
+
 // readBody reads r's body, up to MaxBodyBytes. Over the limit is Nakama's
 // 400 "http: request body too large", a body shorter than its
 // Content-Length a 400 too; any other failure is internal.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= min(smallBodyBytes, s.cfg.MaxBodyBytes) {
+		body = make([]byte, n) // net/http's body ends at its Content-Length
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	}
 	if err == nil {
 		return body, nil
 	}
