@@ -112,8 +112,8 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 	// The plugin sees the request's own header map, less what it must not
 	// see; nothing after this handler reads those two.
 	headers := r.Header
-	headers.Del("Authorization")
-	headers.Del("Grpc-Timeout")
+	delete(headers, "Authorization") // net/http's keys are canonical: Header.Del without canonicalizing
+	delete(headers, "Grpc-Timeout")
 	query.Del("http_key")
 	ip, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
