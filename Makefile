@@ -34,4 +34,4 @@ test:
 ## bench: Go benchmarks once each, then the HTTP load test (needs wrk).
 bench:
 	go test -run '^$$' -bench . -benchtime 2s ./host ./httpapi ./storage
-	scripts/bench-http 10s 32
+	scripts/bench-http 5s 32

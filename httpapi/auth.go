@@ -9,10 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/warden-rpc/warden/host"
-	"github.com/warden-rpc/warden/session"
 )
 
 // Authorization schemes, matched case-sensitively as Nakama does.
@@ -80,13 +78,16 @@ func parseBasic(auth string) (string, bool) {
 }
 
 // bearerUser verifies a Bearer session token and asks the SessionChecker,
-// if any, whether the session is still valid.
+// if any, whether the session is still valid. Verified tokens are
+// remembered until they expire (session.Verifier); the SessionChecker is
+// asked on every request all the same, so a revocation takes effect at
+// once.
 func (s *Server) bearerUser(r *http.Request, auth string) (*host.User, error) {
 	token, ok := strings.CutPrefix(auth, prefixBearer)
 	if !ok {
 		return nil, errAuthTokenInvalid(errors.New("not a Basic or Bearer authorization"))
 	}
-	c, err := session.Verify(s.cfg.EncryptionKey, token, time.Now())
+	c, err := s.verifier.Verify(token, s.cfg.now())
 	if err != nil {
 		return nil, errAuthTokenInvalid(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -43,9 +44,45 @@ const (
 // Warden-Plugin header and, through the request's info, in its access and
 // error log lines, so that "which code ran?" always has an answer.
 func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
-	v := plugin + "@" + version
-	w.Header().Set(headerPlugin, v)
-	info(r.Context()).plugin = v
+	ri := info(r.Context())
+	var v []string
+	if ri.srv != nil {
+		v = ri.srv.marks.value(plugin, version)
+	} else {
+		v = []string{plugin + "@" + version}
+	}
+	w.Header()[headerPlugin] = v
+	ri.plugin = v[0]
+}
+
+// maxPluginMarks bounds pluginMarks; reloads make new versions.
+const maxPluginMarks = 1024
+
+// pluginMarks holds a prebuilt Warden-Plugin header value for each plugin
+// version that answered, so that answering costs no allocation. The values
+// are shared by every response and never modified.
+type pluginMarks struct {
+	mu sync.RWMutex
+	m  map[[2]string][]string
+}
+
+// value returns the header value "plugin@version".
+func (pm *pluginMarks) value(plugin, version string) []string {
+	k := [2]string{plugin, version}
+	pm.mu.RLock()
+	v, ok := pm.m[k]
+	pm.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = []string{plugin + "@" + version}
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if pm.m == nil || len(pm.m) >= maxPluginMarks {
+		pm.m = make(map[[2]string][]string)
+	}
+	pm.m[k] = v
+	return v
 }
 
 // Error is an error that the API answers with before or instead of a plugin
@@ -182,10 +219,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			markPlugin(w, r, ce.Plugin, ce.Version)
 		}
 	}
-	ev := zerolog.Ctx(r.Context()).Debug()
+	lvl := zerolog.DebugLevel
 	if status >= http.StatusInternalServerError {
-		ev = zerolog.Ctx(r.Context()).Error()
+		lvl = zerolog.ErrorLevel
 	}
+	ev := event(r, lvl)
 	if ce != nil && ce.Err != nil {
 		if errors.Is(ce.Err, host.ErrPluginNotLoaded) { // an operator should see why the RPC is gone
 			ev = zerolog.Ctx(r.Context()).Warn()
@@ -199,7 +237,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ev = ev.Str("plugin", p)
 	}
 	ev.Err(err).Int("status", status).Msg("request failed")
-	w.Header().Set("Content-Type", contentTypeJSON)
+	w.Header()["Content-Type"] = contentTypeJSONValue
 	w.WriteHeader(status)
 	_, werr := w.Write(body)
 	logWriteError(r, werr)
@@ -209,6 +247,6 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // means the client went away; there is no one left to tell.
 func logWriteError(r *http.Request, err error) {
 	if err != nil {
-		zerolog.Ctx(r.Context()).Debug().Err(err).Msg("write response")
+		event(r, zerolog.DebugLevel).Err(err).Msg("write response")
 	}
 }

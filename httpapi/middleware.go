@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/rs/zerolog/hlog"
 
 	"github.com/warden-rpc/warden/session"
 )
@@ -42,20 +41,48 @@ func corsSimpleHeader(h string) bool {
 	return false
 }
 
-// traceIDKey is the context key of a request's *requestInfo.
-type traceIDKey struct{}
+// infoKey is the context key of a request's *requestInfo.
+type infoKey struct{}
 
-// requestInfo is what the middleware and the handlers share about one
-// request: its trace ID, and the plugin version that answered it.
+// requestInfo is the one value the middleware adds to a request's context:
+// what it and the handlers share about the request. It is allocated once
+// per request, with the access log's response recorder inside.
 type requestInfo struct {
+	// traceID identifies the request: req_id in logs, trace_id for plugins.
 	traceID string
-	plugin  string
+	// plugin is the plugin version that answered, for the logs.
+	plugin string
+	// srv is the server: its logger, whose events get req_id and
+	// remote_addr added (see event), so that no request copies a logger,
+	// and its prebuilt plugin header values.
+	srv *Server
+	// rec records the status and size for the access log.
+	rec statusRecorder
 }
 
-// info returns the request's info, set by the trace middleware, or an
-// empty one outside it.
+// infoContext is a request's context: its parent with the request's info,
+// in one allocation where context.WithValue would take two.
+type infoContext struct {
+	context.Context
+	info requestInfo
+}
+
+// Value returns the request's info for infoKey and asks the parent for
+// any other key.
+func (c *infoContext) Value(key any) any {
+	if key == (infoKey{}) {
+		return &c.info
+	}
+	return c.Context.Value(key)
+}
+
+// info returns the request's info, set by the middleware, or an empty one
+// outside it.
 func info(ctx context.Context) *requestInfo {
-	if ri, ok := ctx.Value(traceIDKey{}).(*requestInfo); ok {
+	if c, ok := ctx.(*infoContext); ok { // the handlers' usual case
+		return &c.info
+	}
+	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
 		return ri
 	}
 	return &requestInfo{}
@@ -64,80 +91,128 @@ func info(ctx context.Context) *requestInfo {
 // traceID returns the request's trace ID.
 func traceID(ctx context.Context) string { return info(ctx).traceID }
 
-// middleware wraps h with, outermost first: the request logger, the trace ID
-// (logged as req_id), the remote address, the access log when enabled, panic
-// recovery, and the headers every response carries, including CORS.
-func (s *Server) middleware(h http.Handler) http.Handler {
-	h = commonHeaders(h)
-	h = s.recoverPanics(h)
-	if s.cfg.AccessLog {
-		h = hlog.AccessHandler(accessLog)(h)
+// event starts a log line about r at level lvl, carrying the request's
+// req_id and remote_addr. It returns nil, on which zerolog's methods do
+// nothing, when the level is off or r did not go through the middleware.
+func event(r *http.Request, lvl zerolog.Level) *zerolog.Event {
+	ri := info(r.Context())
+	if ri.srv == nil {
+		return nil
 	}
-	h = hlog.RemoteAddrHandler("remote_addr")(h)
-	h = withTraceID(h)
-	return hlog.NewHandler(s.log)(h)
+	return ri.srv.log.WithLevel(lvl).Str("req_id", ri.traceID).Str("remote_addr", r.RemoteAddr)
 }
 
-// withTraceID gives each request a new UUIDv4 trace ID, in its context and
-// its logger's req_id field; plugins see it as trace_id.
-func withTraceID(next http.Handler) http.Handler {
+// requestLogger returns a logger carrying r's req_id and remote_addr, for
+// code that finds its logger with zerolog.Ctx, such as the accounts
+// service. Only the account routes pay for it.
+func (s *Server) requestLogger(r *http.Request) zerolog.Logger {
+	return s.log.With().Str("req_id", traceID(r.Context())).Str("remote_addr", r.RemoteAddr).Logger()
+}
+
+// middleware wraps h with, in one function: the request's info (its trace
+// ID, logged as req_id, with its remote address), the access log when
+// enabled, panic recovery, and the headers every response carries,
+// including CORS.
+func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := &requestInfo{traceID: session.NewTokenID()}
-		zerolog.Ctx(r.Context()).UpdateContext(func(c zerolog.Context) zerolog.Context {
-			return c.Str("req_id", ri.traceID)
-		})
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), traceIDKey{}, ri)))
+		ctx := &infoContext{Context: r.Context(), info: requestInfo{traceID: session.NewTraceID(), srv: s}}
+		ri := &ctx.info
+		r = r.WithContext(ctx)
+		if s.access != nil {
+			ri.rec.ResponseWriter = w
+			w = &ri.rec
+			defer s.logAccess(r, ri, time.Now())
+		}
+		defer s.recoverPanic(w, r)
+		commonHeaders(w, r, h)
 	})
 }
 
-// accessLog logs one request. It logs the path without the query string,
+// logAccess logs one request. It logs the path without the query string,
 // which may hold the HTTP key.
-func accessLog(r *http.Request, status, size int, d time.Duration) {
-	ev := zerolog.Ctx(r.Context()).Info().
+func (s *Server) logAccess(r *http.Request, ri *requestInfo, start time.Time) {
+	ev := s.access.Info().
+		Str("req_id", ri.traceID).
+		Str("remote_addr", r.RemoteAddr).
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
-		Int("status", status).
-		Int("size", size).
-		Dur("duration", d)
-	if p := info(r.Context()).plugin; p != "" {
-		ev = ev.Str("plugin", p)
+		Int("status", ri.rec.status). // 0 when the handler wrote nothing, as before
+		Int("size", ri.rec.size).
+		Dur("duration", time.Since(start))
+	if ri.plugin != "" {
+		ev = ev.Str("plugin", ri.plugin)
 	}
 	ev.Msg("request")
 }
 
-// recoverPanics turns a panic in a handler into the internal error response
-// and a log entry, instead of net/http's dropped connection. A handler that
-// panics after writing its header leaves a truncated response.
-// http.ErrAbortHandler is passed on, as it asks net/http to abort.
-func (s *Server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.writeError(w, r, fmt.Errorf("panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack()))
-		}()
-		next.ServeHTTP(w, r)
-	})
+// statusRecorder records the status and the number of body bytes a
+// handler writes.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	size   int
 }
 
+// WriteHeader records the status and passes on the first call only.
+func (w *statusRecorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+		w.ResponseWriter.WriteHeader(status)
+	}
+}
+
+// Write counts the bytes written.
+func (w *statusRecorder) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.size += n
+	return n, err
+}
+
+// Unwrap returns the underlying writer, for http.ResponseController.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// recoverPanic, deferred, turns a panic in a handler into the internal
+// error response and a log entry, instead of net/http's dropped connection.
+// A handler that panics after writing its header leaves a truncated
+// response. http.ErrAbortHandler is passed on, as it asks net/http to
+// abort.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.writeError(w, r, fmt.Errorf("panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack()))
+}
+
+// Prebuilt values of the headers every response carries: assigning them
+// to a header map costs no allocation. They are shared by every response
+// and must never be modified; http.Header's Set and Add replace or copy
+// them.
+var (
+	cacheControlValue    = []string{"no-store, no-cache, must-revalidate"}
+	allowOriginValue     = []string{"*"}
+	contentTypeJSONValue = []string{contentTypeJSON}
+	textPlainValue       = []string{"text/plain"}
+)
+
 // commonHeaders sets Nakama's Cache-Control and CORS headers on every
-// response and answers every OPTIONS request itself.
-func commonHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store, no-cache, must-revalidate")
-		h.Set("Access-Control-Allow-Origin", "*")
-		if r.Method == http.MethodOptions {
-			w.WriteHeader(preflight(h, r))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// response, answers every OPTIONS request itself and passes the others to
+// next.
+func commonHeaders(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	h := w.Header()
+	h["Cache-Control"] = cacheControlValue
+	h["Access-Control-Allow-Origin"] = allowOriginValue
+	if r.Method == http.MethodOptions {
+		w.WriteHeader(preflight(h, r))
+		return
+	}
+	next.ServeHTTP(w, r)
 }
 
 // preflight answers an OPTIONS request as gorilla/handlers' CORS does for

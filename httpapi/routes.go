@@ -63,7 +63,7 @@ func (s *Server) routes() *httprouter.Router {
 func (s *Server) accountRoutes(r *httprouter.Router) {
 	account := func(h handlerFunc, rule limitRule) httprouter.Handle {
 		rule.gateway = true
-		return s.handle(s.limited(gateway(h), rule))
+		return s.handle(s.withLogger(s.limited(gateway(h), rule)))
 	}
 	auth := limitRule{notFound: true}
 	r.POST("/v2/account/authenticate/custom", account(s.authenticateAccount(accounts.KindCustom), auth))
@@ -72,6 +72,15 @@ func (s *Server) accountRoutes(r *httprouter.Router) {
 	r.POST("/v2/account/session/refresh", account(s.refreshSession, limitRule{}))
 	r.POST("/v2/session/logout", account(s.logout, limitRule{}))
 	r.GET("/v2/account", account(s.getAccount, limitRule{}))
+}
+
+// withLogger gives h's request context a logger carrying the request's
+// req_id and remote_addr, for the services that log through zerolog.Ctx.
+func (s *Server) withLogger(h handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		l := s.requestLogger(r)
+		return h(w, r.WithContext(l.WithContext(r.Context())), ps)
+	}
 }
 
 // handle adapts h to httprouter, sending its error to writeError.

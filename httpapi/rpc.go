@@ -112,8 +112,8 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 	// The plugin sees the request's own header map, less what it must not
 	// see; nothing after this handler reads those two.
 	headers := r.Header
-	headers.Del("Authorization")
-	headers.Del("Grpc-Timeout")
+	delete(headers, "Authorization") // net/http's keys are canonical: Header.Del without canonicalizing
+	delete(headers, "Grpc-Timeout")
 	query.Del("http_key")
 	ip, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -142,11 +142,13 @@ func writeResult(w http.ResponseWriter, r *http.Request, res host.Result, unwrap
 	}
 	body := res.Output
 	if unwrap {
-		ct := r.Header.Get("Content-Type")
-		if ct == "" {
-			ct = "text/plain"
+		// The request's own value, shared rather than copied (net/http
+		// only reads it); [:1:1] keeps anyone's append off it.
+		ct := r.Header["Content-Type"]
+		if len(ct) == 0 || ct[0] == "" {
+			ct = textPlainValue
 		}
-		w.Header().Set("Content-Type", ct)
+		w.Header()["Content-Type"] = ct[:1:1]
 	} else {
 		var err error
 		body, err = json.Marshal(struct {
@@ -155,7 +157,7 @@ func writeResult(w http.ResponseWriter, r *http.Request, res host.Result, unwrap
 		if err != nil {
 			return fmt.Errorf("encode result: %w", err)
 		}
-		w.Header().Set("Content-Type", contentTypeJSON)
+		w.Header()["Content-Type"] = contentTypeJSONValue
 	}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)

@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -112,6 +113,16 @@ type Config struct {
 	Logger zerolog.Logger
 	// AccessLog logs one line per request.
 	AccessLog bool
+	// AccessLogOutput, when set, is the writer under Logger, which must
+	// write one JSON line per Write (not a console writer). Access log
+	// lines are then kept in memory and written to it in batches, off the
+	// request path: every 100 ms, and every line before Shutdown or Close
+	// returns. When it is nil, each line is written through Logger as the
+	// request ends.
+	AccessLogOutput io.Writer
+
+	// now is the clock, time.Now when nil; tests set it.
+	now func() time.Time
 }
 
 // Server serves the HTTP API. Create one with NewServer, then call Listen
@@ -125,6 +136,12 @@ type Server struct {
 	handler       http.Handler
 	srv           *http.Server
 	plugins       pluginRoutes
+	marks         pluginMarks
+	verifier      *session.Verifier
+	// access logs the requests, nil when the access log is off; its output
+	// is accessBuf when that is set.
+	access    *zerolog.Logger
+	accessBuf *lineBuffer
 
 	mu sync.Mutex
 	ln net.Listener
@@ -147,6 +164,15 @@ func NewServer(cfg Config) (*Server, error) {
 		httpKeyHash:   sha256.Sum256([]byte(cfg.HTTPKey)),
 		serverKeyHash: sha256.Sum256([]byte(cfg.ServerKey)),
 		writeTimeout:  cfg.CallTimeout + writeMargin,
+		verifier:      session.NewVerifier(cfg.EncryptionKey, 0),
+	}
+	if cfg.AccessLog {
+		access := s.log
+		if cfg.AccessLogOutput != nil {
+			s.accessBuf = newLineBuffer(cfg.AccessLogOutput, s.log, accessMaxBytes)
+			access = s.log.Output(s.accessBuf)
+		}
+		s.access = &access
 	}
 	s.handler = s.middleware(s.routes())
 	s.srv = &http.Server{
@@ -186,6 +212,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.ReadHeaderTimeout == 0 {
 		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	return nil
 }
@@ -258,6 +287,7 @@ func (s *Server) URL() string {
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
 	s.closeListener()
+	s.closeAccessLog()
 	if err != nil {
 		return fmt.Errorf("httpapi: shutdown: %w", err)
 	}
@@ -273,6 +303,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	s.closeListener()
+	s.closeAccessLog()
 	if err != nil {
 		return fmt.Errorf("httpapi: close: %w", err)
 	}
@@ -286,6 +317,14 @@ func (s *Server) closeListener() {
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		_ = s.ln.Close()
+	}
+}
+
+// closeAccessLog writes the access log lines still waiting; handlers that
+// are still running after a timed-out Shutdown write theirs directly.
+func (s *Server) closeAccessLog() {
+	if s.accessBuf != nil {
+		s.accessBuf.Close()
 	}
 }
 

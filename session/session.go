@@ -171,14 +171,22 @@ func decodeClaims(part string) (Claims, error) {
 // checkClaims applies Nakama's rules: exp is required and must be after now
 // (golang-jwt's WithExpirationRequired), and uid must be a UUID.
 func checkClaims(c Claims, now time.Time) error {
+	if err := checkExpiry(c, now); err != nil {
+		return err
+	}
+	if !IsUUID(c.UserID) {
+		return fmt.Errorf("%w: uid is not a UUID", ErrClaims)
+	}
+	return nil
+}
+
+// checkExpiry checks that exp is set and after now.
+func checkExpiry(c Claims, now time.Time) error {
 	if c.ExpiresAt == 0 {
 		return fmt.Errorf("%w: no exp", ErrExpired)
 	}
 	if !now.Before(time.Unix(c.ExpiresAt, 0)) {
 		return fmt.Errorf("%w: exp %d", ErrExpired, c.ExpiresAt)
-	}
-	if !IsUUID(c.UserID) {
-		return fmt.Errorf("%w: uid is not a UUID", ErrClaims)
 	}
 	return nil
 }

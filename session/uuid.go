@@ -2,7 +2,9 @@ package session
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	mrand "math/rand/v2"
 )
 
 // NewTokenID returns a new random UUID (version 4, RFC 9562) in its
@@ -16,6 +18,28 @@ import (
 func NewTokenID() string {
 	var u [16]byte
 	_, _ = rand.Read(u[:])
+	return formatUUIDv4(u)
+}
+
+// NewTraceID returns a new random UUID (version 4) in canonical form, as
+// NewTokenID does, for trace IDs: identifiers that must be unique but not
+// secret.
+//
+// # Notes
+//
+// The randomness comes from the runtime's per-thread ChaCha8 generator
+// (math/rand/v2), seeded from the operating system, so that a request costs
+// no system call. Never use it for anything an attacker must not guess.
+func NewTraceID() string {
+	var u [16]byte
+	binary.LittleEndian.PutUint64(u[:8], mrand.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], mrand.Uint64())
+	return formatUUIDv4(u)
+}
+
+// formatUUIDv4 sets u's version (4) and variant bits and returns it in
+// canonical form.
+func formatUUIDv4(u [16]byte) string {
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
 	var s [36]byte

@@ -6,22 +6,29 @@ import (
 )
 
 func TestNewTokenID(t *testing.T) {
-	seen := make(map[string]bool)
-	for range 1000 {
-		id := NewTokenID()
-		if !IsUUID(id) || id != strings.ToLower(id) {
-			t.Fatalf("NewTokenID() = %q, not a lowercase canonical UUID", id)
-		}
-		if id[14] != '4' {
-			t.Fatalf("NewTokenID() = %q, version %c, want 4", id, id[14])
-		}
-		if !strings.ContainsRune("89ab", rune(id[19])) {
-			t.Fatalf("NewTokenID() = %q, variant nibble %c, want 8, 9, a or b", id, id[19])
-		}
-		if seen[id] {
-			t.Fatalf("NewTokenID() repeated %q", id)
-		}
-		seen[id] = true
+	for _, tt := range []struct {
+		name string
+		fn   func() string
+	}{{"NewTokenID", NewTokenID}, {"NewTraceID", NewTraceID}} {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := make(map[string]bool)
+			for range 1000 {
+				id := tt.fn()
+				if !IsUUID(id) || id != strings.ToLower(id) {
+					t.Fatalf("%s() = %q, not a lowercase canonical UUID", tt.name, id)
+				}
+				if id[14] != '4' {
+					t.Fatalf("%s() = %q, version %c, want 4", tt.name, id, id[14])
+				}
+				if !strings.ContainsRune("89ab", rune(id[19])) {
+					t.Fatalf("%s() = %q, variant nibble %c, want 8, 9, a or b", tt.name, id, id[19])
+				}
+				if seen[id] {
+					t.Fatalf("%s() repeated %q", tt.name, id)
+				}
+				seen[id] = true
+			}
+		})
 	}
 }
 

@@ -112,7 +112,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	return serve(ctx, cfg, wiring{keys: k, host: h, accounts: acc}, log)
+	w := wiring{keys: k, host: h, accounts: acc}
+	if cfg.LogFormat == "json" {
+		w.logOut = stdout // one JSON line per write: the access log may batch them
+	}
+	return serve(ctx, cfg, w, log)
 }
 
 // wiring is what run opened for serve.
@@ -120,6 +124,9 @@ type wiring struct {
 	keys     *keys
 	host     *host.Host
 	accounts *accounts.Service
+	// logOut is the writer under the root logger when it takes whole JSON
+	// lines, and nil otherwise.
+	logOut io.Writer
 }
 
 // serve runs the HTTP API until ctx is done. The accounts service also
@@ -144,6 +151,7 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 		NativeEcho:        cfg.BenchNative,
 		Logger:            log,
 		AccessLog:         cfg.AccessLog,
+		AccessLogOutput:   w.logOut,
 	})
 	if err != nil {
 		return err
