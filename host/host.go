@@ -73,7 +73,8 @@ type Config struct {
 	ServerVersion string
 	// BreakerThreshold is how many calls in a row must crash (trap, panic
 	// or deadline) before a plugin's calls are refused for BreakerCooldown.
-	// Defaults: 5 and 5s.
+	// Defaults: abi.DefaultBreakerThreshold and
+	// abi.DefaultBreakerCooldownSeconds.
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
 	// CheckRoutes checks plugins' HTTP routes against the server's own
@@ -108,10 +109,10 @@ func (c *Config) setDefaults() {
 		c.Node = DefaultNode
 	}
 	if c.BreakerThreshold <= 0 {
-		c.BreakerThreshold = 5
+		c.BreakerThreshold = abi.DefaultBreakerThreshold
 	}
 	if c.BreakerCooldown <= 0 {
-		c.BreakerCooldown = 5 * time.Second
+		c.BreakerCooldown = abi.DefaultBreakerCooldownSeconds * time.Second
 	}
 	if c.MaxPluginBytes <= 0 {
 		c.MaxPluginBytes = DefaultMaxPluginBytes

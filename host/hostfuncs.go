@@ -240,7 +240,7 @@ func readMessage(m api.Memory, ptr, n uint32, limit int) (string, abi.Status) {
 // value is written only when it fits (buffer convention).
 func ctxGet(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	kn := u32(stack, 1)
-	if kn > 1024 {
+	if kn > abi.MaxCtxKeyBytes {
 		lenOrStatus(stack, 0, st.fail(abi.StatusBadArgument, "context key too long"))
 		return
 	}
@@ -346,7 +346,7 @@ func timeNow(_ context.Context, _ *callState, _ api.Memory, stack []uint64) {
 // crypto/rand.
 func randomFill(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	n := u32(stack, 1)
-	if n > 64<<10 {
+	if n > abi.MaxRandomBytes {
 		status(stack, st.fail(abi.StatusLimitExceeded, "random_fill over 64 KiB"))
 		return
 	}

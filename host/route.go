@@ -32,12 +32,6 @@ var defaultMethods = []string{"DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"}
 // allowedMethods are the methods a route may name.
 var allowedMethods = append(slices.Clone(defaultMethods), "OPTIONS")
 
-// maxPatternBytes bounds an HTTP route pattern.
-const maxPatternBytes = 1024
-
-// maxResponseHeaders bounds output_add_header calls per call.
-const maxResponseHeaders = 64
-
 // parseMethods turns "get, POST" into "GET,POST" (sorted, unique), or the
 // default set for an empty list. ok is false for an unknown method.
 func parseMethods(list string) (string, bool) {
@@ -73,7 +67,7 @@ func overlaps(a, b string) bool {
 // handler_id, flags) -> status. Records a custom HTTP route.
 func httpRegister(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	pn, mn, flags := u32(stack, 1), u32(stack, 3), abi.RegisterFlag(i32(stack, 5))
-	if pn == 0 || pn > maxPatternBytes || mn > 256 {
+	if pn == 0 || pn > abi.MaxPatternBytes || mn > abi.MaxMethodsBytes {
 		status(stack, st.fail(abi.StatusBadArgument, "pattern must be 1..1024 bytes, methods at most 256"))
 		return
 	}
@@ -132,7 +126,7 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 	case st.req.HTTP == nil:
 		status(stack, st.fail(abi.StatusNotAllowed, "output_add_header is for HTTP handlers"))
 		return
-	case uint64(kn)+uint64(vn) > abi.MaxHeaderBytes || len(st.headers) >= maxResponseHeaders:
+	case uint64(kn)+uint64(vn) > abi.MaxHeaderBytes || len(st.headers) >= abi.MaxResponseHeaders:
 		status(stack, st.fail(abi.StatusLimitExceeded, "header too large or too many headers"))
 		return
 	}
