@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -202,23 +200,6 @@ func (h *Host) stateOf(mod api.Module) *callState {
 	st, _ := h.states.Load(mod)
 	cs, _ := st.(*callState)
 	return cs
-}
-
-// pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
-func pluginFiles(dir string) ([]string, error) {
-	var files []string
-	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			return nil, fmt.Errorf("list plugins: %w", err)
-		}
-		files = append(files, m...)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("plugin directory: %w", err)
-	}
-	slices.Sort(files)
-	return files, nil
 }
 
 // Call runs one RPC: it finds the plugin that registered req.ID
