@@ -219,7 +219,7 @@ func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 			return Result{}, h.rpcNotFound(id)
 		}
 		if e.serverOnly && req.User != nil {
-			return Result{}, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
+			return Result{}, &CallError{Code: abi.CodePermissionDenied, Refused: RefusedServerOnly,
 				Plugin: e.plugin.Name, Version: e.plugin.Version}
 		}
 		if e.plugin.acquire() {
@@ -235,7 +235,7 @@ func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 const maxLookups = 3
 
 // errUnavailable answers calls while the host closes.
-var errUnavailable = &CallError{Code: abi.CodeUnavailable, Message: "server is shutting down"}
+var errUnavailable = &CallError{Code: abi.CodeUnavailable, Refused: RefusedClosing}
 
 // CallRoute runs a custom HTTP handler. The route comes from Routes; when a
 // reload replaced it since, the call goes to the new version's route with
@@ -252,7 +252,7 @@ func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (Result, e
 		}
 		nr := findRoute(h.reg.Load().routes, r.Pattern, req.HTTP.Method)
 		if nr == nil {
-			return Result{}, &CallError{Code: abi.CodeNotFound, Message: "Not Found"}
+			return Result{}, &CallError{Code: abi.CodeNotFound, Refused: RefusedNotFound}
 		}
 		e = nr.entry
 	}

@@ -206,14 +206,20 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 }
 
 // writeRouteResult writes a plugin route's response, or returns its error
-// in the gateway shape with the plugin named in a header.
+// in the gateway shape, with the plugin named in a header when the error is
+// the plugin's. A route that no plugin serves any more is grpc-gateway's
+// "Not Found", as any other path no route serves.
 func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
-		if ce.Plugin != "" {
+		msg, byPlugin := callAnswer(ce)
+		if ce.Refused == host.RefusedNotFound {
+			msg = msgNotFound
+		}
+		if byPlugin {
 			markPlugin(w, r, ce.Plugin, ce.Version)
 		}
-		return gatewayError(ce.Code.Normalize(), ce.Message, err)
+		return gatewayError(ce.Code.Normalize(), msg, err)
 	}
 	if err != nil {
 		return err
