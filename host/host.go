@@ -208,9 +208,9 @@ func (h *Host) stateOf(mod api.Module) *callState {
 //
 // # Errors
 //
-// Every error is a *CallError: code 5 for an unknown id, 7 for a user call
-// to a server-only RPC, 4 past the deadline, 13 for a trap or panic, or the
-// code the plugin set.
+// Every error is a *CallError: code 5 for an unknown id and 7 for a user
+// call to a server-only RPC, both refusals (CallError.Refused); 4 past the
+// deadline, 13 for a trap or panic, or the code the plugin set.
 func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 	id := strings.ToLower(req.ID)
 	for range maxLookups {

@@ -205,8 +205,8 @@ func runtimeBody(code, raw abi.Code, msg string) []byte {
 // body; a *host.CallError gives the status of its normalized code, in the
 // runtime.NewError shape when it is the plugin's (callAnswer) and the fixed
 // shape when the host refused the call itself; anything else is an internal
-// error. 5xx responses are logged
-// at error level, errors with a hint at info, others at debug.
+// error. 5xx responses are logged at error level, errors with a hint at
+// info, others at debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := http.StatusInternalServerError, fixedBody(abi.CodeInternal, msgInternal)
 	var (
