@@ -271,14 +271,9 @@ const (
 	ModeHTTP = "http"
 )
 
-// MaxRoutesPerPlugin bounds http_register calls per instance.
-const MaxRoutesPerPlugin = 256
-
-// MaxHeaderBytes bounds one header name plus value set by output_add_header.
-const MaxHeaderBytes = 8 << 10
-
-// Limits the host enforces on every plugin. Some are defaults that the
-// server's configuration may change; those say so.
+// Limits the host enforces on every plugin. ABI.md lists each one, by name
+// and value, in its section 1.3, and a contract test keeps the two in step.
+// Some are defaults that the server's configuration may change; those say so.
 const (
 	// MaxIDBytes bounds an RPC id.
 	MaxIDBytes = 128
@@ -288,6 +283,10 @@ const (
 	MaxLogBytes = 8 << 10
 	// MaxErrorBytes bounds an error_set or panic message.
 	MaxErrorBytes = 8 << 10
+	// MaxCtxKeyBytes bounds a key given to ctx_get.
+	MaxCtxKeyBytes = 1024
+	// MaxRandomBytes bounds the buffer of one random_fill call.
+	MaxRandomBytes = 64 << 10
 	// MaxSQLBytes bounds one SQL statement.
 	MaxSQLBytes = 64 << 10
 	// MaxArgsBytes bounds one encoded argument list.
@@ -305,4 +304,28 @@ const (
 	// defines or imports must declare a maximum size of at most this many
 	// elements, or the plugin is refused at load.
 	MaxTableElements = 1 << 16
+	// MaxPluginNameBytes bounds a plugin's name (its file name without
+	// .wasm), so that it fits a file name and a PostgreSQL identifier.
+	MaxPluginNameBytes = 63
+	// MaxPatternBytes bounds an http_register path pattern.
+	MaxPatternBytes = 1024
+	// MaxMethodsBytes bounds http_register's comma-separated method list.
+	MaxMethodsBytes = 256
+	// MaxRoutesPerPlugin bounds http_register calls per instance.
+	MaxRoutesPerPlugin = 256
+	// MaxHeaderBytes bounds one header name plus value set by
+	// output_add_header.
+	MaxHeaderBytes = 8 << 10
+	// MaxResponseHeaders bounds output_add_header calls per call.
+	MaxResponseHeaders = 64
+	// MaxLineBytes bounds one line a WASI guest writes to stdout or stderr;
+	// a longer one is logged in pieces.
+	MaxLineBytes = 8 << 10
+	// DefaultBreakerThreshold is how many calls in a row must crash (trap,
+	// panic or deadline) before the host refuses a plugin's calls with
+	// code 14 (configurable).
+	DefaultBreakerThreshold = 5
+	// DefaultBreakerCooldownSeconds is how long, in seconds, the host then
+	// refuses them (configurable).
+	DefaultBreakerCooldownSeconds = 5
 )

@@ -23,8 +23,8 @@ func TestHost_Call_breaker(t *testing.T) {
 	}
 	// "loop" would answer 4 at its deadline if it ran; 14 shows it did not.
 	ce := callErr(t, h, &Request{ID: "loop"})
-	if ce.Code != abi.CodeUnavailable || ce.Message != "plugin is cooling down after repeated crashes" {
-		t.Fatalf("after 3 crashes: code %d %q, want 14", ce.Code, ce.Message)
+	if ce.Code != abi.CodeUnavailable || ce.Refused != RefusedCoolingDown || ce.Plugin != "hostile" {
+		t.Fatalf("after 3 crashes: code %d %v from %q, want 14 RefusedCoolingDown from hostile", ce.Code, ce.Refused, ce.Plugin)
 	}
 	time.Sleep(cooldown)
 	res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("back")})

@@ -1,13 +1,10 @@
 package host
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
@@ -232,30 +229,3 @@ func encodeStringMap(m map[string]string) string {
 	}
 	return string(encodeMultiMap(mm))
 }
-
-// dbStatus maps a storage error to the ABI status a guest sees.
-func dbStatus(ctx context.Context, err error) abi.Status {
-	var sqlErr *storage.SQLError
-	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		return abi.StatusCancelled
-	case errors.Is(err, storage.ErrBusy):
-		return abi.StatusDBBusy
-	case errors.Is(err, storage.ErrTxFailed):
-		return abi.StatusTxFailed
-	case errors.Is(err, storage.ErrTxOpen), errors.Is(err, storage.ErrNoTx):
-		return abi.StatusTxState
-	case errors.Is(err, storage.ErrReadOnly):
-		return abi.StatusDBReadOnly
-	case errors.Is(err, storage.ErrLimit):
-		return abi.StatusLimitExceeded
-	case errors.Is(err, storage.ErrNotAllowed):
-		return abi.StatusNotAllowed
-	case errors.As(err, &sqlErr):
-		return abi.StatusDBError
-	}
-	return abi.StatusInternal
-}
-
-// now is the host clock; a variable of the Host config would be overkill.
-func now() int64 { return time.Now().UnixNano() }

@@ -8,8 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -73,7 +71,8 @@ type Config struct {
 	ServerVersion string
 	// BreakerThreshold is how many calls in a row must crash (trap, panic
 	// or deadline) before a plugin's calls are refused for BreakerCooldown.
-	// Defaults: 5 and 5s.
+	// Defaults: abi.DefaultBreakerThreshold and
+	// abi.DefaultBreakerCooldownSeconds.
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
 	// CheckRoutes checks plugins' HTTP routes against the server's own
@@ -108,10 +107,10 @@ func (c *Config) setDefaults() {
 		c.Node = DefaultNode
 	}
 	if c.BreakerThreshold <= 0 {
-		c.BreakerThreshold = 5
+		c.BreakerThreshold = abi.DefaultBreakerThreshold
 	}
 	if c.BreakerCooldown <= 0 {
-		c.BreakerCooldown = 5 * time.Second
+		c.BreakerCooldown = abi.DefaultBreakerCooldownSeconds * time.Second
 	}
 	if c.MaxPluginBytes <= 0 {
 		c.MaxPluginBytes = DefaultMaxPluginBytes
@@ -203,32 +202,15 @@ func (h *Host) stateOf(mod api.Module) *callState {
 	return cs
 }
 
-// pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
-func pluginFiles(dir string) ([]string, error) {
-	var files []string
-	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			return nil, fmt.Errorf("list plugins: %w", err)
-		}
-		files = append(files, m...)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("plugin directory: %w", err)
-	}
-	slices.Sort(files)
-	return files, nil
-}
-
 // Call runs one RPC: it finds the plugin that registered req.ID
 // (case-insensitively), enforces the server-only guard, and runs the
 // plugin's handler on a pooled instance under the call deadline.
 //
 // # Errors
 //
-// Every error is a *CallError: code 5 for an unknown id, 7 for a user call
-// to a server-only RPC, 4 past the deadline, 13 for a trap or panic, or the
-// code the plugin set.
+// Every error is a *CallError: code 5 for an unknown id and 7 for a user
+// call to a server-only RPC, both refusals (CallError.Refused); 4 past the
+// deadline, 13 for a trap or panic, or the code the plugin set.
 func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 	id := strings.ToLower(req.ID)
 	for range maxLookups {
@@ -237,7 +219,7 @@ func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 			return Result{}, h.rpcNotFound(id)
 		}
 		if e.serverOnly && req.User != nil {
-			return Result{}, &CallError{Code: abi.CodePermissionDenied, Message: "rpc is only callable via server to server",
+			return Result{}, &CallError{Code: abi.CodePermissionDenied, Refused: RefusedServerOnly,
 				Plugin: e.plugin.Name, Version: e.plugin.Version}
 		}
 		if e.plugin.acquire() {
@@ -253,7 +235,7 @@ func (h *Host) Call(ctx context.Context, req *Request) (Result, error) {
 const maxLookups = 3
 
 // errUnavailable answers calls while the host closes.
-var errUnavailable = &CallError{Code: abi.CodeUnavailable, Message: "server is shutting down"}
+var errUnavailable = &CallError{Code: abi.CodeUnavailable, Refused: RefusedClosing}
 
 // CallRoute runs a custom HTTP handler. The route comes from Routes; when a
 // reload replaced it since, the call goes to the new version's route with
@@ -270,7 +252,7 @@ func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (Result, e
 		}
 		nr := findRoute(h.reg.Load().routes, r.Pattern, req.HTTP.Method)
 		if nr == nil {
-			return Result{}, &CallError{Code: abi.CodeNotFound, Message: "Not Found"}
+			return Result{}, &CallError{Code: abi.CodeNotFound, Refused: RefusedNotFound}
 		}
 		e = nr.entry
 	}

@@ -108,26 +108,36 @@ func TestHost_Call(t *testing.T) {
 			t.Fatalf("got %q from %s@%s", res.Output, res.Plugin, res.Version)
 		}
 	})
+	// A refusal has no message (the API words it) and names the plugin it
+	// refused to run, if any; a plugin's failure names the plugin always.
 	tests := []struct {
-		name     string
-		req      *Request
-		wantCode abi.Code
-		wantMsg  string
+		name        string
+		req         *Request
+		wantCode    abi.Code
+		wantRefused Refusal
+		wantMsg     string
 	}{
-		{"ErrNotFound", &Request{ID: "nope"}, abi.CodeNotFound, "RPC function not found"},
-		{"ErrTrap", &Request{ID: "trap"}, abi.CodeInternal, "plugin trapped: wasm error: unreachable"},
-		{"ErrLoop", &Request{ID: "loop"}, abi.CodeDeadlineExceeded, "rpc exceeded its deadline"},
-		{"ErrPanic", &Request{ID: "panic"}, abi.CodeInternal, "panic: boom at hostile.wat"},
-		{"ErrPanicOutOfBounds", &Request{ID: "panic_oob"}, abi.CodeInternal, "panic: (panic message out of bounds)"},
-		{"ErrServerOnly", &Request{ID: "server_only", User: user}, abi.CodePermissionDenied, "rpc is only callable via server to server"},
-		{"ErrPluginCode", &Request{ID: "fail", Payload: []byte("123456")}, abi.CodeAlreadyExists, "failed on purpose"},
-		{"ErrPluginCodeOutOfRange", &Request{ID: "fail", Payload: make([]byte, 17)}, abi.CodeInternal, "failed on purpose"},
+		{"ErrNotFound", &Request{ID: "nope"}, abi.CodeNotFound, RefusedNotFound, ""},
+		{"ErrTrap", &Request{ID: "trap"}, abi.CodeInternal, NotRefused, "plugin trapped: wasm error: unreachable"},
+		{"ErrLoop", &Request{ID: "loop"}, abi.CodeDeadlineExceeded, NotRefused, "rpc exceeded its deadline"},
+		{"ErrPanic", &Request{ID: "panic"}, abi.CodeInternal, NotRefused, "panic: boom at hostile.wat"},
+		{"ErrPanicOutOfBounds", &Request{ID: "panic_oob"}, abi.CodeInternal, NotRefused, "panic: (panic message out of bounds)"},
+		{"ErrServerOnly", &Request{ID: "server_only", User: user}, abi.CodePermissionDenied, RefusedServerOnly, ""},
+		{"ErrPluginCode", &Request{ID: "fail", Payload: []byte("123456")}, abi.CodeAlreadyExists, NotRefused, "failed on purpose"},
+		{"ErrPluginCodeOutOfRange", &Request{ID: "fail", Payload: make([]byte, 17)}, abi.CodeInternal, NotRefused, "failed on purpose"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ce := callErr(t, h, tt.req)
-			if ce.Code != tt.wantCode || ce.Message != tt.wantMsg {
-				t.Fatalf("got code %d %q, want %d %q", ce.Code, ce.Message, tt.wantCode, tt.wantMsg)
+			if ce.Code != tt.wantCode || ce.Refused != tt.wantRefused || ce.Message != tt.wantMsg {
+				t.Fatalf("got code %d %v %q, want %d %v %q", ce.Code, ce.Refused, ce.Message, tt.wantCode, tt.wantRefused, tt.wantMsg)
+			}
+			wantPlugin := "hostile"
+			if tt.wantRefused == RefusedNotFound {
+				wantPlugin = ""
+			}
+			if ce.Plugin != wantPlugin {
+				t.Fatalf("Plugin = %q, want %q", ce.Plugin, wantPlugin)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rs/zerolog"
@@ -119,18 +120,6 @@ func valueTypes(ts []abi.ValType) []api.ValueType {
 	return out
 }
 
-// status stores s as an i32 result.
-func status(stack []uint64, s abi.Status) { retStatus(stack, int32(s)) }
-
-// lenOrStatus stores n, or -(-s) = s when s is a failure, as an i64 result.
-func lenOrStatus(stack []uint64, n int, s abi.Status) {
-	if s != abi.StatusOK {
-		retLen(stack, int64(s))
-		return
-	}
-	retLen(stack, int64(n))
-}
-
 // rpcRegister: (id_ptr, id_len, handler_id, flags) -> status. Reads the id
 // from guest memory (borrowed) and records the registration.
 func rpcRegister(_ context.Context, st *callState, m api.Memory, stack []uint64) {
@@ -219,28 +208,11 @@ func errorSet(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	status(stack, abi.StatusOK)
 }
 
-// readMessage copies up to limit bytes of a guest string, as valid UTF-8.
-func readMessage(m api.Memory, ptr, n uint32, limit int) (string, abi.Status) {
-	b, ok := guestRead(m, ptr, n)
-	if !ok {
-		return "", abi.StatusInvalidMemory
-	}
-	cut := len(b) > limit
-	if cut {
-		b = b[:limit]
-	}
-	s := strings.ToValidUTF8(string(b), "\uFFFD")
-	if cut {
-		s += "…[truncated]"
-	}
-	return s, abi.StatusOK
-}
-
 // ctxGet: (key_ptr, key_len, dst_ptr, dst_cap) -> length or -status. The
 // value is written only when it fits (buffer convention).
 func ctxGet(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	kn := u32(stack, 1)
-	if kn > 1024 {
+	if kn > abi.MaxCtxKeyBytes {
 		lenOrStatus(stack, 0, st.fail(abi.StatusBadArgument, "context key too long"))
 		return
 	}
@@ -255,24 +227,6 @@ func ctxGet(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 		return
 	}
 	writeBuffered(st, m, stack, v)
-}
-
-// writeBuffered answers a buffer-convention call: it writes v to
-// (dst_ptr = stack[2], dst_cap = stack[3]) when it fits and returns len(v).
-func writeBuffered(st *callState, m api.Memory, stack []uint64, v string) {
-	writeBufferedAt(st, m, stack, 2, v)
-}
-
-func writeBufferedAt(st *callState, m api.Memory, stack []uint64, at int, v string) {
-	dst, dstCap := u32(stack, at), u32(stack, at+1)
-	if !guestRange(m, dst, dstCap) {
-		lenOrStatus(stack, 0, st.fail(abi.StatusInvalidMemory, "destination out of bounds"))
-		return
-	}
-	if uint64(len(v)) <= uint64(dstCap) && len(v) > 0 {
-		m.WriteString(dst, v)
-	}
-	retLen(stack, int64(len(v)))
 }
 
 // logWrite: (level, msg_ptr, msg_len) -> status. Logs at the guest's level,
@@ -346,7 +300,7 @@ func timeNow(_ context.Context, _ *callState, _ api.Memory, stack []uint64) {
 // crypto/rand.
 func randomFill(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	n := u32(stack, 1)
-	if n > 64<<10 {
+	if n > abi.MaxRandomBytes {
 		status(stack, st.fail(abi.StatusLimitExceeded, "random_fill over 64 KiB"))
 		return
 	}
@@ -358,3 +312,6 @@ func randomFill(_ context.Context, st *callState, m api.Memory, stack []uint64) 
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	status(stack, abi.StatusOK)
 }
+
+// now is the host clock; a variable of the Host config would be overkill.
+func now() int64 { return time.Now().UnixNano() }

@@ -2,11 +2,13 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/storage"
 )
 
 // dbArgs reads (sql_ptr, sql_len, args_ptr, args_len) from stack and decodes
@@ -156,4 +158,28 @@ func dbFinish(ctx context.Context, st *callState, stack []uint64, commit bool) {
 		return
 	}
 	status(stack, abi.StatusOK)
+}
+
+// dbStatus maps a storage error to the ABI status a guest sees.
+func dbStatus(ctx context.Context, err error) abi.Status {
+	var sqlErr *storage.SQLError
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return abi.StatusCancelled
+	case errors.Is(err, storage.ErrBusy):
+		return abi.StatusDBBusy
+	case errors.Is(err, storage.ErrTxFailed):
+		return abi.StatusTxFailed
+	case errors.Is(err, storage.ErrTxOpen), errors.Is(err, storage.ErrNoTx):
+		return abi.StatusTxState
+	case errors.Is(err, storage.ErrReadOnly):
+		return abi.StatusDBReadOnly
+	case errors.Is(err, storage.ErrLimit):
+		return abi.StatusLimitExceeded
+	case errors.Is(err, storage.ErrNotAllowed):
+		return abi.StatusNotAllowed
+	case errors.As(err, &sqlErr):
+		return abi.StatusDBError
+	}
+	return abi.StatusInternal
 }

@@ -4,10 +4,9 @@ import (
 	"bytes"
 
 	"github.com/rs/zerolog"
-)
 
-// maxLineBytes bounds one line that a WASI guest writes to stdout or stderr.
-const maxLineBytes = 8 << 10
+	"github.com/warden-rpc/warden/abi"
+)
 
 // lineWriter turns a guest's stdout or stderr into log lines at one level.
 // Each instance has its own, and an instance runs one call at a time, so it
@@ -20,16 +19,16 @@ type lineWriter struct {
 }
 
 // Write logs every complete line in p and keeps the rest for later. A line
-// longer than maxLineBytes is logged in pieces.
+// longer than abi.MaxLineBytes is logged in pieces.
 func (w *lineWriter) Write(p []byte) (int, error) {
 	w.buf = append(w.buf, p...)
 	for {
 		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 && len(w.buf) < maxLineBytes {
+		if i < 0 && len(w.buf) < abi.MaxLineBytes {
 			return len(p), nil
 		}
-		if i < 0 || i > maxLineBytes {
-			i = maxLineBytes
+		if i < 0 || i > abi.MaxLineBytes {
+			i = abi.MaxLineBytes
 		}
 		w.log.WithLevel(w.level).Str("stream", w.stream).Msg(string(bytes.ToValidUTF8(w.buf[:i], []byte("\uFFFD"))))
 		if i < len(w.buf) && w.buf[i] == '\n' {

@@ -1,7 +1,11 @@
 package host
 
 import (
+	"strings"
+
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // guestRead returns a view of guest memory [ptr, ptr+n), or false when the
@@ -41,16 +45,37 @@ func guestRange(m api.Memory, ptr, n uint32) bool {
 	return end <= uint64(m.Size())
 }
 
-// u32 reads stack slot i as an unsigned 32-bit value, the ABI's pointers and
-// lengths.
-func u32(stack []uint64, i int) uint32 { return uint32(stack[i]) }
+// readMessage copies up to limit bytes of a guest string, as valid UTF-8.
+func readMessage(m api.Memory, ptr, n uint32, limit int) (string, abi.Status) {
+	b, ok := guestRead(m, ptr, n)
+	if !ok {
+		return "", abi.StatusInvalidMemory
+	}
+	cut := len(b) > limit
+	if cut {
+		b = b[:limit]
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	if cut {
+		s += "…[truncated]"
+	}
+	return s, abi.StatusOK
+}
 
-// i32 reads stack slot i as a signed 32-bit value.
-func i32(stack []uint64, i int) int32 { return int32(uint32(stack[i])) }
+// writeBuffered answers a buffer-convention call: it writes v to
+// (dst_ptr = stack[2], dst_cap = stack[3]) when it fits and returns len(v).
+func writeBuffered(st *callState, m api.Memory, stack []uint64, v string) {
+	writeBufferedAt(st, m, stack, 2, v)
+}
 
-// retStatus stores an i32 status result.
-func retStatus(stack []uint64, s int32) { stack[0] = uint64(uint32(s)) }
-
-// retLen stores an i64 result n: a length, or a failure status (negative)
-// when the call failed.
-func retLen(stack []uint64, n int64) { stack[0] = uint64(n) }
+func writeBufferedAt(st *callState, m api.Memory, stack []uint64, at int, v string) {
+	dst, dstCap := u32(stack, at), u32(stack, at+1)
+	if !guestRange(m, dst, dstCap) {
+		lenOrStatus(stack, 0, st.fail(abi.StatusInvalidMemory, "destination out of bounds"))
+		return
+	}
+	if uint64(len(v)) <= uint64(dstCap) && len(v) > 0 {
+		m.WriteString(dst, v)
+	}
+	retLen(stack, int64(len(v)))
+}

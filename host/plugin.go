@@ -127,8 +127,7 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 	name := pluginName(path)
 	p := &Plugin{Name: name, Version: version(wasm), Path: path, LoadedAt: time.Now(), host: h, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
-	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Message: "plugin is cooling down after repeated crashes",
-		Plugin: p.Name, Version: p.Version}
+	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
 	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {

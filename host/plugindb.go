@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/tetratelabs/wazero"
 
@@ -49,24 +48,4 @@ func usesDB(m wazero.CompiledModule) bool {
 		}
 	}
 	return false
-}
-
-// PluginNames returns the names of the plugins in dir (every *.wasm in it
-// and in its immediate subdirectories), sorted, each once, whether or not
-// they load.
-//
-// # Errors
-//
-// An error if dir cannot be read.
-func PluginNames(dir string) ([]string, error) {
-	files, err := pluginFiles(dir)
-	if err != nil {
-		return nil, err
-	}
-	names := make([]string, 0, len(files))
-	for _, f := range files {
-		names = append(names, pluginName(f))
-	}
-	slices.Sort(names)
-	return slices.Compact(names), nil
 }

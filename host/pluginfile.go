@@ -5,6 +5,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -104,4 +106,41 @@ func checkPluginFile(fi fs.FileInfo, maxBytes int64) error {
 		return fmt.Errorf("is %d bytes, more than the plugin size limit of %d bytes", fi.Size(), maxBytes)
 	}
 	return nil
+}
+
+// pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
+func pluginFiles(dir string) ([]string, error) {
+	var files []string
+	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, fmt.Errorf("list plugins: %w", err)
+		}
+		files = append(files, m...)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("plugin directory: %w", err)
+	}
+	slices.Sort(files)
+	return files, nil
+}
+
+// PluginNames returns the names of the plugins in dir (every *.wasm in it
+// and in its immediate subdirectories), sorted, each once, whether or not
+// they load.
+//
+// # Errors
+//
+// An error if dir cannot be read.
+func PluginNames(dir string) ([]string, error) {
+	files, err := pluginFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(files))
+	for _, f := range files {
+		names = append(names, pluginName(f))
+	}
+	slices.Sort(names)
+	return slices.Compact(names), nil
 }

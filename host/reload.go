@@ -291,7 +291,7 @@ func (h *Host) LoadErrors() []LoadError {
 // that registers id fails to load, its cause says so (ErrPluginNotLoaded);
 // when some plugins fail before registering anything, it names them.
 func (h *Host) rpcNotFound(id string) *CallError {
-	ce := &CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+	ce := &CallError{Code: abi.CodeNotFound, Refused: RefusedNotFound}
 	errs := h.errs.Load()
 	if name, ok := errs.rpcs[id]; ok {
 		ce.Err = fmt.Errorf("rpc %q: %w: plugin %s", id, ErrPluginNotLoaded, name)

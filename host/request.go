@@ -59,11 +59,19 @@ type Result struct {
 	Headers [][2]string
 }
 
-// CallError is the error of a failed call: the code and message that the
-// client sees, and the plugin version that produced it when one ran.
+// CallError is the error of a failed call. Refused says where it comes
+// from: from the plugin, which ran and failed (Refused is NotRefused), or
+// from the host, which refused the call before any plugin code ran. Code is
+// the code the client sees (ABI.md section 5). Message is the plugin's
+// message, or the host's account of its trap, panic or deadline; a refusal
+// has none, since the API that answers the client words it.
 type CallError struct {
 	Code    abi.Code
+	Refused Refusal
 	Message string
+	// Plugin and Version name the plugin version that serves the call: the
+	// one that failed, or the one the host refused to run. They are empty
+	// when no plugin serves it (RefusedNotFound) or the host is closing.
 	Plugin  string
 	Version string
 	// Err is the underlying cause, for logs; it never reaches clients.
@@ -72,10 +80,51 @@ type CallError struct {
 
 // Error implements error.
 func (e *CallError) Error() string {
-	if e.Plugin != "" {
-		return fmt.Sprintf("plugin %s@%s: code %d: %s", e.Plugin, e.Version, e.Code, e.Message)
+	msg := e.Message
+	if e.Refused != NotRefused {
+		msg = e.Refused.String()
 	}
-	return fmt.Sprintf("code %d: %s", e.Code, e.Message)
+	if e.Plugin != "" {
+		return fmt.Sprintf("plugin %s@%s: code %d: %s", e.Plugin, e.Version, e.Code, msg)
+	}
+	return fmt.Sprintf("code %d: %s", e.Code, msg)
+}
+
+// Refusal says why the host refused a call before any plugin code ran.
+type Refusal uint8
+
+// Refusals. The zero value, NotRefused, marks a plugin's own failure.
+const (
+	// NotRefused: the plugin ran and failed, with the code and message it
+	// set, or with a trap, panic or deadline.
+	NotRefused Refusal = iota
+	// RefusedNotFound: no plugin serves the RPC id or HTTP route (code 5).
+	RefusedNotFound
+	// RefusedClosing: the host is closing (code 14).
+	RefusedClosing
+	// RefusedServerOnly: a call that carries a user ID to an RPC registered
+	// with FlagServerOnly (code 7).
+	RefusedServerOnly
+	// RefusedCoolingDown: the plugin's circuit breaker is open after
+	// repeated crashes (code 14).
+	RefusedCoolingDown
+)
+
+// String names the refusal, for logs.
+func (r Refusal) String() string {
+	switch r {
+	case NotRefused:
+		return "not refused"
+	case RefusedNotFound:
+		return "no plugin serves the call"
+	case RefusedClosing:
+		return "host is closing"
+	case RefusedServerOnly:
+		return "server-only rpc called with a user"
+	case RefusedCoolingDown:
+		return "plugin is cooling down after repeated crashes"
+	}
+	return fmt.Sprintf("refusal(%d)", uint8(r))
 }
 
 // Unwrap returns the underlying cause.

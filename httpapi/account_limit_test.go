@@ -89,7 +89,7 @@ func TestServer_Limiter(t *testing.T) {
 // echoOnly serves the RPC echo and answers the host's 404 for any other id.
 func echoOnly(_ context.Context, req *host.Request) (host.Result, error) {
 	if req.ID != "echo" {
-		return host.Result{}, &host.CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}
+		return host.Result{}, &host.CallError{Code: abi.CodeNotFound, Refused: host.RefusedNotFound}
 	}
 	return host.Result{Output: req.Payload}, nil
 }

@@ -23,14 +23,56 @@ const (
 	msgInternal         = "Internal Server Error"
 	msgBadEncoding      = "unsupported content encoding"
 	msgShortBody        = "request body shorter than its Content-Length"
+	msgNotFound         = "Not Found"
 )
+
+// Messages of the host's refusals (host.Refusal), as Nakama spells them
+// where it has the case.
+const (
+	msgRPCNotFound = "RPC function not found"
+	msgServerOnly  = "rpc is only callable via server to server"
+	msgClosing     = "server is shutting down"
+	msgCoolingDown = "plugin is cooling down after repeated crashes"
+)
+
+// refusal is how the API answers one of the host's refusals.
+type refusal struct {
+	// msg is the message the client sees.
+	msg string
+	// byPlugin answers in the shape of the plugin's own runtime error,
+	// naming the plugin: Nakama's plugins refuse a server-only call
+	// themselves, with runtime.NewError, and a plugin's breaker is its
+	// own. Nakama's API answers the others itself, in the fixed shape.
+	byPlugin bool
+}
+
+// refusals words each host.Refusal.
+var refusals = map[host.Refusal]refusal{
+	host.RefusedNotFound:    {msgRPCNotFound, false},
+	host.RefusedClosing:     {msgClosing, false},
+	host.RefusedServerOnly:  {msgServerOnly, true},
+	host.RefusedCoolingDown: {msgCoolingDown, true},
+}
+
+// callAnswer returns the message a client sees for ce, and whether it is
+// answered as the plugin's own error. A plugin's failure carries its
+// message; a refusal is worded here, since httpapi owns the wire text.
+func callAnswer(ce *host.CallError) (msg string, byPlugin bool) {
+	if ce.Refused == host.NotRefused {
+		return ce.Message, true
+	}
+	if r, ok := refusals[ce.Refused]; ok {
+		return r.msg, r.byPlugin
+	}
+	return ce.Refused.String(), false // a refusal this table lacks; a test keeps it complete
+}
 
 // Bodies that do not have the {"error","message","code"} shape. The first
 // is Nakama's literal, space included; the others are grpc-gateway's
 // routing errors.
 const (
 	bodyTooLarge         = `{"code":3, "message":"http: request body too large"}`
-	bodyNotFound         = `{"code":5,"message":"Not Found"}`
+	bodyNotFound         = `{"code":5,"message":"` + msgNotFound + `"}`
 	bodyMethodNotAllowed = `{"code":12,"message":"Method Not Allowed"}`
 )
 
@@ -160,7 +202,7 @@ func errBodyTooLarge(cause error) error {
 }
 
 func errRouteNotFound() error {
-	return &Error{Status: http.StatusNotFound, Code: abi.CodeNotFound, Msg: "Not Found", raw: bodyNotFound}
+	return &Error{Status: http.StatusNotFound, Code: abi.CodeNotFound, Msg: msgNotFound, raw: bodyNotFound}
 }
 
 func errMethodNotAllowed() error {
@@ -197,10 +239,11 @@ func runtimeBody(code, raw abi.Code, msg string) []byte {
 
 // writeError writes err as a JSON error response and logs it. It is the only
 // place that turns errors into responses: an *Error gives its own status and
-// body; a *host.CallError gives the status of its normalized code, with the
-// fixed shape when the host produced it and the runtime.NewError shape when a
-// plugin did; anything else is an internal error. 5xx responses are logged
-// at error level, errors with a hint at info, others at debug.
+// body; a *host.CallError gives the status of its normalized code, in the
+// runtime.NewError shape when it is the plugin's (callAnswer) and the fixed
+// shape when the host refused the call itself; anything else is an internal
+// error. 5xx responses are logged at error level, errors with a hint at
+// info, others at debug.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := http.StatusInternalServerError, fixedBody(abi.CodeInternal, msgInternal)
 	var (
@@ -212,26 +255,28 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, body = e.Status, e.body()
 	case errors.As(err, &ce):
 		code := ce.Code.Normalize()
-		status, body = code.HTTPStatus(), runtimeBody(code, ce.Code, ce.Message)
-		if ce.Plugin == "" {
-			body = fixedBody(code, ce.Message)
-		} else {
+		msg, byPlugin := callAnswer(ce)
+		status, body = code.HTTPStatus(), fixedBody(code, msg)
+		if byPlugin {
+			body = runtimeBody(code, ce.Code, msg)
 			markPlugin(w, r, ce.Plugin, ce.Version)
 		}
 	}
 	lvl := zerolog.DebugLevel
-	if status >= http.StatusInternalServerError {
+	switch {
+	case status >= http.StatusInternalServerError:
 		lvl = zerolog.ErrorLevel
+	case ce != nil && errors.Is(ce.Err, host.ErrPluginNotLoaded): // an operator should see why the RPC is gone
+		lvl = zerolog.WarnLevel
+	case e != nil && e.hint != "":
+		lvl = zerolog.InfoLevel
 	}
 	ev := event(r, lvl)
 	if ce != nil && ce.Err != nil {
-		if errors.Is(ce.Err, host.ErrPluginNotLoaded) { // an operator should see why the RPC is gone
-			ev = zerolog.Ctx(r.Context()).Warn()
-		}
 		ev = ev.AnErr("cause", ce.Err)
 	}
 	if e != nil && e.hint != "" {
-		ev = zerolog.Ctx(r.Context()).Info().Str("hint", e.hint)
+		ev = ev.Str("hint", e.hint)
 	}
 	if p := info(r.Context()).plugin; p != "" {
 		ev = ev.Str("plugin", p)

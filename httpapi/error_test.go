@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -153,9 +154,9 @@ func TestServer_CallErrorCodes(t *testing.T) {
 			}
 		})
 		t.Run(fmt.Sprintf("host/%d", tt.code), func(t *testing.T) {
-			s := startServer(t, Config{Caller: &fakeCaller{err: &host.CallError{Code: tt.code, Message: "host says no"}}})
+			s := startServer(t, Config{Caller: &fakeCaller{err: &host.CallError{Code: tt.code, Refused: host.RefusedClosing}}})
 			got := do(t, s, "GET", "/v2/rpc/echo?http_key="+testHTTPKey, nil, "")
-			want := fmt.Sprintf(`{"error":"host says no","message":"host says no","code":%d}`, tt.want)
+			want := fmt.Sprintf(`{"error":"server is shutting down","message":"server is shutting down","code":%d}`, tt.want)
 			if got.status != tt.status || got.body != want {
 				t.Errorf("got %d %s\nwant %d %s", got.status, got.body, tt.status, want)
 			}
@@ -163,6 +164,68 @@ func TestServer_CallErrorCodes(t *testing.T) {
 				t.Errorf("Warden-Plugin = %q, want none", p)
 			}
 		})
+	}
+}
+
+// TestServer_Refusals checks the wire bytes of each of the host's refusals:
+// those Nakama's API answers itself in the fixed shape, naming no plugin;
+// those a Nakama plugin answers itself (a server-only RPC) in the runtime
+// shape, naming the plugin the host refused to run.
+func TestServer_Refusals(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       *host.CallError
+		status    int
+		body      string
+		plugin    string
+		routeBody string
+	}{
+		{"NotFound", &host.CallError{Code: abi.CodeNotFound, Refused: host.RefusedNotFound}, 404,
+			wantRPCNotFound, "", wantNotFound},
+		{"Closing", &host.CallError{Code: abi.CodeUnavailable, Refused: host.RefusedClosing}, 503,
+			`{"error":"server is shutting down","message":"server is shutting down","code":14}`, "",
+			`{"code":14,"message":"server is shutting down"}`},
+		{"ServerOnly", &host.CallError{Code: abi.CodePermissionDenied, Refused: host.RefusedServerOnly, Plugin: "game", Version: "2.0.0"}, 403,
+			`{"code":7,"error":{"Message":"rpc is only callable via server to server","Code":7},"message":"rpc is only callable via server to server"}`, "game@2.0.0",
+			`{"code":7,"message":"rpc is only callable via server to server"}`},
+		{"CoolingDown", &host.CallError{Code: abi.CodeUnavailable, Refused: host.RefusedCoolingDown, Plugin: "game", Version: "2.0.0"}, 503,
+			`{"code":14,"error":{"Message":"plugin is cooling down after repeated crashes","Code":14},"message":"plugin is cooling down after repeated crashes"}`, "game@2.0.0",
+			`{"code":14,"message":"plugin is cooling down after repeated crashes"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startServer(t, Config{Caller: &fakeCaller{err: fmt.Errorf("wrapped: %w", tt.err)}})
+			got := do(t, s, "POST", "/v2/rpc/echo?http_key="+testHTTPKey, nil, `"x"`)
+			if got.status != tt.status || got.body != tt.body {
+				t.Errorf("got %d %s\nwant %d %s", got.status, got.body, tt.status, tt.body)
+			}
+			if p := got.header.Get("Warden-Plugin"); p != tt.plugin {
+				t.Errorf("Warden-Plugin = %q, want %q", p, tt.plugin)
+			}
+			rec := httptest.NewRecorder()
+			req := httptest.NewRequest("GET", "/hook", nil)
+			if err := writeRouteResult(rec, req, host.Result{}, tt.err); err == nil {
+				t.Fatal("writeRouteResult returned no error")
+			} else if e := toGateway(err); e.raw != tt.routeBody || e.Status != tt.status {
+				t.Errorf("route: got %d %s\nwant %d %s", e.Status, e.raw, tt.status, tt.routeBody)
+			}
+			if p := rec.Header().Get("Warden-Plugin"); p != tt.plugin {
+				t.Errorf("route: Warden-Plugin = %q, want %q", p, tt.plugin)
+			}
+		})
+	}
+}
+
+// TestRefusals_Worded fails when host has a Refusal that httpapi does not
+// word, which a client would see as the host's log text.
+func TestRefusals_Worded(t *testing.T) {
+	for r := host.Refusal(1); r != 0; r++ {
+		if strings.HasPrefix(r.String(), "refusal(") {
+			continue // not defined
+		}
+		if _, ok := refusals[r]; !ok {
+			t.Errorf("host.Refusal %d (%v) has no wire text in refusals", r, r)
+		}
 	}
 }
 
@@ -180,7 +243,7 @@ func TestRuntimeBody_MatchesNakama(t *testing.T) {
 
 // notFound returns a caller that answers as the host does for an unknown id.
 func notFound() *fakeCaller {
-	return &fakeCaller{err: &host.CallError{Code: abi.CodeNotFound, Message: "RPC function not found"}}
+	return &fakeCaller{err: &host.CallError{Code: abi.CodeNotFound, Refused: host.RefusedNotFound}}
 }
 
 // checkCommonHeaders checks the headers every response carries.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"path"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/host"
 )
 
@@ -208,14 +206,20 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 }
 
 // writeRouteResult writes a plugin route's response, or returns its error
-// in the gateway shape with the plugin named in a header.
+// in the gateway shape, with the plugin named in a header when the error is
+// the plugin's. A route that no plugin serves any more is grpc-gateway's
+// "Not Found", as any other path no route serves.
 func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
-		if ce.Plugin != "" {
+		msg, byPlugin := callAnswer(ce)
+		if ce.Refused == host.RefusedNotFound {
+			msg = msgNotFound
+		}
+		if byPlugin {
 			markPlugin(w, r, ce.Plugin, ce.Version)
 		}
-		return gatewayError(ce.Code.Normalize(), ce.Message, err)
+		return gatewayError(ce.Code.Normalize(), msg, err)
 	}
 	if err != nil {
 		return err
@@ -227,45 +231,5 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 	}
 	w.WriteHeader(res.Status)
 	_, _ = w.Write(res.Output) // the client went away; nothing to do
-	return nil
-}
-
-// smallBodyBytes is the largest announced body that readBody reads into one
-// buffer of the announced size; a larger one grows as bytes arrive, so that
-// a client cannot make the server allocate what it never sends.
-const smallBodyBytes = 4 << 10
-
-// readBody reads r's body, up to MaxBodyBytes. Over the limit is Nakama's
-// 400 "http: request body too large", a body shorter than its
-// Content-Length a 400 too; any other failure is internal.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var body []byte
-	var err error
-	if n := r.ContentLength; n >= 0 && n <= min(smallBodyBytes, s.cfg.MaxBodyBytes) {
-		body = make([]byte, n) // net/http's body ends at its Content-Length
-		_, err = io.ReadFull(r.Body, body)
-	} else {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
-	}
-	if err == nil {
-		return body, nil
-	}
-	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-		return nil, errBodyTooLarge(err)
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) { // the client sent less than its Content-Length
-		return nil, &Error{Status: http.StatusBadRequest, Code: abi.CodeInvalidArgument, Msg: msgShortBody, Err: err}
-	}
-	return nil, fmt.Errorf("read body: %w", err)
-}
-
-// encoded returns an error when r's body has a Content-Encoding other than
-// identity. Warden decompresses no request body (so no compression bomb can
-// reach it), and a compressed body passed on as the payload would be wrong.
-func encoded(r *http.Request) error {
-	// net/http canonicalizes header names, so the map is read directly.
-	if enc := r.Header["Content-Encoding"]; len(enc) > 0 && enc[0] != "" && !strings.EqualFold(enc[0], "identity") {
-		return fmt.Errorf("content encoding %.32q", enc[0])
-	}
 	return nil
 }

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"fmt"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // Databases hands out one database per plugin: the boundary between the
@@ -63,12 +65,8 @@ var (
 	_ PluginSession = (*Session)(nil)
 )
 
-// maxPluginName bounds a plugin name, so that it fits a file name (255
-// bytes with ".db") and a PostgreSQL identifier (63 bytes).
-const maxPluginName = 63
-
 // CheckPluginName reports whether name can name a plugin's database: 1 to
-// 63 characters from [A-Za-z0-9_.-], not starting with '.' or '-'. Such a
+// abi.MaxPluginNameBytes (63) characters from [A-Za-z0-9_.-], not starting with '.' or '-'. Such a
 // name is a safe file name on every system and, quoted, a PostgreSQL
 // schema and role name.
 //
@@ -76,8 +74,8 @@ const maxPluginName = 63
 //
 // ErrBadName, naming the plugin and the rule.
 func CheckPluginName(name string) error {
-	if name == "" || len(name) > maxPluginName || name[0] == '.' || name[0] == '-' {
-		return fmt.Errorf("%w: %q: want 1 to %d characters, not starting with '.' or '-'", ErrBadName, name, maxPluginName)
+	if name == "" || len(name) > abi.MaxPluginNameBytes || name[0] == '.' || name[0] == '-' {
+		return fmt.Errorf("%w: %q: want 1 to %d characters, not starting with '.' or '-'", ErrBadName, name, abi.MaxPluginNameBytes)
 	}
 	for _, c := range []byte(name) {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-'

@@ -46,10 +46,7 @@ type writer struct {
 	done chan struct{} // the committer has returned
 
 	delay   atomic.Int64 // tests: how long (ns) the committer waits before a COMMIT
-	writes  atomic.Int64 // writes committed: autocommit statements and transactions
-	commits atomic.Int64 // group COMMITs that succeeded
-
-	closing atomic.Bool // Close has begun: whoever lets go of the writer commits the open group
+	closing atomic.Bool  // Close has begun: whoever lets go of the writer commits the open group
 
 	// Guarded by sem.
 	conn   *sql.Conn  // the open group's connection; nil when no group is open
@@ -73,21 +70,6 @@ type member struct {
 	run func(*sql.Conn) error
 	err error
 }
-
-// errGroupLost is the failure of a write transaction whose group was rolled
-// back by another write's failure after it committed into the group.
-var errGroupLost = fmt.Errorf("%w: rolled back with the writes committed alongside it; retry", ErrBusy)
-
-// errRolledBack is the failure of a write that rolled back the group's
-// transaction without an error of its own.
-var errRolledBack = &SQLError{Msg: "the statement rolled its transaction back"}
-
-// savepoint marks where a write transaction starts inside its group.
-const (
-	savepointBegin    = "SAVEPOINT warden_tx"
-	savepointRelease  = "RELEASE warden_tx"
-	savepointRollback = "ROLLBACK TO warden_tx"
-)
 
 func newWriter(db *DB) *writer {
 	w := &writer{
@@ -125,35 +107,6 @@ func (w *writer) write(ctx context.Context, run func(*sql.Conn) error) error {
 		return err // the statement was undone; the group goes on
 	}
 	return w.join(&member{run: run})
-}
-
-// apply runs one autocommit write in the open group's transaction. It
-// reports false when the write must be undone with the whole transaction
-// (the caller rebuilds the group without it): SQLite rolled it back, or it
-// left a deferred foreign-key violation, which would fail the group's
-// COMMIT (see checkDeferred; RATIONALE.md says why not a savepoint).
-func (w *writer) apply(run func(*sql.Conn) error) (alive bool, err error) {
-	err = run(w.conn)
-	if w.cs.rolledBack {
-		return false, err
-	}
-	if err == nil {
-		if err = w.cs.checkDeferred(); err != nil {
-			return false, err
-		}
-	}
-	return true, err
-}
-
-// recover runs the group's writes again if SQLite rolled the group's
-// transaction back (a failure of the statement that just ran), and reports
-// whether it did.
-func (w *writer) recover(ctx context.Context) bool {
-	if w.cs == nil || !w.cs.rolledBack {
-		return false
-	}
-	w.rebuild(ctx)
-	return true
 }
 
 // join adds m to the open group, lets go of the writer, and returns m's
@@ -238,74 +191,6 @@ func (w *writer) flush() {
 	w.unlock()
 }
 
-// txBegin starts a write transaction inside the group: it takes the
-// writer, which the transaction holds until txCommit or txRollback, and
-// returns the connection to run its statements on.
-func (w *writer) txBegin(ctx context.Context) (*sql.Conn, error) {
-	if err := w.take(ctx); err != nil {
-		return nil, err
-	}
-	w.txDead = false
-	if err := w.cs.exec(ctx, savepointBegin); err != nil {
-		w.recover(ctx)
-		w.letGo()
-		return nil, fmt.Errorf("begin: %w", classify(err))
-	}
-	return w.conn, nil
-}
-
-// txCheck is called after each statement of a write transaction: when
-// SQLite rolled the group's transaction back (the statement's failure, or
-// an interrupt), the transaction is over and the other writes run again.
-// It reports whether the transaction is still alive.
-func (w *writer) txCheck(ctx context.Context) bool {
-	if !w.txDead && w.recover(ctx) {
-		w.txDead = true
-	}
-	return !w.txDead
-}
-
-// txCommit ends the write transaction into the group, lets go of the
-// writer and returns once the group committed.
-//
-// # Errors
-//
-// A deferred foreign-key violation (the transaction is rolled back), the
-// RELEASE's error, errGroupLost, or the group's COMMIT error.
-func (w *writer) txCommit(ctx context.Context) error {
-	if w.txDead {
-		w.letGo()
-		return errGroupLost
-	}
-	if err := w.cs.checkDeferred(); err != nil {
-		w.txRollback(ctx)
-		return fmt.Errorf("commit: %w", err)
-	}
-	if err := w.cs.exec(context.WithoutCancel(ctx), savepointRelease); err != nil {
-		w.txRollback(ctx)
-		return fmt.Errorf("commit: %w", classify(err))
-	}
-	return w.join(&member{})
-}
-
-// txRollback rolls the write transaction back to its savepoint and lets go
-// of the writer; the group goes on. If the rollback fails, the group is
-// ended with the error.
-func (w *writer) txRollback(ctx context.Context) {
-	if !w.txDead && w.group != nil {
-		bg := context.WithoutCancel(ctx)
-		err := w.cs.exec(bg, savepointRollback)
-		if err == nil {
-			err = w.cs.exec(bg, savepointRelease)
-		}
-		if err != nil {
-			w.finish(fmt.Errorf("roll back a transaction: %w", classify(err)))
-		}
-	}
-	w.txDead = false
-	w.letGo()
-}
-
 // begin takes the writer connection and opens a group's transaction.
 func (w *writer) begin(ctx context.Context) error {
 	c, err := w.db.acquire(ctx, w.db.writer)
@@ -331,59 +216,11 @@ func (w *writer) begin(ctx context.Context) error {
 	return nil
 }
 
-// rebuild runs the group's writes again in a new transaction after SQLite
-// rolled the old one back. A write that fails now fails alone; one that
-// rolls the transaction back again is dropped and the rest start over.
-func (w *writer) rebuild(ctx context.Context) {
-	g := w.group
-	w.db.release(w.conn, true)
-	w.conn, w.cs = nil, nil
-	for {
-		if len(g.members) == 0 {
-			w.finish(nil)
-			return
-		}
-		if err := w.begin(context.WithoutCancel(ctx)); err != nil {
-			w.finish(err)
-			return
-		}
-		kept := make([]*member, 0, len(g.members))
-		restart := false
-		for i, m := range g.members {
-			if m.run == nil {
-				m.err = errGroupLost // a write transaction: its guest saw its results
-				continue
-			}
-			var alive bool
-			if alive, m.err = w.apply(m.run); !alive {
-				if m.err == nil {
-					m.err = errRolledBack
-				}
-				kept = append(kept, g.members[i+1:]...)
-				restart = true
-				break
-			}
-			if m.err == nil {
-				kept = append(kept, m)
-			}
-		}
-		g.members = kept // every member kept has no error
-		if !restart {
-			return // the group goes on in the new transaction
-		}
-		w.db.release(w.conn, true)
-		w.conn, w.cs = nil, nil
-	}
-}
-
 // commit commits the open group; the caller holds sem.
 func (w *writer) commit() {
 	err := w.cs.exec(context.Background(), "COMMIT")
 	if err != nil {
 		err = fmt.Errorf("commit: %w", classify(err))
-	} else {
-		w.commits.Add(1)
-		w.writes.Add(int64(len(w.group.members)))
 	}
 	w.finish(err)
 }
