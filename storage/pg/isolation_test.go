@@ -290,3 +290,25 @@ func TestSession_pooledConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestSession_lineCommentCR: PostgreSQL ends a -- comment at a carriage
+// return as well as at a newline. A statement that the policy would read as
+// one comment and a SELECT is, to PostgreSQL, RESET ROLE followed by a
+// block comment: it must be refused, and the plugin's next statement in
+// the transaction must still run as its own role.
+func TestSession_lineCommentCR(t *testing.T) {
+	ctx := context.Background()
+	db, _, a := victim(t)
+	if err := a.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Exec(ctx, "-- x\rRESET ROLE /*\nSELECT 1 */", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("RESET ROLE after a comment ended by CR: %v, want ErrNotAllowed", err)
+	}
+	rows, err := a.Query(ctx, "SELECT v FROM plugin_victim.secret", nil)
+	if err == nil {
+		t.Errorf("the plugin read another plugin's table: %v", rows.Values)
+	}
+	_ = a.Rollback(ctx)
+	checkVictim(t, db, a)
+}
