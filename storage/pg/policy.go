@@ -183,7 +183,8 @@ func tokenize(q string) ([]token, error) {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			i++
 		case strings.HasPrefix(q[i:], "--"):
-			j := strings.IndexByte(q[i:], '\n')
+			// PostgreSQL ends it at a CR as at a LF (scan.l's newline).
+			j := strings.IndexAny(q[i:], "\n\r")
 			if j < 0 {
 				return toks, nil
 			}
