@@ -312,3 +312,22 @@ func TestSession_lineCommentCR(t *testing.T) {
 	_ = a.Rollback(ctx)
 	checkVictim(t, db, a)
 }
+
+// TestSession_escapeStringContinued: PostgreSQL continues a string across
+// whitespace holding a newline, and the continuation of an escape string
+// (E'...') keeps its backslash escapes. A call the policy would read as
+// inside a standard string is code to PostgreSQL: here a session-level
+// advisory lock, which would stay on the pooled connection after the
+// plugin's transaction. It must be refused, and no lock left behind.
+func TestSession_escapeStringContinued(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t, pg.Options{MaxConns: 1})
+	a := session(t, db, "attacker")
+	if _, err := a.Query(ctx, "SELECT E''\n'\\'', pg_advisory_lock(77) --'", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("a denied call in a continued escape string: %v, want ErrNotAllowed", err)
+	}
+	rows := mustQuery(t, a, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+	if n := rows.Values[0][0]; n != int64(0) {
+		t.Errorf("%v advisory locks held after the statement, want none", n)
+	}
+}
