@@ -300,9 +300,10 @@ const (
 	MaxValueBytes = DefaultMaxOutputBytes
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
-	// MaxTableElements bounds every table of a plugin: each table it
-	// defines or imports must declare a maximum size of at most this many
-	// elements, or the plugin is refused at load.
+	// MaxTableElements bounds the tables of a plugin: each table it
+	// defines or imports must declare a maximum size, and those maxima
+	// together must be at most this many elements, or the plugin is
+	// refused at load.
 	MaxTableElements = 1 << 16
 	// MaxPluginNameBytes bounds a plugin's name (its file name without
 	// .wasm), so that it fits a file name and a PostgreSQL identifier.

@@ -27,9 +27,9 @@ func (t tableDecl) String() string {
 	return fmt.Sprintf("table %d", t.index)
 }
 
-// checkTables refuses a module with a table that could hold more than
-// abi.MaxTableElements elements: a table that declares no maximum, or a
-// larger one. wazero caps memories but not tables, and enforces a declared
+// checkTables refuses a module whose tables could hold more than
+// abi.MaxTableElements elements, alone or together: a table that declares
+// no maximum, a larger one, or tables whose maxima add up to more. wazero caps memories but not tables, and enforces a declared
 // maximum on table.grow, so a declared maximum within the limit bounds
 // what a table can cost.
 //
@@ -42,6 +42,7 @@ func checkTables(wasm []byte) error {
 	if err != nil {
 		return fmt.Errorf("read tables: %w", err)
 	}
+	var total uint64
 	for _, t := range tables {
 		switch {
 		case !t.hasMax:
@@ -51,6 +52,12 @@ func checkTables(wasm []byte) error {
 			return fmt.Errorf("%s declares a maximum of %d elements, more than the limit of %d",
 				t, t.max, abi.MaxTableElements)
 		}
+		total += uint64(t.max)
+	}
+	if total > abi.MaxTableElements {
+		// wazero allows 2^27 tables in a module, each within the limit.
+		return fmt.Errorf("%d tables declare a maximum of %d elements together, more than the limit of %d",
+			len(tables), total, abi.MaxTableElements)
 	}
 	return nil
 }

@@ -11,8 +11,9 @@ import (
 )
 
 // TestHost_Reload_tables drops in plugins whose tables could grow past
-// abi.MaxTableElements: each must be refused, naming the table and the
-// limit, and the server must not have instantiated it.
+// abi.MaxTableElements, one table or all together: each must be refused,
+// naming the table and the limit, and the server must not have
+// instantiated it.
 func TestHost_Reload_tables(t *testing.T) {
 	dir := t.TempDir()
 	h := newTestHost(t, dir, nil)
@@ -23,6 +24,7 @@ func TestHost_Reload_tables(t *testing.T) {
 		{"ErrNoMaximum", "tables/unbounded.wasm", "table 0 declares no maximum size"},
 		{"ErrHugeMaximum", "tables/huge_min.wasm", "table 0 declares a maximum of 134217728 elements, more than the limit of " + limit},
 		{"ErrImportedNoMaximum", "tables/imported.wasm", "imported table env.tbl (table 0) declares no maximum size"},
+		{"ErrManyTables", "tables/many.wasm", "256 tables declare a maximum of 16777216 elements together, more than the limit of " + limit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

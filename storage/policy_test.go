@@ -204,3 +204,24 @@ func TestSession_PolicyDBPage(t *testing.T) {
 		t.Errorf("the row is %q, %v after the attack, want alice", v, err)
 	}
 }
+
+// TestSession_PolicyFTS5 uses the one virtual table module the policy
+// allows: an fts5 table can be filled and searched, while one whose
+// external content is a table the policy refuses still cannot be read.
+func TestSession_PolicyFTS5(t *testing.T) {
+	ctx := context.Background()
+	s := session(t, policyDB(t))
+	mustExec(t, s, "CREATE VIRTUAL TABLE docs USING fts5(body)")
+	mustExec(t, s, "INSERT INTO docs(body) VALUES ('the quick brown fox'), ('lazy dogs')")
+	rows := mustQuery(t, s, "SELECT body FROM docs WHERE docs MATCH 'quick'")
+	if len(rows.Values) != 1 || rows.Values[0][0] != "the quick brown fox" {
+		t.Errorf("MATCH 'quick' = %v, want the one row", rows.Values)
+	}
+	mustExec(t, s, "INSERT INTO docs(docs) VALUES ('optimize')")
+	for _, content := range []string{"warden_kv", "sqlite_dbpage", "sqlite_stat1"} {
+		mustExec(t, s, "CREATE VIRTUAL TABLE ext_"+content+" USING fts5(k, content='"+content+"')")
+		if _, err := s.Query(ctx, "SELECT * FROM ext_"+content, nil); !errors.Is(err, storage.ErrNotAllowed) {
+			t.Errorf("fts5 over %s: got %v, want ErrNotAllowed", content, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/warden-rpc/warden/storage"
 )
@@ -34,6 +35,10 @@ func classify(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isOwn(err) {
 		return err
+	}
+	var tooLong *pgproto3.ExceededMaxBodyLenErr
+	if errors.As(err, &tooLong) {
+		return fmt.Errorf("%w: a row of more than %d bytes", storage.ErrLimit, tooLong.MaxExpectedBodyLen)
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

@@ -290,3 +290,44 @@ func TestSession_pooledConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestSession_lineCommentCR: PostgreSQL ends a -- comment at a carriage
+// return as well as at a newline. A statement that the policy would read as
+// one comment and a SELECT is, to PostgreSQL, RESET ROLE followed by a
+// block comment: it must be refused, and the plugin's next statement in
+// the transaction must still run as its own role.
+func TestSession_lineCommentCR(t *testing.T) {
+	ctx := context.Background()
+	db, _, a := victim(t)
+	if err := a.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Exec(ctx, "-- x\rRESET ROLE /*\nSELECT 1 */", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("RESET ROLE after a comment ended by CR: %v, want ErrNotAllowed", err)
+	}
+	rows, err := a.Query(ctx, "SELECT v FROM plugin_victim.secret", nil)
+	if err == nil {
+		t.Errorf("the plugin read another plugin's table: %v", rows.Values)
+	}
+	_ = a.Rollback(ctx)
+	checkVictim(t, db, a)
+}
+
+// TestSession_escapeStringContinued: PostgreSQL continues a string across
+// whitespace holding a newline, and the continuation of an escape string
+// (E'...') keeps its backslash escapes. A call the policy would read as
+// inside a standard string is code to PostgreSQL: here a session-level
+// advisory lock, which would stay on the pooled connection after the
+// plugin's transaction. It must be refused, and no lock left behind.
+func TestSession_escapeStringContinued(t *testing.T) {
+	ctx := context.Background()
+	db, _ := open(t, pg.Options{MaxConns: 1})
+	a := session(t, db, "attacker")
+	if _, err := a.Query(ctx, "SELECT E''\n'\\'', pg_advisory_lock(77) --'", nil); !errors.Is(err, storage.ErrNotAllowed) {
+		t.Errorf("a denied call in a continued escape string: %v, want ErrNotAllowed", err)
+	}
+	rows := mustQuery(t, a, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+	if n := rows.Values[0][0]; n != int64(0) {
+		t.Errorf("%v advisory locks held after the statement, want none", n)
+	}
+}

@@ -125,6 +125,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	cfg.MaxConns = int32(opts.MaxConns)
+	cfg.ConnConfig.MaxProtocolMessageBodyLen = maxMessageBytes(opts.MaxResultBytes)
 	cfg.ConnConfig.RuntimeParams["application_name"] = "warden"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = idleInTxTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
@@ -142,6 +143,14 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	return db, nil
 }
+
+// maxMessageBytes bounds one message from the server: a row is one
+// message, which pgx reads whole (by default up to 1 GiB) before Warden can
+// count its values. A row within maxResult bytes takes at most twice that
+// on the wire (BYTEA's hex form), plus each column's length word; a longer
+// message fails the statement with storage.ErrLimit (see classify), and the
+// connection, which cannot read on, is closed.
+func maxMessageBytes(maxResult int) int { return 2*maxResult + 1<<20 }
 
 // Engine returns "postgres".
 func (db *DB) Engine() string { return Engine }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -300,4 +301,29 @@ func TestSession_Errors(t *testing.T) {
 			t.Errorf("closed session: %v", err)
 		}
 	})
+}
+
+// TestSession_hugeValue: a plugin selects one value far over the result
+// limit. It is refused with storage.ErrLimit, and Warden never holds the
+// value: PostgreSQL sends a row as one message, which the client would
+// otherwise read whole, up to 1 GiB per connection, before any limit is
+// checked.
+func TestSession_hugeValue(t *testing.T) {
+	db, _ := open(t, pg.Options{MaxConns: 1})
+	s := session(t, db, "hog")
+	const size = 256 << 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := s.Query(context.Background(), "SELECT repeat('x', $1::int)", []any{int64(size)})
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, storage.ErrLimit) {
+		t.Errorf("got %v, want ErrLimit", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > size/4 {
+		t.Errorf("the query allocated %d MiB in Warden for a %d MiB value", n>>20, size>>20)
+	}
+	// The engine still serves the plugin afterwards.
+	if rows := mustQuery(t, s, "SELECT 1"); len(rows.Values) != 1 {
+		t.Errorf("after the refusal: %v", rows.Values)
+	}
 }

@@ -169,7 +169,9 @@ func notAllowed(format string, args ...any) error {
 // strings, where a backslash is an ordinary character (standard_conforming_
 // strings is on in every plugin transaction), escape strings (E'...'), where
 // it escapes the next character, dollar-quoted strings ($tag$...$tag$), quoted
-// identifiers and nested block comments.
+// identifiers and nested block comments. A string that follows a string
+// across whitespace and line comments holding a newline continues it, and
+// continues an escape string as one: its backslashes escape too.
 //
 // # Errors
 //
@@ -177,52 +179,68 @@ func notAllowed(format string, args ...any) error {
 // a *storage.SQLError for an unterminated string, identifier or comment.
 func tokenize(q string) ([]token, error) {
 	var toks []token
+	// esc: the last token is an escape string; newline and block: what
+	// was skipped since the last token (see continuesEscape).
+	esc, newline, block := false, false, false
+	add := func(t token, isEsc bool) {
+		toks = append(toks, t)
+		esc, newline, block = isEsc, false, false
+	}
 	for i := 0; i < len(q); {
 		c := q[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			newline = newline || c == '\n' || c == '\r'
 			i++
 		case strings.HasPrefix(q[i:], "--"):
-			j := strings.IndexByte(q[i:], '\n')
+			// PostgreSQL ends it at a CR as at a LF (scan.l's newline).
+			j := strings.IndexAny(q[i:], "\n\r")
 			if j < 0 {
 				return toks, nil
 			}
-			i += j + 1
+			i, newline = i+j+1, true
 		case strings.HasPrefix(q[i:], "/*"):
 			n, err := blockComment(q[i:])
 			if err != nil {
 				return nil, err
 			}
-			i += n
+			i, block = i+n, true
 		case c == '\'':
-			n, err := quoted(q[i:], '\'', false)
+			// scan.l's quotecontinue: no block comment may come between.
+			cont := esc && newline && !block
+			n, err := quoted(q[i:], '\'', cont)
 			if err != nil {
 				return nil, err
 			}
-			toks, i = append(toks, token{tkString, q[i : i+n]}), i+n
+			add(token{tkString, q[i : i+n]}, cont)
+			i += n
 		case c == '"':
 			n, err := quoted(q[i:], '"', false)
 			if err != nil {
 				return nil, err
 			}
-			toks = append(toks, token{tkIdent, strings.ReplaceAll(q[i+1:i+n-1], `""`, `"`)})
+			add(token{tkIdent, strings.ReplaceAll(q[i+1:i+n-1], `""`, `"`)}, false)
 			i += n
 		case c == '$':
 			n, kind, err := dollar(q[i:])
 			if err != nil {
 				return nil, err
 			}
-			toks, i = append(toks, token{kind, q[i : i+n]}), i+n
+			add(token{kind, q[i : i+n]}, false)
+			i += n
 		case isIdentStart(c):
 			t, n, err := word(q[i:])
 			if err != nil {
 				return nil, err
 			}
-			toks, i = append(toks, t), i+n
+			add(t, t.kind == tkString && (t.text[0] == 'E' || t.text[0] == 'e'))
+			i += n
 		case c == ';':
-			toks, i = append(toks, token{tkSemi, ";"}), i+1
+			add(token{tkSemi, ";"}, false)
+			i++
 		default:
-			toks, i = append(toks, token{tkOther, q[i : i+1]}), i+1
+			add(token{tkOther, q[i : i+1]}, false)
+			i++
 		}
 	}
 	return toks, nil

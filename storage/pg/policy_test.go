@@ -50,6 +50,18 @@ func TestCheckPolicy(t *testing.T) {
 		{"advisory lock", "SELECT pg_advisory_lock(1)", storage.ErrNotAllowed},
 		{"large object", "SELECT lo_unlink(1)", storage.ErrNotAllowed},
 		{"query_to_xml", "SELECT query_to_xml('SELECT 1', true, true, '')", storage.ErrNotAllowed},
+		// PostgreSQL ends a -- comment at a carriage return as at a newline.
+		{"line comment ends at CR", "-- x\rRESET ROLE /*\nSELECT 1 */", storage.ErrNotAllowed},
+		{"call after CR", "SELECT 1 --\r, set_config('role', 'x', false)", storage.ErrNotAllowed},
+		{"comment to CRLF", "SELECT 1 -- set_config(\r\n", nil},
+		// A string continued after a newline keeps the escape string's
+		// backslashes: \' escapes the quote, so the call is code.
+		{"escape string continued", "SELECT E''\n'\\'', pg_advisory_lock(1) --'", storage.ErrNotAllowed},
+		{"escape string continued after comment", "SELECT E'' -- c\n  \r'\\'', pg_advisory_lock(1) --'", storage.ErrNotAllowed},
+		{"continued twice", "SELECT E'a'\n'b'\n'\\'', pg_advisory_lock(1) --'", storage.ErrNotAllowed},
+		{"no continuation on one line", `SELECT E'' '\'', pg_advisory_lock(1) --'`, nil},
+		{"block comment ends the string", "SELECT E'' /* */\n'\\'', pg_advisory_lock(1) --'", nil},
+		{"standard string continued", "SELECT 'a'\n'\\'', pg_advisory_lock(1) --'", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
