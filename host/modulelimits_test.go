@@ -2,8 +2,10 @@ package host
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -157,4 +159,97 @@ func FuzzModuleTables(f *testing.F) {
 			t.Fatalf("tables %+v: checkTables = %v", tables, cerr)
 		}
 	})
+}
+
+// atLimits is a module that declares as much as the limits allow.
+var atLimits = declCounts{globals: abi.MaxGlobals, dataSegments: abi.MaxDataSegments,
+	elemSegments: abi.MaxElementSegments, elements: abi.MaxSegmentElements}
+
+// TestHost_Reload_moduleLimits drops in plugins that declare one more
+// global, data segment, element segment or element than the limits allow:
+// each must be refused, naming the count and the limit, and the server
+// must not have instantiated it. Then one at every limit loads and serves.
+func TestHost_Reload_moduleLimits(t *testing.T) {
+	dir := t.TempDir()
+	h := newTestHost(t, dir, nil)
+	over := func(edit func(*declCounts)) declCounts {
+		c := declCounts{globals: 1, dataSegments: 1, elemSegments: 1, elements: 1}
+		edit(&c)
+		return c
+	}
+	tests := []struct {
+		name  string
+		c     declCounts
+		want  string
+		limit int
+	}{
+		{"ErrGlobals", over(func(c *declCounts) { c.globals = abi.MaxGlobals + 1 }),
+			"declares 16385 globals, more than the limit of", abi.MaxGlobals},
+		{"ErrDataSegments", over(func(c *declCounts) { c.dataSegments = abi.MaxDataSegments + 1 }),
+			"declares 1048577 data segments, more than the limit of", abi.MaxDataSegments},
+		{"ErrElementSegments", over(func(c *declCounts) { c.elemSegments, c.elements = abi.MaxElementSegments+1, 0 }),
+			"declares 4097 element segments, more than the limit of", abi.MaxElementSegments},
+		{"ErrSegmentElements", over(func(c *declCounts) { c.elemSegments, c.elements = 2, abi.MaxSegmentElements+1 }),
+			"element segments hold 65537 elements together, more than the limit of", abi.MaxSegmentElements},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			deploy(t, dir, "over", limitModule("over", tt.c))
+			defer os.Remove(filepath.Join(dir, "over.wasm"))
+			res, err := h.Reload(context.Background())
+			limit := fmt.Sprint(tt.limit)
+			if err != nil || len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err.Error(), tt.want+" "+limit) {
+				t.Fatalf("reload: %+v %v, want a failure containing %q", res, err, tt.want+" "+limit)
+			}
+			if n := len(h.Plugins()); n != 0 {
+				t.Fatalf("%d plugins serve, want none", n)
+			}
+		})
+	}
+	t.Run("AtLimits", func(t *testing.T) {
+		deploy(t, dir, "at", limitModule("at", atLimits))
+		res, err := h.Reload(context.Background())
+		if err != nil || len(res.Failed) != 0 || len(h.Plugins()) != 1 {
+			t.Fatalf("reload: %+v %v, want the plugin at every limit loaded", res, err)
+		}
+		if _, err := h.Call(context.Background(), &Request{ID: "at"}); err != nil {
+			t.Fatalf("call: %v", err)
+		}
+	})
+}
+
+// TestInstanceCost_atLimits measures what one more instance of a plugin at
+// every limit costs the host's heap, beyond its linear memory (one page
+// here): with the limits, some 30 MiB, mostly data segments. The bound is
+// generous; without the limits, the same file size would allow gigabytes.
+func TestInstanceCost_atLimits(t *testing.T) {
+	h := newTestHost(t, t.TempDir(), nil)
+	p, err := h.loadPlugin(context.Background(), "at.wasm", limitModule("at", atLimits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	const n = 3
+	before := heap()
+	var insts []*instance
+	for range n {
+		inst, err := p.newInstance(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		insts = append(insts, inst)
+	}
+	per := (int64(heap()) - int64(before)) / n
+	t.Logf("one instance at every limit costs %.1f MiB of heap", float64(per)/(1<<20))
+	if per > 64<<20 {
+		t.Fatalf("one instance costs %d bytes of heap, want at most 64 MiB", per)
+	}
+	for _, inst := range insts {
+		_ = inst.mod.Close(context.Background())
+	}
 }
