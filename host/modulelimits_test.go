@@ -55,9 +55,11 @@ func TestHost_tableGrow(t *testing.T) {
 	}
 }
 
-// TestCheckTables_sdkPlugins checks every committed plugin of the four SDKs
-// against the table limit: each declares a maximum within it.
-func TestCheckTables_sdkPlugins(t *testing.T) {
+// TestCheckModuleLimits_sdkPlugins checks every committed plugin of the
+// four SDKs against the module limits: each declares one table, with a
+// maximum, and counts within the limits. It logs the counts, the evidence
+// for the limits (see RATIONALE.md).
+func TestCheckModuleLimits_sdkPlugins(t *testing.T) {
 	var files []string
 	for _, pattern := range []string{"../plugins/*/*.wasm", "../examples/*/*/*.wasm", "../conformance/*/*.wasm"} {
 		m, err := filepath.Glob(pattern)
@@ -75,19 +77,19 @@ func TestCheckTables_sdkPlugins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := checkTables(wasm); err != nil {
+			if err := checkModuleLimits(wasm); err != nil {
 				t.Fatal(err)
 			}
-			tables, _ := moduleTables(wasm)
-			if len(tables) != 1 || !tables[0].hasMax || tables[0].max > abi.MaxTableElements {
-				t.Fatalf("tables %+v", tables)
+			d, _ := readModule(wasm)
+			if len(d.tables) != 1 || !d.tables[0].hasMax || d.tables[0].max > abi.MaxTableElements || d.elemSegments != 1 {
+				t.Fatalf("declares %+v", d)
 			}
+			t.Logf("%d globals, %d data segments, %d element segments of %d elements", d.globals, d.dataSegments, d.elemSegments, d.elements)
 		})
 	}
 }
 
-func TestModuleTables(t *testing.T) {
-	hdr := "\x00asm\x01\x00\x00\x00"
+func TestReadModule_tables(t *testing.T) {
 	tests := []struct {
 		name, wasm string
 		want       []tableDecl
@@ -109,15 +111,16 @@ func TestModuleTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := moduleTables([]byte(tt.wasm))
+			d, err := readModule([]byte(tt.wasm))
+			got := d.tables
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("moduleTables() = %+v, %v, want error %q", got, err, tt.wantErr)
+					t.Fatalf("readModule() = %+v, %v, want error %q", got, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || len(got) != len(tt.want) {
-				t.Fatalf("moduleTables() = %+v, %v, want %+v", got, err, tt.want)
+				t.Fatalf("readModule() = %+v, %v, want %+v", got, err, tt.want)
 			}
 			for i := range got {
 				if got[i] != tt.want[i] {
@@ -128,8 +131,8 @@ func TestModuleTables(t *testing.T) {
 	}
 }
 
-// FuzzModuleTables checks that the table reader never panics or reads out
-// of bounds, whatever the bytes, and agrees with checkTables.
+// FuzzModuleTables checks that the module reader never panics or reads out
+// of bounds, whatever the bytes, and agrees with checkModuleLimits.
 func FuzzModuleTables(f *testing.F) {
 	for _, name := range []string{"tables/unbounded.wasm", "tables/huge_min.wasm", "tables/imported.wasm", "tables/grow.wasm", "hostile.wasm"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -139,26 +142,83 @@ func FuzzModuleTables(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x0a\x01\x40\x00\x70\x01\x01\x02\xd0\x70\x0b"))
+	for _, c := range []declCounts{{globals: 3, dataSegments: 2, elemSegments: 2, elements: 5}, {dataSegments: 1}} {
+		f.Add(limitModule("fuzz", c))
+	}
+	for _, seg := range segmentCases {
+		f.Add([]byte(seg.wasm))
+	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		tables, err := moduleTables(wasm)
-		cerr := checkTables(wasm)
+		d, err := readModule(wasm)
+		cerr := checkModuleLimits(wasm)
 		if err != nil {
 			if cerr == nil {
-				t.Fatalf("checkTables accepted a module moduleTables could not read: %v", err)
+				t.Fatalf("checkModuleLimits accepted a module readModule could not read: %v", err)
 			}
 			return
 		}
-		bounded := true
-		for i, tt := range tables {
+		bounded := d.globals <= abi.MaxGlobals && d.dataSegments <= abi.MaxDataSegments &&
+			d.elemSegments <= abi.MaxElementSegments && d.elements <= abi.MaxSegmentElements
+		var total uint64
+		for i, tt := range d.tables {
 			if tt.index != uint32(i) {
 				t.Fatalf("table %d has index %d", i, tt.index)
 			}
 			bounded = bounded && tt.hasMax && tt.max <= abi.MaxTableElements
+			total += uint64(tt.max)
 		}
+		bounded = bounded && total <= abi.MaxTableElements
 		if bounded != (cerr == nil) {
-			t.Fatalf("tables %+v: checkTables = %v", tables, cerr)
+			t.Fatalf("declares %+v: checkModuleLimits = %v", d, cerr)
 		}
 	})
+}
+
+// segmentCases are modules whose globals and segments readModule counts.
+var segmentCases = []struct {
+	name, wasm string
+	want       moduleDecls
+	wantErr    string
+}{
+	{"ImportedAndDefinedGlobals", hdr + "\x02\x0f\x02\x01m\x01g\x03\x7f\x00\x01m\x01h\x03\x7e\x01" +
+		"\x06\x0e\x02\x7f\x01\x41\x00\x0b\x7d\x00\x43\x00\x00\x00\x00\x0b",
+		moduleDecls{globals: 4}, ""},
+	{"DataSegments", hdr + "\x0b\x07\x02\x01\x01x\x01\x01y", moduleDecls{dataSegments: 2}, ""},
+	// Flags 0 (active, function indexes), 1 (passive), 2 (explicit
+	// table), 3 (declarative), 4 to 7 (the same with expressions).
+	{"ElementSegments", hdr + "\x09\x35\x08" +
+		"\x00\x41\x00\x0b\x02\x00\x01" +
+		"\x01\x00\x01\x00" +
+		"\x02\x00\x41\x00\x0b\x00\x01\x00" +
+		"\x03\x00\x00" +
+		"\x04\x41\x00\x0b\x01\xd2\x00\x0b" +
+		"\x05\x70\x02\xd0\x70\x0b\xd2\x01\x0b" +
+		"\x06\x00\x41\x00\x0b\x70\x00" +
+		"\x07\x70\x01\xd2\x00\x0b",
+		moduleDecls{elemSegments: 8, elements: 8}, ""},
+	{"ErrElementFlags", hdr + "\x09\x02\x01\x08", moduleDecls{}, "unknown flags"},
+	{"ErrElementTruncated", hdr + "\x09\x04\x01\x00\x41\x00", moduleDecls{}, "truncated"},
+	{"ErrElementCountTooLarge", hdr + "\x09\x04\x01\x01\x00\x05", moduleDecls{}, "truncated"},
+}
+
+const hdr = "\x00asm\x01\x00\x00\x00"
+
+func TestReadModule_segments(t *testing.T) {
+	for _, tt := range segmentCases {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readModule([]byte(tt.wasm))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("readModule() = %+v, %v, want error %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.globals != tt.want.globals || got.dataSegments != tt.want.dataSegments ||
+				got.elemSegments != tt.want.elemSegments || got.elements != tt.want.elements {
+				t.Fatalf("readModule() = %+v, %v, want %+v", got, err, tt.want)
+			}
+		})
+	}
 }
 
 // atLimits is a module that declares as much as the limits allow.
