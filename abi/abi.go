@@ -305,6 +305,20 @@ const (
 	// together must be at most this many elements, or the plugin is
 	// refused at load.
 	MaxTableElements = 1 << 16
+	// MaxGlobals bounds the globals a plugin defines and imports together:
+	// each costs the host about 90 bytes per instance, whatever the file
+	// size. The SDKs emit at most a few dozen.
+	MaxGlobals = 1 << 14
+	// MaxDataSegments bounds a plugin's data segments: each costs the host
+	// a slice header per instance. Go's linker emits about 12,000 per MiB
+	// of plugin, so this admits a Go plugin of the largest default size.
+	MaxDataSegments = 1 << 20
+	// MaxElementSegments bounds a plugin's element segments, and
+	// MaxSegmentElements the elements they hold together: wazero keeps
+	// every segment's elements per instance, active ones too. The SDKs
+	// emit one segment of at most a few thousand functions.
+	MaxElementSegments = 1 << 12
+	MaxSegmentElements = 1 << 16
 	// MaxPluginNameBytes bounds a plugin's name (its file name without
 	// .wasm), so that it fits a file name and a PostgreSQL identifier.
 	MaxPluginNameBytes = 63

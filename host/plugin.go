@@ -135,7 +135,7 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 	}
 	err = validate(p.compiled, h.provided)
 	if err == nil {
-		err = checkTables(wasm)
+		err = checkModuleLimits(wasm)
 	}
 	if err != nil {
 		_ = p.compiled.Close(ctx)

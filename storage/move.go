@@ -46,7 +46,8 @@ type schemaObject struct {
 // MoveTables moves plugins' tables out of Warden's database from, as the
 // layout before one database per plugin left them, into each plugin's own
 // file in d. A table or view belongs to the plugin whose name, followed by
-// '_', is the longest prefix of its name (ignoring ASCII case); Warden's own
+// '_', is the longest prefix of its name, matching case exactly, else
+// the longest ignoring ASCII case; Warden's own
 // (warden_*) and SQLite's (sqlite_*) stay.
 //
 // Each object moves in two steps: one transaction in the plugin's file
@@ -152,11 +153,16 @@ func ownerNames(plugins []string) []string {
 	return out
 }
 
-// owner returns the plugin that owns the object name, or "".
+// owner returns the plugin that owns the object name, or "": the longest
+// plugin name that, followed by '_', is an exact prefix of name, else the
+// longest that is one ignoring ASCII case. So with plugins A and a, a_t is
+// a's, not A's.
 func owner(name string, plugins []string) string {
-	for _, p := range plugins {
-		if len(name) > len(p)+1 && strings.EqualFold(name[:len(p)+1], p+"_") {
-			return p
+	for _, match := range []func(a, b string) bool{func(a, b string) bool { return a == b }, strings.EqualFold} {
+		for _, p := range plugins {
+			if len(name) > len(p)+1 && match(name[:len(p)+1], p+"_") {
+				return p
+			}
 		}
 	}
 	return ""

@@ -239,3 +239,28 @@ func TestDir_MoveTables_interrupted(t *testing.T) {
 		t.Fatalf("kv_half in kv.db = %v, want its 2 rows once", got)
 	}
 }
+
+// TestDir_MoveTables_exactCase checks that a table goes to the plugin whose
+// name matches its prefix exactly, before one that matches only ignoring
+// case: with plugins A and a, a_* is a's and A_* is A's; a table that only
+// one of them matches ignoring case still goes to it.
+func TestDir_MoveTables_exactCase(t *testing.T) {
+	ctx := context.Background()
+	from, d := oldData(t, `CREATE TABLE a_lower (x); INSERT INTO a_lower VALUES ('lower');
+CREATE TABLE A_upper (x); INSERT INTO A_upper VALUES ('upper');
+CREATE TABLE B_mixed (x); INSERT INTO B_mixed VALUES ('mixed');`)
+	rep, err := d.MoveTables(ctx, from, []string{"A", "a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMoved := []MovedTable{{"A_upper", "A"}, {"B_mixed", "b"}, {"a_lower", "a"}}
+	if !reflect.DeepEqual(rep.Moved, wantMoved) || len(rep.Kept) != 0 {
+		t.Fatalf("report = %+v, want moved %+v and nothing kept", rep, wantMoved)
+	}
+	for plugin, table := range map[string]string{"a": "a_lower", "A": "A_upper", "b": "B_mixed"} {
+		path, _ := d.Path(plugin)
+		if got := objects(t, openRaw(t, path)); !reflect.DeepEqual(got, map[string]string{table: "table"}) {
+			t.Errorf("%s.db objects = %v, want only %s", plugin, got, table)
+		}
+	}
+}

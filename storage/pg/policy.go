@@ -26,8 +26,9 @@ var (
 
 	// deniedFuncs are functions a plugin may not call: set_config could
 	// set the role back to Warden's; the others run SQL given as a string,
-	// hold locks or send notifications beyond the transaction, or touch
-	// the server's files or large objects, which all plugins share.
+	// hold locks, send notifications or write WAL (logical messages) beyond
+	// the transaction, or touch the server's files or large objects, which
+	// all plugins share.
 	deniedFuncs = map[string]bool{
 		"set_config": true, "pg_notify": true,
 		"query_to_xml": true, "query_to_xmlschema": true, "query_to_xml_and_xmlschema": true,
@@ -35,7 +36,9 @@ var (
 		"pg_read_file": true, "pg_read_binary_file": true, "pg_ls_dir": true, "pg_stat_file": true,
 	}
 	// deniedFuncPrefixes extend deniedFuncs to families of functions.
-	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink"}
+	// pg_logical_ covers pg_logical_emit_message, whose non-transactional
+	// form writes WAL that a rollback keeps, and the logical slot functions.
+	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink", "pg_logical_"}
 )
 
 // token is one lexical token of a statement.

@@ -49,6 +49,10 @@ func TestCheckPolicy(t *testing.T) {
 		{"unicode escape", `SELECT U&"\0073et_config"('role', 'x', false)`, storage.ErrNotAllowed},
 		{"advisory lock", "SELECT pg_advisory_lock(1)", storage.ErrNotAllowed},
 		{"large object", "SELECT lo_unlink(1)", storage.ErrNotAllowed},
+		// A logical message is WAL that a rollback does not take back.
+		{"logical message", "SELECT pg_logical_emit_message(false, 'p', 'x')", storage.ErrNotAllowed},
+		{"qualified logical message", `SELECT "pg_catalog".pg_logical_emit_message(true, 'p', 'x'::bytea)`, storage.ErrNotAllowed},
+		{"logical slot", "SELECT * FROM pg_logical_slot_get_changes('s', NULL, NULL)", storage.ErrNotAllowed},
 		{"query_to_xml", "SELECT query_to_xml('SELECT 1', true, true, '')", storage.ErrNotAllowed},
 		// PostgreSQL ends a -- comment at a carriage return as at a newline.
 		{"line comment ends at CR", "-- x\rRESET ROLE /*\nSELECT 1 */", storage.ErrNotAllowed},

@@ -86,44 +86,45 @@ func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
 // harden takes from PUBLIC, once per database, what would let a plugin role
 // reach beyond its schema: the schema public, temporary tables (pg_temp
-// lives as long as a pooled connection, across plugins) and set_config,
-// which could set the role back to Warden's (see RATIONALE.md). Each is
-// revoked only if PUBLIC still has it, so that a role that may not revoke
-// it can run Warden once an administrator has.
+// lives as long as a pooled connection, across plugins), set_config, which
+// could set the role back to Warden's, and pg_logical_emit_message, which
+// writes WAL that a rollback keeps (see RATIONALE.md). Each is revoked only
+// if PUBLIC still has it, so that a role that may not revoke it can run
+// Warden once an administrator has.
 //
 // # Errors
 //
 // An error naming the statement to run as a superuser when the connecting
 // role may not run it itself.
 func (db *DB) harden(ctx context.Context) error {
-	steps := []struct{ check, revoke string }{
-		{
-			"SELECT has_schema_privilege('public', 'public', 'USAGE') OR has_schema_privilege('public', 'public', 'CREATE')",
-			"REVOKE ALL ON SCHEMA public FROM PUBLIC",
-		},
-		{
-			"SELECT has_database_privilege('public', current_database(), 'TEMPORARY')",
-			"REVOKE TEMPORARY ON DATABASE " + quote(db.dbName) + " FROM PUBLIC",
-		},
-		{
-			"SELECT has_function_privilege('public', 'pg_catalog.set_config(text, text, boolean)', 'EXECUTE')",
-			"REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC",
-		},
+	// Each query returns the REVOKE statements still to run.
+	queries := []string{
+		`SELECT 'REVOKE ALL ON SCHEMA public FROM PUBLIC'
+WHERE has_schema_privilege('public', 'public', 'USAGE') OR has_schema_privilege('public', 'public', 'CREATE')`,
+		`SELECT format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database())
+WHERE has_database_privilege('public', current_database(), 'TEMPORARY')`,
+		// Every overload: PostgreSQL 17 adds a flush argument to
+		// pg_logical_emit_message.
+		`SELECT format('REVOKE EXECUTE ON FUNCTION pg_catalog.%I(%s) FROM PUBLIC', p.proname, pg_get_function_identity_arguments(p.oid))
+FROM pg_catalog.pg_proc p
+WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname IN ('set_config', 'pg_logical_emit_message')
+AND has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1`,
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(setupLockKey)); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
-		for _, s := range steps {
-			var granted bool
-			if err := tx.QueryRow(ctx, s.check).Scan(&granted); err != nil {
-				return fmt.Errorf("check %q: %w", s.check, err)
+		for _, q := range queries {
+			rows, _ := tx.Query(ctx, q)
+			revokes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("check %q: %w", q, err)
 			}
-			if !granted {
-				continue
-			}
-			if _, err := tx.Exec(ctx, s.revoke); err != nil {
-				return fmt.Errorf("%w (have a superuser run %q once)", err, s.revoke)
+			for _, revoke := range revokes {
+				if _, err := tx.Exec(ctx, revoke); err != nil {
+					return fmt.Errorf("%w (have a superuser run %q once)", err, revoke)
+				}
 			}
 		}
 		return nil

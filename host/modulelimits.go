@@ -27,21 +27,59 @@ func (t tableDecl) String() string {
 	return fmt.Sprintf("table %d", t.index)
 }
 
-// checkTables refuses a module whose tables could hold more than
-// abi.MaxTableElements elements, alone or together: a table that declares
-// no maximum, a larger one, or tables whose maxima add up to more. wazero caps memories but not tables, and enforces a declared
-// maximum on table.grow, so a declared maximum within the limit bounds
-// what a table can cost.
+// moduleDecls is what a module declares that costs the host memory in
+// every instance, whatever its linear memory.
+type moduleDecls struct {
+	// tables are the tables it imports or defines, in index order.
+	tables []tableDecl
+	// globals counts the globals it imports and defines.
+	globals uint64
+	// dataSegments and elemSegments count its segments; elements counts
+	// the elements of all its element segments.
+	dataSegments, elemSegments, elements uint64
+}
+
+// checkModuleLimits refuses a module that declares more than the host
+// bounds, as wazero allocates them for each instance: tables that could
+// hold more than abi.MaxTableElements elements, alone or together (a table
+// that declares no maximum, a larger one, or tables whose maxima add up to
+// more), or more than abi.MaxGlobals globals, abi.MaxDataSegments data
+// segments, abi.MaxElementSegments element segments or
+// abi.MaxSegmentElements elements in them. wazero caps memories but none of
+// these, and enforces a declared maximum on table.grow, so a declared
+// maximum within the limit bounds what a table can cost.
 //
 // # Errors
 //
-// The error names the table and the limit, or says where wasm is
-// malformed.
-func checkTables(wasm []byte) error {
-	tables, err := moduleTables(wasm)
+// The error names the table or the count, and the limit, or says where
+// wasm is malformed.
+func checkModuleLimits(wasm []byte) error {
+	d, err := readModule(wasm)
 	if err != nil {
-		return fmt.Errorf("read tables: %w", err)
+		return fmt.Errorf("read module: %w", err)
 	}
+	if err := checkTables(d.tables); err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		n, limit uint64
+		what     string
+	}{
+		{d.globals, abi.MaxGlobals, "the module declares %d globals, more than the limit of %d (defined and imported together)"},
+		{d.dataSegments, abi.MaxDataSegments, "the module declares %d data segments, more than the limit of %d"},
+		{d.elemSegments, abi.MaxElementSegments, "the module declares %d element segments, more than the limit of %d"},
+		{d.elements, abi.MaxSegmentElements, "the module's element segments hold %d elements together, more than the limit of %d"},
+	} {
+		if c.n > c.limit {
+			return fmt.Errorf(c.what, c.n, c.limit)
+		}
+	}
+	return nil
+}
+
+// checkTables refuses tables that could hold more than
+// abi.MaxTableElements elements, alone or together.
+func checkTables(tables []tableDecl) error {
 	var total uint64
 	for _, t := range tables {
 		switch {
@@ -64,8 +102,11 @@ func checkTables(wasm []byte) error {
 
 // Section ids and import kinds of the WebAssembly binary format.
 const (
-	sectionImport = 2
-	sectionTable  = 4
+	sectionImport  = 2
+	sectionTable   = 4
+	sectionGlobal  = 6
+	sectionElement = 9
+	sectionData    = 11
 
 	importFunc   = 0x00
 	importTable  = 0x01
@@ -79,49 +120,61 @@ var (
 	errLEB       = errors.New("malformed LEB128 number")
 )
 
-// moduleTables returns every table that the module in wasm imports or
-// defines, in index order. It reads only the header and the import and
-// table sections, and checks every length against the bytes it has.
+// readModule returns what the module in wasm declares, in one pass over
+// its sections. It reads the header and the import, table, global,
+// element and data sections (of the last two, only the counts it needs),
+// and checks every length against the bytes it has.
 //
 // # Errors
 //
 // It fails on a malformed or truncated module, or on a construct it does
 // not know (which no plugin SDK emits).
-func moduleTables(wasm []byte) ([]tableDecl, error) {
+func readModule(wasm []byte) (moduleDecls, error) {
+	var d moduleDecls
 	r := &wasmReader{b: wasm}
 	if magic, err := r.bytes(8); err != nil || string(magic) != "\x00asm\x01\x00\x00\x00" {
-		return nil, errors.New("not a WebAssembly 1.0 module")
+		return d, errors.New("not a WebAssembly 1.0 module")
 	}
-	var tables []tableDecl
 	for r.len() > 0 {
 		id, err := r.byte()
 		if err != nil {
-			return nil, err
+			return d, err
 		}
 		size, err := r.u32()
 		if err != nil {
-			return nil, fmt.Errorf("section %d size: %w", id, err)
+			return d, fmt.Errorf("section %d size: %w", id, err)
 		}
 		body, err := r.bytes(int(size))
 		if err != nil {
-			return nil, fmt.Errorf("section %d: %w", id, err)
+			return d, fmt.Errorf("section %d: %w", id, err)
 		}
 		sr := &wasmReader{b: body}
+		var n uint32
 		switch id {
 		case sectionImport:
-			err = readImports(sr, &tables)
+			err = readImports(sr, &d)
 		case sectionTable:
-			err = readTables(sr, &tables)
+			err = readTables(sr, &d.tables)
+		case sectionGlobal:
+			n, err = sr.u32()
+			d.globals += uint64(n)
+		case sectionElement:
+			err = readElements(sr, &d)
+		case sectionData:
+			n, err = sr.u32()
+			d.dataSegments += uint64(n)
 		}
 		if err != nil {
-			return nil, err
+			return d, fmt.Errorf("section %d: %w", id, err)
 		}
 	}
-	return tables, nil
+	return d, nil
 }
 
-// readImports appends the imported tables of an import section to tables.
-func readImports(r *wasmReader, tables *[]tableDecl) error {
+// readImports adds the imported tables and globals of an import section to
+// d.
+func readImports(r *wasmReader, d *moduleDecls) error {
+	tables := &d.tables
 	n, err := r.u32()
 	if err != nil {
 		return fmt.Errorf("import count: %w", err)
@@ -145,6 +198,7 @@ func readImports(r *wasmReader, tables *[]tableDecl) error {
 		case importMemory:
 			err = r.skipLimits()
 		case importGlobal:
+			d.globals++
 			if err = r.skipValType(); err == nil {
 				_, err = r.byte() // mutability
 			}
@@ -175,6 +229,71 @@ func readTables(r *wasmReader, tables *[]tableDecl) error {
 		}
 		t.index = uint32(len(*tables))
 		*tables = append(*tables, t)
+	}
+	return nil
+}
+
+// readElements counts the segments of an element section, and their
+// elements, in d. A segment's flags say whether it names a table, has an
+// offset, and lists function indexes or constant expressions.
+func readElements(r *wasmReader, d *moduleDecls) error {
+	n, err := r.u32()
+	if err != nil {
+		return fmt.Errorf("element segment count: %w", err)
+	}
+	d.elemSegments += uint64(n)
+	for i := uint32(0); i < n; i++ {
+		if err := readElementSegment(r, d); err != nil {
+			return fmt.Errorf("element segment %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// readElementSegment reads one element segment and adds its elements to
+// d.elements.
+func readElementSegment(r *wasmReader, d *moduleDecls) error {
+	flags, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if flags > 7 {
+		return fmt.Errorf("unknown flags %#x", flags)
+	}
+	if flags&3 == 2 { // an explicit table index
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+	}
+	if flags&1 == 0 { // active: an offset
+		if err := r.skipConstExpr(); err != nil {
+			return err
+		}
+	}
+	if flags&3 != 0 { // an element kind or reference type
+		if flags&4 == 0 {
+			_, err = r.byte()
+		} else {
+			err = r.skipValType()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	count, err := r.u32()
+	if err != nil {
+		return err
+	}
+	d.elements += uint64(count)
+	for j := uint32(0); j < count; j++ {
+		if flags&4 == 0 {
+			_, err = r.u32()
+		} else {
+			err = r.skipConstExpr()
+		}
+		if err != nil {
+			return fmt.Errorf("element %d: %w", j, err)
+		}
 	}
 	return nil
 }
@@ -332,7 +451,7 @@ func (r *wasmReader) skipLimits() error {
 }
 
 // skipConstExpr skips a constant expression up to its end opcode. It knows
-// the constant instructions a table initializer may use.
+// the constant instructions an initializer or an offset may use.
 func (r *wasmReader) skipConstExpr() error {
 	for {
 		op, err := r.byte()
@@ -356,7 +475,7 @@ func (r *wasmReader) skipConstExpr() error {
 			err = r.skipSigned(33)
 		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constant arithmetic
 		default:
-			return fmt.Errorf("unsupported instruction %#x in a table initializer", op)
+			return fmt.Errorf("unsupported instruction %#x in a constant expression", op)
 		}
 		if err != nil {
 			return err
