@@ -22,7 +22,7 @@ func pluginNameParam(ps httprouter.Params) string {
 }
 
 // deployPlugin answers PUT /_warden/plugins/{name}: the body is the
-// plugin's .wasm, at most the host's MaxPluginBytes (413 beyond, refused
+// plugin's .wasm, at most the host's MaxPluginBytes (400 beyond, refused
 // from Content-Length before any read, or as soon as the body passes it).
 // The host validates the upload aside and writes it into the plugin folder
 // only once accepted: 200 with the reload result; 422 with the reload
@@ -84,10 +84,11 @@ func (s *Server) removePlugin(w http.ResponseWriter, r *http.Request, ps httprou
 	return writeReloadResult(w, res)
 }
 
-// errPluginTooLarge answers an upload over limit with 413 and a message
-// naming the limit, in the admin endpoints' {"error","message","code"}
-// shape.
+// errPluginTooLarge answers an upload over limit with 400, code 3, and a
+// message naming the limit, in the admin endpoints' {"error","message",
+// "code"} shape, whose status follows its code as everywhere else (no
+// gRPC code maps to 413).
 func errPluginTooLarge(limit int64, cause error) error {
 	msg := fmt.Sprintf("plugin larger than the server's -max-plugin-bytes of %d bytes", limit)
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: abi.CodeInvalidArgument, Msg: msg, Err: cause}
+	return newError(abi.CodeInvalidArgument, msg, cause)
 }
