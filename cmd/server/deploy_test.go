@@ -318,3 +318,41 @@ func TestServer_deployPlugin_underLoad(t *testing.T) {
 		t.Fatalf("%d of %d calls failed during deploys; last: %v", f, workers*calls, lastFailure.Load())
 	}
 }
+
+// TestServer_deployPlugin_concurrent sends deploys of echo's two versions
+// at once, with the watcher polling every 20 ms: each must succeed, and
+// afterwards the version that serves must be the one in the folder, and
+// no temporary file may be left.
+func TestServer_deployPlugin_concurrent(t *testing.T) {
+	versions := [][]byte{readFixture(t, "examples/c/echo/echo.wasm"), readFixture(t, "plugins/echo/echo.wasm")}
+	s, dir, _ := deployServer(t, 1<<20)
+	const deploys = 8
+	statuses := make([]string, deploys)
+	var wg sync.WaitGroup
+	for i := range deploys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := do(t, "PUT", s.URL+"/_warden/plugins/echo?http_key="+testHTTPKey, string(versions[i%2]), nil)
+			statuses[i] = fmt.Sprintf("%d %s", res.Status, res.Body)
+		}()
+	}
+	wg.Wait()
+	for i, st := range statuses {
+		if !strings.HasPrefix(st, "200 ") {
+			t.Errorf("deploy %d: %s", i, st)
+		}
+	}
+	onDisk, err := os.ReadFile(filepath.Join(dir, "echo", "echo.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "x", nil)
+	if got, want := res.Header.Get("Warden-Plugin"), "echo@"+wasmVersion(onDisk); res.Status != 200 || got != want {
+		t.Fatalf("serving %d %q, the folder holds %s", res.Status, got, want)
+	}
+	files := folder(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("plugin folder after concurrent deploys: %d files, want only echo/echo.wasm", len(files))
+	}
+}
