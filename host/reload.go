@@ -76,6 +76,12 @@ var ErrPluginNotLoaded = errors.New("the plugin that registers it failed to load
 func (h *Host) Reload(_ context.Context) (*ReloadResult, error) {
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()
+	return h.reload()
+}
+
+// reload reads the plugin directory and applies it; the caller holds
+// scanMu.
+func (h *Host) reload() (*ReloadResult, error) {
 	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
 	if err != nil {
 		return nil, err
@@ -119,6 +125,16 @@ func (h *Host) loadFirst() error {
 // changed, and records and logs the failures. failed are the files that
 // could not be read. The caller holds reloadMu.
 func (h *Host) apply(files []snapshotFile, failed []LoadError) *ReloadResult {
+	b, res := h.prepare(files, failed)
+	h.commit(b, res)
+	return res
+}
+
+// prepare loads what changed in files aside and returns the next
+// registry's builder (nil when the serving plugins no longer fit together,
+// which cannot happen) and the result; it swaps nothing. The caller holds
+// reloadMu, and either commits or discards the builder.
+func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuilder, *ReloadResult) {
 	old := h.reg.Load()
 	res := &ReloadResult{Failed: failed}
 	var serving []*Plugin // serving versions whose file is still there
@@ -144,7 +160,7 @@ func (h *Host) apply(files []snapshotFile, failed []LoadError) *ReloadResult {
 	b, err := h.build(old.gen+1, serving)
 	if err != nil { // cannot happen: these plugins served together
 		h.log.Error().Err(err).Msg("serving plugins no longer fit together; nothing reloaded")
-		return res
+		return nil, res
 	}
 	for _, f := range changed {
 		b, serving = h.replace(b, serving, f, res)
@@ -161,13 +177,19 @@ func (h *Host) apply(files []snapshotFile, failed []LoadError) *ReloadResult {
 		}
 		res.Failed = append(res.Failed, newLoadError(f, p, err))
 	}
+	return b, res
+}
+
+// commit records res's failures and, when anything changed, sorts and
+// swaps in b's registry; b may be nil (nothing to swap). The caller holds
+// reloadMu.
+func (h *Host) commit(b *registryBuilder, res *ReloadResult) {
 	fresh := h.recordErrors(res.Failed)
-	if len(res.Loaded) > 0 || len(res.Removed) > 0 {
+	if b != nil && (len(res.Loaded) > 0 || len(res.Removed) > 0) {
 		slices.SortFunc(b.reg.plugins, func(a, b *Plugin) int { return cmp.Compare(a.Path, b.Path) })
 		h.swap(b.reg)
 	}
 	h.logResult(res, fresh)
-	return res
 }
 
 // replace loads f, a changed version of a serving plugin, and returns the

@@ -19,12 +19,16 @@ type PluginAdmin interface {
 	Plugins() []*host.Plugin
 	Reload(ctx context.Context) (*host.ReloadResult, error)
 	LoadErrors() []host.LoadError
+	Deploy(ctx context.Context, name string, wasm []byte) (*host.ReloadResult, error)
+	Remove(ctx context.Context, name string) (*host.ReloadResult, error)
+	MaxPluginBytes() int64
 }
 
 var _ PluginAdmin = (*host.Host)(nil)
 
 // adminPluginsPath is the admin endpoint: GET lists the plugins, POST
-// reloads them. Both need the HTTP key.
+// reloads them; PUT and DELETE on adminPluginsPath/{name} deploy and
+// remove one. All need the HTTP key.
 const adminPluginsPath = "/_warden/plugins"
 
 // pluginJSON is one plugin in the admin listing.
@@ -129,6 +133,12 @@ func (s *Server) reloadPlugins(w http.ResponseWriter, r *http.Request, _ httprou
 	if err != nil {
 		return err
 	}
+	return writeReloadResult(w, res)
+}
+
+// writeReloadResult writes res as {"loaded","removed","failed"}: 200 when
+// nothing failed, 422 when a file was refused.
+func writeReloadResult(w http.ResponseWriter, res *host.ReloadResult) error {
 	out := struct {
 		Loaded  []string       `json:"loaded"`
 		Removed []string       `json:"removed"`

@@ -46,6 +46,8 @@ func (s *Server) routes() *httprouter.Router {
 	if s.cfg.Admin != nil {
 		r.GET(adminPluginsPath, s.handle(s.limited(s.listPlugins, limitRule{})))
 		r.POST(adminPluginsPath, s.handle(s.limited(s.reloadPlugins, limitRule{})))
+		r.PUT(adminPluginsPath+"/*name", s.handle(s.limited(s.deployPlugin, limitRule{})))
+		r.DELETE(adminPluginsPath+"/*name", s.handle(s.limited(s.removePlugin, limitRule{})))
 	}
 
 	if s.cfg.NativeEcho {

@@ -1,0 +1,191 @@
+package host
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// Sentinels of Deploy and Remove.
+var (
+	// ErrDeployRefused is the cause of a Deploy whose upload failed to
+	// load or conflicts with a serving plugin; nothing was written.
+	ErrDeployRefused = errors.New("plugin refused")
+	// ErrNoPlugin is the cause of a Remove of a name no plugin file has.
+	ErrNoPlugin = errors.New("no plugin file has this name")
+	// ErrPluginTooLarge is the cause of a Deploy of more than
+	// Config.MaxPluginBytes.
+	ErrPluginTooLarge = errors.New("plugin is larger than the plugin size limit")
+)
+
+// MaxPluginBytes returns the largest plugin file the host loads
+// (Config.MaxPluginBytes), for an upload's bound.
+func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
+
+// Deploy installs wasm as the plugin called name: it is compiled,
+// validated, initialised and checked against the serving plugins aside,
+// as a reload does for a changed file, and only once it is accepted is it
+// written into the plugin directory and swapped in. It replaces the file
+// that plugin already lives in (plugins/echo/echo.wasm, say), else it
+// becomes <PluginDir>/<name>.wasm; the write goes to a hidden temporary
+// name in the same folder, which is then renamed over the plugin file.
+// Like Reload, it also applies whatever else changed in the directory, and
+// it runs one at a time with Reload and the watcher.
+//
+// # Errors
+//
+// storage.ErrBadName for a name storage.CheckPluginName refuses;
+// ErrPluginTooLarge; ErrDeployRefused, with the reason, when the upload
+// does not load or conflicts with a serving plugin: then nothing is
+// written, nothing is swapped, and res names the failure. Also the
+// errors of Reload, and of writing the file.
+func (h *Host) Deploy(_ context.Context, name string, wasm []byte) (*ReloadResult, error) {
+	if err := storage.CheckPluginName(name); err != nil {
+		return nil, err
+	}
+	if int64(len(wasm)) > h.cfg.MaxPluginBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPluginTooLarge, len(wasm), h.cfg.MaxPluginBytes)
+	}
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	if err != nil {
+		return nil, err
+	}
+	target := h.pluginPath(name, files, failed)
+	up := snapshotFile{path: target, name: name, version: version(wasm), wasm: wasm}
+	files = slices.DeleteFunc(files, func(f snapshotFile) bool { return f.path == target })
+	failed = slices.DeleteFunc(failed, func(e LoadError) bool { return e.Path == target })
+	files = append(files, up)
+	slices.SortFunc(files, func(a, b snapshotFile) int { return cmp.Compare(a.path, b.path) })
+
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	if h.closed {
+		return nil, errHostClosed
+	}
+	old := h.reg.Load()
+	b, res := h.prepare(files, failed)
+	if i := slices.IndexFunc(res.Failed, func(e LoadError) bool { return e.Path == target }); i >= 0 {
+		h.discard(b, old)
+		h.log.Warn().Err(res.Failed[i].Err).Str("plugin", name).Str("path", target).Msg("plugin deploy refused; nothing written")
+		return res, fmt.Errorf("%w: %w", ErrDeployRefused, res.Failed[i].Err)
+	}
+	if err := writeAtomic(target, wasm); err != nil {
+		h.discard(b, old)
+		return nil, fmt.Errorf("deploy %s: %w", name, err)
+	}
+	h.commit(b, res)
+	return res, nil
+}
+
+// Remove deletes the plugin file called name (every *.wasm of that name,
+// as two are a conflict), then reloads, so that its RPCs and routes stop
+// serving. Its database is kept. It runs one at a time with Reload.
+//
+// # Errors
+//
+// storage.ErrBadName for a name storage.CheckPluginName refuses;
+// ErrNoPlugin when no plugin file has that name; the errors of removing
+// the file and of Reload.
+func (h *Host) Remove(_ context.Context, name string) (*ReloadResult, error) {
+	if err := storage.CheckPluginName(name); err != nil {
+		return nil, err
+	}
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	paths, err := pluginFiles(h.cfg.PluginDir)
+	if err != nil {
+		return nil, err
+	}
+	paths = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name })
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("%w: %q", ErrNoPlugin, name)
+	}
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil {
+			return nil, fmt.Errorf("remove %s: %w", name, err)
+		}
+	}
+	if err := syncDir(h.cfg.PluginDir); err != nil {
+		h.log.Warn().Err(err).Str("plugin", name).Msg("sync plugin directory after remove")
+	}
+	return h.reload()
+}
+
+// pluginPath returns where the plugin called name lives: the file the
+// serving version was loaded from, else the first file of that name in
+// the directory, else <PluginDir>/<name>.wasm.
+func (h *Host) pluginPath(name string, files []snapshotFile, failed []LoadError) string {
+	if p := h.reg.Load().plugin(name); p != nil {
+		return p.Path
+	}
+	for _, f := range files {
+		if f.name == name {
+			return f.path
+		}
+	}
+	for _, e := range failed {
+		if e.Plugin == name {
+			return e.Path
+		}
+	}
+	return filepath.Join(h.cfg.PluginDir, name+".wasm")
+}
+
+// discard closes the plugins b loaded that old does not serve; b is a
+// prepared registry that will not be committed.
+func (h *Host) discard(b *registryBuilder, old *registry) {
+	if b == nil {
+		return
+	}
+	for _, p := range b.reg.plugins {
+		if !slices.Contains(old.plugins, p) {
+			p.close(h.life)
+		}
+	}
+}
+
+// writeAtomic writes wasm to path through a hidden temporary file in the
+// same folder (.<base>.tmp, which the host never loads), synced, then
+// renamed over path, and syncs the folder: a reader sees the old file or
+// the new one, never a part.
+func writeAtomic(path string, wasm []byte) error {
+	dir := filepath.Dir(path)
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(wasm)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
+}
