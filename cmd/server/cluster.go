@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/storage"
+	"github.com/warden-rpc/warden/storage/pg"
 )
 
 // clustered reports whether c runs a node of a cluster: -database names a
@@ -47,4 +54,42 @@ func (c *config) checkCluster() error {
 // directory.
 func clusterKeys(c *config) *keys {
 	return &keys{ServerKey: c.ServerKey, HTTPKey: c.HTTPKey, EncryptionKey: c.EncryptionKey, RefreshKey: c.RefreshKey}
+}
+
+// stores are the databases run opens: Warden's own tables (accounts and
+// sessions), the Feed of revocations between nodes (cluster mode only), and
+// the plugins' databases.
+type stores struct {
+	own     accounts.Store
+	feed    accounts.Feed
+	plugins storage.Databases
+	close   func() error
+}
+
+// openStores opens SQLite files under the data directory on one node
+// (openStorage), or, in cluster mode, one PostgreSQL database for
+// everything: Warden's tables in the schema pg.OwnSchema, which no plugin
+// role reaches, and each plugin's in a schema of its own (storage/pg).
+//
+// # Errors
+//
+// An error if a database cannot be opened or prepared.
+func openStores(ctx context.Context, cfg *config, log zerolog.Logger) (*stores, error) {
+	if !cfg.clustered() {
+		db, dbs, err := openStorage(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		return &stores{own: db, plugins: dbs, close: func() error { return errors.Join(dbs.Close(), db.Close()) }}, nil
+	}
+	own, err := pg.OpenOwn(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	dbs, err := pg.Open(ctx, cfg.Database, pg.Options{})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("open plugin databases: %w", err), own.Close())
+	}
+	log.Info().Str("schema", pg.OwnSchema).Msg("cluster mode: accounts, sessions and plugin data in PostgreSQL; the data directory holds only the compilation cache")
+	return &stores{own: own, feed: own, plugins: dbs, close: func() error { return errors.Join(dbs.Close(), own.Close()) }}, nil
 }
