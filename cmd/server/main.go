@@ -76,16 +76,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	db, dbs, err := openStorage(ctx, cfg, log)
+	st, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeLogged(log, "database", db.Close)
-	defer closeLogged(log, "plugin databases", dbs.Close)
+	defer closeLogged(log, "databases", st.close)
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
-		Databases:      dbs,
+		Databases:      st.plugins,
 		Logger:         log,
 		CallTimeout:    cfg.CallTimeout,
 		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * pagesPerMiB,
@@ -102,7 +101,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeLogged(log, "plugins", func() error { return h.Close(context.Background()) })
 	acc, err := accounts.New(ctx, accounts.Config{
-		DB:            db,
+		DB:            st.own,
+		Feed:          st.feed,
 		EncryptionKey: []byte(k.EncryptionKey),
 		RefreshKey:    []byte(k.RefreshKey),
 		SessionExpiry: cfg.SessionExpiry,
@@ -112,6 +112,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
+	go acc.Listen(ctx) // a cluster node hears the others' logouts; returns at once on one node
 	w := wiring{keys: k, host: h, accounts: acc}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
