@@ -23,6 +23,7 @@ import (
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/pluginstore"
 )
 
 // version is the server's version, set at build time with
@@ -81,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer closeLogged(log, "databases", st.close)
+	ps, err := openPluginStore(ctx, cfg, log) // cluster mode: plugins in PostgreSQL
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		defer ps.Close()
+	}
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
@@ -95,6 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CheckRoutes:    httpapi.CheckPluginRoutes,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
+		Store:          hostStore(ps),
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
@@ -113,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("accounts: %w", err)
 	}
 	go acc.Listen(ctx) // a cluster node hears the others' logouts; returns at once on one node
-	w := wiring{keys: k, host: h, accounts: acc}
+	w := wiring{keys: k, host: h, accounts: acc, plugins: ps}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
 	}
@@ -125,6 +134,8 @@ type wiring struct {
 	keys     *keys
 	host     *host.Host
 	accounts *accounts.Service
+	// plugins is the cluster's plugin store, nil outside cluster mode.
+	plugins *pluginstore.Store
 	// logOut is the writer under the root logger when it takes whole JSON
 	// lines, and nil otherwise.
 	logOut io.Writer
@@ -169,6 +180,7 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 	if cfg.WatchInterval > 0 {
 		go h.Watch(ctx, cfg.WatchInterval)
 	}
+	go watchPluginStore(ctx, cfg, w.plugins, h)
 	log.Info().Str("url", srv.URL()).Int("plugins", len(h.Plugins())).Str("version", version).Msg("listening")
 	select {
 	case err := <-done:
