@@ -29,6 +29,12 @@ const (
 	// DefaultMaxPluginBytes is the default Config.MaxPluginBytes (64 MiB,
 	// as host.DefaultMaxPluginBytes).
 	DefaultMaxPluginBytes = 64 << 20
+	// connectTimeout bounds a connection attempt when the URL sets no
+	// connect_timeout, so that a vanished server (a failover) costs
+	// seconds, not the TCP timeout.
+	connectTimeout = 5 * time.Second
+	// readTimeout bounds one read of the generation by Watch.
+	readTimeout = 10 * time.Second
 )
 
 // Sentinels; wrapped with the plugin's name.
@@ -115,6 +121,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("plugin store: %w", err)
 	}
 	pc.MaxConns = int32(cfg.MaxConns)
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = connectTimeout
+	}
 	pc.ConnConfig.MaxProtocolMessageBodyLen = int(cfg.MaxPluginBytes) + 1<<20
 	pc.ConnConfig.RuntimeParams["application_name"] = "warden"
 	pool, err := pgxpool.NewWithConfig(ctx, pc)

@@ -27,7 +27,9 @@ func (s *Store) Watch(ctx context.Context, poll time.Duration, since int64, chan
 		case <-t.C:
 		case <-kick:
 		}
-		gen, err := s.Generation(ctx)
+		rctx, cancel := context.WithTimeout(ctx, readTimeout)
+		gen, err := s.Generation(rctx)
+		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn().Err(err).Msg("read plugin store generation")
