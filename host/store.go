@@ -37,9 +37,15 @@ type StoredPlugin struct {
 	Wasm []byte
 }
 
-// ErrStoreChanged is the cause of a PluginStore.Put whose generation is no
-// longer the store's: another node wrote first.
-var ErrStoreChanged = errors.New("the plugin store changed since it was read")
+// Sentinels of a PluginStore's errors.
+var (
+	// ErrStoreChanged is the cause of a PluginStore.Put whose generation
+	// is no longer the store's: another node wrote first.
+	ErrStoreChanged = errors.New("the plugin store changed since it was read")
+	// ErrStoreUnavailable is the cause of a PluginStore call that could
+	// not reach the store (its database is away): worth retrying.
+	ErrStoreUnavailable = errors.New("the plugin store is unavailable")
+)
 
 const (
 	// storePathPrefix begins the Path of a plugin loaded from the store:

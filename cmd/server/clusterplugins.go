@@ -75,7 +75,7 @@ var _ host.PluginStore = storeAdapter{}
 func (a storeAdapter) List(ctx context.Context) ([]host.StoredPlugin, int64, error) {
 	list, gen, err := a.s.List(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, mapStoreError(err)
 	}
 	out := make([]host.StoredPlugin, len(list))
 	for i, p := range list {
@@ -105,9 +105,12 @@ func (a storeAdapter) Delete(ctx context.Context, name string) error {
 	return mapStoreError(err)
 }
 
-// mapStoreError wraps the store's sentinels with the host's.
+// mapStoreError wraps the store's sentinels with the host's, and an
+// unreachable database with host.ErrStoreUnavailable.
 func mapStoreError(err error) error {
 	switch {
+	case pg.Unavailable(err):
+		return fmt.Errorf("%w: %w", host.ErrStoreUnavailable, err)
 	case errors.Is(err, pluginstore.ErrNotFound):
 		return fmt.Errorf("%w: %w", host.ErrNoPlugin, err)
 	case errors.Is(err, pluginstore.ErrStale):
