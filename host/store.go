@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"time"
 )
@@ -120,8 +122,12 @@ func (h *Host) loadStore() (*ReloadResult, error) {
 	}
 	if gen == 0 && h.cfg.PluginDir != "" {
 		res, err := h.seed(ctx)
-		if !errors.Is(err, ErrStoreChanged) {
-			return res, err
+		switch {
+		case errors.Is(err, ErrStoreChanged): // another node seeded it: load that
+		case err != nil:
+			return nil, err
+		case res != nil:
+			return res, nil
 		}
 		if files, failed, _, err = h.storeFiles(ctx); err != nil {
 			return nil, err
@@ -134,14 +140,17 @@ func (h *Host) loadStore() (*ReloadResult, error) {
 
 // seed loads the plugin directory and stores the plugins that load, in
 // one write at generation 0, and serves them. When none loads, it writes
-// nothing, so that the next node to start may seed. The caller holds
-// scanMu.
+// nothing, so that the next node to start may seed; when the directory
+// does not exist, it returns nil and no error. The caller holds scanMu.
 //
 // # Errors
 //
 // ErrStoreChanged when another node seeded the store first; nothing is
 // swapped then.
 func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
+	if _, err := os.Stat(h.cfg.PluginDir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
 	if err != nil {
 		return nil, fmt.Errorf("seed plugin store: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -133,6 +134,19 @@ func TestHost_Store_seed_empty(t *testing.T) {
 	newStoreHost(t, s, pluginDir(t, "reload/ver_v1.wasm"))
 	if _, ok := s.wasm["ver_v1"]; !ok {
 		t.Fatal("the second node did not seed the still empty store")
+	}
+}
+
+// TestHost_Store_noFolder: a node without a plugin folder starts on an
+// empty store, serving nothing, and seeds nothing.
+func TestHost_Store_noFolder(t *testing.T) {
+	s := newMemStore()
+	h := newStoreHost(t, s, filepath.Join(t.TempDir(), "missing"))
+	if len(h.Plugins()) != 0 || s.gen != 0 {
+		t.Fatalf("plugins %d, generation %d", len(h.Plugins()), s.gen)
+	}
+	if _, err := h.Deploy(context.Background(), "ver", fixture(t, "reload/ver_v1.wasm")); err != nil || callVer(h) != "v1" {
+		t.Fatalf("Deploy = %v; ver = %q", err, callVer(h))
 	}
 }
 

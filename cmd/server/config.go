@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -162,6 +163,8 @@ func (c *config) check() error {
 func (c *config) checkDirs() error {
 	info, err := os.Stat(c.PluginDir)
 	switch {
+	case c.clustered() && errors.Is(err, fs.ErrNotExist):
+		// Cluster mode: the folder only seeds an empty plugin store.
 	case err != nil:
 		return fmt.Errorf("plugin directory: %w", err)
 	case !info.IsDir():
