@@ -107,13 +107,31 @@ func storeGeneration(t *testing.T, url string) int64 {
 	return g
 }
 
+// storedVersion returns the version (12 hex digits of the SHA-256) of the
+// plugin called name in the plugin store at url.
+func storedVersion(t *testing.T, url, name string) string {
+	t.Helper()
+	s, err := pluginstore.Open(context.Background(), pluginstore.Config{URL: url, Schema: pg.OwnSchema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.SHA256[:12]
+}
+
 // TestCluster_plugins runs three nodes of the real binary on one
 // PostgreSQL database. The first seeds the store from its folder; the
 // others, whose folders hold other plugins, serve the store's set. An
 // upload on one node serves on all within propagationBound under
 // continuous load across the nodes with no failed call; a broken upload is
 // refused with 422 and changes no node nor the store; a node started later
-// serves the current set; a removal on one node stops the plugin on all.
+// serves the current set; two uploads at once on two nodes leave every
+// node serving the same version; a removal on one node stops the plugin on
+// all.
 func TestCluster_plugins(t *testing.T) {
 	c := &cluster{bin: buildServer(t), url: pgtest.URL(t)}
 	v1, v2 := readFixture(t, "host/testdata/reload/ver_v1.wasm"), readFixture(t, "host/testdata/reload/ver_v2.wasm")
@@ -183,6 +201,23 @@ func TestCluster_plugins(t *testing.T) {
 		t.Fatalf("late node n4: %d %q, want v2", s, b)
 	}
 	nodes = append(nodes, late)
+
+	// Two versions uploaded at once on two nodes: both are accepted, one
+	// after the other, and every node ends up serving the store's.
+	var wgPut sync.WaitGroup
+	for i, v := range [][]byte{v1, v2} {
+		wgPut.Go(func() {
+			if res := nodes[i].admin(t, "PUT", "ver", v); res.Status != 200 {
+				t.Errorf("concurrent PUT on %s: %d %s", nodes[i].name, res.Status, res.Body)
+			}
+		})
+	}
+	wgPut.Wait()
+	want := "v1"
+	if storedVersion(t, c.url, "ver") == wasmVersion(v2) {
+		want = "v2"
+	}
+	awaitAll(t, nodes, 200, want)
 
 	// A removal on n3 stops ver on every node, the late one included.
 	if res := nodes[2].admin(t, "DELETE", "ver", nil); res.Status != 200 {
