@@ -55,11 +55,10 @@ func watchPluginStore(ctx context.Context, cfg *config, s *pluginstore.Store, h 
 	if poll <= 0 {
 		poll = defaultStorePoll
 	}
-	since, err := s.Generation(ctx)
-	if err != nil {
-		since = -1 // unknown: the first poll reloads
-	}
-	s.Watch(ctx, poll, since, func(int64) error {
+	// Since -1: the first read reloads, a no-op unless the store changed
+	// after the host loaded it, which would otherwise go unnoticed until
+	// the next change.
+	s.Watch(ctx, poll, -1, func(int64) error {
 		_, err := h.Reload(ctx)
 		return err
 	})
