@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,23 @@ func TestCluster(t *testing.T) {
 	t.Run("PluginData", func(t *testing.T) { testPluginData(t, c, nodes) })
 	t.Run("LogoutEverywhere", func(t *testing.T) { testLogout(t, c, nodes) })
 	t.Run("CounterExactlyOnce", func(t *testing.T) { testCounter(t, c, nodes) })
+	t.Run("DataDirHoldsOnlyTheCache", func(t *testing.T) { testDataDir(t, nodes) })
+}
+
+// testDataDir checks that a cluster node keeps nothing but the compilation
+// cache in its data directory: no keys file, no database.
+func testDataDir(t *testing.T, nodes []*node) {
+	for _, nd := range nodes {
+		entries, err := os.ReadDir(nd.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Name() != "cache" {
+				t.Errorf("%s's data directory holds %s; want only the cache", nd.name, e.Name())
+			}
+		}
+	}
 }
 
 // testSessions signs up on one node and uses the session on every node.

@@ -73,6 +73,7 @@ func newCluster(t *testing.T, database string, extra ...string) *cluster {
 type node struct {
 	name string
 	url  string
+	data string // its data directory
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	done chan struct{} // closed once the process exited
@@ -145,7 +146,7 @@ func (c *cluster) launch(t *testing.T, name string) *node {
 		args = append(args, "-"+k, v)
 	}
 	args = append(args, c.extra...)
-	nd := &node{name: name, logs: &syncBuffer{}, done: make(chan struct{})}
+	nd := &node{name: name, data: data, logs: &syncBuffer{}, done: make(chan struct{})}
 	nd.cmd = exec.Command(binary, args...)
 	nd.cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no WARDEN_* from the test's environment
 	nd.cmd.Stdout, nd.cmd.Stderr = nd.logs, nd.logs

@@ -47,24 +47,24 @@ func (c *cluster) counterValue(t *testing.T, nd *node, name string) int64 {
 	return v.Value
 }
 
-// testCounter sends 480 concurrent counter_incr through the three nodes:
+// testCounter sends 480 counter_incr at once through the three nodes:
 // every 200 is counted exactly once, and every failure is retryable.
 func testCounter(t *testing.T, c *cluster, nodes []*node) {
-	const total, workers = 480, 48
+	const total = 480
 	var tl tally
-	var next atomic.Int64
+	hc := client(4)
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := range workers {
+	for i := range total {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			hc := client(byte(100 + w))
-			for i := next.Add(1); i <= total; i = next.Add(1) {
-				nd := nodes[int(i)%len(nodes)]
-				tl.record(nd, c.rpc(t.Context(), hc, nd, "counter_incr", `{"name":"hits"}`))
-			}
+			nd := nodes[i%len(nodes)]
+			<-start
+			tl.record(nd, c.rpc(t.Context(), hc, nd, "counter_incr", `{"name":"hits"}`))
 		}()
 	}
+	close(start)
 	wg.Wait()
 	for _, b := range tl.bad {
 		t.Error("not 200 and not retryable:", b)
@@ -92,34 +92,26 @@ func TestCluster_killNode(t *testing.T) {
 	defer cancel()
 	var tl, after tally
 	var killed atomic.Bool
-	var wg sync.WaitGroup
-	for w := range 24 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hc := client(byte(100 + w))
-			for i := 0; ctx.Err() == nil; i++ {
-				nd := nodes[(w+i)%len(nodes)]
-				if killed.Load() && nd == nodes[2] {
-					continue // a client would go elsewhere
-				}
-				a := c.rpc(ctx, hc, nd, "counter_incr", `{"name":"hits"}`)
-				if ctx.Err() != nil {
-					return // cut by the end of the load: unknown outcome, like a kill
-				}
-				tl.record(nd, a)
-				if killed.Load() && nd != nodes[2] {
-					after.record(nd, a)
-				}
-			}
-		}()
-	}
+	wait := load(ctx, 24, func(hc *http.Client, w, i int) {
+		nd := nodes[(w+i)%len(nodes)]
+		if killed.Load() && nd == nodes[2] {
+			return // a client would go elsewhere
+		}
+		a := c.rpc(ctx, hc, nd, "counter_incr", `{"name":"hits"}`)
+		if ctx.Err() != nil {
+			return // cut by the end of the load: unknown outcome, like a kill
+		}
+		tl.record(nd, a)
+		if killed.Load() && nd != nodes[2] {
+			after.record(nd, a)
+		}
+	})
 	waitFor(t, func() bool { return tl.ok.Load() >= 100 }, "100 increments before the kill")
 	nodes[2].kill(t)
 	killed.Store(true)
 	waitFor(t, func() bool { return after.ok.Load() >= 200 }, "200 increments on the survivors after the kill")
 	cancel()
-	wg.Wait()
+	wait()
 	for _, b := range append(tl.bad, after.bad...) {
 		t.Error("not 200 and not retryable:", b)
 	}
@@ -138,6 +130,24 @@ func TestCluster_killNode(t *testing.T) {
 	if got > tl.ok.Load()+tl.transport.Load()+int64(24) {
 		t.Errorf("counter = %d, more than the %d acknowledged plus the %d unanswered", got, tl.ok.Load(), tl.transport.Load()+24)
 	}
+}
+
+// load runs workers goroutines, each with a client of its own address,
+// that call each with their worker number and a counter until ctx is done,
+// and returns a function that waits for them to stop.
+func load(ctx context.Context, workers int, each func(hc *http.Client, w, i int)) (wait func()) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hc := client(byte(100 + w))
+			for i := 0; ctx.Err() == nil; i++ {
+				each(hc, w, i)
+			}
+		}()
+	}
+	return wg.Wait
 }
 
 // waitFor polls cond until it holds, failing after a generous while.

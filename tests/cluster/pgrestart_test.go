@@ -70,32 +70,24 @@ func TestCluster_postgresRestart(t *testing.T) {
 	var mu sync.Mutex
 	var slow []string
 	outage := map[string]int{}
-	var wg sync.WaitGroup
-	for w := range 12 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hc := client(byte(100 + w))
-			for i := 0; ctx.Err() == nil; i++ {
-				nd := nodes[(w+i)%len(nodes)]
-				p := phase.Load()
-				a := c.rpc(ctx, hc, nd, "counter_incr", `{"name":"hits"}`)
-				if ctx.Err() != nil {
-					return
-				}
-				tl.record(nd, a)
-				if p == 1 && phase.Load() == 1 { // wholly inside the outage
-					mu.Lock()
-					outage[fmt.Sprintf("%d code %d", a.status, a.code)]++
-					if a.elapsed > 5*time.Second {
-						slow = append(slow, fmt.Sprintf("%s: %s", nd.name, a.elapsed))
-					}
-					mu.Unlock()
-				}
-				time.Sleep(5 * time.Millisecond)
+	wait := load(ctx, 12, func(hc *http.Client, w, i int) {
+		nd := nodes[(w+i)%len(nodes)]
+		p := phase.Load()
+		a := c.rpc(ctx, hc, nd, "counter_incr", `{"name":"hits"}`)
+		if ctx.Err() != nil {
+			return
+		}
+		tl.record(nd, a)
+		if p == 1 && phase.Load() == 1 { // wholly inside the outage
+			mu.Lock()
+			outage[fmt.Sprintf("%d code %d", a.status, a.code)]++
+			if a.elapsed > 5*time.Second {
+				slow = append(slow, fmt.Sprintf("%s: %s", nd.name, a.elapsed))
 			}
-		}()
-	}
+			mu.Unlock()
+		}
+		time.Sleep(5 * time.Millisecond)
+	})
 	waitFor(t, func() bool { return tl.ok.Load() >= 50 }, "50 increments before the stop")
 	pgctl("halt")
 	phase.Store(1)
@@ -126,7 +118,7 @@ func TestCluster_postgresRestart(t *testing.T) {
 	}
 	t.Logf("nodes serving again after PostgreSQL's return (in order checked): %v", recovered)
 	cancel()
-	wg.Wait()
+	wait()
 
 	mu.Lock()
 	t.Logf("answers during the outage: %v; before and after: %d ok, %d retryable", outage, tl.ok.Load(), tl.retryable.Load())
