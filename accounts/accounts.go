@@ -4,9 +4,10 @@
 // refresh tokens issued, refreshed and revoked; and a limiter for failed
 // authentication attempts and account creations per client address.
 //
-// Users and revocations live in Warden's own SQLite tables (warden_users,
+// Users and revocations live in Warden's own tables (warden_users,
 // warden_user_devices, warden_session_revocations), created by New through
-// storage.DB.Migrate. Email passwords are stored as bcrypt hashes, computed
+// the Store's Migrate: SQLite on one node, PostgreSQL's schema warden in a
+// cluster, with the same SQL. Email passwords are stored as bcrypt hashes, computed
 // and compared on a bounded number of workers. Refusals
 // are *Error values carrying Nakama's gRPC code and message, which the HTTP
 // API sends as they are.
@@ -17,13 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/warden-rpc/warden/abi"
-	"github.com/warden-rpc/warden/storage"
 )
 
 // Default token lifetimes, used for zero Config fields. Nakama's defaults
@@ -35,18 +36,28 @@ const (
 )
 
 // Errors. ErrRevoked reports a token whose session was logged out;
-// SessionValid returns it, wrapped. The others are the causes of a refusal
+// SessionValid returns it, wrapped. ErrUnavailable reports that
+// SessionValid could not tell, as the database was out of reach (a
+// cluster node not hearing its Feed asks the database). The others are the causes of a refusal
 // by the password hashing pool.
 var (
 	ErrRevoked       = errors.New("accounts: session revoked")
+	ErrUnavailable   = errors.New("accounts: database unavailable")
 	errHashQueueFull = errors.New("accounts: password hashing queue full")
 	errHashWait      = errors.New("accounts: waited too long for password hashing")
 )
 
 // Config configures New. DB, EncryptionKey and RefreshKey are required.
 type Config struct {
-	// DB holds the accounts tables.
-	DB *storage.DB
+	// DB holds the accounts tables: a *storage.DB on one node, a *pg.Own in
+	// a cluster.
+	DB Store
+	// Feed, in a cluster, carries revocations between the nodes (see
+	// Service.Listen); nil on one node.
+	Feed Feed
+	// PollInterval, with a Feed, is how often the revocations are reloaded
+	// whatever the Feed says, a fallback; DefaultPollInterval when zero.
+	PollInterval time.Duration
 	// EncryptionKey signs session tokens (Nakama's session.encryption_key).
 	EncryptionKey []byte
 	// RefreshKey signs refresh tokens (Nakama's
@@ -80,9 +91,10 @@ type Config struct {
 //
 // # Notes
 //
-// Revocations are kept in memory as well as in SQLite, so that checking a
-// token costs no query; this assumes one Warden process per database, which
-// SQLite's single writer implies anyway.
+// Revocations are kept in memory as well as in the database, so that
+// checking a token costs no query. On one node the memory is the truth; in
+// a cluster the Feed keeps it current (see Service.Listen), and while the
+// Feed is not heard each check asks the database.
 type Service struct {
 	cfg Config
 	log zerolog.Logger
@@ -92,6 +104,9 @@ type Service struct {
 
 	mu      sync.RWMutex
 	revoked revocations
+	// hearing is whether the in-memory revocations are current: always on
+	// one node, only while the Feed listens in a cluster.
+	hearing atomic.Bool
 }
 
 // New returns a Service for cfg, creating or upgrading its tables and
@@ -112,6 +127,8 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		now:    time.Now,
 		hasher: newHasher(cfg),
 	}
+	s.revoked = revocations{tokens: map[string]int64{}, users: map[string]userRevocation{}}
+	s.hearing.Store(cfg.Feed == nil)
 	if err := cfg.DB.Migrate(ctx, migrations); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
@@ -160,6 +177,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HashWait == 0 {
 		c.HashWait = DefaultHashWait
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func openDB(t *testing.T) *storage.DB {
 
 // newService returns a Service on db with the test keys, the cheapest
 // bcrypt cost and a clock the test controls.
-func newService(t *testing.T, db *storage.DB, c *clock) *Service {
+func newService(t *testing.T, db Store, c *clock) *Service {
 	t.Helper()
 	s, err := New(context.Background(), Config{
 		DB: db, EncryptionKey: testEncKey, RefreshKey: testRefreshKey,

@@ -42,10 +42,12 @@ func (s *Service) revocationTTL() int64 {
 	return int64(max(s.cfg.SessionExpiry, s.cfg.RefreshExpiry).Seconds())
 }
 
-// loadRevocations deletes expired revocations and loads the others.
+// loadRevocations deletes expired revocations and adds the others to the
+// in-memory set. It adds rather than replaces, since a revocation is never
+// undone: a notification applied while it reads is kept.
 func (s *Service) loadRevocations(ctx context.Context) error {
 	now := s.now().Unix()
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
+	if _, err := s.cfg.DB.Writer().ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= $1", now); err != nil {
 		return fmt.Errorf("prune revocations: %w", err)
 	}
 	rows, err := s.cfg.DB.Reader().QueryContext(ctx, "SELECT user_id, token_id, revoked_at, expires_at FROM warden_session_revocations")
@@ -53,23 +55,33 @@ func (s *Service) loadRevocations(ctx context.Context) error {
 		return fmt.Errorf("load revocations: %w", err)
 	}
 	defer rows.Close()
-	r := revocations{tokens: map[string]int64{}, users: map[string]userRevocation{}, pruned: now}
+	var loaded []revocationRow
 	for rows.Next() {
-		var userID, tokenID string
-		var u userRevocation
-		if err := rows.Scan(&userID, &tokenID, &u.revokedAt, &u.expiresAt); err != nil {
+		var r revocationRow
+		if err := rows.Scan(&r.userID, &r.tokenID, &r.revokedAt, &r.expiresAt); err != nil {
 			return fmt.Errorf("load revocations: %w", err)
 		}
-		r.add(userID, tokenID, u)
+		loaded = append(loaded, r)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}
 	s.mu.Lock()
-	s.revoked = r
+	for _, r := range loaded {
+		s.revoked.add(r.userID, r.tokenID, r.userRevocation)
+	}
+	s.revoked.prune(now)
+	s.revoked.pruned = now
+	tokens, users := len(s.revoked.tokens), len(s.revoked.users)
 	s.mu.Unlock()
-	s.log.Debug().Int("tokens", len(r.tokens)).Int("users", len(r.users)).Msg("revocations loaded")
+	s.log.Debug().Int("tokens", tokens).Int("users", users).Msg("revocations loaded")
 	return nil
+}
+
+// revocationRow is a row of warden_session_revocations.
+type revocationRow struct {
+	userID, tokenID string
+	userRevocation
 }
 
 // add records one revocation.
@@ -105,11 +117,16 @@ func (s *Service) revoke(ctx context.Context, userID string, tokenIDs []string) 
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 	for _, id := range tokenIDs {
 		_, err := tx.ExecContext(ctx, `INSERT INTO warden_session_revocations (user_id, token_id, revoked_at, expires_at)
-VALUES (?, ?, ?, ?)
+VALUES ($1, $2, $3, $4)
 ON CONFLICT (user_id, token_id) DO UPDATE SET revoked_at = excluded.revoked_at, expires_at = excluded.expires_at`,
 			userID, id, u.revokedAt, u.expiresAt)
 		if err != nil {
 			return fmt.Errorf("revoke: %w", err)
+		}
+		if s.cfg.Feed != nil {
+			if err := s.cfg.Feed.Notify(ctx, tx, revocationChannel, userID+payloadSep+id); err != nil {
+				return fmt.Errorf("revoke: %w", err)
+			}
 		}
 	}
 	prune := false
@@ -119,7 +136,7 @@ ON CONFLICT (user_id, token_id) DO UPDATE SET revoked_at = excluded.revoked_at, 
 	}
 	s.mu.Unlock()
 	if prune {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= ?", now); err != nil {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= $1", now); err != nil {
 			return fmt.Errorf("prune revocations: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -47,7 +48,7 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (Session, err
 	}
 	u, created, err := s.findOrCreate(ctx, c)
 	if err != nil {
-		return Session{}, err
+		return Session{}, s.unavailable(err)
 	}
 	return s.issue(session.Claims{TokenID: session.NewTokenID(), UserID: u.id, Username: u.username, Vars: c.Vars, IssuedAt: s.issueTime(u.id)}, created)
 }
@@ -93,11 +94,13 @@ func (s *Service) Refresh(ctx context.Context, token string, vars map[string]str
 		return Session{}, refuse(abi.CodeUnauthenticated, msgRefreshInvalid, err)
 	}
 	c.UserID = strings.ToLower(c.UserID)
-	if err := s.checkRevoked(c); err != nil {
+	if err := s.sessionValid(ctx, c); errors.Is(err, ErrUnavailable) {
+		return Session{}, refuse(abi.CodeUnavailable, msgRefreshInvalid, err)
+	} else if err != nil {
 		return Session{}, refuse(abi.CodeUnauthenticated, msgRefreshInvalid, err)
 	}
 	if c.Username, err = s.username(ctx, c.UserID); err != nil {
-		return Session{}, err
+		return Session{}, s.unavailable(err)
 	}
 	if len(vars) > 0 {
 		c.Vars = vars
@@ -139,18 +142,20 @@ func (s *Service) Logout(ctx context.Context, userID, token, refreshToken string
 		ids = []string{allTokens}
 	}
 	if err := s.revoke(ctx, strings.ToLower(userID), ids); err != nil {
-		return internal(msgLogoutFailed, err)
+		return s.unavailable(internal(msgLogoutFailed, err))
 	}
 	return nil
 }
 
 // SessionValid returns nil when the verified session token c was not
 // revoked by a logout. It implements httpapi.SessionChecker and costs no
-// query.
+// query, except on a cluster node that does not hear the other nodes'
+// revocations at the moment (see Listen).
 //
 // # Errors
 //
-// An error wrapping ErrRevoked.
-func (s *Service) SessionValid(_ context.Context, c session.Claims) error {
-	return s.checkRevoked(c)
+// An error wrapping ErrRevoked, or ErrUnavailable when the database could
+// not be asked.
+func (s *Service) SessionValid(ctx context.Context, c session.Claims) error {
+	return s.sessionValid(ctx, c)
 }

@@ -53,11 +53,11 @@ type querier interface {
 // Lookups of a user by identity.
 const (
 	selectUser         = "SELECT id, username, password FROM warden_users WHERE "
-	selectUserByCustom = selectUser + "custom_id = ?"
-	selectUserByEmail  = selectUser + "email = ?"
-	selectUserByName   = selectUser + "username = ?"
+	selectUserByCustom = selectUser + "custom_id = $1"
+	selectUserByEmail  = selectUser + "email = $1"
+	selectUserByName   = selectUser + "username = $1"
 	selectUserByDevice = "SELECT u.id, u.username, u.password FROM warden_user_devices d " +
-		"JOIN warden_users u ON u.id = d.user_id WHERE d.id = ?"
+		"JOIN warden_users u ON u.id = d.user_id WHERE d.id = $1"
 )
 
 // findOrCreate returns the user that c names, and whether it was created:
@@ -164,7 +164,10 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 		return user{}, false, err
 	}
 	u := user{id: session.NewTokenID(), username: c.Username, password: hash}
-	if err := insertUser(ctx, tx, c, u, s.now().Unix()); err != nil {
+	if err := insertUser(ctx, tx, c, u, s.now().Unix()); s.conflict(err) {
+		_ = tx.Rollback()
+		return s.lostRace(ctx, c)
+	} else if err != nil {
 		return user{}, false, internal(msgFindOrCreateUser, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -174,6 +177,18 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 	return u, true, nil
 }
 
+// lostRace answers a creation that another node's won, in a cluster: the
+// unique constraints refused the insert, as the other node created the same
+// user, which is then found, or took the username, which is Nakama's 409.
+func (s *Service) lostRace(ctx context.Context, c Credentials) (user, bool, error) {
+	query, key := lookup(c)
+	u, found, err := find(ctx, s.cfg.DB.Reader(), query, key)
+	if found || err != nil {
+		return u, false, s.checkFound(ctx, u, found, err, c)
+	}
+	return user{}, false, refuse(abi.CodeAlreadyExists, msgUsernameInUse, nil)
+}
+
 // usernameFree returns nil when no user has the username name.
 //
 // # Errors
@@ -181,7 +196,7 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 // Nakama's 409 "Username is already in use." and internal errors.
 func usernameFree(ctx context.Context, q querier, name string) error {
 	var taken int
-	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM warden_users WHERE username = ?", name).Scan(&taken); err != nil {
+	if err := q.QueryRowContext(ctx, "SELECT count(*) FROM warden_users WHERE username = $1", name).Scan(&taken); err != nil {
 		return internal(msgFindOrCreateUser, fmt.Errorf("check username: %w", err))
 	}
 	if taken > 0 {
@@ -200,12 +215,12 @@ func insertUser(ctx context.Context, tx *sql.Tx, c Credentials, u user, now int6
 		email = c.Email
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO warden_users (id, username, custom_id, email, password, create_time, update_time)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, u.id, u.username, customID, email, u.password, now, now)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`, u.id, u.username, customID, email, u.password, now, now)
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
 	if c.Kind == KindDevice {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO warden_user_devices (id, user_id) VALUES (?, ?)", c.ID, u.id); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO warden_user_devices (id, user_id) VALUES ($1, $2)", c.ID, u.id); err != nil {
 			return fmt.Errorf("insert device: %w", err)
 		}
 	}
@@ -223,30 +238,30 @@ func (s *Service) Account(ctx context.Context, userID string) (*Account, error) 
 	a := Account{UserID: userID}
 	var customID, email sql.NullString
 	var created, updated int64
-	err := db.QueryRowContext(ctx, "SELECT username, custom_id, email, create_time, update_time FROM warden_users WHERE id = ?",
+	err := db.QueryRowContext(ctx, "SELECT username, custom_id, email, create_time, update_time FROM warden_users WHERE id = $1",
 		userID).Scan(&a.Username, &customID, &email, &created, &updated)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, refuse(abi.CodeNotFound, msgAccountNotFound, nil)
 	case err != nil:
-		return nil, internal(msgAccountError, fmt.Errorf("get account: %w", err))
+		return nil, s.unavailable(internal(msgAccountError, fmt.Errorf("get account: %w", err)))
 	}
 	a.CustomID, a.Email = customID.String, email.String
 	a.CreateTime, a.UpdateTime = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
-	rows, err := db.QueryContext(ctx, "SELECT id FROM warden_user_devices WHERE user_id = ? ORDER BY id", userID)
+	rows, err := db.QueryContext(ctx, "SELECT id FROM warden_user_devices WHERE user_id = $1 ORDER BY id", userID)
 	if err != nil {
-		return nil, internal(msgAccountError, fmt.Errorf("get devices: %w", err))
+		return nil, s.unavailable(internal(msgAccountError, fmt.Errorf("get devices: %w", err)))
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, internal(msgAccountError, fmt.Errorf("get devices: %w", err))
+			return nil, s.unavailable(internal(msgAccountError, fmt.Errorf("get devices: %w", err)))
 		}
 		a.DeviceIDs = append(a.DeviceIDs, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal(msgAccountError, fmt.Errorf("get devices: %w", err))
+		return nil, s.unavailable(internal(msgAccountError, fmt.Errorf("get devices: %w", err)))
 	}
 	return &a, nil
 }
@@ -258,7 +273,7 @@ func (s *Service) Account(ctx context.Context, userID string) (*Account, error) 
 // Nakama's 404 "User account not found." and internal errors.
 func (s *Service) username(ctx context.Context, userID string) (string, error) {
 	var name string
-	err := s.cfg.DB.Reader().QueryRowContext(ctx, "SELECT username FROM warden_users WHERE id = ?", userID).Scan(&name)
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, "SELECT username FROM warden_users WHERE id = $1", userID).Scan(&name)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return "", refuse(abi.CodeNotFound, msgUserNotFound, nil)

@@ -36,7 +36,10 @@ func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
 // becomes <PluginDir>/<name>.wasm; the write goes to a hidden temporary
 // name in the same folder, which is then renamed over the plugin file.
 // Like Reload, it also applies whatever else changed in the directory, and
-// it runs one at a time with Reload and the watcher.
+// it runs one at a time with Reload and the watcher. In cluster mode
+// (Config.Store) the upload is validated against the store's set and
+// written to the store instead (see PluginStore); the other nodes load it
+// at their next Reload.
 //
 // # Errors
 //
@@ -45,12 +48,15 @@ func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
 // does not load or conflicts with a serving plugin: then nothing is
 // written, nothing is swapped, and res names the failure. Also the
 // errors of Reload, and of writing the file.
-func (h *Host) Deploy(_ context.Context, name string, wasm []byte) (*ReloadResult, error) {
+func (h *Host) Deploy(ctx context.Context, name string, wasm []byte) (*ReloadResult, error) {
 	if err := storage.CheckPluginName(name); err != nil {
 		return nil, err
 	}
 	if int64(len(wasm)) > h.cfg.MaxPluginBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPluginTooLarge, len(wasm), h.cfg.MaxPluginBytes)
+	}
+	if h.cfg.Store != nil {
+		return h.deployStored(ctx, name, wasm)
 	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()
@@ -60,10 +66,6 @@ func (h *Host) Deploy(_ context.Context, name string, wasm []byte) (*ReloadResul
 	}
 	target := h.pluginPath(name, files, failed)
 	up := snapshotFile{path: target, name: name, version: version(wasm), wasm: wasm}
-	files = slices.DeleteFunc(files, func(f snapshotFile) bool { return f.path == target })
-	failed = slices.DeleteFunc(failed, func(e LoadError) bool { return e.Path == target })
-	files = append(files, up)
-	slices.SortFunc(files, func(a, b snapshotFile) int { return cmp.Compare(a.path, b.path) })
 
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -71,11 +73,9 @@ func (h *Host) Deploy(_ context.Context, name string, wasm []byte) (*ReloadResul
 		return nil, errHostClosed
 	}
 	old := h.reg.Load()
-	b, res := h.prepare(files, failed)
-	if i := slices.IndexFunc(res.Failed, func(e LoadError) bool { return e.Path == target }); i >= 0 {
-		h.discard(b, old)
-		h.log.Warn().Err(res.Failed[i].Err).Str("plugin", name).Str("path", target).Msg("plugin deploy refused; nothing written")
-		return res, fmt.Errorf("%w: %w", ErrDeployRefused, res.Failed[i].Err)
+	b, res, err := h.prepareUpload(files, failed, up)
+	if err != nil {
+		return res, err
 	}
 	if err := writeAtomic(target, wasm); err != nil {
 		h.discard(b, old)
@@ -85,18 +85,42 @@ func (h *Host) Deploy(_ context.Context, name string, wasm []byte) (*ReloadResul
 	return res, nil
 }
 
+// prepareUpload loads files, with up in place of any file at up's path,
+// aside, as prepare does. When up fails to load or conflicts with a
+// serving plugin, it discards what it loaded and fails with
+// ErrDeployRefused; res names the failure. The caller holds reloadMu, and
+// commits or discards the builder.
+func (h *Host) prepareUpload(files []snapshotFile, failed []LoadError, up snapshotFile) (*registryBuilder, *ReloadResult, error) {
+	files = slices.DeleteFunc(files, func(f snapshotFile) bool { return f.path == up.path })
+	failed = slices.DeleteFunc(failed, func(e LoadError) bool { return e.Path == up.path })
+	files = append(files, up)
+	slices.SortFunc(files, func(a, b snapshotFile) int { return cmp.Compare(a.path, b.path) })
+	old := h.reg.Load()
+	b, res := h.prepare(files, failed)
+	if i := slices.IndexFunc(res.Failed, func(e LoadError) bool { return e.Path == up.path }); i >= 0 {
+		h.discard(b, old)
+		h.log.Warn().Err(res.Failed[i].Err).Str("plugin", up.name).Str("path", up.path).Msg("plugin deploy refused; nothing written")
+		return nil, res, fmt.Errorf("%w: %w", ErrDeployRefused, res.Failed[i].Err)
+	}
+	return b, res, nil
+}
+
 // Remove deletes the plugin file called name (every *.wasm of that name,
 // as two are a conflict), then reloads, so that its RPCs and routes stop
-// serving. Its database is kept. It runs one at a time with Reload.
+// serving. Its database is kept. It runs one at a time with Reload. In
+// cluster mode it deletes the plugin from the store.
 //
 // # Errors
 //
 // storage.ErrBadName for a name storage.CheckPluginName refuses;
 // ErrNoPlugin when no plugin file has that name; the errors of removing
 // the file and of Reload.
-func (h *Host) Remove(_ context.Context, name string) (*ReloadResult, error) {
+func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 	if err := storage.CheckPluginName(name); err != nil {
 		return nil, err
+	}
+	if h.cfg.Store != nil {
+		return h.removeStored(ctx, name)
 	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()

@@ -39,8 +39,13 @@ const (
 // each field.
 type Config struct {
 	// PluginDir holds the plugins: every *.wasm in it and in its immediate
-	// subdirectories.
+	// subdirectories. With Store, it only seeds an empty store.
 	PluginDir string
+	// Store, when set, is cluster mode: the plugins come from it, Deploy
+	// and Remove write it, and Reload loads its current set (see
+	// PluginStore); the plugin directory seeds it when nothing was ever
+	// written to it, and is otherwise not read.
+	Store PluginStore
 	// CacheDir keeps compiled code between runs; empty means no cache.
 	CacheDir string
 	// Databases gives each plugin its own database, for the db_*

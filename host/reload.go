@@ -82,7 +82,7 @@ func (h *Host) Reload(_ context.Context) (*ReloadResult, error) {
 // reload reads the plugin directory and applies it; the caller holds
 // scanMu.
 func (h *Host) reload() (*ReloadResult, error) {
-	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	files, failed, err := h.readFiles()
 	if err != nil {
 		return nil, err
 	}
@@ -97,20 +97,24 @@ func (h *Host) reload() (*ReloadResult, error) {
 // errHostClosed is Reload's error after Close.
 var errHostClosed = errors.New("host is closed")
 
-// loadFirst loads the plugin directory into the empty registry New made.
+// loadFirst loads the plugin directory, or the store in cluster mode
+// (loadStore), into the empty registry New made.
 //
 // # Errors
 //
-// It fails when the directory cannot be listed, or, with StrictLoad,
-// listing every file that failed to load.
+// It fails when the directory or the store cannot be read, or, with
+// StrictLoad, listing every file that failed to load.
 func (h *Host) loadFirst() error {
-	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	var res *ReloadResult
+	var err error
+	if h.cfg.Store != nil {
+		res, err = h.loadStore()
+	} else {
+		res, err = h.loadDir()
+	}
 	if err != nil {
 		return err
 	}
-	h.reloadMu.Lock()
-	res := h.apply(files, failed)
-	h.reloadMu.Unlock()
 	if !h.cfg.StrictLoad || len(res.Failed) == 0 {
 		return nil
 	}
@@ -119,6 +123,17 @@ func (h *Host) loadFirst() error {
 		errs[i] = fmt.Errorf("%s: %w", f.Path, f.Err)
 	}
 	return fmt.Errorf("%d plugin files failed to load: %w", len(errs), errors.Join(errs...))
+}
+
+// loadDir loads the plugin directory.
+func (h *Host) loadDir() (*ReloadResult, error) {
+	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	if err != nil {
+		return nil, err
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	return h.apply(files, failed), nil
 }
 
 // apply builds the next registry from files, swaps it in when anything
@@ -381,8 +396,13 @@ func sameState(a, b map[string]fileState) bool {
 // reloads once a change has settled: the files' sizes and modification
 // times were the same at two polls in a row. A file still being written is
 // therefore not loaded; the safe way to deploy is still to write a
-// temporary name and rename it to *.wasm.
+// temporary name and rename it to *.wasm. In cluster mode (Config.Store)
+// it returns at once: the folder is not read, and the store's watcher
+// calls Reload instead.
 func (h *Host) Watch(ctx context.Context, interval time.Duration) {
+	if h.cfg.Store != nil {
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	// Nothing counts as applied at first, so the first settled poll reloads;

@@ -130,7 +130,9 @@ func (s *Server) reloadPlugins(w http.ResponseWriter, r *http.Request, _ httprou
 		return err
 	}
 	res, err := s.cfg.Admin.Reload(r.Context())
-	if err != nil {
+	if errors.Is(err, host.ErrStoreUnavailable) {
+		return errStoreUnavailable(err)
+	} else if err != nil {
 		return err
 	}
 	return writeReloadResult(w, res)

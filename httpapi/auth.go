@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 )
 
@@ -92,7 +94,10 @@ func (s *Server) bearerUser(r *http.Request, auth string) (*host.User, error) {
 		return nil, errAuthTokenInvalid(err)
 	}
 	if s.cfg.Sessions != nil {
-		if err := s.cfg.Sessions.SessionValid(r.Context(), c); err != nil {
+		if err := s.cfg.Sessions.SessionValid(r.Context(), c); errors.Is(err, accounts.ErrUnavailable) {
+			// A cluster node that could not check: retryable, not a bad token.
+			return nil, newError(abi.CodeUnavailable, msgSessionUnchecked, err)
+		} else if err != nil {
 			return nil, errAuthTokenInvalid(fmt.Errorf("session %s: %w", c.TokenID, err))
 		}
 	}

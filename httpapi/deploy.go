@@ -58,6 +58,8 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 		return newError(abi.CodeInvalidArgument, "invalid plugin name", err)
 	case errors.Is(err, host.ErrPluginTooLarge):
 		return errPluginTooLarge(limit, err)
+	case errors.Is(err, host.ErrStoreUnavailable):
+		return errStoreUnavailable(err)
 	case err != nil:
 		return err
 	}
@@ -78,6 +80,8 @@ func (s *Server) removePlugin(w http.ResponseWriter, r *http.Request, ps httprou
 		return newError(abi.CodeInvalidArgument, "invalid plugin name", err)
 	case errors.Is(err, host.ErrNoPlugin):
 		return newError(abi.CodeNotFound, "plugin not found", err)
+	case errors.Is(err, host.ErrStoreUnavailable):
+		return errStoreUnavailable(err)
 	case err != nil:
 		return err
 	}
@@ -91,4 +95,11 @@ func (s *Server) removePlugin(w http.ResponseWriter, r *http.Request, ps httprou
 func errPluginTooLarge(limit int64, cause error) error {
 	msg := fmt.Sprintf("plugin larger than the server's -max-plugin-bytes of %d bytes", limit)
 	return newError(abi.CodeInvalidArgument, msg, cause)
+}
+
+// errStoreUnavailable answers a deploy, removal or reload in cluster mode
+// while the plugin store's database cannot be reached: 503, code 14, worth
+// retrying; nothing was changed.
+func errStoreUnavailable(cause error) error {
+	return newError(abi.CodeUnavailable, "plugin store unavailable, retry", cause)
 }

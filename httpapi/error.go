@@ -24,6 +24,9 @@ const (
 	msgBadEncoding      = "unsupported content encoding"
 	msgShortBody        = "request body shorter than its Content-Length"
 	msgNotFound         = "Not Found"
+	// msgSessionUnchecked is Warden's: a cluster node could not reach the
+	// database to check a session for revocation (503, code 14).
+	msgSessionUnchecked = "Session could not be checked, retry"
 )
 
 // Messages of the host's refusals (host.Refusal), as Nakama spells them

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -45,6 +46,9 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
+	// Database is the PostgreSQL URL of cluster mode, or "" for SQLite
+	// files under DataDir (see cluster.go).
+	Database string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -102,6 +106,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
+	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given (default: SQLite files in the data directory)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -147,7 +153,7 @@ func (c *config) check() error {
 	case c.EncryptionKey != "" && c.EncryptionKey == c.RefreshKey:
 		return errors.New("refresh-encryption-key: must differ from encryption-key")
 	}
-	return nil
+	return c.checkCluster()
 }
 
 // checkDirs checks the directories before run creates anything, so that a
@@ -157,6 +163,8 @@ func (c *config) check() error {
 func (c *config) checkDirs() error {
 	info, err := os.Stat(c.PluginDir)
 	switch {
+	case c.clustered() && errors.Is(err, fs.ErrNotExist):
+		// Cluster mode: the folder only seeds an empty plugin store.
 	case err != nil:
 		return fmt.Errorf("plugin directory: %w", err)
 	case !info.IsDir():

@@ -46,6 +46,9 @@ type keySlot struct {
 //
 // It fails when the file cannot be read, parsed or written.
 func loadKeys(c *config, log zerolog.Logger) (*keys, error) {
+	if c.clustered() {
+		return clusterKeys(c), nil // never generated nor written in cluster mode
+	}
 	path := filepath.Join(c.DataDir, keysFile)
 	var stored, used keys
 	if err := readKeys(path, &stored, log); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/pluginstore"
 )
 
 // version is the server's version, set at build time with
@@ -76,16 +77,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	db, dbs, err := openStorage(ctx, cfg, log)
+	st, err := openStores(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeLogged(log, "database", db.Close)
-	defer closeLogged(log, "plugin databases", dbs.Close)
+	defer closeLogged(log, "databases", st.close)
+	ps, err := openPluginStore(ctx, cfg, log) // cluster mode: plugins in PostgreSQL
+	if err != nil {
+		return err
+	}
+	if ps != nil {
+		defer ps.Close()
+	}
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
-		Databases:      dbs,
+		Databases:      st.plugins,
 		Logger:         log,
 		CallTimeout:    cfg.CallTimeout,
 		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * pagesPerMiB,
@@ -96,13 +103,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CheckRoutes:    httpapi.CheckPluginRoutes,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
+		Store:          hostStore(ps),
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
 	}
 	defer closeLogged(log, "plugins", func() error { return h.Close(context.Background()) })
 	acc, err := accounts.New(ctx, accounts.Config{
-		DB:            db,
+		DB:            st.own,
+		Feed:          st.feed,
 		EncryptionKey: []byte(k.EncryptionKey),
 		RefreshKey:    []byte(k.RefreshKey),
 		SessionExpiry: cfg.SessionExpiry,
@@ -112,7 +121,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	w := wiring{keys: k, host: h, accounts: acc}
+	go acc.Listen(ctx) // a cluster node hears the others' logouts; returns at once on one node
+	w := wiring{keys: k, host: h, accounts: acc, plugins: ps}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
 	}
@@ -124,6 +134,8 @@ type wiring struct {
 	keys     *keys
 	host     *host.Host
 	accounts *accounts.Service
+	// plugins is the cluster's plugin store, nil outside cluster mode.
+	plugins *pluginstore.Store
 	// logOut is the writer under the root logger when it takes whole JSON
 	// lines, and nil otherwise.
 	logOut io.Writer
@@ -168,6 +180,7 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 	if cfg.WatchInterval > 0 {
 		go h.Watch(ctx, cfg.WatchInterval)
 	}
+	go watchPluginStore(ctx, cfg, w.plugins, h)
 	log.Info().Str("url", srv.URL()).Int("plugins", len(h.Plugins())).Str("version", version).Msg("listening")
 	select {
 	case err := <-done:

@@ -21,8 +21,8 @@ const (
 )
 
 // classify maps a pgx or PostgreSQL error onto the storage package's
-// vocabulary: serialization failures, deadlocks and lock waits longer than
-// BusyTimeout are storage.ErrBusy (roll back and retry), a write in a read-only transaction storage.ErrReadOnly, a
+// vocabulary: serialization failures, deadlocks, lock waits longer than
+// BusyTimeout and an unreachable server (Unavailable) are storage.ErrBusy (roll back and retry), a write in a read-only transaction storage.ErrReadOnly, a
 // missing privilege storage.ErrNotAllowed (the plugin reached beyond its
 // schema), context errors stay as they are, and everything else is a
 // *storage.SQLError with PostgreSQL's message.
@@ -35,6 +35,11 @@ func classify(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isOwn(err) {
 		return err
+	}
+	if Unavailable(err) {
+		// The server is away (a restart, a lost connection): busy, so
+		// that plugins retry later, not an SQL error (see unavailable.go).
+		return fmt.Errorf("%w: database unavailable: %v", storage.ErrBusy, err)
 	}
 	var tooLong *pgproto3.ExceededMaxBodyLenErr
 	if errors.As(err, &tooLong) {

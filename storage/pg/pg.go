@@ -126,7 +126,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	}
 	cfg.MaxConns = int32(opts.MaxConns)
 	cfg.ConnConfig.MaxProtocolMessageBodyLen = maxMessageBytes(opts.MaxResultBytes)
-	cfg.ConnConfig.RuntimeParams["application_name"] = "warden"
+	setConnDefaults(cfg.ConnConfig)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = idleInTxTimeout
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -1,0 +1,241 @@
+package host
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"time"
+)
+
+// PluginStore is where a cluster's plugins live (Config.Store): every node
+// on one store loads the same set from it, and a deploy or a removal on
+// any node is written there. cmd/server wires it to the pluginstore
+// package.
+type PluginStore interface {
+	// List returns the name and SHA-256 (hex) of every stored plugin,
+	// without its .wasm, and the store's generation, as of one instant.
+	List(ctx context.Context) ([]StoredPlugin, int64, error)
+	// Get returns the .wasm of the plugin called name: an error wrapping
+	// ErrNoPlugin when the store has none.
+	Get(ctx context.Context, name string) ([]byte, error)
+	// Put stores plugins (Name and Wasm) in one write, only if the store's
+	// generation is still gen: an error wrapping ErrStoreChanged when it
+	// moved.
+	Put(ctx context.Context, gen int64, plugins []StoredPlugin) error
+	// Delete removes the plugin called name: an error wrapping ErrNoPlugin
+	// when the store has none.
+	Delete(ctx context.Context, name string) error
+}
+
+// StoredPlugin is one plugin in a PluginStore.
+type StoredPlugin struct {
+	// Name is the plugin's name; SHA256 the hex SHA-256 of its .wasm.
+	Name, SHA256 string
+	// Wasm is the plugin's .wasm, when it was read.
+	Wasm []byte
+}
+
+// Sentinels of a PluginStore's errors.
+var (
+	// ErrStoreChanged is the cause of a PluginStore.Put whose generation
+	// is no longer the store's: another node wrote first.
+	ErrStoreChanged = errors.New("the plugin store changed since it was read")
+	// ErrStoreUnavailable is the cause of a PluginStore call that could
+	// not reach the store (its database is away): worth retrying.
+	ErrStoreUnavailable = errors.New("the plugin store is unavailable")
+)
+
+const (
+	// storePathPrefix begins the Path of a plugin loaded from the store:
+	// store:/<name>.wasm.
+	storePathPrefix = "store:/"
+	// storeTimeout bounds one read of the store outside a request.
+	storeTimeout = 30 * time.Second
+	// maxStoreAttempts bounds how often a deploy is validated again
+	// because another node wrote the store meanwhile.
+	maxStoreAttempts = 3
+)
+
+// storePath is the Path of the stored plugin called name.
+func storePath(name string) string { return storePathPrefix + name + ".wasm" }
+
+// storeFiles reads the store's set as plugin files, and its generation. It
+// fetches the .wasm only of the plugins whose stored version this host
+// does not serve; a serving version's file has no bytes, which prepare
+// never needs. A .wasm over MaxPluginBytes is in failed. The caller holds
+// scanMu.
+func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []LoadError, gen int64, err error) {
+	list, gen, err := h.cfg.Store.List(ctx)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("read plugin store: %w", err)
+	}
+	reg := h.reg.Load()
+	for _, sp := range list {
+		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))]}
+		if p := reg.pluginAt(f.path); p == nil || p.Version != f.version {
+			wasm, err := h.cfg.Store.Get(ctx, sp.Name)
+			switch {
+			case errors.Is(err, ErrNoPlugin):
+				continue // removed since List: the next change applies it
+			case err != nil:
+				return nil, nil, 0, fmt.Errorf("read plugin store: %w", err)
+			case int64(len(wasm)) > h.cfg.MaxPluginBytes:
+				failed = append(failed, LoadError{Plugin: sp.Name, Path: f.path, Version: f.version, At: time.Now(),
+					Err: fmt.Errorf("is %d bytes, more than the plugin size limit of %d bytes", len(wasm), h.cfg.MaxPluginBytes)})
+				continue
+			}
+			f.version, f.wasm = version(wasm), wasm
+		}
+		files = append(files, f)
+	}
+	return files, failed, gen, nil
+}
+
+// readFiles reads the plugins to load: the plugin directory, or the store
+// in cluster mode. The caller holds scanMu.
+func (h *Host) readFiles() ([]snapshotFile, []LoadError, error) {
+	if h.cfg.Store == nil {
+		return readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	}
+	ctx, cancel := context.WithTimeout(h.life, storeTimeout)
+	defer cancel()
+	files, failed, _, err := h.storeFiles(ctx)
+	return files, failed, err
+}
+
+// loadStore is loadFirst in cluster mode: it loads the store's set, after
+// seeding the store from the plugin directory when nothing was ever
+// written to it (generation 0); when another node seeds it first, it loads
+// what that node stored.
+func (h *Host) loadStore() (*ReloadResult, error) {
+	ctx, cancel := context.WithTimeout(h.life, storeTimeout)
+	defer cancel()
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	files, failed, gen, err := h.storeFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if gen == 0 && h.cfg.PluginDir != "" {
+		res, err := h.seed(ctx)
+		switch {
+		case errors.Is(err, ErrStoreChanged): // another node seeded it: load that
+		case err != nil:
+			return nil, err
+		case res != nil:
+			return res, nil
+		}
+		if files, failed, _, err = h.storeFiles(ctx); err != nil {
+			return nil, err
+		}
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	return h.apply(files, failed), nil
+}
+
+// seed loads the plugin directory and stores the plugins that load, in
+// one write at generation 0, and serves them. When none loads, it writes
+// nothing, so that the next node to start may seed; when the directory
+// does not exist, it returns nil and no error. The caller holds scanMu.
+//
+// # Errors
+//
+// ErrStoreChanged when another node seeded the store first; nothing is
+// swapped then.
+func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
+	if _, err := os.Stat(h.cfg.PluginDir); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	files, failed, err := readPluginFiles(h.cfg.PluginDir, h.cfg.MaxPluginBytes)
+	if err != nil {
+		return nil, fmt.Errorf("seed plugin store: %w", err)
+	}
+	wasm := map[string][]byte{}
+	for i, f := range files {
+		files[i].path = storePath(f.name)
+		wasm[f.version] = f.wasm
+	}
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	old := h.reg.Load()
+	b, res := h.prepare(files, failed)
+	if b == nil || len(b.reg.plugins) == 0 {
+		h.commit(b, res) // records and logs the failures
+		return res, nil
+	}
+	var seeds []StoredPlugin
+	for _, p := range b.reg.plugins {
+		seeds = append(seeds, StoredPlugin{Name: p.Name, Wasm: wasm[p.Version]})
+	}
+	slices.SortFunc(seeds, func(a, b StoredPlugin) int { return cmp.Compare(a.Name, b.Name) })
+	if err := h.cfg.Store.Put(ctx, 0, seeds); err != nil {
+		h.discard(b, old)
+		return nil, fmt.Errorf("seed plugin store: %w", err)
+	}
+	h.log.Info().Int("plugins", len(seeds)).Str("dir", h.cfg.PluginDir).Msg("seeded the empty plugin store from the plugin directory")
+	h.commit(b, res)
+	return res, nil
+}
+
+// deployStored is Deploy in cluster mode: the upload is validated aside
+// against the store's set, then written to the store, only if no other
+// node wrote it meanwhile (else it is validated again against the new
+// set), then swapped in here; the other nodes load it when the store
+// notifies them.
+func (h *Host) deployStored(ctx context.Context, name string, wasm []byte) (*ReloadResult, error) {
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	for attempt := 1; ; attempt++ {
+		files, failed, gen, err := h.storeFiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		up := snapshotFile{path: storePath(name), name: name, version: version(wasm), wasm: wasm}
+		res, err := h.deployStoredAt(ctx, files, failed, gen, up)
+		if !errors.Is(err, ErrStoreChanged) || attempt == maxStoreAttempts {
+			return res, err
+		}
+	}
+}
+
+// deployStoredAt validates up against files, the store's set at gen, and
+// writes it to the store and swaps it in when it is accepted. It first
+// serves the store's set, as a sync would, so that what the store holds
+// comes before the upload: an upload that conflicts with a stored plugin
+// is refused, even one this node did not serve yet.
+func (h *Host) deployStoredAt(ctx context.Context, files []snapshotFile, failed []LoadError, gen int64, up snapshotFile) (*ReloadResult, error) {
+	h.reloadMu.Lock()
+	defer h.reloadMu.Unlock()
+	if h.closed {
+		return nil, errHostClosed
+	}
+	h.apply(files, failed)
+	old := h.reg.Load()
+	b, res, err := h.prepareUpload(files, failed, up)
+	if err != nil {
+		return res, err
+	}
+	if err := h.cfg.Store.Put(ctx, gen, []StoredPlugin{{Name: up.name, Wasm: up.wasm}}); err != nil {
+		h.discard(b, old)
+		return nil, fmt.Errorf("deploy %s: %w", up.name, err)
+	}
+	h.commit(b, res)
+	return res, nil
+}
+
+// removeStored is Remove in cluster mode: it deletes the plugin from the
+// store and loads the store's set; the other nodes do when the store
+// notifies them.
+func (h *Host) removeStored(ctx context.Context, name string) (*ReloadResult, error) {
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	if err := h.cfg.Store.Delete(ctx, name); err != nil {
+		return nil, fmt.Errorf("remove %s: %w", name, err)
+	}
+	return h.reload()
+}

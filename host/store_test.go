@@ -1,0 +1,236 @@
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// memStore is a PluginStore in memory, shared by the hosts of one test as
+// PostgreSQL is by a cluster's nodes (pluginstore's own tests run it on
+// PostgreSQL; cmd/server's run real nodes on it). beforePut, when set,
+// runs before each Put, as another node's write would.
+type memStore struct {
+	mu        sync.Mutex
+	gen       int64
+	wasm      map[string][]byte
+	beforePut func()
+}
+
+func newMemStore() *memStore { return &memStore{wasm: map[string][]byte{}} }
+
+func (s *memStore) List(context.Context) ([]StoredPlugin, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []StoredPlugin
+	for name, w := range s.wasm {
+		sum := sha256.Sum256(w)
+		list = append(list, StoredPlugin{Name: name, SHA256: hex.EncodeToString(sum[:])})
+	}
+	slices.SortFunc(list, func(a, b StoredPlugin) int { return strings.Compare(a.Name, b.Name) })
+	return list, s.gen, nil
+}
+
+func (s *memStore) Get(_ context.Context, name string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.wasm[name]
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", name, ErrNoPlugin)
+	}
+	return w, nil
+}
+
+func (s *memStore) Put(_ context.Context, gen int64, plugins []StoredPlugin) error {
+	if f := s.beforePut; f != nil {
+		s.beforePut = nil
+		f()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gen != s.gen {
+		return fmt.Errorf("put at %d, store at %d: %w", gen, s.gen, ErrStoreChanged)
+	}
+	for _, p := range plugins {
+		s.wasm[p.Name] = p.Wasm
+	}
+	s.gen++
+	return nil
+}
+
+func (s *memStore) Delete(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.wasm[name]; !ok {
+		return fmt.Errorf("delete %s: %w", name, ErrNoPlugin)
+	}
+	delete(s.wasm, name)
+	s.gen++
+	return nil
+}
+
+// newStoreHost starts a host in cluster mode on s, with dir as its plugin
+// folder.
+func newStoreHost(t *testing.T, s PluginStore, dir string) *Host {
+	t.Helper()
+	return newTestHost(t, dir, func(c *Config) { c.Store = s })
+}
+
+// twoNodes starts two hosts on one new store: a, whose folder holds
+// seed's fixtures and seeds the store, then b, whose folder is empty.
+func twoNodes(t *testing.T, seed ...string) (s *memStore, a, b *Host) {
+	t.Helper()
+	s = newMemStore()
+	a = newStoreHost(t, s, pluginDir(t, seed...))
+	b = newStoreHost(t, s, t.TempDir())
+	return s, a, b
+}
+
+// callVer returns what h's "ver" RPC answers, or the error's text.
+func callVer(h *Host) string {
+	res, err := h.Call(context.Background(), &Request{ID: "ver"})
+	if err != nil {
+		return err.Error()
+	}
+	return string(res.Output)
+}
+
+// TestHost_Store_seed: the first node on an empty store seeds it from its
+// folder; a later node loads the store and ignores its own folder.
+func TestHost_Store_seed(t *testing.T) {
+	s := newMemStore()
+	a := newStoreHost(t, s, pluginDir(t, "reload/ver_v1.wasm"))
+	if got := callVer(a); got != "v1" {
+		t.Fatalf("seeding node: ver = %q, want v1", got)
+	}
+	if _, ok := s.wasm["ver_v1"]; !ok || s.gen != 1 {
+		t.Fatalf("store after seeding: generation %d, plugins %v", s.gen, slices.Collect(maps.Keys(s.wasm)))
+	}
+	b := newStoreHost(t, s, pluginDir(t, "reload/ver_v2.wasm"))
+	if got := callVer(b); got != "v1" {
+		t.Fatalf("later node: ver = %q, want v1 from the store, not its folder's v2", got)
+	}
+	if len(b.Plugins()) != 1 || b.Plugins()[0].Path != "store:/ver_v1.wasm" || s.gen != 1 {
+		t.Fatalf("later node serves %+v; store generation %d", b.Plugins(), s.gen)
+	}
+}
+
+// TestHost_Store_seed_empty: a folder with no plugin that loads seeds
+// nothing, so that the next node may.
+func TestHost_Store_seed_empty(t *testing.T) {
+	s := newMemStore()
+	a := newStoreHost(t, s, pluginDir(t, "bad/init_traps.wasm"))
+	if len(a.Plugins()) != 0 || len(a.LoadErrors()) != 1 || s.gen != 0 {
+		t.Fatalf("plugins %d, load errors %+v, generation %d", len(a.Plugins()), a.LoadErrors(), s.gen)
+	}
+	newStoreHost(t, s, pluginDir(t, "reload/ver_v1.wasm"))
+	if _, ok := s.wasm["ver_v1"]; !ok {
+		t.Fatal("the second node did not seed the still empty store")
+	}
+}
+
+// TestHost_Store_noFolder: a node without a plugin folder starts on an
+// empty store, serving nothing, and seeds nothing.
+func TestHost_Store_noFolder(t *testing.T) {
+	s := newMemStore()
+	h := newStoreHost(t, s, filepath.Join(t.TempDir(), "missing"))
+	if len(h.Plugins()) != 0 || s.gen != 0 {
+		t.Fatalf("plugins %d, generation %d", len(h.Plugins()), s.gen)
+	}
+	if _, err := h.Deploy(context.Background(), "ver", fixture(t, "reload/ver_v1.wasm")); err != nil || callVer(h) != "v1" {
+		t.Fatalf("Deploy = %v; ver = %q", err, callVer(h))
+	}
+}
+
+// TestHost_Store_Deploy: an accepted upload is stored and serves; another
+// node serves it after its next Reload; a refused one changes no store and
+// no node.
+func TestHost_Store_Deploy(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t, "reload/srv.wasm")
+	if _, err := a.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	if got := callVer(a); got != "v1" {
+		t.Fatalf("deploying node: ver = %q", got)
+	}
+	if got := callVer(b); got == "v1" {
+		t.Fatal("the other node serves v1 before any reload")
+	}
+	if res, err := b.Reload(ctx); err != nil || !slices.Equal(res.Loaded, []string{"ver"}) {
+		t.Fatalf("Reload = %+v, %v", res, err)
+	}
+	if got := callVer(b); got != "v1" {
+		t.Fatalf("other node: ver = %q after Reload", got)
+	}
+	gen, before := s.gen, a.reg.Load()
+	for _, f := range []string{"reload/srv_open.wasm", "bad/init_traps.wasm"} {
+		if _, err := a.Deploy(ctx, "open", fixture(t, f)); !errors.Is(err, ErrDeployRefused) {
+			t.Fatalf("Deploy %s = %v, want ErrDeployRefused", f, err)
+		}
+	}
+	if s.gen != gen || s.wasm["open"] != nil || a.reg.Load() != before {
+		t.Fatalf("a refused deploy changed the store (generation %d → %d) or the registry", gen, s.gen)
+	}
+}
+
+// TestHost_Store_Deploy_raced: when another node writes the store between
+// the validation and the write, the upload is validated again against the
+// new set, then stored; both plugins serve.
+func TestHost_Store_Deploy_raced(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	s.beforePut = func() {
+		if _, err := b.Deploy(ctx, "srv", fixture(t, "reload/srv.wasm")); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := a.Deploy(ctx, "ver", fixture(t, "reload/ver_v2.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	if got := callVer(a); got != "v2" || s.gen != 2 || len(a.Plugins()) != 2 {
+		t.Fatalf("ver = %q, generation %d, plugins %d; want v2, 2, 2", got, s.gen, len(a.Plugins()))
+	}
+	// And an upload that the other node's write makes conflict is refused.
+	s.beforePut = func() {
+		if _, err := b.Deploy(ctx, "srv", fixture(t, "reload/srv.wasm")); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := a.Remove(ctx, "srv"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Deploy(ctx, "open", fixture(t, "reload/srv_open.wasm")); !errors.Is(err, ErrDeployRefused) {
+		t.Fatalf("Deploy of a plugin that conflicts with one stored meanwhile = %v, want ErrDeployRefused", err)
+	}
+	if s.wasm["open"] != nil {
+		t.Fatal("the conflicting upload was stored")
+	}
+}
+
+// TestHost_Store_Remove: a removal deletes the plugin from the store; it
+// stops serving here, and on another node at its next Reload.
+func TestHost_Store_Remove(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t, "reload/ver_v1.wasm")
+	if res, err := a.Remove(ctx, "ver_v1"); err != nil || !slices.Equal(res.Removed, []string{"ver_v1"}) {
+		t.Fatalf("Remove = %+v, %v", res, err)
+	}
+	if _, ok := s.wasm["ver_v1"]; ok || len(a.Plugins()) != 0 {
+		t.Fatal("still stored or serving after Remove")
+	}
+	if _, err := b.Reload(ctx); err != nil || len(b.Plugins()) != 0 {
+		t.Fatalf("other node after Reload: %v, plugins %d", err, len(b.Plugins()))
+	}
+	if _, err := a.Remove(ctx, "ver_v1"); !errors.Is(err, ErrNoPlugin) {
+		t.Fatalf("Remove again = %v, want ErrNoPlugin", err)
+	}
+}
