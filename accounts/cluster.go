@@ -89,10 +89,15 @@ WHERE user_id = $1 AND token_id = $2`, userID, tokenID).Scan(&u.revokedAt, &u.ex
 	return nil
 }
 
-// Lost stops trusting the in-memory set until the next Sync.
+// Lost stops trusting the in-memory set until the next Sync. It warns
+// once per loss; the failed attempts to listen again, every few hundred
+// milliseconds while the database is away, are logged at debug level.
 func (l *feedListener) Lost(err error) {
-	l.s.hearing.Store(false)
-	l.s.log.Warn().Err(err).Msg("not hearing revocations from the other nodes; checking each session in the database")
+	if l.s.hearing.Swap(false) {
+		l.s.log.Warn().Err(err).Msg("not hearing revocations from the other nodes; checking each session in the database")
+		return
+	}
+	l.s.log.Debug().Err(err).Msg("still not hearing revocations from the other nodes")
 }
 
 // sessionValid returns nil when no logout revoked the session c: from
