@@ -213,3 +213,32 @@ func TestPG_deafNodeAsksTheDatabase(t *testing.T) {
 		t.Errorf("the deaf node holds %d revocations in memory; the test needs it to hold none", inMemory)
 	}
 }
+
+// TestPG_loginRightAfterLogoutElsewhere logs a user out of every session on
+// one node and back in on another in the same second, before the second
+// node heard of the logout: the new session must be valid everywhere, not
+// covered by the logout it followed.
+func TestPG_loginRightAfterLogoutElsewhere(t *testing.T) {
+	url := pgtest.URL(t)
+	a := newNode(t, url, nil)
+	o, err := pg.OpenOwn(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b := newNode(t, url, deafFeed{o}) // has not heard of the logout
+	c := newClock()
+	a.now, b.now = c.now, c.now
+	cred := Credentials{Kind: KindCustom, ID: "custom-000001", Create: true}
+	first := authenticate(t, a, cred)
+	if err := a.Logout(context.Background(), claims(t, a, testEncKey, first.Token).UserID, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	again := authenticate(t, b, cred) // the same second
+	cl := claims(t, b, testEncKey, again.Token)
+	for name, s := range map[string]*Service{"a": a, "b": b} {
+		if err := s.SessionValid(context.Background(), cl); err != nil {
+			t.Errorf("node %s: the session made after the logout is refused: %v", name, err)
+		}
+	}
+}
