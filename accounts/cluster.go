@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -116,5 +118,29 @@ WHERE user_id = $1 AND ((token_id = $2 AND token_id <> '') OR (token_id = '' AND
 	case revoked:
 		return fmt.Errorf("%w: token %s", ErrRevoked, c.TokenID)
 	}
+	return nil
+}
+
+// loadUserRevocation, on a cluster node, reads the user's latest logout of
+// every session from the database into memory, so that a session issued
+// right after a logout on another node, before this node heard of it,
+// gets an issue time after it (see issueTime) rather than one the logout
+// covers. On one node memory is the truth, and it does nothing.
+func (s *Service) loadUserRevocation(ctx context.Context, userID string) error {
+	if s.cfg.Feed == nil {
+		return nil
+	}
+	var u userRevocation
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT revoked_at, expires_at FROM warden_session_revocations
+WHERE user_id = $1 AND token_id = $2`, userID, allTokens).Scan(&u.revokedAt, &u.expiresAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read revocation: %w", err)
+	}
+	s.mu.Lock()
+	s.revoked.add(userID, allTokens, u)
+	s.mu.Unlock()
 	return nil
 }
