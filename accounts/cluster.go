@@ -35,8 +35,9 @@ func (s *Service) Listen(ctx context.Context) {
 	s.cfg.Feed.Listen(ctx, revocationChannel, &feedListener{s: s, ctx: ctx})
 }
 
-// poll reloads the revocations every PollInterval while the Feed is heard,
-// the fallback behind the notifications.
+// poll reads the revocations every PollInterval while the Feed is heard,
+// the fallback behind the notifications. It deletes nothing: N nodes
+// polling would otherwise run N deletes per interval.
 func (s *Service) poll(ctx context.Context) {
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
@@ -49,7 +50,7 @@ func (s *Service) poll(ctx context.Context) {
 		if !s.hearing.Load() {
 			continue
 		}
-		if err := s.loadRevocations(ctx); err != nil && ctx.Err() == nil {
+		if err := s.readRevocations(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("poll revocations")
 		}
 	}

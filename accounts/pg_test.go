@@ -242,3 +242,47 @@ func TestPG_loginRightAfterLogoutElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// silentFeed is a Feed that listens but never delivers a notification, as
+// if every one were lost: only the poll can tell the node of a logout.
+type silentFeed struct{ Feed }
+
+func (silentFeed) Listen(ctx context.Context, _ string, l storage.Listener) {
+	if err := l.Sync(); err != nil {
+		l.Lost(err)
+	}
+	<-ctx.Done()
+}
+
+// TestPG_pollFallback checks the poll behind the notifications: a node
+// that hears none still refuses a session logged out elsewhere, once it
+// polls.
+func TestPG_pollFallback(t *testing.T) {
+	url := pgtest.URL(t)
+	a := newNode(t, url, nil)
+	o, err := pg.OpenOwn(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b, err := New(context.Background(), Config{
+		DB: o, Feed: silentFeed{o}, PollInterval: 50 * time.Millisecond, EncryptionKey: testEncKey, RefreshKey: testRefreshKey,
+		BcryptCost: bcrypt.MinCost, Logger: zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Listen(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitHearing(t, b)
+	sess := authenticate(t, a, Credentials{Kind: KindDevice, ID: "device-000001", Create: true})
+	c := claims(t, a, testEncKey, sess.Token)
+	if err := a.Logout(context.Background(), c.UserID, sess.Token, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b refuses the session after a poll", func() bool {
+		return errors.Is(b.SessionValid(context.Background(), c), ErrRevoked)
+	})
+}
