@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -92,6 +93,9 @@ type Service struct {
 
 	mu      sync.RWMutex
 	revoked revocations
+
+	// sessions queues the records of issued sessions (sessions.go).
+	sessions sessionLog
 }
 
 // New returns a Service for cfg, creating or upgrading its tables and
@@ -112,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		now:    time.Now,
 		hasher: newHasher(cfg),
 	}
-	if err := cfg.DB.Migrate(ctx, migrations); err != nil {
+	if err := cfg.DB.Migrate(ctx, slices.Concat(migrations, sessionMigrations)); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	if err := s.loadRevocations(ctx); err != nil {
