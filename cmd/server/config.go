@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 )
@@ -45,6 +46,11 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
+	// Console serves the web console; ConsoleUser and ConsolePassword sign
+	// in to it (the password is generated when empty).
+	Console         bool
+	ConsoleUser     string
+	ConsolePassword string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -102,6 +108,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	// The web console (package console).
+	fs.BoolVar(&c.Console, "console", true, "serve the web console at /_warden/console/")
+	fs.StringVar(&c.ConsoleUser, "console-user", console.DefaultUser, "user name that signs in to the web console")
+	fs.StringVar(&c.ConsolePassword, "console-password", "", "password of the web console user (default: generated and kept in the data directory's keys.json as console_password)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
