@@ -42,7 +42,7 @@ type loadErrorV struct {
 }
 
 func toLoadErrorV(e host.LoadError) *loadErrorV {
-	return &loadErrorV{Plugin: e.Plugin, Path: e.Path, Error: e.Err.Error(), RPCs: e.RPCs, At: e.At}
+	return &loadErrorV{Plugin: e.Plugin, Path: e.Path, Error: e.Err.Error(), RPCs: append([]string{}, e.RPCs...), At: e.At}
 }
 
 // pluginsView is what the plugins page shows: the serving plugins and the
@@ -58,6 +58,9 @@ func (c *Console) pluginsView() pluginsView {
 	for _, p := range c.cfg.Plugins.Plugins() {
 		v := pluginView{Name: p.Name, Version: p.Version, Path: p.Path, LoadedAt: p.LoadedAt,
 			RPCs: []rpcView{}, Routes: p.Routes(), Instances: p.Instances()}
+		if v.Routes == nil {
+			v.Routes = []string{}
+		}
 		for _, rpc := range p.RPCs() {
 			v.RPCs = append(v.RPCs, rpcView{rpc.ID, rpc.ServerOnly})
 		}

@@ -163,13 +163,12 @@ async function pluginsPage(root) {
   title(root, "Plugins");
   const upload = h("form", { class: "toolbar", id: "upload-form", "aria-label": "Upload a plugin" },
     h("div", { class: "field" }, h("label", { for: "upload-name" }, "Plugin name"),
-      h("input", { id: "upload-name", required: true, pattern: "[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,62}", placeholder: "echo" })),
+      h("input", { id: "upload-name", required: true, pattern: "[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,62}", placeholder: "from the file name" })),
     h("div", { class: "field" }, h("label", { for: "upload-file" }, ".wasm file"),
       h("input", { id: "upload-file", type: "file", accept: ".wasm,application/wasm", required: true })),
     h("button", { id: "upload-submit", type: "submit", class: "primary" }, "Upload and deploy"),
     h("button", { id: "reload", type: "button", onclick: reloadPlugins }, "Reload plugin folder"));
   upload.addEventListener("submit", uploadPlugin);
-  $("upload-file");
   root.append(upload, h("div", { id: "plugins-list" }));
   upload.querySelector("#upload-file").addEventListener("change", (ev) => {
     const f = ev.target.files[0], name = upload.querySelector("#upload-name");
@@ -386,7 +385,7 @@ async function auditPage(root) {
     h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
     h("tbody", {}, r.data.map((e) => h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
       h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
-      h("td", { class: e.outcome.startsWith("ok") ? "" : "error" }, e.outcome))))));
+      h("td", { class: /^(refused|failed|started)/.test(e.outcome) ? "error" : "" }, e.outcome))))));
 }
 
 // ---- start ----
