@@ -154,7 +154,7 @@ function failingTable(failing) {
   return h("table", {},
     h("thead", {}, h("tr", {}, h("th", {}, "Plugin"), h("th", {}, "File"), h("th", {}, "Error"), h("th", {}, "Since"))),
     h("tbody", {}, failing.map((e) => h("tr", {}, h("td", {}, e.plugin), h("td", { class: "mono" }, e.path),
-      h("td", { class: "error" }, e.error), h("td", {}, fmtTime(e.at))))));
+      h("td", { class: "error" }, e.error), h("td", { class: "time" }, fmtTime(e.at))))));
 }
 
 // ---- plugins ----
@@ -186,7 +186,7 @@ async function refreshPlugins() {
   const rows = r.data.plugins.map((p) => h("tr", { "data-plugin": p.name },
     h("td", {}, h("strong", {}, p.name), h("div", { class: "muted mono" }, p.path)),
     h("td", { class: "mono" }, p.version),
-    h("td", {}, fmtTime(p.loaded_at)),
+    h("td", { class: "time" }, fmtTime(p.loaded_at)),
     h("td", {}, p.rpcs.length ? p.rpcs.map((x) => h("span", { class: "tag" + (x.server_only ? " server" : ""), title: x.server_only ? "server-only: refused for users" : null },
       x.id + (x.server_only ? " (server-only)" : ""))) : h("span", { class: "empty" }, "none")),
     h("td", {}, p.routes.length ? p.routes.map((x) => h("span", { class: "tag" }, x)) : h("span", { class: "empty" }, "none")),
@@ -368,8 +368,8 @@ async function showAccount(q) {
     h("table", { id: "sessions-table" },
       h("thead", {}, h("tr", {}, ["Token ID", "Issued", "Session expires", "Refresh expires", "Client address", "State", ""].map((t) => h("th", {}, t)))),
       h("tbody", {}, ss.length ? ss.map((s) => h("tr", { "data-token": s.token_id },
-        h("td", { class: "mono" }, s.token_id), h("td", {}, fmtTime(s.issued_at)), h("td", {}, fmtTime(s.expires_at)),
-        h("td", {}, fmtTime(s.refresh_expires_at)), h("td", { class: "mono" }, s.client_addr),
+        h("td", { class: "mono" }, s.token_id), h("td", { class: "time" }, fmtTime(s.issued_at)), h("td", { class: "time" }, fmtTime(s.expires_at)),
+        h("td", { class: "time" }, fmtTime(s.refresh_expires_at)), h("td", { class: "mono" }, s.client_addr),
         h("td", {}, s.revoked ? h("span", { class: "tag bad" }, "revoked") : h("span", { class: "tag ok" }, "active")),
         h("td", {}, s.revoked ? "" : h("button", { type: "button", class: "danger", "aria-label": "Revoke session " + s.token_id, onclick: () => revoke(s.token_id) }, "Revoke"))))
         : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No unexpired session.")))));
@@ -383,7 +383,7 @@ async function auditPage(root) {
   if (!r.ok) { message(errorText(r)); return; }
   root.append(h("table", { id: "audit-table" },
     h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
-    h("tbody", {}, r.data.map((e) => h("tr", {}, h("td", {}, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
+    h("tbody", {}, r.data.map((e) => h("tr", {}, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
       h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
       h("td", { class: /^(refused|failed|started)/.test(e.outcome) ? "error" : "" }, e.outcome))))));
 }
