@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,6 +108,9 @@ type Service struct {
 	// hearing is whether the in-memory revocations are current: always on
 	// one node, only while the Feed listens in a cluster.
 	hearing atomic.Bool
+
+	// sessions queues the records of issued sessions (sessions.go).
+	sessions sessionLog
 }
 
 // New returns a Service for cfg, creating or upgrading its tables and
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.revoked = revocations{tokens: map[string]int64{}, users: map[string]userRevocation{}}
 	s.hearing.Store(cfg.Feed == nil)
-	if err := cfg.DB.Migrate(ctx, migrations); err != nil {
+	if err := cfg.DB.Migrate(ctx, slices.Concat(migrations, sessionMigrations)); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)
 	}
 	if err := s.loadRevocations(ctx); err != nil {

@@ -53,7 +53,10 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (Session, err
 	if err := s.loadUserRevocation(ctx, u.id); err != nil {
 		return Session{}, s.unavailable(internal(msgFindUser, err))
 	}
-	return s.issue(session.Claims{TokenID: session.NewTokenID(), UserID: u.id, Username: u.username, Vars: c.Vars, IssuedAt: s.issueTime(u.id)}, created)
+	claims := session.Claims{TokenID: session.NewTokenID(), UserID: u.id, Username: u.username, Vars: c.Vars, IssuedAt: s.issueTime(u.id)}
+	sess, err := s.issue(claims, created)
+	s.recordSession(ctx, claims, err)
+	return sess, err
 }
 
 // issue signs a session token and a refresh token for c, whose ExpiresAt
@@ -108,7 +111,9 @@ func (s *Service) Refresh(ctx context.Context, token string, vars map[string]str
 	if len(vars) > 0 {
 		c.Vars = vars
 	}
-	return s.issue(c, false)
+	sess, err := s.issue(c, false)
+	s.recordSession(ctx, c, err)
+	return sess, err
 }
 
 // Logout revokes the session of userID that token and refreshToken belong

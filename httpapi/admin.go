@@ -31,6 +31,9 @@ var _ PluginAdmin = (*host.Host)(nil)
 // remove one. All need the HTTP key.
 const adminPluginsPath = "/_warden/plugins"
 
+// consolePath is where Config.Console is served (console.Path).
+const consolePath = "/_warden/console/"
+
 // pluginJSON is one plugin in the admin listing.
 type pluginJSON struct {
 	Name      string       `json:"name"`

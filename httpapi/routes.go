@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 	"strings"
 
@@ -50,6 +51,13 @@ func (s *Server) routes() *httprouter.Router {
 		r.DELETE(adminPluginsPath+"/*name", s.handle(s.limited(s.removePlugin, limitRule{})))
 	}
 
+	if s.cfg.Console != nil { // the web console (package console)
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+			r.Handler(m, consolePath+"*rest", s.cfg.Console)
+		}
+		r.Handler(http.MethodGet, strings.TrimSuffix(consolePath, "/"), http.RedirectHandler(consolePath, http.StatusFound))
+	}
+
 	if s.cfg.NativeEcho {
 		echo := s.handle(s.rpc(echoCaller{}, func(httprouter.Params) string { return "echo" }))
 		r.GET("/_bench/echo", echo)
@@ -77,12 +85,22 @@ func (s *Server) accountRoutes(r *httprouter.Router) {
 }
 
 // withLogger gives h's request context a logger carrying the request's
-// req_id and remote_addr, for the services that log through zerolog.Ctx.
+// req_id and remote_addr, for the services that log through zerolog.Ctx,
+// and the client's address, which the sessions issued record.
 func (s *Server) withLogger(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		l := s.requestLogger(r)
-		return h(w, r.WithContext(l.WithContext(r.Context())), ps)
+		ctx := accounts.WithClientAddr(l.WithContext(r.Context()), clientIP(r))
+		return h(w, r.WithContext(ctx), ps)
 	}
+}
+
+// clientIP is the TCP peer's address without its port.
+func clientIP(r *http.Request) string {
+	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return ip
+	}
+	return r.RemoteAddr
 }
 
 // handle adapts h to httprouter, sending its error to writeError.

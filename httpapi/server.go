@@ -105,6 +105,8 @@ type Config struct {
 	// Admin, when set, serves GET (list) and POST (reload) /_warden/plugins,
 	// authenticated by the HTTP key.
 	Admin PluginAdmin
+	// Console, when set, serves the web console under /_warden/console/.
+	Console http.Handler
 	// NativeEcho registers GET and POST /_bench/echo, which authenticate and
 	// decode like an RPC and echo the payload without any WebAssembly, as a
 	// baseline for benchmarks.

@@ -37,6 +37,7 @@ func (c *config) checkCluster() error {
 		{"server-key", c.ServerKey},
 		{"encryption-key", c.EncryptionKey},
 		{"refresh-encryption-key", c.RefreshKey},
+		{"console-password", c.consolePasswordOrOff()},
 	} {
 		if k.value == "" {
 			missing = append(missing, "-"+k.flag)
@@ -49,11 +50,20 @@ func (c *config) checkCluster() error {
 	return nil
 }
 
+// consolePasswordOrOff returns the console password, or a placeholder when
+// the console is off and needs none.
+func (c *config) consolePasswordOrOff() string {
+	if !c.Console {
+		return "off"
+	}
+	return c.ConsolePassword
+}
+
 // clusterKeys returns the configured keys of a cluster node; checkCluster
 // made sure that each is set. Nothing is read from or written to the data
 // directory.
 func clusterKeys(c *config) *keys {
-	return &keys{ServerKey: c.ServerKey, HTTPKey: c.HTTPKey, EncryptionKey: c.EncryptionKey, RefreshKey: c.RefreshKey}
+	return &keys{ServerKey: c.ServerKey, HTTPKey: c.HTTPKey, EncryptionKey: c.EncryptionKey, RefreshKey: c.RefreshKey, ConsolePassword: c.ConsolePassword}
 }
 
 // stores are the databases run opens: Warden's own tables (accounts and

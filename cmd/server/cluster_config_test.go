@@ -8,7 +8,7 @@ import (
 )
 
 // clusterKeyArgs are the four keys a cluster node must be given.
-var clusterKeyArgs = []string{"-http-key", "hk", "-server-key", "sk", "-encryption-key", "ek", "-refresh-encryption-key", "rk"}
+var clusterKeyArgs = []string{"-http-key", "hk", "-server-key", "sk", "-encryption-key", "ek", "-refresh-encryption-key", "rk", "-console-password", "cp"}
 
 func TestConfig_clusterNeedsEveryKey(t *testing.T) {
 	noEnv := func(string) string { return "" }
@@ -20,15 +20,17 @@ func TestConfig_clusterNeedsEveryKey(t *testing.T) {
 	}{
 		{name: "OK", args: append([]string{"-database", "postgres://x@127.0.0.1/db"}, clusterKeyArgs...), getenv: noEnv},
 		{name: "OKFromEnv", args: []string{"-database", "postgresql://127.0.0.1/db"}, getenv: func(k string) string {
-			return map[string]string{"WARDEN_HTTP_KEY": "a", "WARDEN_SERVER_KEY": "b", "WARDEN_ENCRYPTION_KEY": "c", "WARDEN_REFRESH_ENCRYPTION_KEY": "d"}[k]
+			return map[string]string{"WARDEN_HTTP_KEY": "a", "WARDEN_SERVER_KEY": "b", "WARDEN_ENCRYPTION_KEY": "c", "WARDEN_REFRESH_ENCRYPTION_KEY": "d", "WARDEN_CONSOLE_PASSWORD": "e"}[k]
 		}},
 		{name: "NoKeys", args: []string{"-database", "postgres://127.0.0.1/db"}, getenv: noEnv,
-			missing: []string{"-http-key", "-server-key", "-encryption-key", "-refresh-encryption-key"}},
+			missing: []string{"-http-key", "-server-key", "-encryption-key", "-refresh-encryption-key", "-console-password"}},
 		{name: "OneMissing", args: []string{"-database", "postgres://127.0.0.1/db", "-http-key", "a", "-server-key", "b", "-encryption-key", "c"},
-			getenv: noEnv, missing: []string{"-refresh-encryption-key"}},
+			getenv: noEnv, missing: []string{"-refresh-encryption-key", "-console-password"}},
+		{name: "ConsoleOff", args: []string{"-database", "postgres://127.0.0.1/db", "-http-key", "a", "-server-key", "b", "-encryption-key", "c", "-refresh-encryption-key", "d", "-console=false"},
+			getenv: noEnv},
 		{name: "DatabaseFromEnv", args: nil, getenv: func(k string) string {
 			return map[string]string{"WARDEN_DATABASE": "postgres://127.0.0.1/db", "WARDEN_HTTP_KEY": "a"}[k]
-		}, missing: []string{"-server-key", "-encryption-key", "-refresh-encryption-key"}},
+		}, missing: []string{"-server-key", "-encryption-key", "-refresh-encryption-key", "-console-password"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

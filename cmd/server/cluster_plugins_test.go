@@ -36,7 +36,7 @@ func (c *cluster) start(t *testing.T, name, dir string) *clusterNode {
 	t.Helper()
 	p := startBinary(t, c.bin, newDataDir(t), "-database", c.url, "-plugins", dir, "-node", name,
 		"-server-key", testServerKey, "-encryption-key", testEncKey, "-refresh-encryption-key", testRefreshKey,
-		"-access-log=false")
+		"-console-password", "cluster-console-password", "-access-log=false")
 	return &clusterNode{name: name, base: "http://" + p.addr}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 )
@@ -49,6 +50,11 @@ type config struct {
 	// Database is the PostgreSQL URL of cluster mode, or "" for SQLite
 	// files under DataDir (see cluster.go).
 	Database string
+	// Console serves the web console; ConsoleUser and ConsolePassword sign
+	// in to it (the password is generated when empty).
+	Console         bool
+	ConsoleUser     string
+	ConsolePassword string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -108,6 +114,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
 	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
 	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given, and the data directory holds only the compilation cache (default: SQLite files in the data directory)")
+	// The web console (package console).
+	fs.BoolVar(&c.Console, "console", true, "serve the web console at /_warden/console/")
+	fs.StringVar(&c.ConsoleUser, "console-user", console.DefaultUser, "user name that signs in to the web console")
+	fs.StringVar(&c.ConsolePassword, "console-password", "", "password of the web console user (default: generated and kept in the data directory's keys.json as console_password)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

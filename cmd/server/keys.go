@@ -26,6 +26,8 @@ type keys struct {
 	HTTPKey       string `json:"http_key,omitempty"`
 	EncryptionKey string `json:"encryption_key,omitempty"`
 	RefreshKey    string `json:"refresh_encryption_key,omitempty"`
+	// ConsolePassword signs in to the web console.
+	ConsolePassword string `json:"console_password,omitempty"`
 }
 
 // keySlot is one key: its flag, what the configuration gives, and where it
@@ -59,6 +61,9 @@ func loadKeys(c *config, log zerolog.Logger) (*keys, error) {
 		{"http-key", c.HTTPKey, &stored.HTTPKey, &used.HTTPKey},
 		{"encryption-key", c.EncryptionKey, &stored.EncryptionKey, &used.EncryptionKey},
 		{"refresh-encryption-key", c.RefreshKey, &stored.RefreshKey, &used.RefreshKey},
+	}
+	if c.Console {
+		slots = append(slots, keySlot{"console-password", c.ConsolePassword, &stored.ConsolePassword, &used.ConsolePassword})
 	}
 	generated, overridden := false, []string{}
 	for _, s := range slots {

@@ -165,7 +165,8 @@ func TestLoadKeys(t *testing.T) {
 // checks that the file holds only the others.
 func TestServer_configuredKeys(t *testing.T) {
 	t.Run("All", func(t *testing.T) {
-		args := append(dataArgs(t, "../../plugins"), "-server-key", "cfg-server-key-0123456789", "-refresh-encryption-key", "cfg-refresh-key-0123456789")
+		args := append(dataArgs(t, "../../plugins"), "-server-key", "cfg-server-key-0123456789", "-refresh-encryption-key", "cfg-refresh-key-0123456789",
+			"-console-password", "cfg-console-password")
 		s := startServer(t, args...)
 		if res := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "x", nil); res.Status != 200 {
 			t.Fatalf("configured http key refused: %d %s", res.Status, res.Body)

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/pluginstore"
@@ -63,7 +64,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg, stdout)
+	var ring *console.LogRing // the console's log tail, a tee under the root logger
+	var tees []io.Writer
+	if cfg.Console {
+		ring = console.NewLogRing(0)
+		tees = append(tees, ring)
+	}
+	log, err := newLogger(cfg, stdout, tees...)
 	if err != nil {
 		return err
 	}
@@ -125,6 +132,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	w := wiring{keys: k, host: h, accounts: acc, plugins: ps}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
+		if ring != nil {
+			w.logOut = io.MultiWriter(ring, stdout)
+		}
+	}
+	if w.console, err = newConsole(ctx, cfg, w, st.own, ring, log); err != nil {
+		return err
 	}
 	return serve(ctx, cfg, w, log)
 }
@@ -139,6 +152,8 @@ type wiring struct {
 	// logOut is the writer under the root logger when it takes whole JSON
 	// lines, and nil otherwise.
 	logOut io.Writer
+	// console is the web console, nil when it is off.
+	console *console.Console
 }
 
 // serve runs the HTTP API until ctx is done. The accounts service also
@@ -164,9 +179,13 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 		Logger:            log,
 		AccessLog:         cfg.AccessLog,
 		AccessLogOutput:   w.logOut,
+		Console:           w.consoleHandler(),
 	})
 	if err != nil {
 		return err
+	}
+	if w.console != nil {
+		w.console.SetAPI(srv.Handler())
 	}
 	if err := srv.Listen(); err != nil {
 		return err
@@ -211,8 +230,9 @@ func reloadOnSignal(ctx context.Context, hup <-chan os.Signal, h *host.Host, log
 	}
 }
 
-// newLogger builds the root logger: the only place that does.
-func newLogger(cfg *config, stdout io.Writer) (zerolog.Logger, error) {
+// newLogger builds the root logger: the only place that does. Each of
+// tees, when not nil, gets every JSON line too, whatever the format.
+func newLogger(cfg *config, stdout io.Writer, tees ...io.Writer) (zerolog.Logger, error) {
 	lvl, err := zerolog.ParseLevel(cfg.LogLevel)
 	if err != nil || lvl < zerolog.DebugLevel || lvl > zerolog.ErrorLevel {
 		return zerolog.Logger{}, fmt.Errorf("log-level %q: want debug, info, warn or error", cfg.LogLevel)
@@ -220,6 +240,9 @@ func newLogger(cfg *config, stdout io.Writer) (zerolog.Logger, error) {
 	var w io.Writer = stdout
 	if cfg.LogFormat == "console" {
 		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339, NoColor: !isTerminal(stdout)}
+	}
+	for _, t := range tees {
+		w = io.MultiWriter(t, w)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Str("node", cfg.Node).Logger(), nil
 }

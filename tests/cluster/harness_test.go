@@ -61,7 +61,7 @@ type cluster struct {
 func newCluster(t *testing.T, database string, extra ...string) *cluster {
 	t.Helper()
 	c := &cluster{database: database, keys: map[string]string{}, extra: extra}
-	for _, k := range []string{"http-key", "server-key", "encryption-key", "refresh-encryption-key"} {
+	for _, k := range []string{"http-key", "server-key", "encryption-key", "refresh-encryption-key", "console-password"} {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		c.keys[k] = hex.EncodeToString(b)

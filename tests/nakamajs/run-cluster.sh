@@ -48,7 +48,8 @@ suffix=$RANDOM$RANDOM
 server_key="nakamajs-server-key-$suffix"
 http_key="nakamajs-http-key-$suffix"
 keys=(-server-key "$server_key" -http-key "$http_key"
-  -encryption-key "nakamajs-encryption-key-$suffix" -refresh-encryption-key "nakamajs-refresh-key-$suffix")
+  -encryption-key "nakamajs-encryption-key-$suffix" -refresh-encryption-key "nakamajs-refresh-key-$suffix"
+  -console-password "nakamajs-console-$suffix")
 
 ports=()
 for n in 1 2 3; do

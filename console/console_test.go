@@ -1,0 +1,276 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/accounts"
+	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/storage"
+)
+
+const testPassword = "correct horse battery staple"
+
+// fixture is a console over a real host (an empty plugin folder), a real
+// SQLite database for the audit log, and a real listener.
+type fixture struct {
+	srv *httptest.Server
+	db  *storage.DB
+}
+
+func newFixture(t *testing.T, tlsOn bool) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := storage.Open(ctx, filepath.Join(dir, "warden.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	dbs, err := storage.OpenDir(filepath.Join(dir, "db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dbs.Close() })
+	log := zerolog.New(zerolog.NewTestWriter(t))
+	h, err := host.New(ctx, host.Config{PluginDir: t.TempDir(), Databases: dbs, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	audit, err := NewSQLAudit(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{
+		User: "ops", Password: testPassword, Node: "n1", Version: "test",
+		Plugins: h, HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
+		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: 3, Every: time.Hour}),
+		Logs:    NewLogRing(10), Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db}
+	if tlsOn {
+		f.srv = httptest.NewTLSServer(c)
+	} else {
+		f.srv = httptest.NewServer(c)
+	}
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// client returns an HTTP client with a cookie jar, trusting f's TLS
+// certificate.
+func (f *fixture) client(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: f.srv.Client().Transport, Jar: jar}
+}
+
+// send sends a request with the given Origin and CSRF token (none when
+// empty) and returns the status and body.
+func (f *fixture) send(t *testing.T, cl *http.Client, method, path, body, origin, csrf string) (int, string, *http.Response) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+Path+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	if csrf != "" {
+		req.Header.Set(csrfHeader, csrf)
+	}
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), res
+}
+
+// signIn signs in and returns the CSRF token.
+func (f *fixture) signIn(t *testing.T, cl *http.Client) string {
+	t.Helper()
+	status, body, _ := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"`+testPassword+`"}`, f.srv.URL, "")
+	if status != 200 {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	var me meJSON
+	if err := json.Unmarshal([]byte(body), &me); err != nil || me.CSRF == "" || me.User != "ops" {
+		t.Fatalf("sign-in answer %s: %v", body, err)
+	}
+	return me.CSRF
+}
+
+// auditRows returns the audit table's rows as "actor action target outcome".
+func (f *fixture) auditRows(t *testing.T) []string {
+	t.Helper()
+	rows, err := f.db.Reader().Query("SELECT actor, client_addr, action, target, outcome FROM warden_console_audit ORDER BY at, id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var actor, addr, action, target, outcome string
+		if err := rows.Scan(&actor, &addr, &action, &target, &outcome); err != nil {
+			t.Fatal(err)
+		}
+		if addr != "127.0.0.1" {
+			t.Errorf("audit client_addr %q, want 127.0.0.1", addr)
+		}
+		out = append(out, strings.Join(strings.Fields(actor+" "+action+" "+target+" "+outcome), " "))
+	}
+	return out
+}
+
+func TestConsole_signIn(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	tests := []struct {
+		name, body, origin string
+		status             int
+	}{
+		{"ErrWrongPassword", `{"user":"ops","password":"nope"}`, f.srv.URL, 401},
+		{"ErrWrongUser", `{"user":"root","password":"` + testPassword + `"}`, f.srv.URL, 401},
+		{"ErrNoOrigin", `{"user":"ops","password":"` + testPassword + `"}`, "", 403},
+		{"ErrOtherOrigin", `{"user":"ops","password":"` + testPassword + `"}`, "http://evil.example", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, res := f.send(t, cl, "POST", "api/signin", tt.body, tt.origin, "")
+			if status != tt.status || len(res.Cookies()) != 0 {
+				t.Fatalf("status %d (%s), cookies %v; want %d and no cookie", status, body, res.Cookies(), tt.status)
+			}
+			if s, _, _ := f.send(t, cl, "GET", "api/me", "", "", ""); s != 401 {
+				t.Fatalf("me after a refused sign-in: %d, want 401", s)
+			}
+		})
+	}
+	t.Run("OK", func(t *testing.T) {
+		status, body, res := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"`+testPassword+`"}`, f.srv.URL, "")
+		if status != 200 {
+			t.Fatalf("sign-in: %d %s", status, body)
+		}
+		ck := res.Cookies()
+		if len(ck) != 1 || ck[0].Name != cookieName || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode ||
+			ck[0].Secure || ck[0].Path != Path || ck[0].Value == "" {
+			t.Fatalf("cookie %+v: want HttpOnly, SameSite=Strict, not Secure over plain HTTP, Path %s", ck, Path)
+		}
+		if strings.Contains(body, ck[0].Value) {
+			t.Fatal("the answer's body holds the session token")
+		}
+		if s, b, _ := f.send(t, cl, "GET", "api/me", "", "", ""); s != 200 || !strings.Contains(b, `"user":"ops"`) {
+			t.Fatalf("me: %d %s", s, b)
+		}
+	})
+	want := []string{"ops sign-in refused: wrong user name or password", "root sign-in refused: wrong user name or password", "ops sign-in ok"}
+	if got := f.auditRows(t); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestConsole_secureCookieOverTLS(t *testing.T) {
+	f := newFixture(t, true)
+	cl := f.client(t)
+	_, _, res := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"`+testPassword+`"}`, f.srv.URL, "")
+	ck := res.Cookies()
+	if res.StatusCode != 200 || len(ck) != 1 || !ck[0].Secure || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("over TLS: status %d, cookie %+v; want Secure, HttpOnly, SameSite=Strict", res.StatusCode, ck)
+	}
+}
+
+func TestConsole_signInRateLimit(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	for i := range 3 { // the fixture's burst
+		if s, b, _ := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"wrong"}`, f.srv.URL, ""); s != 401 {
+			t.Fatalf("attempt %d: %d %s, want 401", i, s, b)
+		}
+	}
+	s, b, res := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"`+testPassword+`"}`, f.srv.URL, "")
+	if s != 429 || len(res.Cookies()) != 0 {
+		t.Fatalf("right password after the burst: %d %s, cookies %v; want 429 and no session", s, b, res.Cookies())
+	}
+}
+
+func TestConsole_csrf(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	tok := f.signIn(t, cl)
+	tests := []struct {
+		name, origin, csrf string
+		status             int
+	}{
+		{"ErrNoToken", f.srv.URL, "", 403},
+		{"ErrWrongToken", f.srv.URL, tok[:len(tok)-1] + "x", 403},
+		{"ErrNoOrigin", "", tok, 403},
+		{"ErrOtherOrigin", "http://evil.example", tok, 403},
+		{"OK", f.srv.URL, tok, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if s, b, _ := f.send(t, cl, "POST", "api/plugins/reload", "{}", tt.origin, tt.csrf); s != tt.status {
+				t.Fatalf("reload: %d %s, want %d", s, b, tt.status)
+			}
+		})
+	}
+	t.Run("ErrNoSession", func(t *testing.T) {
+		if s, _, _ := f.send(t, &http.Client{Transport: f.srv.Client().Transport}, "POST", "api/plugins/reload", "{}", f.srv.URL, tok); s != 401 {
+			t.Fatalf("reload without the cookie: %d, want 401", s)
+		}
+	})
+	got := f.auditRows(t)
+	want := []string{"ops sign-in ok", "ops plugins.reload ok: loaded [], removed []"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("audit rows:\n%s\nwant (refused changes leave no row):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	t.Run("signOut", func(t *testing.T) {
+		if s, b, _ := f.send(t, cl, "POST", "api/signout", "{}", f.srv.URL, tok); s != 200 {
+			t.Fatalf("sign-out: %d %s", s, b)
+		}
+		if s, _, _ := f.send(t, cl, "GET", "api/me", "", "", ""); s != 401 {
+			t.Fatalf("me after sign-out: %d, want 401", s)
+		}
+	})
+}
+
+func TestLogRing(t *testing.T) {
+	r := NewLogRing(3)
+	_, _ = r.Write([]byte(`{"level":"info","status":200,"message":"request"}` + "\n" + `{"level":"error","message":"x"}` + "\n"))
+	_, _ = r.Write([]byte(`{"level":"info","status":503,"message":"request"}` + "\n" + `{"level":"info","status":404,"message":"request"}` + "\n"))
+	lines, next := r.since(0)
+	if next != 4 || len(lines) != 3 || !strings.Contains(string(lines[0]), `"error"`) {
+		t.Fatalf("since(0) = %q, %d; want the last 3 of 4 lines", lines, next)
+	}
+	st := r.Stats()
+	if st.LastMinute.Requests != 3 || st.LastMinute.Status5xx != 1 || st.LastMinute.Status4xx != 1 || st.LastMinute.ErrorLogs != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	f := logFilter{level: levels["warn"]}
+	if f.match([]byte(`{"level":"info"}`)) || !f.match([]byte(`{"level":"error"}`)) {
+		t.Fatal("level filter")
+	}
+	f = logFilter{level: -1, plugin: "echo", rpc: "echo"}
+	if !f.match([]byte(`{"plugin":"echo@abc","path":"/v2/rpc/echo"}`)) || !f.match([]byte(`{"plugin":"echo","rpc_id":"echo"}`)) ||
+		f.match([]byte(`{"plugin":"echoes","rpc_id":"echo"}`)) || f.match([]byte(`{"plugin":"echo","rpc_id":"whoami"}`)) {
+		t.Fatal("plugin and rpc filter")
+	}
+}
