@@ -2,6 +2,8 @@ package accounts
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -33,8 +35,9 @@ func (s *Service) Listen(ctx context.Context) {
 	s.cfg.Feed.Listen(ctx, revocationChannel, &feedListener{s: s, ctx: ctx})
 }
 
-// poll reloads the revocations every PollInterval while the Feed is heard,
-// the fallback behind the notifications.
+// poll reads the revocations every PollInterval while the Feed is heard,
+// the fallback behind the notifications. It deletes nothing: N nodes
+// polling would otherwise run N deletes per interval.
 func (s *Service) poll(ctx context.Context) {
 	t := time.NewTicker(s.cfg.PollInterval)
 	defer t.Stop()
@@ -47,7 +50,7 @@ func (s *Service) poll(ctx context.Context) {
 		if !s.hearing.Load() {
 			continue
 		}
-		if err := s.loadRevocations(ctx); err != nil && ctx.Err() == nil {
+		if err := s.readRevocations(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn().Err(err).Msg("poll revocations")
 		}
 	}
@@ -89,10 +92,15 @@ WHERE user_id = $1 AND token_id = $2`, userID, tokenID).Scan(&u.revokedAt, &u.ex
 	return nil
 }
 
-// Lost stops trusting the in-memory set until the next Sync.
+// Lost stops trusting the in-memory set until the next Sync. It warns
+// once per loss; the failed attempts to listen again, every few hundred
+// milliseconds while the database is away, are logged at debug level.
 func (l *feedListener) Lost(err error) {
-	l.s.hearing.Store(false)
-	l.s.log.Warn().Err(err).Msg("not hearing revocations from the other nodes; checking each session in the database")
+	if l.s.hearing.Swap(false) {
+		l.s.log.Warn().Err(err).Msg("not hearing revocations from the other nodes; checking each session in the database")
+		return
+	}
+	l.s.log.Debug().Err(err).Msg("still not hearing revocations from the other nodes")
 }
 
 // sessionValid returns nil when no logout revoked the session c: from
@@ -111,5 +119,29 @@ WHERE user_id = $1 AND ((token_id = $2 AND token_id <> '') OR (token_id = '' AND
 	case revoked:
 		return fmt.Errorf("%w: token %s", ErrRevoked, c.TokenID)
 	}
+	return nil
+}
+
+// loadUserRevocation, on a cluster node, reads the user's latest logout of
+// every session from the database into memory, so that a session issued
+// right after a logout on another node, before this node heard of it,
+// gets an issue time after it (see issueTime) rather than one the logout
+// covers. On one node memory is the truth, and it does nothing.
+func (s *Service) loadUserRevocation(ctx context.Context, userID string) error {
+	if s.cfg.Feed == nil {
+		return nil
+	}
+	var u userRevocation
+	err := s.cfg.DB.Reader().QueryRowContext(ctx, `SELECT revoked_at, expires_at FROM warden_session_revocations
+WHERE user_id = $1 AND token_id = $2`, userID, allTokens).Scan(&u.revokedAt, &u.expiresAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("read revocation: %w", err)
+	}
+	s.mu.Lock()
+	s.revoked.add(userID, allTokens, u)
+	s.mu.Unlock()
 	return nil
 }

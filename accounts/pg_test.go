@@ -213,3 +213,76 @@ func TestPG_deafNodeAsksTheDatabase(t *testing.T) {
 		t.Errorf("the deaf node holds %d revocations in memory; the test needs it to hold none", inMemory)
 	}
 }
+
+// TestPG_loginRightAfterLogoutElsewhere logs a user out of every session on
+// one node and back in on another in the same second, before the second
+// node heard of the logout: the new session must be valid everywhere, not
+// covered by the logout it followed.
+func TestPG_loginRightAfterLogoutElsewhere(t *testing.T) {
+	url := pgtest.URL(t)
+	a := newNode(t, url, nil)
+	o, err := pg.OpenOwn(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b := newNode(t, url, deafFeed{o}) // has not heard of the logout
+	c := newClock()
+	a.now, b.now = c.now, c.now
+	cred := Credentials{Kind: KindCustom, ID: "custom-000001", Create: true}
+	first := authenticate(t, a, cred)
+	if err := a.Logout(context.Background(), claims(t, a, testEncKey, first.Token).UserID, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	again := authenticate(t, b, cred) // the same second
+	cl := claims(t, b, testEncKey, again.Token)
+	for name, s := range map[string]*Service{"a": a, "b": b} {
+		if err := s.SessionValid(context.Background(), cl); err != nil {
+			t.Errorf("node %s: the session made after the logout is refused: %v", name, err)
+		}
+	}
+}
+
+// silentFeed is a Feed that listens but never delivers a notification, as
+// if every one were lost: only the poll can tell the node of a logout.
+type silentFeed struct{ Feed }
+
+func (silentFeed) Listen(ctx context.Context, _ string, l storage.Listener) {
+	if err := l.Sync(); err != nil {
+		l.Lost(err)
+	}
+	<-ctx.Done()
+}
+
+// TestPG_pollFallback checks the poll behind the notifications: a node
+// that hears none still refuses a session logged out elsewhere, once it
+// polls.
+func TestPG_pollFallback(t *testing.T) {
+	url := pgtest.URL(t)
+	a := newNode(t, url, nil)
+	o, err := pg.OpenOwn(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	b, err := New(context.Background(), Config{
+		DB: o, Feed: silentFeed{o}, PollInterval: 50 * time.Millisecond, EncryptionKey: testEncKey, RefreshKey: testRefreshKey,
+		BcryptCost: bcrypt.MinCost, Logger: zerolog.New(zerolog.NewTestWriter(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { b.Listen(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitHearing(t, b)
+	sess := authenticate(t, a, Credentials{Kind: KindDevice, ID: "device-000001", Create: true})
+	c := claims(t, a, testEncKey, sess.Token)
+	if err := a.Logout(context.Background(), c.UserID, sess.Token, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "b refuses the session after a poll", func() bool {
+		return errors.Is(b.SessionValid(context.Background(), c), ErrRevoked)
+	})
+}

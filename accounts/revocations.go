@@ -46,10 +46,17 @@ func (s *Service) revocationTTL() int64 {
 // in-memory set. It adds rather than replaces, since a revocation is never
 // undone: a notification applied while it reads is kept.
 func (s *Service) loadRevocations(ctx context.Context) error {
-	now := s.now().Unix()
-	if _, err := s.cfg.DB.Writer().ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= $1", now); err != nil {
+	if _, err := s.cfg.DB.Writer().ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE expires_at <= $1", s.now().Unix()); err != nil {
 		return fmt.Errorf("prune revocations: %w", err)
 	}
+	return s.readRevocations(ctx)
+}
+
+// readRevocations adds the stored revocations to the in-memory set and
+// forgets the expired ones there, deleting none from the table: the poll
+// of a cluster node, which leaves the deleting to logouts (see revoke).
+func (s *Service) readRevocations(ctx context.Context) error {
+	now := s.now().Unix()
 	rows, err := s.cfg.DB.Reader().QueryContext(ctx, "SELECT user_id, token_id, revoked_at, expires_at FROM warden_session_revocations")
 	if err != nil {
 		return fmt.Errorf("load revocations: %w", err)

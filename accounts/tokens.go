@@ -50,6 +50,9 @@ func (s *Service) Authenticate(ctx context.Context, c Credentials) (Session, err
 	if err != nil {
 		return Session{}, s.unavailable(err)
 	}
+	if err := s.loadUserRevocation(ctx, u.id); err != nil {
+		return Session{}, s.unavailable(internal(msgFindUser, err))
+	}
 	return s.issue(session.Claims{TokenID: session.NewTokenID(), UserID: u.id, Username: u.username, Vars: c.Vars, IssuedAt: s.issueTime(u.id)}, created)
 }
 

@@ -107,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
 	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
-	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given (default: SQLite files in the data directory)")
+	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given, and the data directory holds only the compilation cache (default: SQLite files in the data directory)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
