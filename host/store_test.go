@@ -216,6 +216,31 @@ func TestHost_Store_Deploy_raced(t *testing.T) {
 	}
 }
 
+// TestHost_Store_Deploy_ErrStoreChanged: when other nodes write the store
+// before every attempt, the deploy gives up after maxStoreAttempts with
+// ErrStoreChanged, having stored nothing of its own.
+func TestHost_Store_Deploy_ErrStoreChanged(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	writes := 0
+	var writeFirst func()
+	writeFirst = func() {
+		writes++
+		if _, err := b.Deploy(ctx, "srv", fixture(t, "reload/srv.wasm")); err != nil {
+			t.Error(err)
+		}
+		s.beforePut = writeFirst // and again before the next attempt
+	}
+	s.beforePut = writeFirst
+	if _, err := a.Deploy(ctx, "ver", fixture(t, "reload/ver_v2.wasm")); !errors.Is(err, ErrStoreChanged) {
+		t.Fatalf("Deploy = %v, want ErrStoreChanged", err)
+	}
+	s.beforePut = nil
+	if writes != maxStoreAttempts || s.wasm["ver"] != nil {
+		t.Fatalf("%d writes by the other node, ver stored %v; want %d and not stored", writes, s.wasm["ver"] != nil, maxStoreAttempts)
+	}
+}
+
 // TestHost_Store_Remove: a removal deletes the plugin from the store; it
 // stops serving here, and on another node at its next Reload.
 func TestHost_Store_Remove(t *testing.T) {
