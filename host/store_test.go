@@ -259,3 +259,36 @@ func TestHost_Store_Remove(t *testing.T) {
 		t.Fatalf("Remove again = %v, want ErrNoPlugin", err)
 	}
 }
+
+// TestHost_Store_hammer deploys two versions of one plugin from two nodes
+// at once, with reloads between, under -race: every deploy either
+// succeeds or gives up with ErrStoreChanged, and after a last reload both
+// nodes serve the version the store holds.
+func TestHost_Store_hammer(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	versions := [][]byte{fixture(t, "reload/ver_v1.wasm"), fixture(t, "reload/ver_v2.wasm")}
+	var wg sync.WaitGroup
+	for g, h := range []*Host{a, b, a, b} {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := h.Deploy(ctx, "ver", versions[(g+i)%2]); err != nil && !errors.Is(err, ErrStoreChanged) {
+					t.Error(err)
+				}
+				if _, err := h.Reload(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]string{version(versions[0]): "v1", version(versions[1]): "v2"}[version(s.wasm["ver"])]
+	for _, h := range []*Host{a, b} {
+		if _, err := h.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := callVer(h); got != want {
+			t.Fatalf("ver = %q, the store holds %q", got, want)
+		}
+	}
+}
