@@ -66,6 +66,15 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return inst, nil
 }
 
+// unavailableInit is an init that failed with UNAVAILABLE (code 14), as a
+// plugin's init does when its database is out of reach (DB_BUSY): a call
+// that needed a new instance then fails with code 14 (503), retryable,
+// rather than 13.
+type unavailableInit struct{ error }
+
+// Unwrap returns the init's error.
+func (e unavailableInit) Unwrap() error { return e.error }
+
 // runInit calls _initialize (when exported) and warden_init.
 func (inst *instance) runInit(ctx context.Context) error {
 	st := &inst.st
@@ -83,7 +92,11 @@ func (inst *instance) runInit(ctx context.Context) error {
 	}
 	if rc := int32(res[0]); rc != 0 {
 		if st.errSet {
-			return fmt.Errorf("%s returned %d: code %d: %s", abi.ExportInit, rc, st.errCode, st.errMsg)
+			err := fmt.Errorf("%s returned %d: code %d: %s", abi.ExportInit, rc, st.errCode, st.errMsg)
+			if st.errCode == abi.CodeUnavailable {
+				return unavailableInit{err} // its database is away, say: retryable
+			}
+			return err
 		}
 		return fmt.Errorf("%s returned %d", abi.ExportInit, rc)
 	}

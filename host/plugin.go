@@ -206,7 +206,10 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 // acquireError is the CallError for a call that got no instance.
 func (p *Plugin) acquireError(ctx context.Context, err error) *CallError {
 	ce := &CallError{Code: abi.CodeInternal, Message: "plugin could not start", Plugin: p.Name, Version: p.Version, Err: err}
+	var ui unavailableInit
 	switch {
+	case errors.As(err, &ui):
+		ce.Code = abi.CodeUnavailable
 	case errors.Is(err, context.DeadlineExceeded):
 		ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline waiting for an instance"
 	case ctx.Err() != nil:

@@ -216,6 +216,31 @@ func TestHost_Store_Deploy_raced(t *testing.T) {
 	}
 }
 
+// TestHost_Store_Deploy_ErrStoreChanged: when other nodes write the store
+// before every attempt, the deploy gives up after maxStoreAttempts with
+// ErrStoreChanged, having stored nothing of its own.
+func TestHost_Store_Deploy_ErrStoreChanged(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	writes := 0
+	var writeFirst func()
+	writeFirst = func() {
+		writes++
+		if _, err := b.Deploy(ctx, "srv", fixture(t, "reload/srv.wasm")); err != nil {
+			t.Error(err)
+		}
+		s.beforePut = writeFirst // and again before the next attempt
+	}
+	s.beforePut = writeFirst
+	if _, err := a.Deploy(ctx, "ver", fixture(t, "reload/ver_v2.wasm")); !errors.Is(err, ErrStoreChanged) {
+		t.Fatalf("Deploy = %v, want ErrStoreChanged", err)
+	}
+	s.beforePut = nil
+	if writes != maxStoreAttempts || s.wasm["ver"] != nil {
+		t.Fatalf("%d writes by the other node, ver stored %v; want %d and not stored", writes, s.wasm["ver"] != nil, maxStoreAttempts)
+	}
+}
+
 // TestHost_Store_Remove: a removal deletes the plugin from the store; it
 // stops serving here, and on another node at its next Reload.
 func TestHost_Store_Remove(t *testing.T) {
@@ -232,5 +257,38 @@ func TestHost_Store_Remove(t *testing.T) {
 	}
 	if _, err := a.Remove(ctx, "ver_v1"); !errors.Is(err, ErrNoPlugin) {
 		t.Fatalf("Remove again = %v, want ErrNoPlugin", err)
+	}
+}
+
+// TestHost_Store_hammer deploys two versions of one plugin from two nodes
+// at once, with reloads between, under -race: every deploy either
+// succeeds or gives up with ErrStoreChanged, and after a last reload both
+// nodes serve the version the store holds.
+func TestHost_Store_hammer(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	versions := [][]byte{fixture(t, "reload/ver_v1.wasm"), fixture(t, "reload/ver_v2.wasm")}
+	var wg sync.WaitGroup
+	for g, h := range []*Host{a, b, a, b} {
+		wg.Go(func() {
+			for i := range 10 {
+				if _, err := h.Deploy(ctx, "ver", versions[(g+i)%2]); err != nil && !errors.Is(err, ErrStoreChanged) {
+					t.Error(err)
+				}
+				if _, err := h.Reload(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	want := map[string]string{version(versions[0]): "v1", version(versions[1]): "v2"}[version(s.wasm["ver"])]
+	for _, h := range []*Host{a, b} {
+		if _, err := h.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got := callVer(h); got != want {
+			t.Fatalf("ver = %q, the store holds %q", got, want)
+		}
 	}
 }

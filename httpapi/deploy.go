@@ -27,7 +27,8 @@ func pluginNameParam(ps httprouter.Params) string {
 // The host validates the upload aside and writes it into the plugin folder
 // only once accepted: 200 with the reload result; 422 with the reload
 // result naming why it was refused, and nothing written; 400 for a bad
-// name.
+// name. In cluster mode: 503 (code 14) while the plugin store cannot be
+// reached, 409 (code 10) when other nodes wrote it before every attempt.
 func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	if err := s.requireHTTPKey(r); err != nil {
 		return err
@@ -60,6 +61,8 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 		return errPluginTooLarge(limit, err)
 	case errors.Is(err, host.ErrStoreUnavailable):
 		return errStoreUnavailable(err)
+	case errors.Is(err, host.ErrStoreChanged):
+		return newError(abi.CodeAborted, "other nodes kept changing the plugin store; retry", err)
 	case err != nil:
 		return err
 	}

@@ -107,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
 	fs.StringVar(&c.Node, "node", host.DefaultNode, "node name, as plugins see it")
 	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable; WARDEN_ENV: one entry per line)")
-	fs.DurationVar(&c.WatchInterval, "watch", time.Second, "poll the plugin directory this often and reload changed plugins (0: off; SIGHUP and POST /_warden/plugins still reload)")
+	fs.DurationVar(&c.WatchInterval, "watch", time.Second, "poll the plugin directory this often and reload changed plugins (0: off; SIGHUP and POST /_warden/plugins still reload); with -database, poll the plugin store this often behind its notifications (0: 1s)")
 	fs.BoolVar(&c.BenchNative, "bench-native", false, "serve /_bench/echo, a native echo handler, for benchmarks")
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")

@@ -47,6 +47,35 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// sourcesOnce runs openSources in the first test: go test records the
+// files a test opens only once the tests run, not in TestMain before.
+var sourcesOnce sync.Once
+
+// openSources opens every Go source, go.mod, go.sum and plugin under root,
+// so that go test's cache, which records the files a test reads, knows
+// that the result depends on the server's sources (the build reads them
+// in another process) and runs the tests again when one changes.
+func openSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "target"):
+			return filepath.SkipDir
+		case d.IsDir():
+			return nil
+		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || strings.HasSuffix(n, ".wasm") || n == "go.mod" || n == "go.sum" {
+			f, err := os.Open(path) // an open, not a stat: go test records the file's time and size
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		return nil
+	})
+}
+
 // startWait bounds a node's start: generous, for a cold, busy machine.
 const startWait = 5 * time.Minute
 
@@ -60,6 +89,11 @@ type cluster struct {
 // newCluster returns a cluster on a fresh database with random keys.
 func newCluster(t *testing.T, database string, extra ...string) *cluster {
 	t.Helper()
+	sourcesOnce.Do(func() {
+		if err := openSources("../.."); err != nil {
+			t.Fatal(err)
+		}
+	})
 	c := &cluster{database: database, keys: map[string]string{}, extra: extra}
 	for _, k := range []string{"http-key", "server-key", "encryption-key", "refresh-encryption-key", "console-password"} {
 		b := make([]byte, 16)

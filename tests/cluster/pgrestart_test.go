@@ -54,7 +54,8 @@ func privatePostgres(t *testing.T) (string, func(cmd string)) {
 // TestCluster_postgresRestart restarts PostgreSQL under a load on three
 // nodes: while it is away every request fails fast with a retryable answer
 // (503, code 14), not at its deadline; once it is back, every node serves
-// again by itself, and hears logouts again; no acknowledged write is lost.
+// RPCs, sessions and sign-ups again by itself, and hears logouts again; no
+// acknowledged write is lost.
 func TestCluster_postgresRestart(t *testing.T) {
 	url, pgctl := privatePostgres(t)
 	const callTimeout = 30 * time.Second // a hang would show as an answer this slow
@@ -108,7 +109,8 @@ func TestCluster_postgresRestart(t *testing.T) {
 	for i, nd := range nodes {
 		waitFor(t, func() bool {
 			ok := c.rpc(t.Context(), hc, nd, "kv_put", `{"key":"k","value":"v"}`).status == http.StatusOK &&
-				userRPC(t.Context(), hc, nd, tok, "whoami", "").status == http.StatusOK
+				userRPC(t.Context(), hc, nd, tok, "whoami", "").status == http.StatusOK &&
+				c.authenticate(t.Context(), hc, nd, "restart-device-"+nd.name, "").status == http.StatusOK
 			if !ok {
 				time.Sleep(20 * time.Millisecond)
 			}

@@ -80,6 +80,8 @@ global
   maxconn 256
 defaults
   mode http
+  retries 3
+  option redispatch
   timeout connect 5s
   timeout client 30s
   timeout server 30s
