@@ -100,7 +100,13 @@ fn row(id: i64, v: Value) -> Vec<Value> {
         Value::Text(_) => 3,
         Value::Blob(_) => 4,
     };
-    let mut args = vec![Value::Int(id), Value::Null, Value::Null, Value::Null, Value::Null];
+    let mut args = vec![
+        Value::Int(id),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+    ];
     if column > 0 {
         args[column] = v;
     }

@@ -126,7 +126,10 @@ fn counter_incr(ctx: &Context, payload: &str) -> Result<String, Error> {
         let sum = current
             .checked_add(by)
             .ok_or_else(|| Error::new(Code::OutOfRange, format!("counter {:?} overflows", name)))?;
-        let rows = tx.query(SET_COUNTER_SQL, &[owner.as_str().into(), name.into(), sum.into()])?;
+        let rows = tx.query(
+            SET_COUNTER_SQL,
+            &[owner.as_str().into(), name.into(), sum.into()],
+        )?;
         rows.first()
             .and_then(|r| r.get_i64(0))
             .ok_or_else(|| Error::new(Code::Internal, "counter not stored"))
