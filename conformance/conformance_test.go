@@ -239,14 +239,18 @@ func (f *fixture) dumpValues(t *testing.T) string {
 	t.Helper()
 	s := f.db.NewSession()
 	defer s.Close()
-	rows, err := s.Query(context.Background(), "SELECT id, v FROM conf_values ORDER BY id", nil)
+	rows, err := s.Query(context.Background(), "SELECT id, i, f, t, b FROM conf_values ORDER BY id", nil)
 	if err != nil {
 		return "error: " + err.Error() + "\n"
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "columns=%s\nrows=%d\n", strings.Join(rows.Columns, ","), len(rows.Values))
 	for _, r := range rows.Values {
-		fmt.Fprintf(&sb, "%v|%s\n", r[0], renderValue(r[1]))
+		fmt.Fprintf(&sb, "%v", r[0])
+		for _, v := range r[1:] {
+			sb.WriteString("|" + renderValue(v))
+		}
+		sb.WriteString("\n")
 	}
 	return sb.String()
 }

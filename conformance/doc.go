@@ -14,11 +14,8 @@
 //
 // TestConformance_postgres runs the same table with the plugin's data on
 // PostgreSQL when WARDEN_TEST_POSTGRES names a server (see
-// scripts/pg-test-server), against testdata/golden-postgres.txt, which
-// differs from golden.txt in the db RPC's answer only (TestGolden_postgres
-// checks): its one BLOB column holding every type relies on SQLite's
-// dynamic typing, which ABI.md section 6 asks portable plugins to avoid.
-// Regenerate it with:
-//
-//	go test ./conformance -run TestConformance_postgres/rust -update
+// scripts/pg-test-server), and compares the transcript with the same
+// golden.txt, byte for byte, but for the db RPC's engine line
+// (engine=postgresql): the db RPC keeps to portable SQL (ABI.md section
+// 6, one declared type per column), so every other answer is the same.
 package conformance

@@ -107,21 +107,21 @@ func onlyKeys(m map[string]any, keys []string) bool {
 }
 
 // renderValue renders a database value as SPEC.md's db RPC prints it:
-// "<type>|<value>".
+// "null" or "<type>:<value>".
 func renderValue(v any) string {
 	switch v := v.(type) {
 	case nil:
-		return "null|"
+		return "null"
 	case int64:
-		return fmt.Sprintf("int|%d", v)
+		return fmt.Sprintf("int:%d", v)
 	case float64:
-		return fmt.Sprintf("float|%016x", math.Float64bits(v))
+		return fmt.Sprintf("float:%016x", math.Float64bits(v))
 	case string:
-		return "text|" + hex.EncodeToString([]byte(v))
+		return "text:" + hex.EncodeToString([]byte(v))
 	case []byte:
-		return "blob|" + hex.EncodeToString(v)
+		return "blob:" + hex.EncodeToString(v)
 	}
-	return fmt.Sprintf("unknown|%T", v)
+	return fmt.Sprintf("unknown:%T", v)
 }
 
 // diff returns the first lines where got and want differ, with their line

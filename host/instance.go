@@ -39,7 +39,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	stdout := &lineWriter{log: &p.log, level: zerolog.InfoLevel, stream: "stdout"}
 	stderr := &lineWriter{log: &p.log, level: zerolog.ErrorLevel, stream: "stderr"}
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
-		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader).
+		WithSysWalltime().WithSysNanotime().WithNanosleep(sleepSlice).WithRandSource(rand.Reader).
 		WithStdout(stdout).WithStderr(stderr)
 
 	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)

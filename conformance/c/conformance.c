@@ -168,7 +168,19 @@ static const char *status_name(int64_t st) {
     return name;
 }
 
-#define INSERT "INSERT INTO conf_values (id, v) VALUES ($1, $2)"
+#define CREATE "CREATE TABLE IF NOT EXISTS conf_values " \
+    "(id BIGINT PRIMARY KEY, i BIGINT, f DOUBLE PRECISION, t TEXT, b BLOB)"
+#define INSERT "INSERT INTO conf_values (id, i, f, t, b) VALUES ($1, $2, $3, $4, $5)"
+
+/* column_of returns the column (1 i, 2 f, 3 t, 4 b) that holds the value of
+ * step 2 for id, or 0 for id 1, which is NULL in all four. */
+static int column_of(int64_t id) {
+    if (id >= 2 && id <= 4) return 1;
+    if (id >= 5 && id <= 8) return 2;
+    if (id >= 9 && id <= 10) return 3;
+    if (id >= 11 && id <= 12) return 4;
+    return 0;
+}
 
 /* add_value adds the value of step 2 for id to a. */
 static void add_value(warden_args *a, int id) {
@@ -196,7 +208,10 @@ static int64_t insert_all(void) {
     for (int id = 1; id <= 12 && st >= 0; id++) {
         warden_args a = WARDEN_ARGS_INIT;
         warden_args_int(&a, id);
-        add_value(&a, id);
+        for (int c = 1; c <= 4; c++) {
+            if (c == column_of(id)) add_value(&a, id);
+            else warden_args_null(&a);
+        }
         st = warden_exec(INSERT, &a);
         warden_args_free(&a);
     }
@@ -205,30 +220,30 @@ static int64_t insert_all(void) {
     return st;
 }
 
-/* put_value appends "<type>|<value>" for v. */
+/* put_value appends "null" or "<type>:<value>" for v. */
 static void put_value(lines *out, const warden_value *v) {
     uint64_t bits;
     switch (v ? v->tag : -1) {
-    case WARDEN_NULL: warden_buf_str(out, "null|"); return;
-    case WARDEN_INT64: warden_buf_str(out, "int|"); warden_buf_i64(out, v->i); return;
+    case WARDEN_NULL: warden_buf_str(out, "null"); return;
+    case WARDEN_INT64: warden_buf_str(out, "int:"); warden_buf_i64(out, v->i); return;
     case WARDEN_FLOAT64: {
         uint8_t be[8];
         memcpy(&bits, &v->f, sizeof bits);
         for (int i = 0; i < 8; i++) be[i] = (uint8_t)(bits >> (56 - 8 * i));
-        warden_buf_str(out, "float|");
+        warden_buf_str(out, "float:");
         warden_buf_hex(out, be, sizeof be);
         return;
     }
-    case WARDEN_TEXT: warden_buf_str(out, "text|"); warden_buf_hex(out, v->ptr, v->len); return;
-    case WARDEN_BLOB: warden_buf_str(out, "blob|"); warden_buf_hex(out, v->ptr, v->len); return;
+    case WARDEN_TEXT: warden_buf_str(out, "text:"); warden_buf_hex(out, v->ptr, v->len); return;
+    case WARDEN_BLOB: warden_buf_str(out, "blob:"); warden_buf_hex(out, v->ptr, v->len); return;
     }
-    warden_buf_str(out, "?|");
+    warden_buf_str(out, "?");
 }
 
 /* select_all is step 3: the columns, then one line per row. */
 static void select_all(lines *out) {
     warden_rows rows;
-    int32_t st = warden_query("SELECT id, v FROM conf_values ORDER BY id", NULL, &rows);
+    int32_t st = warden_query("SELECT id, i, f, t, b FROM conf_values ORDER BY id", NULL, &rows);
     if (st != WARDEN_OK) {
         put(out, "select", status_name(st));
         return;
@@ -243,18 +258,20 @@ static void select_all(lines *out) {
         const warden_value *id = warden_rows_get(&rows, r, 0);
         if (id && id->tag == WARDEN_INT64) warden_buf_i64(out, id->i);
         else warden_buf_char(out, '?');
-        warden_buf_char(out, '|');
-        put_value(out, warden_rows_get(&rows, r, 1));
+        for (uint32_t c = 1; c < 5; c++) {
+            warden_buf_char(out, '|');
+            put_value(out, warden_rows_get(&rows, r, c));
+        }
         warden_buf_char(out, '\n');
     }
     warden_rows_free(&rows);
 }
 
-/* exec_id runs INSERT with (id, NULL) and returns its status. */
+/* insert_null runs INSERT with id and NULLs and returns its status. */
 static int64_t insert_null(int64_t id) {
     warden_args a = WARDEN_ARGS_INIT;
     warden_args_int(&a, id);
-    warden_args_null(&a);
+    for (int c = 1; c <= 4; c++) warden_args_null(&a);
     int64_t st = warden_exec(INSERT, &a);
     warden_args_free(&a);
     return st;
@@ -287,7 +304,7 @@ static void tx_rules(lines *out) {
 static int32_t db(const uint8_t *payload, size_t len) {
     (void)payload, (void)len;
     lines out = WARDEN_BUF_INIT;
-    put(&out, "create", status_name(warden_exec("CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, v BLOB)", NULL)));
+    put(&out, "create", status_name(warden_exec(CREATE, NULL)));
     put(&out, "insert", status_name(insert_all()));
     select_all(&out);
     tx_rules(&out);

@@ -138,9 +138,26 @@ func status(err error) string {
 }
 
 const (
-	createSQL = "CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, v BLOB)"
-	insertSQL = "INSERT INTO conf_values (id, v) VALUES ($1, $2)"
+	createSQL = "CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, i BIGINT, f DOUBLE PRECISION, t TEXT, b BLOB)"
+	insertSQL = "INSERT INTO conf_values (id, i, f, t, b) VALUES ($1, $2, $3, $4, $5)"
 )
+
+// insertArgs returns insertSQL's parameters for id: v in the column of its
+// kind (i, f, t, b), NULL in the others.
+func insertArgs(id int64, v db.Value) []any {
+	args := []any{id, nil, nil, nil, nil}
+	switch v.Kind() {
+	case db.KindInt:
+		args[1] = v
+	case db.KindFloat:
+		args[2] = v
+	case db.KindText:
+		args[3] = v
+	case db.KindBlob:
+		args[4] = v
+	}
+	return args
+}
 
 // values are the values of step 2, for ids 1, 2, ...
 func values() []db.Value {
@@ -167,7 +184,7 @@ func dbRPC(_ *warden.Context, _ []byte) ([]byte, error) {
 	out.put("create", status(err))
 	err = db.Transaction(db.ReadWrite, func(tx *db.Tx) error {
 		for i, v := range values() {
-			if _, err := tx.Exec(insertSQL, i+1, v); err != nil {
+			if _, err := tx.Exec(insertSQL, insertArgs(int64(i+1), v)...); err != nil {
 				return err
 			}
 		}
@@ -185,21 +202,21 @@ func dbRPC(_ *warden.Context, _ []byte) ([]byte, error) {
 	return []byte(out.String()), nil
 }
 
-// cell renders a value as "<type>|<value>".
+// cell renders a value as "null" or "<type>:<value>".
 func cell(v db.Value) string {
 	switch v.Kind() {
 	case db.KindInt:
 		n, _ := v.Int()
-		return "int|" + strconv.FormatInt(n, 10)
+		return "int:" + strconv.FormatInt(n, 10)
 	case db.KindFloat:
 		x, _ := v.Float()
 		bits := strconv.FormatUint(math.Float64bits(x), 16)
-		return "float|" + strings.Repeat("0", 16-len(bits)) + bits
+		return "float:" + strings.Repeat("0", 16-len(bits)) + bits
 	case db.KindText, db.KindBlob:
 		b, _ := v.Blob()
-		return v.Kind().String() + "|" + hex(b)
+		return v.Kind().String() + ":" + hex(b)
 	}
-	return "null|"
+	return "null"
 }
 
 const hexDigits = "0123456789abcdef"
@@ -215,7 +232,7 @@ func hex(b []byte) string {
 
 // selectAll is step 3: the columns, then one line per row.
 func selectAll(out *lines) {
-	res, err := db.Query("SELECT id, v FROM conf_values ORDER BY id")
+	res, err := db.Query("SELECT id, i, f, t, b FROM conf_values ORDER BY id")
 	if err != nil {
 		out.put("select", status(err))
 		return
@@ -226,7 +243,11 @@ func selectAll(out *lines) {
 		if n, ok := row[0].Int(); ok {
 			id = strconv.FormatInt(n, 10)
 		}
-		out.WriteString(id + "|" + cell(row[1]) + "\n")
+		out.WriteString(id)
+		for _, v := range row[1:] {
+			out.WriteString("|" + cell(v))
+		}
+		out.WriteString("\n")
 	}
 }
 
@@ -235,7 +256,7 @@ func txRules(out *lines) {
 	out.put("begin", status(db.Begin(db.ReadWrite)))
 	_, err := db.Exec("INSERT INTO conf_missing_table VALUES (1)")
 	out.put("bad", status(err))
-	_, err = db.Exec(insertSQL, 100, nil)
+	_, err = db.Exec(insertSQL, insertArgs(100, db.Null())...)
 	out.put("after_bad", status(err))
 	out.put("commit_failed", status(db.Commit()))
 	out.put("rollback", status(db.Rollback()))
@@ -251,7 +272,7 @@ func txRules(out *lines) {
 	}
 
 	out.put("begin_read", status(db.Begin(db.ReadOnly)))
-	_, err = db.Exec(insertSQL, 101, nil)
+	_, err = db.Exec(insertSQL, insertArgs(101, db.Null())...)
 	out.put("write_in_read", status(err))
 	out.put("rollback_read", status(db.Rollback()))
 }

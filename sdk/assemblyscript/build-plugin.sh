@@ -33,4 +33,4 @@ fi
 node_modules/.bin/asc --config asconfig.json
 [ -f "$out" ] || fail "not written: asconfig.json must set outFile to $name.wasm"
 
-sh "$root/scripts/check-plugin.sh" "$out" "$root" "warden_v1" "memory warden_abi_v1 warden_init warden_handle _initialize"
+sh "$root/scripts/check-plugin.sh" "$out" "$root" "warden_v1 wasi_snapshot_preview1" "memory warden_abi_v1 warden_init warden_handle _initialize"

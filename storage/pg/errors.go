@@ -18,6 +18,8 @@ const (
 	stateLockTimeout   = "55P03" // lock_not_available: lock_timeout, set to BusyTimeout
 	stateReadOnly      = "25006" // read_only_sql_transaction
 	statePrivilege     = "42501" // insufficient_privilege
+	// stateDivisionByZero is how names.roleCheck fails.
+	stateDivisionByZero = "22012" // division_by_zero
 )
 
 // classify maps a pgx or PostgreSQL error onto the storage package's

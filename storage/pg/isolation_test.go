@@ -34,8 +34,8 @@ func checkVictim(t *testing.T, db *pg.DB, a storage.PluginSession) {
 	if len(rows.Values) != 1 || rows.Values[0][1] != "the secret" {
 		t.Errorf("victim's table changed: %v", rows.Values)
 	}
-	rows = mustQuery(t, a, "SELECT current_user, current_setting('search_path')")
-	if u, p := rows.Values[0][0].(string), rows.Values[0][1]; !strings.HasPrefix(u, "plugin_attacker@") || p != `plugin_attacker` {
+	rows = mustQuery(t, a, "SELECT current_user, current_schemas(false)::text")
+	if u, p := rows.Values[0][0].(string), rows.Values[0][1]; !strings.HasPrefix(u, "plugin_attacker@") || p != `{plugin_attacker}` {
 		t.Errorf("attacker runs as %q with search_path %q", u, p)
 	}
 }
@@ -184,7 +184,8 @@ func TestSession_Attacks(t *testing.T) {
 // refuses, run directly as a plugin's role (as if the policy had missed
 // them), are refused by PostgreSQL for lack of privilege. SET ROLE and
 // RESET ROLE are the exception, which is why the policy refuses every
-// statement that could run them (see RATIONALE.md).
+// statement that could run them, and the session checks the role after
+// every statement (see RATIONALE.md and TestSession_roleCheck).
 func TestRole_Privileges(t *testing.T) {
 	db, dbURL, a := victim(t)
 	var role string
@@ -215,6 +216,13 @@ func TestRole_Privileges(t *testing.T) {
 		"CREATE SCHEMA evil",
 		"CREATE ROLE evil",
 		"GRANT " + pgx.Identifier{strings.Replace(role, "attacker", "victim", 1)}.Sanitize() + " TO CURRENT_USER",
+		// Procedural code, whose body could reset the role: the role
+		// may use no language (Open revokes USAGE from PUBLIC).
+		"DO $$BEGIN RESET ROLE; END$$",
+		"DO LANGUAGE plpgsql $$BEGIN PERFORM 1; END$$",
+		"CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+		"CREATE FUNCTION g() RETURNS int LANGUAGE plpgsql AS $$BEGIN RESET ROLE; RETURN 1; END$$",
+		"CREATE PROCEDURE p() LANGUAGE sql AS 'SELECT 1'",
 	} {
 		t.Run(q, func(t *testing.T) {
 			err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {

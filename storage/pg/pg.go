@@ -10,9 +10,11 @@
 // (policy.go) refuses, before anything is sent, every statement kind that
 // could undo those settings or outlive the transaction (SET, RESET, COPY,
 // LISTEN, DO, CREATE FUNCTION, transaction control, ...), and the role's
-// privileges (it owns its schema and nothing else) stop whatever the policy
-// might miss. Statements are sent one at a time with the extended protocol,
-// which refuses a second statement.
+// privileges (it owns its schema and nothing else, and may use no
+// procedural language) stop whatever the policy might miss. Statements are
+// sent one at a time with the extended protocol, which refuses a second
+// statement, each followed in the same round trip by a check that the
+// transaction still runs as the plugin's role.
 //
 // Errors and values follow the storage package's contract (see
 // storage.PluginSession and storage.Rows), so that the host serves plugins
@@ -98,6 +100,9 @@ type DB struct {
 	pool   *pgxpool.Pool
 	opts   Options
 	dbName string // the database's name, part of every role name
+	// policy checks a plugin statement: checkPolicy, which tests replace
+	// to reach the lines of defence behind it.
+	policy func(query string) (ddl bool, err error)
 
 	mu      sync.Mutex
 	plugins map[string]*names // plugin -> its schema and role, once set up
@@ -132,7 +137,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{pool: pool, opts: opts, plugins: map[string]*names{}}
+	db := &DB{pool: pool, opts: opts, plugins: map[string]*names{}, policy: checkPolicy}
 	if err := pool.QueryRow(ctx, "SELECT current_database()").Scan(&db.dbName); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", cfg.ConnConfig.Host, err)

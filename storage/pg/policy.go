@@ -9,7 +9,8 @@ import (
 
 // The statement policy: checked on the statement's tokens before it is
 // sent, it admits only the statement kinds below and refuses, anywhere in
-// the statement, calls of the functions in deniedFuncs, the pg_temp schema,
+// the statement, calls of the functions in deniedFuncs, the views in
+// deniedNames, the pg_temp schema,
 // temporary tables and Unicode-escaped names (U&"...") that could spell a
 // refused name. What it misses, the plugin role's privileges stop (see
 // RATIONALE.md): the policy is the first line, with clear errors.
@@ -27,18 +28,30 @@ var (
 	// deniedFuncs are functions a plugin may not call: set_config could
 	// set the role back to Warden's; the others run SQL given as a string,
 	// hold locks, send notifications or write WAL (logical messages) beyond
-	// the transaction, or touch the server's files or large objects, which
-	// all plugins share.
+	// the transaction, touch the server's files or large objects, which
+	// all plugins share, read the server's settings, or signal other
+	// sessions.
 	deniedFuncs = map[string]bool{
 		"set_config": true, "pg_notify": true,
 		"query_to_xml": true, "query_to_xmlschema": true, "query_to_xml_and_xmlschema": true,
 		"cursor_to_xml": true, "cursor_to_xmlschema": true, "ts_stat": true, "ts_rewrite": true,
-		"pg_read_file": true, "pg_read_binary_file": true, "pg_ls_dir": true, "pg_stat_file": true,
+		"pg_stat_file": true, "pg_current_logfile": true,
+		"current_setting": true, "pg_show_all_settings": true, "pg_settings_get_flags": true,
+		"pg_cancel_backend": true, "pg_terminate_backend": true, "pg_reload_conf": true,
 	}
 	// deniedFuncPrefixes extend deniedFuncs to families of functions.
 	// pg_logical_ covers pg_logical_emit_message, whose non-transactional
-	// form writes WAL that a rollback keeps, and the logical slot functions.
-	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink", "pg_logical_"}
+	// form writes WAL that a rollback keeps, and the logical slot functions;
+	// pg_read_, pg_ls_ and pg_file_ read, list or (adminpack) write the
+	// server's files.
+	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink", "pg_logical_",
+		"pg_read_", "pg_ls_", "pg_file_"}
+	// deniedNames are views a plugin may not name anywhere: they show the
+	// server's settings and configuration files.
+	deniedNames = map[string]bool{
+		"pg_settings": true, "pg_file_settings": true, "pg_hba_file_rules": true,
+		"pg_ident_file_mappings": true, "pg_config": true,
+	}
 )
 
 // token is one lexical token of a statement.
@@ -136,6 +149,9 @@ func checkToken(toks []token, i int, t token) error {
 	}
 	if name == "pg_temp" || strings.HasPrefix(name, "pg_temp_") {
 		return notAllowed("the pg_temp schema")
+	}
+	if deniedNames[name] {
+		return notAllowed("the %s view", name)
 	}
 	if (t.text == "TEMP" || t.text == "TEMPORARY") && t.kind == tkWord && i > 0 && toks[i-1].kind == tkWord {
 		switch toks[i-1].text {

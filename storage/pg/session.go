@@ -82,13 +82,11 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 		return 0, nil, err
 	}
 	if s.conn != nil {
-		pc := s.conn.Conn().PgConn()
+		var pre []string
 		if ddl {
-			if err := simple(ctx, pc, s.n.lockDDL); err != nil {
-				return 0, nil, s.fail(classify(ctx, err))
-			}
+			pre = []string{s.n.lockDDL}
 		}
-		n, rows, err := run(ctx, pc, query, p, lim)
+		n, rows, err := s.send(ctx, s.conn.Conn().PgConn(), pre, query, p, lim, false)
 		return n, rows, s.fail(classify(ctx, err))
 	}
 	pre := s.n.setupRW
@@ -104,28 +102,48 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 }
 
 // autocommit runs one statement in a transaction of its own, in one round
-// trip: Warden's statements pre (BEGIN and the setup), the statement and
-// COMMIT go in one pipeline, each with the extended protocol. If a step
-// fails, PostgreSQL skips the rest up to the pipeline's Sync, and release
-// rolls back.
+// trip: Warden's statements pre (BEGIN and the setup), the statement, the
+// role check and COMMIT (see send). If a step fails, PostgreSQL skips the
+// rest up to the pipeline's Sync, and release rolls back.
 func (s *Session) autocommit(ctx context.Context, pre []string, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer release(c)
+	return s.send(ctx, c.Conn().PgConn(), pre, query, p, lim, true)
+}
+
+// errRoleChanged is the error of a statement after which the transaction
+// no longer runs as the plugin's role.
+var errRoleChanged = fmt.Errorf("%w: the statement changed the session's role", storage.ErrNotAllowed)
+
+// send runs one plugin statement on c in one pipeline, each step with the
+// extended protocol: Warden's statements pre, the statement, the role
+// check, and COMMIT if commit is set. The role check fails, and with it the
+// transaction, unless the statement left the transaction in the plugin's
+// role: a second line behind the policy, which refuses every statement
+// that could change the role (see RATIONALE.md). Since the check fails
+// before COMMIT and before the plugin's next statement, nothing runs or
+// commits in another identity, and the statement's rows are not returned.
+func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, query string, p *params, lim *limits, commit bool) (int64, *storage.Rows, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pl := c.Conn().PgConn().StartPipeline(ctx)
+	pl := c.StartPipeline(ctx)
 	for _, q := range pre {
 		pl.SendQueryParams(q, nil, nil, nil, nil)
 	}
 	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
-	pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
-	err = pl.Sync()
+	pl.SendQueryParams(s.n.roleCheck, nil, nil, nil, nil)
+	steps := len(pre) + 2
+	if commit {
+		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
+		steps++
+	}
+	err := pl.Sync()
 	var n int64
 	var rows *storage.Rows
-	for i := 0; err == nil && i <= len(pre)+1; i++ {
+	for i := 0; err == nil && i < steps; i++ {
 		var res any
 		if res, err = pl.GetResults(); err != nil {
 			break
@@ -137,7 +155,9 @@ func (s *Session) autocommit(ctx context.Context, pre []string, query string, p 
 		case i == len(pre):
 			n, rows, err = collect(rr, lim, cancel)
 		default:
-			_, err = rr.Close()
+			if _, err = rr.Close(); i == len(pre)+1 && sqlState(err) == stateDivisionByZero {
+				err = errRoleChanged
+			}
 		}
 	}
 	if cerr := pl.Close(); err == nil {
@@ -275,7 +295,7 @@ func (s *Session) check(query string, args []any) (*params, bool, error) {
 	if s.failed != "" {
 		return nil, false, fmt.Errorf("%w: after: %s", storage.ErrTxFailed, s.failed)
 	}
-	ddl, err := checkPolicy(query)
+	ddl, err := s.db.policy(query)
 	var p *params
 	if err == nil {
 		p, err = encodeArgs(args)

@@ -39,6 +39,11 @@ type names struct {
 	setupRW []string
 	// lockDDL takes the plugin's DDL lock (see Session.statement).
 	lockDDL string
+	// roleCheck divides by zero unless the transaction runs as the
+	// plugin's role (see Session.send). Its operators, casts and type are
+	// qualified with pg_catalog, so that nothing in the plugin's schema can
+	// stand in for them.
+	roleCheck string
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -77,6 +82,8 @@ func newNames(dbName, plugin string, o Options) *names {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(n.schema))
 	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", ddlLockClass, int32(h.Sum32()))
+	n.roleCheck = "SELECT 1 OPERATOR(pg_catalog./) (CURRENT_USER OPERATOR(pg_catalog.=) " +
+		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
 }
@@ -84,11 +91,16 @@ func newNames(dbName, plugin string, o Options) *names {
 // quote quotes an identifier for PostgreSQL.
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
+// literal quotes a string constant for PostgreSQL, with
+// standard_conforming_strings on (as every plugin transaction sets it).
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // harden takes from PUBLIC, once per database, what would let a plugin role
 // reach beyond its schema: the schema public, temporary tables (pg_temp
 // lives as long as a pooled connection, across plugins), set_config, which
-// could set the role back to Warden's, and pg_logical_emit_message, which
-// writes WAL that a rollback keeps (see RATIONALE.md). Each is revoked only
+// could set the role back to Warden's, pg_logical_emit_message, which
+// writes WAL that a rollback keeps, and the trusted languages, whose code
+// could reset the role (see RATIONALE.md). Each is revoked only
 // if PUBLIC still has it, so that a role that may not revoke it can run
 // Warden once an administrator has.
 //
@@ -109,6 +121,14 @@ WHERE has_database_privilege('public', current_database(), 'TEMPORARY')`,
 FROM pg_catalog.pg_proc p
 WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.proname IN ('set_config', 'pg_logical_emit_message')
 AND has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1`,
+		// Trusted languages (sql, plpgsql): without USAGE a plugin role
+		// may neither run a DO block nor create a function or procedure,
+		// the only ways to run a statement (RESET ROLE) that the policy
+		// has not read.
+		`SELECT format('REVOKE USAGE ON LANGUAGE %I FROM PUBLIC', l.lanname)
+FROM pg_catalog.pg_language l
+WHERE l.lanpltrusted AND has_language_privilege('public', l.oid, 'USAGE')
 ORDER BY 1`,
 	}
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {

@@ -130,14 +130,6 @@ type limits struct {
 	rows, bytes int
 }
 
-// run sends one plugin statement with the extended protocol (which refuses
-// a second statement) and collects its result.
-func run(ctx context.Context, c *pgconn.PgConn, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	return collect(c.ExecParams(ctx, query, p.values, p.oids, p.formats, nil), lim, cancel)
-}
-
 // collect reads rr: if lim is set, its rows within lim. It returns the rows
 // affected by an INSERT, UPDATE, DELETE or MERGE (0 for other statements)
 // and the rows.

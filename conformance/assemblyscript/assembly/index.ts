@@ -42,6 +42,17 @@ function logRpc(_ctx: Context, payload: string): Result<string> {
   return ok((<i32>logger.level()).toString());
 }
 
+/** The db table: one declared type per column (SPEC.md, db step 1). */
+const CREATE = "CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, i BIGINT, f DOUBLE PRECISION, t TEXT, b BLOB)";
+const INSERT = "INSERT INTO conf_values (id, i, f, t, b) VALUES ($1, $2, $3, $4, $5)";
+
+/** The parameters of INSERT for id: v in the column of its kind, NULL in the others. */
+function insertArgs(id: i64, v: Value): Value[] {
+  const args = [Value.int(id), Value.null(), Value.null(), Value.null(), Value.null()];
+  if (!v.isNull) args[<i32>v.kind] = v;
+  return args;
+}
+
 /** The values inserted by db, by id. */
 function dbValues(): Value[] {
   const blob = new Uint8Array(3);
@@ -58,11 +69,11 @@ function dbValues(): Value[] {
 function dbRpc(_ctx: Context, _payload: Uint8Array): Result<Uint8Array> {
   const out = new Lines();
   // 1. Schema.
-  out.line("create=" + status(db.exec("CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, v BLOB)").error));
+  out.line("create=" + status(db.exec(CREATE).error));
   // 2. Every value type, in one write transaction.
   out.line("insert=" + status(insertAll()));
   // 3. Read them back.
-  const rows = db.query("SELECT id, v FROM conf_values ORDER BY id");
+  const rows = db.query("SELECT id, i, f, t, b FROM conf_values ORDER BY id");
   if (rows.isErr) {
     out.line("select=" + status(rows.error));
   } else {
@@ -72,7 +83,7 @@ function dbRpc(_ctx: Context, _payload: Uint8Array): Result<Uint8Array> {
   const tx = db.begin(TxMode.READ_WRITE);
   out.line("begin=" + status(tx.error));
   out.line("bad=" + status(db.exec("INSERT INTO conf_missing_table VALUES (1)").error));
-  out.line("after_bad=" + status(db.exec("INSERT INTO conf_values (id, v) VALUES (100, NULL)").error));
+  out.line("after_bad=" + status(db.exec(INSERT, insertArgs(100, Value.null())).error));
   out.line("commit_failed=" + status(db.commit()));
   out.line("rollback=" + status(db.rollback()));
   const count = db.query("SELECT COUNT(*) FROM conf_values WHERE id = 100");
@@ -80,7 +91,7 @@ function dbRpc(_ctx: Context, _payload: Uint8Array): Result<Uint8Array> {
   // 5. A write in a read-only transaction.
   const ro = db.begin(TxMode.READ_ONLY);
   out.line("begin_read=" + status(ro.error));
-  out.line("write_in_read=" + status(db.exec("INSERT INTO conf_values (id, v) VALUES (101, NULL)").error));
+  out.line("write_in_read=" + status(db.exec(INSERT, insertArgs(101, Value.null())).error));
   out.line("rollback_read=" + status(db.rollback()));
   // 6. The engine.
   const engine = db.engine();
@@ -97,7 +108,7 @@ function insertAll(): RpcError | null {
   if (tx.isErr) return tx.error;
   const vals = dbValues();
   for (let i = 0; i < vals.length; i++) {
-    const r = tx.value.exec("INSERT INTO conf_values (id, v) VALUES ($1, $2)", [Value.int(i + 1), vals[i]]);
+    const r = tx.value.exec(INSERT, insertArgs(i + 1, vals[i]));
     if (r.isErr) {
       tx.value.rollback();
       return r.error;
@@ -110,20 +121,21 @@ function printRows(out: Lines, rows: Rows): void {
   out.line("columns=" + rows.columns.join(","));
   for (let i = 0; i < rows.length; i++) {
     const row = rows.row(i);
-    const v = row.get(1);
-    out.line(row.get(0).asInt().toString() + "|" + v.kindName + "|" + show(v));
+    let line = row.get(0).asInt().toString();
+    for (let c = 1; c < 5; c++) line += "|" + cell(row.get(c));
+    out.line(line);
   }
 }
 
-/** The value column of a row: see SPEC.md, db step 3. */
-function show(v: Value): string {
+/** One cell of a row, "null" or "<type>:<value>": see SPEC.md, db step 3. */
+function cell(v: Value): string {
   switch (v.kind) {
-    case 1: return v.asInt().toString();
-    case 2: return hex64(reinterpret<u64>(v.asFloat()));
-    case 3:
-    case 4: return hex(v.asBlob());
+    case 1: return "int:" + v.asInt().toString();
+    case 2: return "float:" + hex64(reinterpret<u64>(v.asFloat()));
+    case 3: return "text:" + hex(v.asBlob());
+    case 4: return "blob:" + hex(v.asBlob());
   }
-  return "";
+  return "null";
 }
 
 /** "ok", or the ABI status name of a failed host call in lowercase. */

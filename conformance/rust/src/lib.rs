@@ -75,19 +75,43 @@ fn hex(b: &[u8]) -> String {
     })
 }
 
-/// cell returns a value's `<type>|<value>` as the spec prints it.
+/// cell returns a value as the spec prints it: `null`, or `<type>:<value>`.
 fn cell(v: &Value) -> String {
     match v {
-        Value::Null => "null|".to_string(),
-        Value::Int(n) => format!("int|{}", n),
-        Value::Float(x) => format!("float|{:016x}", x.to_bits()),
-        Value::Text(s) => format!("text|{}", hex(s.as_bytes())),
-        Value::Blob(b) => format!("blob|{}", hex(b)),
+        Value::Null => "null".to_string(),
+        Value::Int(n) => format!("int:{}", n),
+        Value::Float(x) => format!("float:{:016x}", x.to_bits()),
+        Value::Text(s) => format!("text:{}", hex(s.as_bytes())),
+        Value::Blob(b) => format!("blob:{}", hex(b)),
     }
 }
 
-const CREATE: &str = "CREATE TABLE IF NOT EXISTS conf_values (id BIGINT PRIMARY KEY, v BLOB)";
-const INSERT: &str = "INSERT INTO conf_values (id, v) VALUES ($1, $2)";
+const CREATE: &str = "CREATE TABLE IF NOT EXISTS conf_values \
+    (id BIGINT PRIMARY KEY, i BIGINT, f DOUBLE PRECISION, t TEXT, b BLOB)";
+const INSERT: &str = "INSERT INTO conf_values (id, i, f, t, b) VALUES ($1, $2, $3, $4, $5)";
+
+/// row returns the parameters of INSERT for `id`: `v` in the column of its
+/// type, NULL in the others.
+fn row(id: i64, v: Value) -> Vec<Value> {
+    let column = match v {
+        Value::Null => 0,
+        Value::Int(_) => 1,
+        Value::Float(_) => 2,
+        Value::Text(_) => 3,
+        Value::Blob(_) => 4,
+    };
+    let mut args = vec![
+        Value::Int(id),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+    ];
+    if column > 0 {
+        args[column] = v;
+    }
+    args
+}
 
 /// values returns the values of step 2, for ids 1, 2, ...
 fn values() -> Vec<Value> {
@@ -113,7 +137,7 @@ fn db(_ctx: &Context, _payload: &[u8]) -> Result<Vec<u8>, Error> {
     put(&mut out, "create", status(&db::exec(CREATE, &[])));
     let insert = db::transaction(true, |tx| {
         for (id, v) in (1i64..).zip(values()) {
-            tx.exec(INSERT, &[Value::Int(id), v])?;
+            tx.exec(INSERT, &row(id, v))?;
         }
         Ok::<(), DbError>(())
     });
@@ -136,7 +160,7 @@ fn db(_ctx: &Context, _payload: &[u8]) -> Result<Vec<u8>, Error> {
 
 /// select_all is step 3: the columns, then one line per row.
 fn select_all(out: &mut String) {
-    let rows = match db::query("SELECT id, v FROM conf_values ORDER BY id", &[]) {
+    let rows = match db::query("SELECT id, i, f, t, b FROM conf_values ORDER BY id", &[]) {
         Ok(rows) => rows,
         Err(e) => return put(out, "select", name(&e)),
     };
@@ -145,8 +169,12 @@ fn select_all(out: &mut String) {
         let id = r
             .get_i64(0)
             .map_or_else(|| "?".to_string(), |n| n.to_string());
-        let v = r.get(1).map_or_else(|| "?|".to_string(), cell);
-        let _ = writeln!(out, "{}|{}", id, v);
+        let _ = write!(out, "{}", id);
+        for c in 1..5 {
+            let v = r.get(c).map_or_else(|| "?".to_string(), cell);
+            let _ = write!(out, "|{}", v);
+        }
+        out.push('\n');
     }
 }
 
@@ -155,7 +183,7 @@ fn tx_rules(out: &mut String) {
     put(out, "begin", status(&db::begin(TxMode::ReadWrite)));
     let bad = db::exec("INSERT INTO conf_missing_table VALUES (1)", &[]);
     put(out, "bad", status(&bad));
-    let after = db::exec(INSERT, &[Value::Int(100), Value::Null]);
+    let after = db::exec(INSERT, &row(100, Value::Null));
     put(out, "after_bad", status(&after));
     put(out, "commit_failed", status(&db::commit()));
     put(out, "rollback", status(&db::rollback()));
@@ -168,7 +196,7 @@ fn tx_rules(out: &mut String) {
     }
 
     put(out, "begin_read", status(&db::begin(TxMode::ReadOnly)));
-    let write = db::exec(INSERT, &[Value::Int(101), Value::Null]);
+    let write = db::exec(INSERT, &row(101, Value::Null));
     put(out, "write_in_read", status(&write));
     put(out, "rollback_read", status(&db::rollback()));
 }

@@ -36,8 +36,10 @@ const PUT_SQL: &str = "INSERT INTO kv_entries (owner, name, value, updated_at) V
 
 const GET_SQL: &str = "SELECT value FROM kv_entries WHERE owner = $1 AND name = $2";
 
-const INCR_SQL: &str = "INSERT INTO kv_counters (owner, name, value) VALUES ($1, $2, $3)
-    ON CONFLICT (owner, name) DO UPDATE SET value = kv_counters.value + excluded.value
+const COUNTER_SQL: &str = "SELECT value FROM kv_counters WHERE owner = $1 AND name = $2";
+
+const SET_COUNTER_SQL: &str = "INSERT INTO kv_counters (owner, name, value) VALUES ($1, $2, $3)
+    ON CONFLICT (owner, name) DO UPDATE SET value = excluded.value
     RETURNING value";
 
 /// MAX_NAME_BYTES bounds keys and counter names.
@@ -112,15 +114,25 @@ fn counter_incr(ctx: &Context, payload: &str) -> Result<String, Error> {
             .as_i64()
             .ok_or_else(|| invalid("\"by\" must be an integer"))?,
     };
-    let args = [owner(ctx).into(), name.into(), by.into()];
-    // One statement needs no transaction; the write transaction shows the
-    // pattern for several, and a failure inside it rolls back.
+    let owner = owner(ctx);
+    // The sum is computed here, not in SQL: an overflowing sum is a float on
+    // SQLite and an error on PostgreSQL, and checked_add refuses it the same
+    // on both. The read and the write share one write transaction, so no
+    // other call's increment comes between them (a conflict on PostgreSQL
+    // is DB_BUSY, and the transaction helper retries it).
     let value = db::transaction(true, |tx| {
-        let rows = tx.query(INCR_SQL, &args)?;
-        // SQLite turns an overflowing sum into a float: refuse it.
+        let rows = tx.query(COUNTER_SQL, &[owner.as_str().into(), name.into()])?;
+        let current = rows.first().and_then(|r| r.get_i64(0)).unwrap_or(0);
+        let sum = current
+            .checked_add(by)
+            .ok_or_else(|| Error::new(Code::OutOfRange, format!("counter {:?} overflows", name)))?;
+        let rows = tx.query(
+            SET_COUNTER_SQL,
+            &[owner.as_str().into(), name.into(), sum.into()],
+        )?;
         rows.first()
             .and_then(|r| r.get_i64(0))
-            .ok_or_else(|| Error::new(Code::OutOfRange, format!("counter {:?} overflows", name)))
+            .ok_or_else(|| Error::new(Code::Internal, "counter not stored"))
     })?;
     Ok(Json::object([("name", Json::from(name)), ("value", value.into())]).to_string())
 }

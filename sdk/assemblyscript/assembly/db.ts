@@ -9,6 +9,9 @@ import { Reader, ResultRead, lastErrorOr } from "./hostcall";
 import { decodeRows, encodeValues } from "./codec";
 import { Rows, Value } from "./value";
 import { encode } from "./utf8";
+import { retryBusy } from "./retry";
+import { sleepNs } from "./sleep";
+import { randomBytes } from "./util";
 
 /**
  * dbError returns the error for a failed database call that returned `st`:
@@ -101,7 +104,70 @@ export namespace db {
   export function rollback(): RpcError | null {
     return check(db_rollback());
   }
+
+  /**
+   * transaction runs `fn` in a transaction of `mode`: it commits when fn
+   * returns null and rolls back when fn returns an error. When begin, a
+   * statement of fn or commit fails with DB_BUSY (a lock held too long on
+   * SQLite, a serialization failure or deadlock on PostgreSQL), it rolls
+   * back, sleeps a jittered, growing time (see BUSY_BACKOFF_NS) and runs
+   * fn again in a new transaction, up to MAX_TX_ATTEMPTS times in all; so
+   * fn may run more than once and must keep no state across attempts
+   * (AssemblyScript has no closures: fn is a top-level function, and
+   * passes its results through globals). Other errors end it at once.
+   * Returns null, or the error of the last attempt.
+   *
+   * ```ts
+   * function bump(tx: Tx): RpcError | null {
+   *   return tx.exec("UPDATE demo_kv SET v = v + 1 WHERE k = 'n'").error;
+   * }
+   * const e = db.transaction(TxMode.READ_WRITE, bump);
+   * ```
+   */
+  export function transaction(mode: TxMode, fn: (tx: Tx) => RpcError | null): RpcError | null {
+    if (txFn != null) return new RpcError(Code.INTERNAL, "TX_STATE: db.transaction inside db.transaction", Status.TX_STATE);
+    txFn = fn;
+    txMode = mode;
+    retryBusy(txAttempt, sleepNs, randomU32);
+    const e = txErr;
+    txFn = null;
+    txErr = null;
+    return e;
+  }
 }
+
+// The transaction that db.transaction runs (AssemblyScript has no
+// closures, so txAttempt finds it here).
+let txFn: ((tx: Tx) => RpcError | null) | null = null;
+let txMode: TxMode = TxMode.READ_WRITE;
+let txErr: RpcError | null = null;
+
+/** txAttempt is one attempt of db.transaction; it reports whether it failed with DB_BUSY. */
+function txAttempt(): bool {
+  const begun = db.begin(txMode);
+  if (begun.isErr) {
+    txErr = begun.error;
+    return txErr!.isBusy;
+  }
+  const tx = begun.value;
+  const fn = txFn!;
+  let e = fn(tx);
+  if (e == null) e = db.commit();
+  if (e == null) {
+    txErr = null;
+    return false;
+  }
+  db.rollback(); // after TX_FAILED the host has rolled back already
+  txErr = e;
+  return e.isBusy || tx.busy;
+}
+
+/** randomU32 returns 32 random bits from the host. */
+function randomU32(): u32 {
+  const b = randomBytes(4);
+  return <u32>b[0] | (<u32>b[1] << 8) | (<u32>b[2] << 16) | (<u32>b[3] << 24);
+}
+
 
 /**
  * Tx is an open transaction, returned by db.begin. Its exec and query are
@@ -117,6 +183,9 @@ export namespace db {
  * ```
  */
 export class Tx {
+  /** busy is set when a statement of the transaction failed with DB_BUSY. */
+  busy: bool = false;
+
   constructor(
     /** mode is the mode the transaction was begun with. */
     readonly mode: TxMode,
@@ -124,12 +193,16 @@ export class Tx {
 
   /** exec is db.exec inside the transaction. */
   exec(sql: string, args: Value[] = []): Result<i64> {
-    return db.exec(sql, args);
+    const r = db.exec(sql, args);
+    if (r.isErr && r.error!.isBusy) this.busy = true;
+    return r;
   }
 
   /** query is db.query inside the transaction. */
   query(sql: string, args: Value[] = []): Result<Rows> {
-    return db.query(sql, args);
+    const r = db.query(sql, args);
+    if (r.isErr && r.error!.isBusy) this.busy = true;
+    return r;
   }
 
   /** commit is db.commit. */

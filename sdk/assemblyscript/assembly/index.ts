@@ -32,6 +32,7 @@ export { Context } from "./context";
 export { KeyValue } from "./codec";
 export { logger } from "./log";
 export { db, Tx } from "./db";
+export { BUSY_BACKOFF_NS, MAX_TX_ATTEMPTS } from "./retry";
 export { Kind, Row, Rows, Value } from "./value";
 export { Json, JsonKind, MAX_DEPTH, formatFloat, writeString } from "./json/index";
 export {

@@ -209,14 +209,13 @@ func (*Tx) Exec(sql string, args ...any) (int64, error) { return Exec(sql, args.
 // Query is Query inside the transaction.
 func (*Tx) Query(sql string, args ...any) (*Result, error) { return Query(sql, args...) }
 
-// Transaction runs fn in a transaction: it commits when fn returns nil and
-// rolls back when fn returns an error or panics. Treat an error that
-// errors.Is StatusDBBusy as "try the whole transaction again".
+// transactionOnce runs fn in a transaction: it commits when fn returns nil
+// and rolls back when fn returns an error or panics.
 //
 // # Errors
 //
 // fn's error, or Begin's or Commit's.
-func Transaction(mode TxMode, fn func(tx *Tx) error) (err error) {
+func transactionOnce(mode TxMode, fn func(tx *Tx) error) (err error) {
 	if err := Begin(mode); err != nil {
 		return err
 	}

@@ -207,49 +207,92 @@ pub fn rollback() -> Result<(), DbError> {
 /// run inside the transaction.
 #[derive(Debug)]
 pub struct Tx {
-    _private: (),
+    /// busy is set when a statement failed with DB_BUSY.
+    busy: std::cell::Cell<bool>,
 }
 
 impl Tx {
     /// exec is [`exec`] inside the transaction.
     pub fn exec(&self, sql: &str, args: &[Value]) -> Result<u64, DbError> {
-        exec(sql, args)
+        self.note(exec(sql, args))
     }
 
     /// query is [`query`] inside the transaction.
     pub fn query(&self, sql: &str, args: &[Value]) -> Result<Rows, DbError> {
-        query(sql, args)
+        self.note(query(sql, args))
+    }
+
+    /// note remembers a DB_BUSY result, so that [`transaction`] retries
+    /// whatever error the closure makes of it.
+    fn note<T>(&self, r: Result<T, DbError>) -> Result<T, DbError> {
+        if matches!(&r, Err(e) if e.is_busy()) {
+            self.busy.set(true);
+        }
+        r
     }
 }
 
+pub use crate::retry::{BUSY_BACKOFF_NS, MAX_TX_ATTEMPTS};
+
 /// transaction runs `f` in a transaction (read-write when `write`), commits
-/// when it returns Ok and rolls back when it returns Err. It does not retry:
-/// on an error whose [`DbError::is_busy`] is true, the caller may run it again.
+/// when it returns Ok and rolls back when it returns Err. When begin, a
+/// statement of `f` or commit fails with DB_BUSY (a lock held too long on
+/// SQLite, a serialization failure or deadlock on PostgreSQL), it rolls
+/// back, sleeps a jittered, growing time (see [`BUSY_BACKOFF_NS`]) and runs
+/// `f` again in a new transaction, up to [`MAX_TX_ATTEMPTS`] times in all;
+/// so `f` may run more than once and must keep no state across attempts.
+/// Other errors end it at once.
 ///
 /// # Errors
 ///
-/// The error of `f`, or of begin or commit converted with `From<DbError>`.
+/// The error of `f`, or of begin or commit converted with `From<DbError>`:
+/// of the last attempt when all were busy.
 pub fn transaction<T, E: From<DbError>>(
     write: bool,
-    f: impl FnOnce(&Tx) -> Result<T, E>,
+    mut f: impl FnMut(&Tx) -> Result<T, E>,
 ) -> Result<T, E> {
-    begin(if write {
+    let mut attempt = 1;
+    loop {
+        let (r, busy) = transaction_once(write, &mut f);
+        if r.is_ok() || !busy || attempt == MAX_TX_ATTEMPTS {
+            return r;
+        }
+        crate::retry::sleep_ns(crate::retry::backoff(attempt, crate::retry::random_u32()));
+        attempt += 1;
+    }
+}
+
+/// transaction_once is one attempt of [`transaction`]; it also reports
+/// whether it failed with DB_BUSY.
+fn transaction_once<T, E: From<DbError>>(
+    write: bool,
+    f: &mut impl FnMut(&Tx) -> Result<T, E>,
+) -> (Result<T, E>, bool) {
+    let mode = if write {
         TxMode::ReadWrite
     } else {
         TxMode::ReadOnly
-    })?;
-    match f(&Tx { _private: () }) {
+    };
+    if let Err(e) = begin(mode) {
+        let busy = e.is_busy();
+        return (Err(e.into()), busy);
+    }
+    let tx = Tx {
+        busy: std::cell::Cell::new(false),
+    };
+    match f(&tx) {
         Ok(v) => match commit() {
-            Ok(()) => Ok(v),
+            Ok(()) => (Ok(v), false),
             Err(e) => {
                 // TX_FAILED has rolled back already; after DB_BUSY, end the transaction.
                 let _ = rollback();
-                Err(e.into())
+                let busy = e.is_busy() || tx.busy.get();
+                (Err(e.into()), busy)
             }
         },
         Err(e) => {
             let _ = rollback();
-            Err(e)
+            (Err(e), tx.busy.get())
         }
     }
 }
@@ -316,5 +359,99 @@ mod tests {
         });
         assert_eq!(r.unwrap_err().code, Code::Aborted);
         assert_eq!(db_log(), vec!["BEGIN 0", "UPDATE t SET v = 1", "ROLLBACK"]);
+    }
+
+    /// run_counted runs a transaction of one UPDATE with commit failing
+    /// with DB_BUSY `busy` times; it returns the result, how often the
+    /// closure ran and the sleeps.
+    fn run_counted(busy: u32, exec_status: i32) -> (Result<u64, DbError>, u32, Vec<u64>) {
+        reset(None);
+        native::with(|f| {
+            f.commit_busy = busy;
+            f.exec_status = exec_status;
+        });
+        let mut attempts = 0;
+        let r = transaction(true, |tx| {
+            attempts += 1;
+            tx.exec("UPDATE t SET v = v + 1", &[])
+        });
+        (r, attempts, native::with(|f| f.sleeps.clone()))
+    }
+
+    #[test]
+    fn transaction_retries_busy() {
+        for (busy, want_attempts, want_busy) in [
+            (0, 1, false),
+            (2, 3, false),
+            (MAX_TX_ATTEMPTS - 1, MAX_TX_ATTEMPTS, false),
+            (100, MAX_TX_ATTEMPTS, true),
+        ] {
+            let (r, attempts, sleeps) = run_counted(busy, status::OK);
+            assert_eq!(attempts, want_attempts, "busy {}", busy);
+            assert_eq!(
+                r.as_ref().err().map(DbError::is_busy),
+                want_busy.then(|| true),
+                "busy {}: {:?}",
+                busy,
+                r
+            );
+            assert_eq!(sleeps.len() as u32, want_attempts - 1, "busy {}", busy);
+            for (i, ns) in sleeps.iter().enumerate() {
+                let max = BUSY_BACKOFF_NS << i;
+                assert!(
+                    *ns >= max / 2 && *ns <= max,
+                    "sleep {} = {} ns, want {}..={}",
+                    i + 1,
+                    ns,
+                    max / 2,
+                    max
+                );
+            }
+            let begins = db_log().iter().filter(|l| l.starts_with("BEGIN")).count() as u32;
+            let rollbacks = db_log().iter().filter(|l| *l == "ROLLBACK").count() as u32;
+            assert_eq!(begins, want_attempts, "busy {}", busy);
+            assert!(
+                rollbacks >= want_attempts - 1,
+                "busy {}: {:?}",
+                busy,
+                db_log()
+            );
+        }
+    }
+
+    #[test]
+    fn transaction_does_not_retry_other_errors() {
+        for st in [status::DB_ERROR, status::DB_READ_ONLY, status::TX_FAILED] {
+            let (r, attempts, sleeps) = run_counted(0, st);
+            assert_eq!((attempts, sleeps.len()), (1, 0), "status {}", st);
+            assert_eq!(r.unwrap_err().status(), st);
+        }
+        // A busy statement turned into the closure's own error is retried.
+        reset(None);
+        native::with(|f| f.exec_status = status::DB_BUSY);
+        let mut attempts = 0;
+        let r: Result<(), Error> = transaction(true, |tx| {
+            attempts += 1;
+            tx.exec("UPDATE t SET v = 1", &[])
+                .map(|_| ())
+                .map_err(|_| Error::new(Code::Aborted, "mine"))
+        });
+        assert_eq!(
+            (attempts, r.unwrap_err().code),
+            (MAX_TX_ATTEMPTS, Code::Aborted)
+        );
+    }
+
+    #[test]
+    fn backoff_grows_within_bounds() {
+        for attempt in 1..MAX_TX_ATTEMPTS {
+            let max = BUSY_BACKOFF_NS << (attempt - 1);
+            assert_eq!(crate::retry::backoff(attempt, 0), max / 2);
+            assert_eq!(
+                crate::retry::backoff(attempt, u32::MAX),
+                max / 2 + u64::from(u32::MAX) % (max / 2 + 1)
+            );
+            assert!(crate::retry::backoff(attempt, u32::MAX) <= max);
+        }
     }
 }

@@ -54,6 +54,7 @@ mod http;
 pub mod json;
 pub mod log;
 mod plugin;
+mod retry;
 pub mod sys;
 mod value;
 

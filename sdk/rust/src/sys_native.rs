@@ -42,6 +42,13 @@ pub(crate) struct Fake {
     pub status: Option<i32>,
     /// The headers output_add_header added, in order.
     pub headers: Vec<(String, String)>,
+    /// The next `commit_busy` db_commit calls fail with DB_BUSY.
+    pub commit_busy: u32,
+    /// When not OK, the status of every db_exec.
+    pub exec_status: i32,
+    /// Each sleep of the transaction retries, in nanoseconds (the fake
+    /// records them instead of sleeping).
+    pub sleeps: Vec<u64>,
     slot: Option<Vec<u8>>,
 }
 
@@ -152,6 +159,9 @@ pub unsafe fn db_exec(
     let entry = statement(sql_ptr, sql_len, args_ptr, args_len);
     with(|f| {
         f.db_log.push(entry);
+        if f.exec_status != status::OK {
+            return i64::from(fail(f, f.exec_status, "fake failure"));
+        }
         f.db_affected
     })
 }
@@ -186,7 +196,14 @@ pub unsafe fn db_begin(mode: i32) -> i32 {
 }
 
 pub unsafe fn db_commit() -> i32 {
-    db_mark("COMMIT")
+    db_mark("COMMIT");
+    with(|f| {
+        if f.commit_busy == 0 {
+            return status::OK;
+        }
+        f.commit_busy -= 1;
+        fail(f, status::DB_BUSY, "could not serialize access")
+    })
 }
 
 pub unsafe fn db_rollback() -> i32 {

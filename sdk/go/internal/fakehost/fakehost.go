@@ -14,6 +14,7 @@ const (
 	notAllowed    = -4
 	alreadyExists = -5
 	dbError       = -7
+	dbBusy        = -11
 )
 
 // Registration is one rpc_register or http_register call.
@@ -54,7 +55,11 @@ type Host struct {
 	// DBLog records each statement, "BEGIN n", "COMMIT" and "ROLLBACK".
 	DBLog []string
 	// DBArgs records the encoded arguments of each statement.
-	DBArgs     [][]byte
+	DBArgs [][]byte
+	// CommitBusy makes the next CommitBusy db_commit calls fail with
+	// DB_BUSY; ExecStatus, when not zero, is the status of every db_exec.
+	CommitBusy int
+	ExecStatus int32
 	Status     int32
 	Headers    [][2]string
 	slot       []byte
@@ -161,6 +166,9 @@ func (h *Host) stmt(sql string, args []byte) {
 // DBExec is db_exec.
 func (h *Host) DBExec(sql string, args []byte) int64 {
 	h.stmt(sql, args)
+	if h.ExecStatus != 0 {
+		return int64(h.fail(h.ExecStatus, "fake failure"))
+	}
 	return h.DBAffected
 }
 
@@ -178,6 +186,10 @@ func (h *Host) DBQuery(sql string, args []byte) int64 {
 func (h *Host) DBMark(s string) int32 {
 	h.DBLog = append(h.DBLog, s)
 	h.DBArgs = append(h.DBArgs, nil)
+	if s == "COMMIT" && h.CommitBusy > 0 {
+		h.CommitBusy--
+		return h.fail(dbBusy, "could not serialize access")
+	}
 	return ok
 }
 
