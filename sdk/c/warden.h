@@ -87,6 +87,7 @@ WARDEN_IMPORT(random_fill) int32_t warden_random_fill(uint8_t *dst_ptr, uint32_t
 WARDEN_IMPORT(http_register) int32_t warden_http_register(const char *pattern_ptr, uint32_t pattern_len, const char *methods_ptr, uint32_t methods_len, int32_t handler_id, int32_t flags);
 WARDEN_IMPORT(output_set_status) int32_t warden_output_set_status(int32_t status);
 WARDEN_IMPORT(output_add_header) int32_t warden_output_add_header(const char *name_ptr, uint32_t name_len, const char *value_ptr, uint32_t value_len);
+WARDEN_IMPORT(http_request) int64_t warden_http_request(const uint8_t *req_ptr, uint32_t req_len);
 
 /* ---- Constants ---------------------------------------------------------- */
 

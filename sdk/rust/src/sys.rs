@@ -49,6 +49,7 @@ extern "C" {
     pub fn http_register(pattern_ptr: *const u8, pattern_len: usize, methods_ptr: *const u8, methods_len: usize, handler_id: i32, flags: i32) -> i32;
     pub fn output_set_status(status: i32) -> i32;
     pub fn output_add_header(name_ptr: *const u8, name_len: usize, value_ptr: *const u8, value_len: usize) -> i32;
+    pub fn http_request(req_ptr: *const u8, req_len: usize) -> i64;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -57,8 +58,8 @@ pub(crate) mod native;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{
     ctx_get, db_begin, db_commit, db_engine, db_exec, db_query, db_rollback, error_set,
-    http_register, input_read, last_error, log, log_level, output_add_header, output_set_status,
-    output_write, panic, random_fill, result_read, rpc_register, time_now,
+    http_register, http_request, input_read, last_error, log, log_level, output_add_header,
+    output_set_status, output_write, panic, random_fill, result_read, rpc_register, time_now,
 };
 
 /// Status results of host functions (ABI.md 1.2). The values are negative

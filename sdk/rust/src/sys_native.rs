@@ -312,3 +312,9 @@ pub unsafe fn output_add_header(
         status::OK
     })
 }
+
+/// The fake host grants nothing yet: every request is NOT_GRANTED (-16,
+/// ABI 1.2). The SDK's wrapper tests replace this with a fake server.
+pub unsafe fn http_request(_req_ptr: *const u8, _req_len: usize) -> i64 {
+    -16
+}
