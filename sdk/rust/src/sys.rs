@@ -21,7 +21,7 @@
 pub const MODULE: &str = "warden_v1";
 
 /// The ABI version this crate implements, as "major.minor".
-pub const ABI_VERSION: &str = "1.1";
+pub const ABI_VERSION: &str = "1.2";
 
 // One line per function: abi/contract_test.go parses this block.
 #[cfg(target_arch = "wasm32")]
@@ -82,10 +82,16 @@ pub mod status {
     pub const TX_STATE: i32 = -13;
     pub const DB_READ_ONLY: i32 = -14;
     pub const BUFFER_TOO_SMALL: i32 = -15;
+    /// Added in 1.2: the plugin's grants do not allow the URL of an
+    /// `http_request`, the address its name resolved to, or a redirect.
+    pub const NOT_GRANTED: i32 = -16;
+    /// Added in 1.2: an `http_request` got no response (DNS, connection,
+    /// TLS, protocol, too many redirects, its own timeout).
+    pub const HTTP_FAILED: i32 = -17;
 
     /// name returns the ABI.md name of status `s`, or "UNKNOWN".
     pub fn name(s: i32) -> &'static str {
-        const NAMES: [&str; 16] = [
+        const NAMES: [&str; 18] = [
             "OK",
             "NOT_FOUND",
             "BAD_ARGUMENT",
@@ -102,6 +108,8 @@ pub mod status {
             "TX_STATE",
             "DB_READ_ONLY",
             "BUFFER_TOO_SMALL",
+            "NOT_GRANTED",
+            "HTTP_FAILED",
         ];
         match usize::try_from(-(s as i64)) {
             Ok(i) if i < NAMES.len() => NAMES[i],

@@ -42,7 +42,21 @@ pub(crate) struct Fake {
     pub status: Option<i32>,
     /// The headers output_add_header added, in order.
     pub headers: Vec<(String, String)>,
+    /// Each encoded request passed to http_request (ABI 1.2).
+    pub http_requests: Vec<Vec<u8>>,
+    /// What http_request answers: Ok(encoded response) goes to the result
+    /// slot; Err((status, message)) fails. None is NOT_GRANTED, as on a
+    /// host whose manifest grants nothing.
+    pub http_answer: Option<Result<Vec<u8>, (i32, String)>>,
     slot: Option<Vec<u8>>,
+}
+
+#[cfg(test)]
+impl Fake {
+    /// slot_is_empty reports whether the result slot was read (or never filled).
+    pub fn slot_is_empty(&self) -> bool {
+        self.slot.is_none()
+    }
 }
 
 thread_local! {
@@ -313,8 +327,22 @@ pub unsafe fn output_add_header(
     })
 }
 
-/// The fake host grants nothing yet: every request is NOT_GRANTED (-16,
-/// ABI 1.2). The SDK's wrapper tests replace this with a fake server.
-pub unsafe fn http_request(_req_ptr: *const u8, _req_len: usize) -> i64 {
-    -16
+pub unsafe fn http_request(req_ptr: *const u8, req_len: usize) -> i64 {
+    let req = bytes(req_ptr, req_len).to_vec();
+    with(|f| {
+        f.http_requests.push(req);
+        match f.http_answer.clone() {
+            Some(Ok(r)) => {
+                let n = r.len() as i64;
+                f.slot = Some(r);
+                n
+            }
+            Some(Err((st, msg))) => i64::from(fail(f, st, &msg)),
+            None => i64::from(fail(
+                f,
+                status::NOT_GRANTED,
+                "http_request: not allowed by the grants of plugin \"fake\"",
+            )),
+        }
+    })
 }
