@@ -328,3 +328,28 @@ func TestHTTPRequest_slowPluginDoesNotStarveOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRequest_timeoutIsAStatus: a service that never answers costs the
+// plugin its manifest's timeout and an HTTP_FAILED status, not its call.
+func TestHTTPRequest_timeoutIsAStatus(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	silent := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer silent.Close()
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+silent.URL+"\"]\ntimeout = \"300ms\"\nmax_request_bytes = 1000\n")
+	h := newTestHost(t, dir, nil)
+	got := fetch(t, h, abi.HTTPRequest{URL: silent.URL + "/"})
+	if got.status != abi.StatusHTTPFailed || !strings.Contains(got.msg, "timed out after 300ms") {
+		t.Fatalf("%+v", got)
+	}
+	big := fetch(t, h, abi.HTTPRequest{Method: "POST", URL: silent.URL + "/", Body: make([]byte, 1001)})
+	if big.status != abi.StatusLimitExceeded || !strings.Contains(big.msg, "max_request_bytes, 1000") {
+		t.Fatalf("a body over max_request_bytes: %+v", big)
+	}
+}

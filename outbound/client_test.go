@@ -158,7 +158,8 @@ func TestClient_allowedAndRefused(t *testing.T) {
 	t.Run("ErrBadArgument", func(t *testing.T) {
 		c := testClient(t, []string{"http://127.0.0.1:*"}, nil, nil)
 		for _, r := range []abi.HTTPRequest{
-			{Method: "GE T", URL: srv.URL}, {URL: "/relative"}, {URL: "ftp://127.0.0.1/"},
+			{Method: "GE T", URL: srv.URL}, {Method: "CONNECT", URL: srv.URL}, {URL: "/relative"}, {URL: "ftp://127.0.0.1/"},
+			{URL: "http://[fe80::1%25eth0]:" + p + "/"},
 			{URL: "http://user:pw@127.0.0.1:" + p + "/"}, {URL: "mailto:x@example.com"},
 			{URL: srv.URL, Headers: [][2]string{{"Host", "evil.example"}}},
 			{URL: srv.URL, Headers: [][2]string{{"transfer-encoding", "chunked"}}},

@@ -77,6 +77,8 @@ func (c *Client) newRequest(r abi.HTTPRequest) (*http.Request, *url.URL, *Error)
 		return nil, nil, c.fail(abi.StatusLimitExceeded, "body of %d bytes is over the plugin's max_request_bytes, %d", len(r.Body), c.cfg.MaxRequestBytes)
 	case !abi.ValidToken(method):
 		return nil, nil, c.fail(abi.StatusBadArgument, "method %q is not an HTTP token", method)
+	case strings.EqualFold(method, http.MethodConnect):
+		return nil, nil, c.fail(abi.StatusBadArgument, "method CONNECT would open a tunnel; it is not allowed")
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || !u.IsAbs() || u.Opaque != "" {

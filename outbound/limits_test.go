@@ -200,3 +200,26 @@ func TestClient_concurrencyBound(t *testing.T) {
 		t.Fatalf("after the slow request ended: %v", e)
 	}
 }
+
+// TestClient_reusesConnections: a plugin's sequential requests to one
+// origin share one connection.
+func TestClient_reusesConnections(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := testClient(t, []string{"http://127.0.0.1:*"}, nil, nil)
+	for range 5 {
+		if _, e := c.Do(context.Background(), get(srv.URL+"/")); e != nil {
+			t.Fatal(e)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("5 requests opened %d connections, want 1", n)
+	}
+}

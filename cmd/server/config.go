@@ -12,6 +12,7 @@ import (
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/outbound"
 )
 
 // pagesPerMiB is how many 64 KiB WebAssembly pages make a MiB, the unit of
@@ -45,6 +46,8 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
+	// Outbound bounds plugins' outbound HTTP (its Logger is set by run).
+	Outbound outbound.Config
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -102,6 +105,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	// Outbound HTTP from plugins (http_request, ABI 1.2): the server's bounds
+	// on what manifests grant, and the extra CA.
+	fs.StringVar(&c.Outbound.CAFile, "outbound-ca-file", "", "PEM file of certificate authorities that plugins' outbound HTTPS trusts besides the system's")
+	fs.IntVar(&c.Outbound.MaxRequests, "outbound-max-requests", outbound.DefaultMaxRequests, "outbound HTTP requests in flight across all plugins")
+	fs.IntVar(&c.Outbound.MaxRequestsPerPlugin, "outbound-max-requests-per-plugin", outbound.DefaultMaxRequestsPerPlugin, "outbound HTTP requests in flight, and connections, per plugin")
+	fs.DurationVar(&c.Outbound.MaxTimeout, "outbound-max-timeout", outbound.DefaultMaxTimeout, "largest [http] timeout a plugin manifest may set")
+	fs.Int64Var(&c.Outbound.MaxRequestBytes, "outbound-max-request-bytes", outbound.DefaultMaxRequestBytes, "largest [http] max_request_bytes a plugin manifest may set")
+	fs.Int64Var(&c.Outbound.MaxResponseBytes, "outbound-max-response-bytes", outbound.DefaultMaxResponseBytes, "largest [http] max_response_bytes a plugin manifest may set")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/outbound"
 )
 
 // version is the server's version, set at build time with
@@ -82,6 +83,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeLogged(log, "database", db.Close)
 	defer closeLogged(log, "plugin databases", dbs.Close)
+	cfg.Outbound.Logger = log
+	out, err := outbound.New(cfg.Outbound)
+	if err != nil {
+		return err
+	}
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
@@ -96,6 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CheckRoutes:    httpapi.CheckPluginRoutes,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
+		Outbound:       out,
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
