@@ -126,7 +126,7 @@ func (c *Client) send(callCtx, rctx context.Context, req *http.Request, timeout 
 	}
 	defer resp.Body.Close()
 	max := c.cfg.MaxResponseBytes
-	if resp.ContentLength > max {
+	if resp.ContentLength > max && req.Method != http.MethodHead { // a HEAD's length is the resource's, not a body
 		return abi.HTTPResponse{}, c.fail(abi.StatusLimitExceeded, "response body of %d bytes is over the plugin's max_response_bytes, %d", resp.ContentLength, max)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, max+1))

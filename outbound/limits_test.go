@@ -169,6 +169,11 @@ func TestClient_responseCap(t *testing.T) {
 			t.Errorf("n=%s len=%s: %v, want LIMIT_EXCEEDED", tt.n, tt.len, e)
 		}
 	}
+	// A HEAD of a large resource has its length and no body.
+	r, e := c.Do(context.Background(), abi.HTTPRequest{Method: "HEAD", URL: srv.URL + "/?n=10000000&len=1"})
+	if e != nil || r.Status != 200 || len(r.Body) != 0 {
+		t.Errorf("HEAD of a large resource: %v %+v", e, r.Status)
+	}
 }
 
 // TestClient_concurrencyBound: past the plugin's bound, a request waits

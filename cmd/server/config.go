@@ -155,6 +155,9 @@ func (c *config) check() error {
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
 	case c.MaxPluginBytes <= 0:
 		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
+	case c.Outbound.MaxRequests <= 0 || c.Outbound.MaxRequestsPerPlugin <= 0 || c.Outbound.MaxTimeout <= 0 ||
+		c.Outbound.MaxRequestBytes <= 0 || c.Outbound.MaxResponseBytes <= 0:
+		return errors.New("outbound-max-*: want positive values")
 	case c.EncryptionKey != "" && c.EncryptionKey == c.RefreshKey:
 		return errors.New("refresh-encryption-key: must differ from encryption-key")
 	}

@@ -70,6 +70,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := cfg.checkDirs(); err != nil {
 		return err
 	}
+	cfg.Outbound.Logger = log
+	out, err := outbound.New(cfg.Outbound) // reads -outbound-ca-file before anything is created
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -83,11 +88,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeLogged(log, "database", db.Close)
 	defer closeLogged(log, "plugin databases", dbs.Close)
-	cfg.Outbound.Logger = log
-	out, err := outbound.New(cfg.Outbound)
-	if err != nil {
-		return err
-	}
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),

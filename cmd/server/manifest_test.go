@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,5 +95,25 @@ func TestServer_manifest(t *testing.T) {
 	}
 	if ok, msg := fetch(); ok != 1 || !strings.Contains(msg, "not allowed by the grants") {
 		t.Fatalf("after DELETE: %d %q", ok, msg)
+	}
+}
+
+// TestServer_outboundFlags: a CA file that cannot be read, or a bound that
+// is not positive, stops the start before the data directory is made.
+func TestServer_outboundFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-outbound-ca-file", filepath.Join(t.TempDir(), "missing.pem")},
+		{"-outbound-max-requests", "0"},
+		{"-outbound-max-response-bytes", "-1"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		args = append([]string{"-plugins", t.TempDir(), "-data", data}, args...)
+		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "outbound") {
+			t.Errorf("%v: %v, want an error naming outbound", args, err)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%v: the data directory was made", args)
+		}
 	}
 }
