@@ -8,7 +8,7 @@ package abi
 
 // Version is the ABI version this server implements, as "major.minor".
 // Minor versions only add functions, context keys and enum values.
-const Version = "1.1"
+const Version = "1.2"
 
 // Major is the major version of Version. It appears in ModuleName and
 // MarkerExport, so a plugin built for another major fails to load.
@@ -55,6 +55,8 @@ const (
 	FuncHTTPRegister    = "http_register"
 	FuncOutputSetStatus = "output_set_status"
 	FuncOutputAddHeader = "output_add_header"
+	// Added in 1.2: outbound HTTP under the plugin's grants.
+	FuncHTTPRequest = "http_request"
 )
 
 // WASIModuleName is the WASI preview 1 module the host also provides, for
@@ -102,6 +104,7 @@ func Imports() []Func {
 		{FuncHTTPRegister, []ValType{I32, I32, I32, I32, I32, I32}, []ValType{I32}},
 		{FuncOutputSetStatus, []ValType{I32}, []ValType{I32}},
 		{FuncOutputAddHeader, []ValType{I32, I32, I32, I32}, []ValType{I32}},
+		{FuncHTTPRequest, []ValType{I32, I32}, []ValType{I64}},
 	}
 }
 
@@ -128,6 +131,8 @@ const (
 	StatusTxState        Status = -13 // begin inside a transaction, or commit/rollback outside one
 	StatusDBReadOnly     Status = -14 // a write inside a read-only transaction
 	StatusBufferTooSmall Status = -15 // reserved; length-returning functions return the needed length instead
+	StatusNotGranted     Status = -16 // 1.2: the plugin's grants do not allow this URL, address or redirect
+	StatusHTTPFailed     Status = -17 // 1.2: an outbound request got no response (DNS, connection, TLS, protocol, timeout)
 )
 
 // String returns the status name as ABI.md spells it.
@@ -165,6 +170,10 @@ func (s Status) String() string {
 		return "DB_READ_ONLY"
 	case StatusBufferTooSmall:
 		return "BUFFER_TOO_SMALL"
+	case StatusNotGranted:
+		return "NOT_GRANTED"
+	case StatusHTTPFailed:
+		return "HTTP_FAILED"
 	}
 	return "UNKNOWN"
 }
@@ -176,6 +185,7 @@ func Statuses() []Status {
 		StatusNotAllowed, StatusAlreadyExists, StatusLimitExceeded, StatusDBError,
 		StatusUnimplemented, StatusInternal, StatusCancelled, StatusDBBusy,
 		StatusTxFailed, StatusTxState, StatusDBReadOnly, StatusBufferTooSmall,
+		StatusNotGranted, StatusHTTPFailed,
 	}
 }
 
@@ -343,4 +353,21 @@ const (
 	// DefaultBreakerCooldownSeconds is how long, in seconds, the host then
 	// refuses them (configurable).
 	DefaultBreakerCooldownSeconds = 5
+	// MaxURLBytes bounds the URL of one http_request (1.2).
+	MaxURLBytes = 8 << 10
+	// MaxOutboundHeaders bounds the request headers of one http_request.
+	MaxOutboundHeaders = 64
+	// MaxOutboundRedirects bounds the redirects one http_request follows;
+	// one more fails with StatusHTTPFailed.
+	MaxOutboundRedirects = 5
+	// DefaultOutboundTimeoutSeconds is a plugin's http_request timeout when
+	// its manifest sets none (configurable per plugin, within a server
+	// maximum). The call's deadline bounds it too.
+	DefaultOutboundTimeoutSeconds = 5
+	// DefaultOutboundMaxRequestBytes bounds an http_request body when the
+	// plugin's manifest sets no max_request_bytes (configurable).
+	DefaultOutboundMaxRequestBytes = 1 << 20
+	// DefaultOutboundMaxResponseBytes bounds an http_request response body
+	// when the plugin's manifest sets no max_response_bytes (configurable).
+	DefaultOutboundMaxResponseBytes = 4 << 20
 )

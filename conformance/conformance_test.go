@@ -140,6 +140,7 @@ func start(t *testing.T, wasm []byte, open openDatabases) *fixture {
 	if err := os.WriteFile(filepath.Join(plugins, pluginName+".wasm"), wasm, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	writeManifest(t, plugins) // the http RPC's grant
 	dbs := open(t)
 	db, err := dbs.ForPlugin(ctx, pluginName)
 	if err != nil {
@@ -149,7 +150,7 @@ func start(t *testing.T, wasm []byte, open openDatabases) *fixture {
 	log := zerolog.New(zerolog.MultiLevelWriter(logs, zerolog.NewTestWriter(t))).Level(zerolog.DebugLevel)
 	h, err := host.New(ctx, host.Config{
 		PluginDir: plugins, Databases: dbs, Logger: log,
-		Env: map[string]string{"MODE": "test"}, Node: testNode,
+		Env: map[string]string{"MODE": "test", envHTTPBase: startOutbound(t)}, Node: testNode,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,7 @@ func exchanges() []exchange {
 		exchange{caller: asServer, method: "POST", path: "/v2/rpc/text?unwrap", body: []byte("h\xffi")},
 		exchange{caller: asUser, method: "POST", path: "/v2/rpc/whoami?unwrap"},
 		exchange{caller: asServer, method: "POST", path: "/v2/rpc/WhoAmI?unwrap"},
+		exchange{caller: asServer, method: "POST", path: "/v2/rpc/http?unwrap"},
 	)
 }
 

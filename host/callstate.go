@@ -108,10 +108,10 @@ func (st *callState) ctxValue(key string) (string, bool) {
 	case abi.CtxPluginVersion:
 		return st.p.Version, true
 	case abi.CtxEnv:
-		return encodeStringMap(cfg.Env), true
+		return encodeStringMap(st.p.env), true
 	}
 	if name, ok := strings.CutPrefix(key, abi.CtxEnvPrefix); ok {
-		v, ok := cfg.Env[name]
+		v, ok := st.p.env[name]
 		return v, ok
 	}
 	if st.phase != phaseHandle || st.req == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/warden-rpc/warden/storage"
 )
@@ -49,14 +50,31 @@ func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
 // written, nothing is swapped, and res names the failure. Also the
 // errors of Reload, and of writing the file.
 func (h *Host) Deploy(ctx context.Context, name string, wasm []byte) (*ReloadResult, error) {
+	return h.DeployUpload(ctx, name, Upload{Wasm: wasm})
+}
+
+// DeployUpload is Deploy for a plugin, its manifest, or both (see Upload):
+// what the upload leaves out is taken from the plugin folder, the whole is
+// validated aside, and only once accepted is the manifest written (or
+// removed) beside the plugin file, then the plugin file, each atomically.
+// A manifest for a plugin that has no file yet is checked and written on
+// its own, for the plugin's first deploy to load under it.
+//
+// # Errors
+//
+// As Deploy; ErrNoPlugin for an upload without Wasm when the plugin has
+// no file (and the upload carries no manifest) or its file cannot be read;
+// ErrManifestTooLarge. In cluster mode the store holds the manifest with
+// the plugin, and a manifest alone needs the plugin in the store.
+func (h *Host) DeployUpload(ctx context.Context, name string, u Upload) (*ReloadResult, error) {
 	if err := storage.CheckPluginName(name); err != nil {
 		return nil, err
 	}
-	if int64(len(wasm)) > h.cfg.MaxPluginBytes {
-		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPluginTooLarge, len(wasm), h.cfg.MaxPluginBytes)
+	if int64(len(u.Wasm)) > h.cfg.MaxPluginBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrPluginTooLarge, len(u.Wasm), h.cfg.MaxPluginBytes)
 	}
 	if h.cfg.Store != nil {
-		return h.deployStored(ctx, name, wasm)
+		return h.deployStored(ctx, name, u)
 	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()
@@ -65,7 +83,16 @@ func (h *Host) Deploy(ctx context.Context, name string, wasm []byte) (*ReloadRes
 		return nil, err
 	}
 	target := h.pluginPath(name, files, failed)
-	up := snapshotFile{path: target, name: name, version: version(wasm), wasm: wasm}
+	wasm, mf, err := h.completeUpload(target, u)
+	switch {
+	case errors.Is(err, ErrDeployRefused): // a manifest alone, for a plugin still to come
+		return &ReloadResult{Failed: []LoadError{{Plugin: name, Path: manifestPath(target), Err: err, At: time.Now()}}}, err
+	case err != nil:
+		return nil, err
+	case wasm == nil:
+		return &ReloadResult{}, nil // that manifest was written
+	}
+	up := newSnapshotFile(target, wasm, mf)
 
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -77,7 +104,7 @@ func (h *Host) Deploy(ctx context.Context, name string, wasm []byte) (*ReloadRes
 	if err != nil {
 		return res, err
 	}
-	if err := writeAtomic(target, wasm); err != nil {
+	if err := writeUpload(target, u); err != nil {
 		h.discard(b, old)
 		return nil, fmt.Errorf("deploy %s: %w", name, err)
 	}

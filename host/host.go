@@ -21,6 +21,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/outbound"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -86,6 +87,9 @@ type Config struct {
 	// MaxPluginBytes bounds a plugin file; a larger one is refused unread.
 	// Default DefaultMaxPluginBytes.
 	MaxPluginBytes int64
+	// Outbound sends the plugins' http_request calls under the grants of
+	// their manifests; nil makes one with outbound's defaults.
+	Outbound *outbound.Service
 	// StrictLoad makes New fail when any plugin fails to load; by default
 	// the others load and serve, and the failures are logged and listed
 	// by LoadErrors.
@@ -160,6 +164,13 @@ type Host struct {
 // cfg.StrictLoad, when any plugin fails to load (the error lists them all).
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
+	if cfg.Outbound == nil {
+		out, err := outbound.New(outbound.Config{Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Outbound = out
+	}
 	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	h.errs.Store(&loadErrors{})

@@ -52,6 +52,8 @@ func hostFuncs() map[string]struct {
 		abi.FuncHTTPRegister:    {httpRegister, inInit},
 		abi.FuncOutputSetStatus: {outputSetStatus, inHandle},
 		abi.FuncOutputAddHeader: {outputAddHeader, inHandle},
+
+		abi.FuncHTTPRequest: {httpRequest, inHandle},
 	}
 }
 

@@ -89,7 +89,7 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 	if !known {
 		name = http.CanonicalHeaderKey(string(k))
 	}
-	if (!known && (!validHeaderName(name) || slices.Contains(managedHeaders, name))) || !validHeaderValue(v) {
+	if (!known && (!abi.ValidToken(name) || slices.Contains(managedHeaders, name))) || !abi.ValidHeaderValue(v) {
 		status(stack, st.fail(abi.StatusBadArgument, "invalid or host-managed header "+name))
 		return
 	}
@@ -118,26 +118,4 @@ func init() {
 		"text/plain; charset=utf-8", "*"} {
 		commonValues[v] = v
 	}
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(b []byte) bool {
-	for _, c := range b {
-		if (c < ' ' && c != '\t') || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -42,7 +42,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithSysWalltime().WithSysNanotime().WithNanosleep(sleepSlice).WithRandSource(rand.Reader).
 		WithStdout(stdout).WithStderr(stderr)
 
-	ctx, cancel := context.WithTimeout(ctx, p.host.cfg.CallTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.callTimeout)
 	defer cancel()
 	st := &inst.st
 	st.begin(phaseInit, nil, "")

@@ -284,7 +284,7 @@ func TestHost_Reload_moduleLimits(t *testing.T) {
 // generous; without the limits, the same file size would allow gigabytes.
 func TestInstanceCost_atLimits(t *testing.T) {
 	h := newTestHost(t, t.TempDir(), nil)
-	p, err := h.loadPlugin(context.Background(), "at.wasm", limitModule("at", atLimits))
+	p, err := h.loadPlugin(context.Background(), newSnapshotFile("at.wasm", limitModule("at", atLimits), nil))
 	if err != nil {
 		t.Fatal(err)
 	}

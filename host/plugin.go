@@ -16,6 +16,8 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/manifest"
+	"github.com/warden-rpc/warden/outbound"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -32,11 +34,19 @@ type Plugin struct {
 	LoadedAt time.Time
 
 	host     *Host
+	key      string // snapshotFile.key: the .wasm and the manifest
 	compiled wazero.CompiledModule
 	regs     []registration
 	pool     *pool
 	log      zerolog.Logger
 	db       storage.PluginDB // nil when the plugin has no database
+
+	// From the manifest (manifest.Default without one): the call
+	// timeout, the environment the plugin sees and its outbound client.
+	manifest    *manifest.Manifest
+	callTimeout time.Duration
+	env         map[string]string
+	http        *outbound.Client
 
 	// refs counts calls in flight; retired is set once the plugin left the
 	// registry, and drained is closed when the last call after that ends.
@@ -116,20 +126,23 @@ func (p *Plugin) retire(ctx context.Context, timeout time.Duration) {
 // Instances returns how many instances of this version are alive.
 func (p *Plugin) Instances() int { return int(p.pool.live.Load()) }
 
-// loadPlugin compiles the .wasm at path, validates it against the ABI and
-// runs a probe instance's init to collect its RPCs.
+// loadPlugin compiles the plugin f, under its manifest, validates it
+// against the ABI and runs a probe instance's init to collect its RPCs.
 //
 // # Errors
 //
-// It fails when the file cannot be read or compiled, does not fit the ABI,
-// or its init fails; the error names the plugin.
-func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugin, error) {
-	name := pluginName(path)
-	p := &Plugin{Name: name, Version: version(wasm), Path: path, LoadedAt: time.Now(), host: h, drained: make(chan struct{}),
+// It fails when the manifest is refused, the file cannot be compiled, does
+// not fit the ABI, or its init fails; the error names the plugin.
+func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) {
+	name, wasm := f.name, f.wasm
+	p := &Plugin{Name: name, Version: f.version, Path: f.path, LoadedAt: time.Now(), host: h, key: f.key, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
+	if wasm, err = h.applyManifest(p, f); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
 	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
 		return nil, fmt.Errorf("plugin %s: compile: %w", name, err)
 	}
@@ -145,7 +158,7 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 		_ = p.compiled.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
-	p.pool = newPool(h.cfg.MaxInstances, p.newInstance)
+	p.pool = newPool(p.manifest.Limits.Instances, p.newInstance)
 	probe, err := p.newInstance(ctx)
 	if err != nil {
 		p.closeDB()
@@ -181,7 +194,7 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	if !p.breaker.allow() {
 		return Result{}, p.coolingDown
 	}
-	deadline := time.Now().Add(p.host.cfg.CallTimeout)
+	deadline := time.Now().Add(p.callTimeout)
 	inst, err := p.pool.get(ctx, deadline)
 	if err != nil {
 		return Result{}, p.acquireError(ctx, err)
@@ -223,4 +236,5 @@ func (p *Plugin) close(ctx context.Context) {
 	p.pool.close(ctx)
 	_ = p.compiled.Close(ctx) // safe with calls still running on instances
 	p.closeDB()
+	p.http.Close()
 }

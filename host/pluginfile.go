@@ -1,14 +1,18 @@
 package host
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/warden-rpc/warden/manifest"
 )
 
 // DefaultMaxPluginBytes is the default of Config.MaxPluginBytes: 64 MiB,
@@ -16,10 +20,55 @@ import (
 // 3 MB).
 const DefaultMaxPluginBytes = 64 << 20
 
-// snapshotFile is one plugin file as read for a load.
+// snapshotFile is one plugin file as read for a load, with its manifest.
 type snapshotFile struct {
 	path, name, version string
 	wasm                []byte
+	// manifest is the plugin's NAME.toml, nil when it has none.
+	manifest []byte
+	// key identifies what was read, the .wasm and the manifest: a reload
+	// loads a plugin again when its key changed.
+	key string
+}
+
+// newSnapshotFile returns the snapshot of the plugin at path.
+func newSnapshotFile(path string, wasm, manifest []byte) snapshotFile {
+	f := snapshotFile{path: path, name: pluginName(path), version: version(wasm), wasm: wasm, manifest: manifest}
+	f.key = snapshotKey(f.version, manifest)
+	return f
+}
+
+// snapshotKey is the key of a plugin file of version v with manifest mf
+// (nil: none).
+func snapshotKey(v string, mf []byte) string {
+	if mf == nil {
+		return v
+	}
+	return v + "+" + version(mf)
+}
+
+// manifestPath is where the manifest of the plugin at path lives: beside
+// it, with the same base name (plugins/echo/echo.toml).
+func manifestPath(path string) string {
+	return strings.TrimSuffix(path, ".wasm") + manifest.Ext
+}
+
+// readManifest reads the manifest of the plugin at path; nil when there is
+// none.
+//
+// # Errors
+//
+// It fails when the manifest exists but cannot be read, is not a regular
+// file or is over manifest.MaxBytes.
+func readManifest(path string) ([]byte, error) {
+	b, err := readPluginFile(manifestPath(path), manifest.MaxBytes)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(path)), err)
+	}
+	return b, nil
 }
 
 // readPluginFiles reads every plugin file in dir, each at most maxBytes. A
@@ -36,11 +85,15 @@ func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed [
 	}
 	for _, path := range paths {
 		wasm, err := readPluginFile(path, maxBytes)
+		var mf []byte
+		if err == nil {
+			mf, err = readManifest(path)
+		}
 		if err != nil {
 			failed = append(failed, LoadError{Plugin: pluginName(path), Path: path, Err: err, At: time.Now()})
 			continue
 		}
-		files = append(files, snapshotFile{path: path, name: pluginName(path), version: version(wasm), wasm: wasm})
+		files = append(files, newSnapshotFile(path, wasm, mf))
 	}
 	return files, failed, nil
 }

@@ -160,7 +160,7 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 		switch prev := old.pluginAt(f.path); {
 		case prev == nil:
 			added = append(added, f)
-		case prev.Version == f.version:
+		case prev.key == f.key:
 			serving = append(serving, prev)
 		default:
 			serving = append(serving, prev)
@@ -181,7 +181,7 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 		b, serving = h.replace(b, serving, f, res)
 	}
 	for _, f := range added {
-		p, err := h.loadPlugin(h.life, f.path, f.wasm)
+		p, err := h.loadPlugin(h.life, f)
 		if err == nil {
 			if err = b.add(p); err == nil {
 				serving = append(serving, p)
@@ -212,7 +212,7 @@ func (h *Host) commit(b *registryBuilder, res *ReloadResult) {
 // fails to load or conflicts with the others, it records the failure in
 // res and returns b and serving as they were.
 func (h *Host) replace(b *registryBuilder, serving []*Plugin, f snapshotFile, res *ReloadResult) (*registryBuilder, []*Plugin) {
-	p, err := h.loadPlugin(h.life, f.path, f.wasm)
+	p, err := h.loadPlugin(h.life, f)
 	if err == nil {
 		others := slices.DeleteFunc(slices.Clone(serving), func(q *Plugin) bool { return q.Path == f.path })
 		var nb *registryBuilder
@@ -259,7 +259,7 @@ func (h *Host) swap(reg *registry) {
 			h.retiring.Add(1)
 			go func() {
 				defer h.retiring.Done()
-				p.retire(context.WithoutCancel(h.life), h.cfg.CallTimeout+time.Second)
+				p.retire(context.WithoutCancel(h.life), p.callTimeout+time.Second)
 			}()
 		}
 	}
@@ -368,13 +368,16 @@ type fileState struct {
 	mod  time.Time
 }
 
-// dirState returns the state of every plugin file in dir.
+// dirState returns the state of every plugin file in dir, and of their
+// manifests.
 func dirState(dir string) map[string]fileState {
 	paths, _ := pluginFiles(dir) // an unreadable directory looks empty: nothing changes
 	st := make(map[string]fileState, len(paths))
 	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil { // Stat never opens the file: a FIFO cannot hang it
-			st[p] = fileState{fi.Size(), fi.ModTime()}
+		for _, path := range []string{p, manifestPath(p)} {
+			if fi, err := os.Stat(path); err == nil { // Stat never opens the file: a FIFO cannot hang it
+				st[path] = fileState{fi.Size(), fi.ModTime()}
+			}
 		}
 	}
 	return st

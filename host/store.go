@@ -9,6 +9,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/warden-rpc/warden/manifest"
 )
 
 // PluginStore is where a cluster's plugins live (Config.Store): every node
@@ -37,6 +39,10 @@ type StoredPlugin struct {
 	Name, SHA256 string
 	// Wasm is the plugin's .wasm, when it was read.
 	Wasm []byte
+	// Manifest is the operator's manifest (NAME.toml) stored with the
+	// plugin, nil when it has none. List returns it too: it is small, and
+	// a changed manifest alone reloads the plugin.
+	Manifest []byte
 }
 
 // Sentinels of a PluginStore's errors.
@@ -75,7 +81,7 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 	}
 	reg := h.reg.Load()
 	for _, sp := range list {
-		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))]}
+		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))], manifest: sp.Manifest}
 		if p := reg.pluginAt(f.path); p == nil || p.Version != f.version {
 			wasm, err := h.cfg.Store.Get(ctx, sp.Name)
 			switch {
@@ -90,6 +96,7 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 			}
 			f.version, f.wasm = version(wasm), wasm
 		}
+		f.key = snapshotKey(f.version, f.manifest)
 		files = append(files, f)
 	}
 	return files, failed, gen, nil
@@ -187,7 +194,13 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 // node wrote it meanwhile (else it is validated again against the new
 // set), then swapped in here; the other nodes load it when the store
 // notifies them.
-func (h *Host) deployStored(ctx context.Context, name string, wasm []byte) (*ReloadResult, error) {
+func (h *Host) deployStored(ctx context.Context, name string, u Upload) (*ReloadResult, error) {
+	if len(u.Manifest) > manifest.MaxBytes {
+		return nil, ErrManifestTooLarge
+	}
+	if u.RemoveManifest && u.Manifest != nil {
+		return nil, errors.New("an upload cannot both carry and remove a manifest")
+	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()
 	for attempt := 1; ; attempt++ {
@@ -195,12 +208,40 @@ func (h *Host) deployStored(ctx context.Context, name string, wasm []byte) (*Rel
 		if err != nil {
 			return nil, err
 		}
-		up := snapshotFile{path: storePath(name), name: name, version: version(wasm), wasm: wasm}
+		up, err := h.completeStored(ctx, name, u, files)
+		if err != nil {
+			return nil, err
+		}
 		res, err := h.deployStoredAt(ctx, files, failed, gen, up)
 		if !errors.Is(err, ErrStoreChanged) || attempt == maxStoreAttempts {
 			return res, err
 		}
 	}
+}
+
+// completeStored returns the plugin file a cluster deploy of u loads: u's
+// module and manifest, else the stored plugin's (files, the store's set).
+func (h *Host) completeStored(ctx context.Context, name string, u Upload, files []snapshotFile) (snapshotFile, error) {
+	path := storePath(name)
+	i := slices.IndexFunc(files, func(f snapshotFile) bool { return f.path == path })
+	wasm, mf := u.Wasm, u.Manifest
+	if mf == nil && !u.RemoveManifest && i >= 0 {
+		mf = files[i].manifest
+	}
+	if wasm == nil {
+		if i < 0 {
+			return snapshotFile{}, fmt.Errorf("%w: %s (in cluster mode a manifest is stored with its plugin: upload the plugin first)", ErrNoPlugin, name)
+		}
+		if wasm = files[i].wasm; wasm == nil {
+			var err error
+			if wasm, err = h.cfg.Store.Get(ctx, name); err != nil {
+				return snapshotFile{}, fmt.Errorf("read plugin store: %w", err)
+			}
+		}
+	}
+	f := snapshotFile{path: path, name: name, version: version(wasm), wasm: wasm, manifest: mf}
+	f.key = snapshotKey(f.version, mf)
+	return f, nil
 }
 
 // deployStoredAt validates up against files, the store's set at gen, and
@@ -220,7 +261,7 @@ func (h *Host) deployStoredAt(ctx context.Context, files []snapshotFile, failed 
 	if err != nil {
 		return res, err
 	}
-	if err := h.cfg.Store.Put(ctx, gen, []StoredPlugin{{Name: up.name, Wasm: up.wasm}}); err != nil {
+	if err := h.cfg.Store.Put(ctx, gen, []StoredPlugin{{Name: up.name, Wasm: up.wasm, Manifest: up.manifest}}); err != nil {
 		h.discard(b, old)
 		return nil, fmt.Errorf("deploy %s: %w", up.name, err)
 	}

@@ -20,6 +20,7 @@ type PluginAdmin interface {
 	Reload(ctx context.Context) (*host.ReloadResult, error)
 	LoadErrors() []host.LoadError
 	Deploy(ctx context.Context, name string, wasm []byte) (*host.ReloadResult, error)
+	DeployUpload(ctx context.Context, name string, u host.Upload) (*host.ReloadResult, error)
 	Remove(ctx context.Context, name string) (*host.ReloadResult, error)
 	MaxPluginBytes() int64
 }
@@ -36,13 +37,15 @@ const consolePath = "/_warden/console/"
 
 // pluginJSON is one plugin in the admin listing.
 type pluginJSON struct {
-	Name      string       `json:"name"`
-	Version   string       `json:"version"`
-	Path      string       `json:"path"`
-	LoadedAt  time.Time    `json:"loaded_at"`
-	RPCs      []rpcJSON    `json:"rpcs"`
-	Routes    []string     `json:"routes"`
-	Instances int          `json:"instances"`
+	Name      string    `json:"name"`
+	Version   string    `json:"version"`
+	Path      string    `json:"path"`
+	LoadedAt  time.Time `json:"loaded_at"`
+	RPCs      []rpcJSON `json:"rpcs"`
+	Routes    []string  `json:"routes"`
+	Instances int       `json:"instances"`
+	// Grants are the origins its manifest lets it call (outbound HTTP).
+	Grants    []string     `json:"grants"`
 	LastError *loadErrJSON `json:"last_error"`
 }
 
@@ -105,7 +108,7 @@ func (s *Server) listPlugins(w http.ResponseWriter, r *http.Request, _ httproute
 	}{Plugins: []pluginJSON{}, Errors: []*loadErrJSON{}, Goroutines: runtime.NumGoroutine()}
 	for _, p := range s.cfg.Admin.Plugins() {
 		pj := pluginJSON{Name: p.Name, Version: p.Version, Path: p.Path, LoadedAt: p.LoadedAt,
-			RPCs: []rpcJSON{}, Routes: p.Routes(), Instances: p.Instances()}
+			RPCs: []rpcJSON{}, Routes: p.Routes(), Instances: p.Instances(), Grants: p.Grants()}
 		for _, rpc := range p.RPCs() {
 			pj.RPCs = append(pj.RPCs, rpcJSON{rpc.ID, rpc.ServerOnly})
 		}

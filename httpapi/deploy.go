@@ -34,6 +34,9 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 		return err
 	}
 	name := pluginNameParam(ps)
+	if name, ok := strings.CutSuffix(name, manifestSuffix); ok {
+		return s.deployManifest(w, r, name)
+	}
 	if err := storage.CheckPluginName(name); err != nil {
 		return newError(abi.CodeInvalidArgument, "invalid plugin name", err)
 	}
@@ -77,6 +80,9 @@ func (s *Server) removePlugin(w http.ResponseWriter, r *http.Request, ps httprou
 		return err
 	}
 	name := pluginNameParam(ps)
+	if name, ok := strings.CutSuffix(name, manifestSuffix); ok {
+		return s.removeManifest(w, r, name)
+	}
 	res, err := s.cfg.Admin.Remove(r.Context(), name)
 	switch {
 	case errors.Is(err, storage.ErrBadName):

@@ -79,6 +79,9 @@ func (a storeAdapter) List(ctx context.Context) ([]host.StoredPlugin, int64, err
 	out := make([]host.StoredPlugin, len(list))
 	for i, p := range list {
 		out[i] = host.StoredPlugin{Name: p.Name, SHA256: p.SHA256}
+		if p.Manifest != nil {
+			out[i].Manifest = []byte(*p.Manifest)
+		}
 	}
 	return out, gen, nil
 }
@@ -91,9 +94,11 @@ func (a storeAdapter) Get(ctx context.Context, name string) ([]byte, error) {
 func (a storeAdapter) Put(ctx context.Context, gen int64, plugins []host.StoredPlugin) error {
 	ups := make([]pluginstore.Upload, len(plugins))
 	for i, p := range plugins {
-		// Manifest: nil until the HTTP form of an upload carries a NAME.toml;
-		// the column is there (pluginstore.Upload.Manifest).
 		ups[i] = pluginstore.Upload{Name: p.Name, Wasm: p.Wasm}
+		if p.Manifest != nil {
+			mf := string(p.Manifest)
+			ups[i].Manifest = &mf
+		}
 	}
 	_, err := a.s.Put(ctx, gen, ups...)
 	return mapStoreError(err)

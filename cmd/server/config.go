@@ -14,6 +14,7 @@ import (
 	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
+	"github.com/warden-rpc/warden/outbound"
 )
 
 // pagesPerMiB is how many 64 KiB WebAssembly pages make a MiB, the unit of
@@ -55,6 +56,8 @@ type config struct {
 	Console         bool
 	ConsoleUser     string
 	ConsolePassword string
+	// Outbound bounds plugins' outbound HTTP (its Logger is set by run).
+	Outbound outbound.Config
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -118,6 +121,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.Console, "console", true, "serve the web console at /_warden/console/")
 	fs.StringVar(&c.ConsoleUser, "console-user", console.DefaultUser, "user name that signs in to the web console")
 	fs.StringVar(&c.ConsolePassword, "console-password", "", "password of the web console user (default: generated and kept in the data directory's keys.json as console_password)")
+	// Outbound HTTP from plugins (http_request, ABI 1.2): the server's bounds
+	// on what manifests grant, and the extra CA.
+	fs.StringVar(&c.Outbound.CAFile, "outbound-ca-file", "", "PEM file of certificate authorities that plugins' outbound HTTPS trusts besides the system's")
+	fs.IntVar(&c.Outbound.MaxRequests, "outbound-max-requests", outbound.DefaultMaxRequests, "outbound HTTP requests in flight across all plugins")
+	fs.IntVar(&c.Outbound.MaxRequestsPerPlugin, "outbound-max-requests-per-plugin", outbound.DefaultMaxRequestsPerPlugin, "outbound HTTP requests in flight, and connections, per plugin")
+	fs.DurationVar(&c.Outbound.MaxTimeout, "outbound-max-timeout", outbound.DefaultMaxTimeout, "largest [http] timeout a plugin manifest may set")
+	fs.Int64Var(&c.Outbound.MaxRequestBytes, "outbound-max-request-bytes", outbound.DefaultMaxRequestBytes, "largest [http] max_request_bytes a plugin manifest may set")
+	fs.Int64Var(&c.Outbound.MaxResponseBytes, "outbound-max-response-bytes", outbound.DefaultMaxResponseBytes, "largest [http] max_response_bytes a plugin manifest may set")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -160,6 +171,9 @@ func (c *config) check() error {
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
 	case c.MaxPluginBytes <= 0:
 		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
+	case c.Outbound.MaxRequests <= 0 || c.Outbound.MaxRequestsPerPlugin <= 0 || c.Outbound.MaxTimeout <= 0 ||
+		c.Outbound.MaxRequestBytes <= 0 || c.Outbound.MaxResponseBytes <= 0:
+		return errors.New("outbound-max-*: want positive values")
 	case c.EncryptionKey != "" && c.EncryptionKey == c.RefreshKey:
 		return errors.New("refresh-encryption-key: must differ from encryption-key")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/pluginstore"
+	"github.com/warden-rpc/warden/outbound"
 )
 
 // version is the server's version, set at build time with
@@ -77,6 +78,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := cfg.checkDirs(); err != nil {
 		return err
 	}
+	cfg.Outbound.Logger = log
+	out, err := outbound.New(cfg.Outbound) // reads -outbound-ca-file before anything is created
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -111,6 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
 		Store:          hostStore(ps),
+		Outbound:       out,
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)

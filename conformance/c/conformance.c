@@ -379,6 +379,59 @@ static int32_t whoami(const uint8_t *payload, size_t len) {
     return warden_output_str(warden_ctx(WARDEN_CTX_USER_ID, NULL, 0) >= 0 ? "user" : "server");
 }
 
+/* show_http appends one outbound request's outcome as SPEC.md prints it. */
+static void show_http(lines *out, const char *name, int32_t st, warden_http_res *res) {
+    warden_buf_str(out, name);
+    if (st != WARDEN_OK) {
+        put(out, "", status_name(st));
+        warden_buf_str(out, name);
+        put(out, ".message", warden_errmsg());
+        return;
+    }
+    put_i64(out, ".status", res->status);
+    warden_bytes v;
+    warden_buf_str(out, name);
+    warden_buf_str(out, ".x-reply=");
+    if (warden_http_header(res, "X-Reply", &v)) warden_buf_bytes(out, v.ptr, v.len);
+    else warden_buf_str(out, "<absent>");
+    int64_t n = 0;
+    for (uint32_t i = 0; i < res->nheaders; i++)
+        n += res->headers[i].name.len == 7 && memcmp(res->headers[i].name.ptr, "x-reply", 7) == 0;
+    warden_buf_char(out, '\n');
+    warden_buf_str(out, name);
+    put_i64(out, ".x-reply.count", n);
+    warden_buf_str(out, name);
+    warden_buf_str(out, ".body=");
+    warden_buf_bytes(out, res->body.ptr, res->body.len);
+    warden_buf_char(out, '\n');
+    warden_http_res_free(res);
+}
+
+/* http_rpc makes the four requests of SPEC.md's http RPC to the runner's
+ * server, whose base URL is the env entry CONF_HTTP_BASE. */
+static int32_t http_rpc(const uint8_t *payload, size_t len) {
+    (void)payload, (void)len;
+    char *base = warden_ctx_dup2(WARDEN_CTX_ENV_PREFIX, "CONF_HTTP_BASE", NULL);
+    if (!base) return warden_fail(WARDEN_CODE_FAILED_PRECONDITION, "CONF_HTTP_BASE is not set");
+    lines out = WARDEN_BUF_INIT, url = WARDEN_BUF_INIT;
+    warden_http_res res;
+    warden_buf_str(&url, base);
+    warden_buf_str(&url, "/get?x=1");
+    show_http(&out, "get", warden_http_get(url.data, &res), &res);
+    url.len = strlen(base);
+    warden_buf_str(&url, "/post");
+    warden_header hs[] = {{"X-Conformance", "conf"}, {"Content-Type", "text/plain"}};
+    warden_http_req req = {"POST", url.data, hs, 2, "h\xc3\xa9llo", 6, 0};
+    show_http(&out, "post", warden_http_send(&req, &res), &res);
+    url.len = strlen(base);
+    warden_buf_str(&url, "/missing");
+    show_http(&out, "missing", warden_http_post(url.data, "text/plain", "x", 1, &res), &res);
+    show_http(&out, "refused", warden_http_get("http://example.com/conformance?secret=1", &res), &res);
+    warden_buf_free(&url);
+    free(base);
+    return finish(&out);
+}
+
 static int32_t init(void) {
     int32_t rc = 0;
     if (!rc) rc = warden_register("ctx", ctx);
@@ -388,6 +441,7 @@ static int32_t init(void) {
     if (!rc) rc = warden_register("panic", panic_rpc);
     if (!rc) rc = warden_register("echo", echo);
     if (!rc) rc = warden_register("text", text);
+    if (!rc) rc = warden_register("http", http_rpc);
     if (!rc) rc = warden_register("whoami", whoami);
     return rc;
 }

@@ -32,6 +32,7 @@ func initModule(_ *warden.Context) error {
 		{"panic", panicRPC, false},
 		{"echo", echoRPC, false},
 		{"text", textRPC, false},
+		{"http", httpRPC, false},
 		{"whoami", whoamiRPC, false},
 	} {
 		register := warden.Register

@@ -27,6 +27,7 @@
   (import "warden_v1" "http_register" (func $http_register (param i32 i32 i32 i32 i32 i32) (result i32)))
   (import "warden_v1" "output_set_status" (func $output_set_status (param i32) (result i32)))
   (import "warden_v1" "output_add_header" (func $output_add_header (param i32 i32 i32 i32) (result i32)))
+  (import "warden_v1" "http_request" (func $http_request (param i32 i32) (result i64)))
   (memory (export "memory") 4)
   (data (i32.const 0) "fuzz")
   (func (export "warden_abi_v1"))
@@ -46,6 +47,7 @@
     (local.set $e (call $arg (local.get $r) (i32.const 4)))
     (local.set $f (call $arg (local.get $r) (i32.const 5)))
     (block $done
+    (block $f21
     (block $f20
     (block $f19
     (block $f18
@@ -67,7 +69,7 @@
     (block $f2
     (block $f1
     (block $f0
-      (br_table $f0 $f1 $f2 $f3 $f4 $f5 $f6 $f7 $f8 $f9 $f10 $f11 $f12 $f13 $f14 $f15 $f16 $f17 $f18 $f19 $f20 $done (i32.rem_u (i32.load8_u (local.get $r)) (i32.const 21))))
+      (br_table $f0 $f1 $f2 $f3 $f4 $f5 $f6 $f7 $f8 $f9 $f10 $f11 $f12 $f13 $f14 $f15 $f16 $f17 $f18 $f19 $f20 $f21 $done (i32.rem_u (i32.load8_u (local.get $r)) (i32.const 22))))
       (drop (call $rpc_register (local.get $a) (local.get $b) (local.get $c) (local.get $d))) (br $done))
       (drop (call $input_read (local.get $a) (local.get $b) (local.get $c))) (br $done))
       (drop (call $output_write (local.get $a) (local.get $b))) (br $done))
@@ -89,6 +91,7 @@
       (drop (call $http_register (local.get $a) (local.get $b) (local.get $c) (local.get $d) (local.get $e) (local.get $f))) (br $done))
       (drop (call $output_set_status (local.get $a))) (br $done))
       (drop (call $output_add_header (local.get $a) (local.get $b) (local.get $c) (local.get $d))) (br $done))
+      (drop (call $http_request (local.get $a) (local.get $b))) (br $done))
     )
 
   (func (export "warden_handle") (param $id i32) (param $len i32) (result i32)

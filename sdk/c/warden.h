@@ -87,6 +87,7 @@ WARDEN_IMPORT(random_fill) int32_t warden_random_fill(uint8_t *dst_ptr, uint32_t
 WARDEN_IMPORT(http_register) int32_t warden_http_register(const char *pattern_ptr, uint32_t pattern_len, const char *methods_ptr, uint32_t methods_len, int32_t handler_id, int32_t flags);
 WARDEN_IMPORT(output_set_status) int32_t warden_output_set_status(int32_t status);
 WARDEN_IMPORT(output_add_header) int32_t warden_output_add_header(const char *name_ptr, uint32_t name_len, const char *value_ptr, uint32_t value_len);
+WARDEN_IMPORT(http_request) int64_t warden_http_request(const uint8_t *req_ptr, uint32_t req_len);
 
 /* ---- Constants ---------------------------------------------------------- */
 
@@ -107,7 +108,9 @@ enum {
     WARDEN_TX_FAILED = -12,
     WARDEN_TX_STATE = -13,
     WARDEN_DB_READ_ONLY = -14,
-    WARDEN_BUFFER_TOO_SMALL = -15
+    WARDEN_BUFFER_TOO_SMALL = -15,
+    WARDEN_NOT_GRANTED = -16, /* 1.2: an http_request the plugin's grants do not allow */
+    WARDEN_HTTP_FAILED = -17  /* 1.2: an http_request that got no response */
 };
 
 /* gRPC codes for warden_fail (ABI.md section 5). */
@@ -355,6 +358,76 @@ int32_t warden_query(const char *sql, const warden_args *args, warden_rows *rows
 const warden_value *warden_rows_get(const warden_rows *rows, uint32_t r, uint32_t c);
 void warden_rows_free(warden_rows *rows);
 
+/* ---- Outbound HTTP (ABI 1.2) -------------------------------------------
+ * Requests to the URLs the plugin's manifest NAME.toml grants:
+ *
+ *     [http]
+ *     allow = ["https://api.example.com", "http://127.0.0.1:*"]
+ *
+ *     warden_http_res res;
+ *     int32_t st = warden_http_get("https://api.example.com/items/7", &res);
+ *     if (st != WARDEN_OK) return warden_http_fail(st); // NOT_GRANTED, ...
+ *     warden_bytes type;
+ *     if (res.status == 200 && warden_http_header(&res, "Content-Type", &type)) ...
+ *     warden_http_res_free(&res);
+ *
+ * A 4xx or 5xx answer is a response (its status tells); a failure is a
+ * negative status, with the host's message in warden_errmsg(). */
+
+/* One request header; a repeated name has one entry per value. */
+typedef struct {
+    const char *name, *value;
+} warden_header;
+
+/* An outbound request. */
+typedef struct {
+    const char *method; /* an HTTP token; NULL or "" means GET */
+    const char *url;    /* absolute: http:// or https:// */
+    const warden_header *headers;
+    size_t nheaders;
+    const void *body;
+    size_t body_len;
+    uint32_t timeout_ms; /* 0: the plugin's configured timeout; else at most that */
+} warden_http_req;
+
+/* One response header; name (lower-cased by the host) and value point into
+ * the response's buffer and are not NUL-terminated. */
+typedef struct {
+    warden_bytes name, value;
+} warden_http_header_view;
+
+/* A response: the caller frees it with warden_http_res_free. */
+typedef struct {
+    int32_t status; /* the HTTP status, such as 200 or 404 */
+    uint32_t nheaders;
+    warden_http_header_view *headers; /* in the order received */
+    warden_bytes body;
+    uint8_t *buf;
+} warden_http_res;
+
+/* Sends req and decodes the answer into *res. Returns 0, or a negative
+ * status: WARDEN_NOT_GRANTED (the grants do not allow the URL),
+ * WARDEN_HTTP_FAILED (no response), WARDEN_CANCELLED,
+ * WARDEN_LIMIT_EXCEEDED, WARDEN_BAD_ARGUMENT (a bad method, URL or header,
+ * or one the host manages such as Host), WARDEN_NOT_ALLOWED (in init),
+ * WARDEN_INTERNAL (an undecodable answer); *res is then empty. */
+int32_t warden_http_send(const warden_http_req *req, warden_http_res *res);
+/* A GET of url with no headers; as warden_http_send. */
+int32_t warden_http_get(const char *url, warden_http_res *res);
+/* A POST of body with its Content-Type; as warden_http_send. */
+int32_t warden_http_post(const char *url, const char *content_type, const void *body, size_t len, warden_http_res *res);
+/* Finds the first value of header name (case-insensitive): returns 1 and
+ * sets *value, or 0 when absent. */
+int warden_http_header(const warden_http_res *res, const char *name, warden_bytes *value);
+void warden_http_res_free(warden_http_res *res);
+/* The code a failed request fails the call with: PERMISSION_DENIED for
+ * NOT_GRANTED, UNAVAILABLE for HTTP_FAILED, DEADLINE_EXCEEDED for
+ * CANCELLED, RESOURCE_EXHAUSTED for LIMIT_EXCEEDED, INTERNAL otherwise. */
+int32_t warden_http_code(int32_t status);
+/* Fails the call for request status st with warden_http_code(st) and
+ * "STATUS: host message"; returns 1, for "return warden_http_fail(st)". */
+int32_t warden_http_fail(int32_t status);
+
 /* ---- Diagnostics -------------------------------------------------------- */
 
 /* The ABI name of a status ("TX_STATE"), or "UNKNOWN". */
@@ -401,6 +474,7 @@ static const char *const warden__status_names[] = {
     "OK", "NOT_FOUND", "BAD_ARGUMENT", "INVALID_MEMORY", "NOT_ALLOWED",
     "ALREADY_EXISTS", "LIMIT_EXCEEDED", "DB_ERROR", "UNIMPLEMENTED", "INTERNAL",
     "CANCELLED", "DB_BUSY", "TX_FAILED", "TX_STATE", "DB_READ_ONLY", "BUFFER_TOO_SMALL",
+    "NOT_GRANTED", "HTTP_FAILED",
 };
 
 const char *warden_status_name(int32_t st) {
@@ -898,6 +972,113 @@ void warden_rows_free(warden_rows *rows) {
     free(rows->values);
     free(rows->buf);
     memset(rows, 0, sizeof *rows);
+}
+
+/* ---- Outbound HTTP (ABI 1.2) implementation ---- */
+
+static void warden__put_len(warden_buf *b, const void *p, size_t n) {
+    warden__args_u32(b, (uint32_t)n);
+    warden_buf_bytes(b, p, n);
+}
+
+static void warden__put_str(warden_buf *b, const char *s) { warden__put_len(b, s, s ? strlen(s) : 0); }
+
+static int warden__decode_http(warden_http_res *r, size_t len) {
+    const uint8_t *p = r->buf, *end = r->buf + len;
+    if (end - p < 8) return -1;
+    r->status = (int32_t)warden__u32(p);
+    r->nheaders = warden__u32(p + 4);
+    p += 8;
+    if ((uint64_t)r->nheaders * 8 > (uint64_t)(end - p)) return -1;
+    r->headers = calloc(r->nheaders ? r->nheaders : 1, sizeof *r->headers);
+    if (!r->headers) return -1;
+    for (uint32_t i = 0; i < r->nheaders; i++)
+        if (warden__bytes(&p, end, &r->headers[i].name) || warden__bytes(&p, end, &r->headers[i].value)) return -1;
+    if (warden__bytes(&p, end, &r->body)) return -1;
+    return p == end ? 0 : -1;
+}
+
+int32_t warden_http_send(const warden_http_req *req, warden_http_res *res) {
+    memset(res, 0, sizeof *res);
+    warden_buf b = WARDEN_BUF_INIT;
+    warden__put_str(&b, req->method);
+    warden__put_str(&b, req->url);
+    warden__args_u32(&b, (uint32_t)req->nheaders);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        warden__put_str(&b, req->headers[i].name);
+        warden__put_str(&b, req->headers[i].value);
+    }
+    warden__put_len(&b, req->body, req->body ? req->body_len : 0);
+    warden__args_u32(&b, req->timeout_ms);
+    if (b.oom) {
+        warden_buf_free(&b);
+        return WARDEN_LIMIT_EXCEEDED;
+    }
+    int64_t len = warden_http_request((const uint8_t *)b.data, (uint32_t)b.len);
+    warden_buf_free(&b);
+    if (len < 0) return len < INT32_MIN ? WARDEN_INTERNAL : (int32_t)len;
+    len = warden__read(warden__result_call, NULL, &res->buf);
+    if (len < 0) return (int32_t)len;
+    if (warden__decode_http(res, (size_t)len)) {
+        warden_http_res_free(res);
+        return WARDEN_INTERNAL;
+    }
+    return WARDEN_OK;
+}
+
+int32_t warden_http_get(const char *url, warden_http_res *res) {
+    warden_http_req req = {"GET", url, NULL, 0, NULL, 0, 0};
+    return warden_http_send(&req, res);
+}
+
+int32_t warden_http_post(const char *url, const char *content_type, const void *body, size_t len, warden_http_res *res) {
+    warden_header h = {"Content-Type", content_type};
+    warden_http_req req = {"POST", url, &h, 1, body, len, 0};
+    return warden_http_send(&req, res);
+}
+
+static int warden__lower(int c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+int warden_http_header(const warden_http_res *res, const char *name, warden_bytes *value) {
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < res->nheaders; i++) {
+        const warden_bytes *k = &res->headers[i].name;
+        size_t j = 0;
+        while (j < n && k->len == n && warden__lower(k->ptr[j]) == warden__lower((unsigned char)name[j])) j++;
+        if (k->len == n && j == n) {
+            *value = res->headers[i].value;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void warden_http_res_free(warden_http_res *res) {
+    free(res->headers);
+    free(res->buf);
+    memset(res, 0, sizeof *res);
+}
+
+int32_t warden_http_code(int32_t st) {
+    switch (st) {
+    case WARDEN_NOT_GRANTED: return WARDEN_CODE_PERMISSION_DENIED;
+    case WARDEN_HTTP_FAILED: return WARDEN_CODE_UNAVAILABLE;
+    case WARDEN_CANCELLED: return WARDEN_CODE_DEADLINE_EXCEEDED;
+    case WARDEN_LIMIT_EXCEEDED: return WARDEN_CODE_RESOURCE_EXHAUSTED;
+    }
+    return WARDEN_CODE_INTERNAL;
+}
+
+int32_t warden_http_fail(int32_t st) {
+    const char *msg = warden_errmsg();
+    warden_buf b = WARDEN_BUF_INIT;
+    warden_buf_str(&b, warden_status_name(st));
+    warden_buf_str(&b, ": ");
+    warden_buf_str(&b, *msg ? msg : warden_status_name(st));
+    if (b.oom) warden_fail(warden_http_code(st), warden_status_name(st));
+    else warden_error_set(warden_http_code(st), b.data, (uint32_t)b.len);
+    warden_buf_free(&b);
+    return 1;
 }
 
 void warden_abort(const char *msg) {

@@ -24,12 +24,15 @@ const (
 	StatusTxState        Status = -13
 	StatusDBReadOnly     Status = -14
 	StatusBufferTooSmall Status = -15
+	StatusNotGranted     Status = -16 // 1.2: an http_request the plugin's grants do not allow
+	StatusHTTPFailed     Status = -17 // 1.2: an http_request that got no response
 )
 
 var statusNames = [...]string{
 	"OK", "NOT_FOUND", "BAD_ARGUMENT", "INVALID_MEMORY", "NOT_ALLOWED",
 	"ALREADY_EXISTS", "LIMIT_EXCEEDED", "DB_ERROR", "UNIMPLEMENTED", "INTERNAL",
 	"CANCELLED", "DB_BUSY", "TX_FAILED", "TX_STATE", "DB_READ_ONLY", "BUFFER_TOO_SMALL",
+	"NOT_GRANTED", "HTTP_FAILED",
 }
 
 // String returns the status name as ABI.md spells it, such as "TX_STATE",

@@ -186,7 +186,7 @@ func TestLogger(t *testing.T) {
 }
 
 func TestStatus_String(t *testing.T) {
-	for st, want := range map[Status]string{StatusOK: "OK", StatusTxState: "TX_STATE", StatusBufferTooSmall: "BUFFER_TOO_SMALL", -16: "UNKNOWN", 1: "UNKNOWN"} {
+	for st, want := range map[Status]string{StatusOK: "OK", StatusTxState: "TX_STATE", StatusBufferTooSmall: "BUFFER_TOO_SMALL", StatusNotGranted: "NOT_GRANTED", StatusHTTPFailed: "HTTP_FAILED", -18: "UNKNOWN", 1: "UNKNOWN"} {
 		if st.String() != want {
 			t.Errorf("Status(%d) = %s, want %s", st, st, want)
 		}

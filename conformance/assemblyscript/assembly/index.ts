@@ -6,6 +6,7 @@ import {
   db, err, initModule, logger, ok, statusName, utf8,
 } from "warden-sdk";
 export { warden_abi_v1, warden_handle } from "warden-sdk";
+import { httpRpc } from "./outbound";
 
 /** ctx prints the context keys of SPEC.md in order, each with the SDK getter that reads it. */
 function ctxRpc(ctx: Context, _payload: Uint8Array): Result<Uint8Array> {
@@ -185,6 +186,7 @@ function init(r: Registrar): void {
   r.rpc("panic", panicRpc);
   r.rpc("echo", echoRpc);
   r.rpcText("text", textRpc);
+  r.rpc("http", httpRpc);
   r.rpc("whoami", whoamiRpc);
 }
 

@@ -8,6 +8,8 @@ use std::fmt::Write;
 use warden::db::{self, DbError, Engine, TxMode, Value};
 use warden::{Code, Context, Error, Registrar};
 
+mod outbound;
+
 /// ctx prints each context key of the spec, in its order.
 fn ctx(ctx: &Context, _payload: &[u8]) -> Result<Vec<u8>, Error> {
     let mut out = String::new();
@@ -246,6 +248,7 @@ fn init(r: &mut Registrar) -> Result<(), Error> {
     r.rpc("panic", panic)?;
     r.rpc("echo", echo)?;
     r.rpc_str("text", text)?;
+    r.rpc("http", outbound::http)?;
     r.rpc("whoami", whoami)
 }
 

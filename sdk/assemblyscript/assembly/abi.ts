@@ -2,7 +2,7 @@
 // Go package abi spells them. The raw imports are in env.ts.
 
 /** ABI_VERSION is the ABI version this SDK implements, as "major.minor". */
-export const ABI_VERSION = "1.1";
+export const ABI_VERSION = "1.2";
 
 /** MODULE is the import module of every host function. */
 export const MODULE = "warden_v1";
@@ -29,13 +29,17 @@ export enum Status {
   TX_STATE = -13,
   DB_READ_ONLY = -14,
   BUFFER_TOO_SMALL = -15,
+  /** 1.2: an http_request the plugin's grants do not allow. */
+  NOT_GRANTED = -16,
+  /** 1.2: an http_request that got no response. */
+  HTTP_FAILED = -17,
 }
 
 const STATUS_NAMES: string[] = [
   "OK", "NOT_FOUND", "BAD_ARGUMENT", "INVALID_MEMORY", "NOT_ALLOWED",
   "ALREADY_EXISTS", "LIMIT_EXCEEDED", "DB_ERROR", "UNIMPLEMENTED", "INTERNAL",
   "CANCELLED", "DB_BUSY", "TX_FAILED", "TX_STATE", "DB_READ_ONLY",
-  "BUFFER_TOO_SMALL",
+  "BUFFER_TOO_SMALL", "NOT_GRANTED", "HTTP_FAILED",
 ];
 
 /** statusName returns the ABI.md name of status `s`, such as "DB_BUSY", or "UNKNOWN". */

@@ -59,7 +59,7 @@ export function encodeValues(vals: Value[]): Uint8Array {
 }
 
 /** A cursor over an encoded buffer; `error` is set at the first problem. */
-class Cursor {
+export class Cursor {
   error: string | null = null;
   constructor(private p: usize, private end: usize) {}
 
@@ -137,6 +137,17 @@ class Cursor {
     return Value.null();
   }
 
+  /** Reads a map's pairs, in order. */
+  map(): KeyValue[] {
+    const n = this.count(8);
+    const pairs = new Array<KeyValue>();
+    for (let i = 0; i < n && this.error == null; i++) {
+      const k = this.string();
+      pairs.push(new KeyValue(k, this.string()));
+    }
+    return pairs;
+  }
+
   finish(): void {
     if (this.error == null && this.p != this.end) this.fail("trailing bytes");
   }
@@ -176,17 +187,13 @@ export function decodeRows(b: Uint8Array): Result<Rows> {
 /** decodeMap decodes a map at (ptr, len) into its pairs, in order; a repeated key appears once per value. Errors as decodeValues. */
 export function decodeMap(ptr: usize, len: i32): Result<KeyValue[]> {
   const r = new Cursor(ptr, ptr + <usize>len);
-  const n = r.count(8);
-  const pairs = new Array<KeyValue>();
-  for (let i = 0; i < n && r.error == null; i++) {
-    const k = r.string();
-    pairs.push(new KeyValue(k, r.string()));
-  }
+  const pairs = r.map();
   r.finish();
   return done<KeyValue[]>(r, pairs);
 }
 
-function done<T>(r: Cursor, v: T): Result<T> {
+/** done returns `v`, or INTERNAL with the cursor's error. */
+export function done<T>(r: Cursor, v: T): Result<T> {
   const e = r.error;
   return e == null ? ok<T>(v) : err<T>(Code.INTERNAL, e);
 }

@@ -45,3 +45,5 @@
 @external("warden_v1", "http_register") export declare function http_register(pattern_ptr: usize, pattern_len: usize, methods_ptr: usize, methods_len: usize, handler_id: i32, flags: i32): i32;
 @external("warden_v1", "output_set_status") export declare function output_set_status(status: i32): i32;
 @external("warden_v1", "output_add_header") export declare function output_add_header(name_ptr: usize, name_len: usize, value_ptr: usize, value_len: usize): i32;
+// 3.9 Outbound HTTP (1.2)
+@external("warden_v1", "http_request") export declare function http_request(req_ptr: usize, req_len: usize): i64;

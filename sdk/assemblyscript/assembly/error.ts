@@ -81,6 +81,16 @@ export class RpcError {
     return this.status == Status.NOT_ALLOWED;
   }
 
+  /** isNotGranted reports NOT_GRANTED: the plugin's grants do not allow an http.request's URL (1.2). */
+  get isNotGranted(): bool {
+    return this.status == Status.NOT_GRANTED;
+  }
+
+  /** isHttpFailed reports HTTP_FAILED: an http.request got no response (1.2). */
+  get isHttpFailed(): bool {
+    return this.status == Status.HTTP_FAILED;
+  }
+
   /** toString returns "CODE: message", such as "NOT_FOUND: no such key". */
   toString(): string {
     return codeName(this.code) + ": " + this.message;

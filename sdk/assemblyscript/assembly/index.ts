@@ -21,7 +21,8 @@
 //
 // The layers: env.ts is the raw warden_v1 ABI, one import per host function
 // (see abi/ABI.md), and abi.ts its numbers; the rest is a safe API over
-// them: Context, Result and RpcError, logger, db, Json, http, utf8, and
+// them: Context, Result and RpcError, logger, db, Json, http (custom
+// handlers' responses and outbound requests), utf8, and
 // timeNow and randomBytes. A failed Result fails the call with its code and
 // message; abort (routed to the host's panic) fails it with code 13 and
 // discards the instance.
@@ -33,6 +34,7 @@ export { KeyValue } from "./codec";
 export { logger } from "./log";
 export { db, Tx } from "./db";
 export { BUSY_BACKOFF_NS, MAX_TX_ATTEMPTS } from "./retry";
+export { Response } from "./fetch";
 export { Kind, Row, Rows, Value } from "./value";
 export { Json, JsonKind, MAX_DEPTH, formatFloat, writeString } from "./json/index";
 export {

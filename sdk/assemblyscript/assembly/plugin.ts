@@ -11,6 +11,8 @@ import { Code, Result, RpcError } from "./error";
 import { lastErrorOr } from "./hostcall";
 import { logger } from "./log";
 import { decode, encode } from "./utf8";
+import { KeyValue } from "./codec";
+import { Response, sendHttpRequest } from "./fetch";
 
 /**
  * Handler serves an RPC (or an HTTP handler) whose payload is any bytes: it
@@ -140,10 +142,41 @@ function quote(s: string): string {
 }
 
 /**
- * http sets the response of a custom HTTP handler (ABI.md 3.7). Both fail
- * with NOT_ALLOWED in an RPC.
+ * http sets the response of a custom HTTP handler (ABI.md 3.7; both fail
+ * with NOT_ALLOWED in an RPC), and sends outbound requests (1.2) to the
+ * URLs the plugin's manifest grants:
+ *
+ * ```ts
+ * const r = http.get("https://api.example.com/items/7");
+ * if (r.isErr) return r.forward<string>(); // r.error!.isNotGranted, ...
+ * const kind = r.value.header("content-type");
+ * ```
  */
 export namespace http {
+  /**
+   * request sends an HTTP request and returns the Response (a 4xx or 5xx
+   * answer too). `method` is an HTTP token ("" means GET); `url` is
+   * absolute; `headers` are sent in order; `timeoutMs` above 0 shortens
+   * the plugin's configured timeout, and the call's deadline bounds both.
+   * A failure is an RpcError whose status is NOT_GRANTED, HTTP_FAILED,
+   * CANCELLED, LIMIT_EXCEEDED, BAD_ARGUMENT or NOT_ALLOWED (in init), and
+   * whose message is "STATUS: host message"; its code is PERMISSION_DENIED,
+   * UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED or INTERNAL.
+   */
+  export function request(method: string, url: string, headers: KeyValue[] = [], body: Uint8Array = new Uint8Array(0), timeoutMs: u32 = 0): Result<Response> {
+    return sendHttpRequest(method, url, headers, body, timeoutMs);
+  }
+
+  /** get sends a GET request to `url`, with no headers; errors as request. */
+  export function get(url: string): Result<Response> {
+    return sendHttpRequest("GET", url, [], new Uint8Array(0), 0);
+  }
+
+  /** post sends a POST request to `url` with `body` and its Content-Type; errors as request. */
+  export function post(url: string, contentType: string, body: Uint8Array): Result<Response> {
+    return sendHttpRequest("POST", url, [new KeyValue("Content-Type", contentType)], body, 0);
+  }
+
   /** setStatus sets the HTTP status (default 200); BAD_ARGUMENT outside 200..599. */
   export function setStatus(status: i32): RpcError | null {
     const st = output_set_status(status);

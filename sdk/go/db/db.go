@@ -38,15 +38,11 @@ func (e *Error) Unwrap() error { return e.Status }
 
 // fromStatus returns the Error for a failed host call, with the host's message.
 func fromStatus(st int64) *Error {
-	s := warden.Status(st)
-	if st < -1<<31 || st >= 0 {
-		s = warden.StatusInternal
+	s, msg := sys.Failure(st)
+	if msg == "" {
+		msg = warden.Status(s).String()
 	}
-	msg, ok := sys.LastError()
-	if !ok || msg == "" {
-		msg = s.String()
-	}
-	return &Error{Status: s, Message: msg}
+	return &Error{Status: warden.Status(s), Message: msg}
 }
 
 func check(st int32) error {
@@ -146,12 +142,9 @@ func Query(sql string, args ...any) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := sys.DBQuery(sql, a); n < 0 {
-		return nil, fromStatus(n)
-	}
-	b, st := sys.ResultRead()
-	if st != sys.OK {
-		return nil, fromStatus(int64(st))
+	b, st := sys.TakeResult(sys.DBQuery(sql, a))
+	if st != int64(sys.OK) {
+		return nil, fromStatus(st)
 	}
 	res, err := decodeResult(b)
 	if err != nil {

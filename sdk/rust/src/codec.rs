@@ -51,12 +51,52 @@ pub(crate) fn encode_values(vals: &[Value]) -> Vec<u8> {
 /// Encodes a map from its pairs, in order (used by tests and the fake host).
 #[cfg(test)]
 pub(crate) fn encode_map(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = (pairs.len() as u32).to_le_bytes().to_vec();
-    for (k, v) in pairs {
-        append_len(&mut out, k.as_bytes());
-        append_len(&mut out, v.as_bytes());
-    }
+    let mut out = Vec::new();
+    append_map(&mut out, pairs);
     out
+}
+
+/// Appends a map (ABI.md 4.3): count:u32, then each key and value.
+fn append_map<K: AsRef<str>, V: AsRef<str>>(out: &mut Vec<u8>, pairs: &[(K, V)]) {
+    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+    for (k, v) in pairs {
+        append_len(out, k.as_ref().as_bytes());
+        append_len(out, v.as_ref().as_bytes());
+    }
+}
+
+/// Encodes an `http_request` request (ABI 1.2): method, url, headers
+/// (a map), body, then timeout_ms.
+pub(crate) fn encode_http_request<K: AsRef<str>, V: AsRef<str>>(
+    method: &str,
+    url: &str,
+    headers: &[(K, V)],
+    body: &[u8],
+    timeout_ms: u32,
+) -> Vec<u8> {
+    let size = 20 + method.len() + url.len() + body.len();
+    let mut out = Vec::with_capacity(size + 64 * headers.len());
+    append_len(&mut out, method.as_bytes());
+    append_len(&mut out, url.as_bytes());
+    append_map(&mut out, headers);
+    append_len(&mut out, body);
+    out.extend_from_slice(&timeout_ms.to_le_bytes());
+    out
+}
+
+/// A decoded `http_request` response: status, headers in order (a
+/// repeated name once per value), body.
+pub(crate) type HttpParts = (u32, Vec<(String, String)>, Vec<u8>);
+
+/// Decodes an `http_request` response (ABI 1.2): status:u32, headers:map,
+/// then blen:u32 body.
+pub(crate) fn decode_http_response(b: &[u8]) -> Result<HttpParts, DecodeError> {
+    let mut r = Reader { b };
+    let status = r.u32()?;
+    let headers = r.pairs()?;
+    let body = r.bytes()?.to_vec();
+    r.finish()?;
+    Ok((status, headers, body))
 }
 
 /// A cursor over an encoded buffer.
@@ -116,6 +156,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads a map's pairs, in order.
+    fn pairs(&mut self) -> Result<Vec<(String, String)>, DecodeError> {
+        let n = self.count(8)?;
+        (0..n)
+            .map(|_| Ok((self.string()?, self.string()?)))
+            .collect::<Result<Vec<_>, DecodeError>>()
+    }
+
     fn finish(&self) -> Result<(), DecodeError> {
         if self.b.is_empty() {
             Ok(())
@@ -162,10 +210,7 @@ pub(crate) fn decode_rows(b: &[u8]) -> Result<Rows, DecodeError> {
 /// Decodes a map into its pairs, in order; a repeated key appears once per value.
 pub(crate) fn decode_map(b: &[u8]) -> Result<Vec<(String, String)>, DecodeError> {
     let mut r = Reader { b };
-    let n = r.count(8)?;
-    let pairs = (0..n)
-        .map(|_| Ok((r.string()?, r.string()?)))
-        .collect::<Result<Vec<_>, DecodeError>>()?;
+    let pairs = r.pairs()?;
     r.finish()?;
     Ok(pairs)
 }

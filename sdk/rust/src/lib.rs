@@ -39,7 +39,8 @@
 //!
 //! The layers: [`sys`] is the raw `warden_v1` ABI, one import per host
 //! function (see `abi/ABI.md`); the rest is a safe API over it: [`Context`],
-//! [`Error`], [`HttpRequest`] and [`HttpResponse`], [`db`], [`json`], [`log`]
+//! [`Error`], [`HttpRequest`] and [`HttpResponse`], [`db`], [`http`]
+//! (outbound requests under the plugin's grants), [`json`], [`log`]
 //! and its macros, [`time_now`] and [`random_bytes`]. On `Err`, the SDK
 //! passes the code and message to the host and the call fails; a panic
 //! fails it with code 13 and the panic message, and the instance is
@@ -50,7 +51,11 @@ mod context;
 pub mod db;
 mod error;
 mod hostcall;
-mod http;
+#[path = "http_client.rs"]
+pub mod http;
+// Custom HTTP handlers; their types are re-exported here and in `http`.
+#[path = "http.rs"]
+mod handler;
 pub mod json;
 pub mod log;
 mod plugin;
@@ -60,7 +65,7 @@ mod value;
 
 pub use context::Context;
 pub use error::{Code, Error};
-pub use http::{HttpHandler, HttpRequest, HttpResponse, APPLICATION_JSON, TEXT_PLAIN};
+pub use handler::{HttpHandler, HttpRequest, HttpResponse, APPLICATION_JSON, TEXT_PLAIN};
 pub use plugin::{Handler, InitFn, Registrar, StrHandler};
 
 /// Used by the [`plugin!`] macro; not part of the API.

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use crate::context::Context;
 use crate::error::{Code, Error};
 use crate::hostcall::last_error_or;
-use crate::http::{self, HttpHandler};
+use crate::handler::{self, HttpHandler};
 use crate::sys::{self, flag, status};
 
 /// Handler serves an RPC whose payload is any bytes: it gets the context
@@ -26,7 +26,7 @@ pub type InitFn = fn(&mut Registrar) -> Result<(), Error>;
 enum Entry {
     Bytes(Handler),
     Str(StrHandler),
-    /// The runner is `http::serve`, reached only through the table, so that
+    /// The runner is `handler::serve`, reached only through the table, so that
     /// a plugin without HTTP handlers does not link the HTTP code.
     Http(HttpHandler, HttpRunner),
 }
@@ -134,7 +134,7 @@ fn register_rpc(id: &str, e: Entry, flags: i32) -> Result<(), Error> {
 fn register_http(pattern: &str, methods: &[&str], h: HttpHandler, flags: i32) -> Result<(), Error> {
     let list = methods.join(",");
     register(
-        Entry::Http(h, http::serve),
+        Entry::Http(h, handler::serve),
         // SAFETY: pattern and list are borrowed for the duration of the call.
         |hid| unsafe {
             sys::http_register(

@@ -21,7 +21,7 @@
 pub const MODULE: &str = "warden_v1";
 
 /// The ABI version this crate implements, as "major.minor".
-pub const ABI_VERSION: &str = "1.1";
+pub const ABI_VERSION: &str = "1.2";
 
 // One line per function: abi/contract_test.go parses this block.
 #[cfg(target_arch = "wasm32")]
@@ -49,6 +49,7 @@ extern "C" {
     pub fn http_register(pattern_ptr: *const u8, pattern_len: usize, methods_ptr: *const u8, methods_len: usize, handler_id: i32, flags: i32) -> i32;
     pub fn output_set_status(status: i32) -> i32;
     pub fn output_add_header(name_ptr: *const u8, name_len: usize, value_ptr: *const u8, value_len: usize) -> i32;
+    pub fn http_request(req_ptr: *const u8, req_len: usize) -> i64;
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -57,8 +58,8 @@ pub(crate) mod native;
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{
     ctx_get, db_begin, db_commit, db_engine, db_exec, db_query, db_rollback, error_set,
-    http_register, input_read, last_error, log, log_level, output_add_header, output_set_status,
-    output_write, panic, random_fill, result_read, rpc_register, time_now,
+    http_register, http_request, input_read, last_error, log, log_level, output_add_header,
+    output_set_status, output_write, panic, random_fill, result_read, rpc_register, time_now,
 };
 
 /// Status results of host functions (ABI.md 1.2). The values are negative
@@ -81,10 +82,16 @@ pub mod status {
     pub const TX_STATE: i32 = -13;
     pub const DB_READ_ONLY: i32 = -14;
     pub const BUFFER_TOO_SMALL: i32 = -15;
+    /// Added in 1.2: the plugin's grants do not allow the URL of an
+    /// `http_request`, the address its name resolved to, or a redirect.
+    pub const NOT_GRANTED: i32 = -16;
+    /// Added in 1.2: an `http_request` got no response (DNS, connection,
+    /// TLS, protocol, too many redirects, its own timeout).
+    pub const HTTP_FAILED: i32 = -17;
 
     /// name returns the ABI.md name of status `s`, or "UNKNOWN".
     pub fn name(s: i32) -> &'static str {
-        const NAMES: [&str; 16] = [
+        const NAMES: [&str; 18] = [
             "OK",
             "NOT_FOUND",
             "BAD_ARGUMENT",
@@ -101,6 +108,8 @@ pub mod status {
             "TX_STATE",
             "DB_READ_ONLY",
             "BUFFER_TOO_SMALL",
+            "NOT_GRANTED",
+            "HTTP_FAILED",
         ];
         match usize::try_from(-(s as i64)) {
             Ok(i) if i < NAMES.len() => NAMES[i],

@@ -49,7 +49,21 @@ pub(crate) struct Fake {
     /// Each sleep of the transaction retries, in nanoseconds (the fake
     /// records them instead of sleeping).
     pub sleeps: Vec<u64>,
+    /// Each encoded request passed to http_request (ABI 1.2).
+    pub http_requests: Vec<Vec<u8>>,
+    /// What http_request answers: Ok(encoded response) goes to the result
+    /// slot; Err((status, message)) fails. None is NOT_GRANTED, as on a
+    /// host whose manifest grants nothing.
+    pub http_answer: Option<Result<Vec<u8>, (i32, String)>>,
     slot: Option<Vec<u8>>,
+}
+
+#[cfg(test)]
+impl Fake {
+    /// slot_is_empty reports whether the result slot was read (or never filled).
+    pub fn slot_is_empty(&self) -> bool {
+        self.slot.is_none()
+    }
 }
 
 thread_local! {
@@ -327,5 +341,25 @@ pub unsafe fn output_add_header(
         }
         f.headers.push((name, value));
         status::OK
+    })
+}
+
+pub unsafe fn http_request(req_ptr: *const u8, req_len: usize) -> i64 {
+    let req = bytes(req_ptr, req_len).to_vec();
+    with(|f| {
+        f.http_requests.push(req);
+        match f.http_answer.clone() {
+            Some(Ok(r)) => {
+                let n = r.len() as i64;
+                f.slot = Some(r);
+                n
+            }
+            Some(Err((st, msg))) => i64::from(fail(f, st, &msg)),
+            None => i64::from(fail(
+                f,
+                status::NOT_GRANTED,
+                "http_request: not allowed by the grants of plugin \"fake\"",
+            )),
+        }
     })
 }

@@ -64,6 +64,19 @@ type Host struct {
 	Headers    [][2]string
 	slot       []byte
 	slotFilled bool
+	DBArgs     [][]byte
+	Status     int32
+	Headers    [][2]string
+	// HTTPRequests records each encoded http_request request (ABI 1.2).
+	HTTPRequests [][]byte
+	// HTTPResponse is the encoded response http_request puts in the result
+	// slot; nil makes it fail with HTTPFail (NOT_GRANTED when 0) and
+	// HTTPFailMsg.
+	HTTPResponse []byte
+	HTTPFail     int32
+	HTTPFailMsg  string
+	slot         []byte
+	slotFilled   bool
 }
 
 var h = &Host{}

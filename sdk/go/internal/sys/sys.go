@@ -81,5 +81,8 @@ func output_set_status(status int32) int32
 //go:wasmimport warden_v1 output_add_header
 func output_add_header(namePtr unsafe.Pointer, nameLen uint32, valuePtr unsafe.Pointer, valueLen uint32) int32
 
+//go:wasmimport warden_v1 http_request
+func http_request(reqPtr unsafe.Pointer, reqLen uint32) int64
+
 // trap executes the wasm instruction unreachable (trap_wasm.s).
 func trap()

@@ -107,6 +107,15 @@ type Pair struct {
 // DecodeMap decodes a map into its pairs, in order.
 func DecodeMap(b []byte) ([]Pair, error) {
 	r := NewReader(b)
+	pairs, err := r.Map()
+	if err != nil {
+		return nil, err
+	}
+	return pairs, r.Finish()
+}
+
+// Map reads a map's pairs, in order.
+func (r *Reader) Map() ([]Pair, error) {
 	n, err := r.Count(8)
 	if err != nil {
 		return nil, err
@@ -123,12 +132,15 @@ func DecodeMap(b []byte) ([]Pair, error) {
 		}
 		pairs = append(pairs, Pair{string(k), string(v)})
 	}
-	return pairs, r.Finish()
+	return pairs, nil
 }
 
 // EncodeMap encodes pairs as a map, in order.
-func EncodeMap(pairs []Pair) []byte {
-	b := AppendU32(nil, uint32(len(pairs)))
+func EncodeMap(pairs []Pair) []byte { return AppendMap(nil, pairs) }
+
+// AppendMap appends pairs as a map, in order.
+func AppendMap(b []byte, pairs []Pair) []byte {
+	b = AppendU32(b, uint32(len(pairs)))
 	for _, p := range pairs {
 		b = AppendString(AppendString(b, p.Key), p.Value)
 	}

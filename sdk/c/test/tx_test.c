@@ -49,6 +49,7 @@ void warden_panic(const char *a, uint32_t b) { (void)a, (void)b; abort(); }
 int32_t warden_http_register(const char *a, uint32_t b, const char *c, uint32_t d, int32_t e, int32_t f) { (void)a, (void)b, (void)c, (void)d, (void)e, (void)f; abort(); }
 int32_t warden_output_set_status(int32_t a) { (void)a; abort(); }
 int32_t warden_output_add_header(const char *a, uint32_t b, const char *c, uint32_t d) { (void)a, (void)b, (void)c, (void)d; abort(); }
+int64_t warden_http_request(const uint8_t *a, uint32_t b) { (void)a, (void)b; abort(); }
 
 static int runs, failures;
 

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// TestServer_manifest deploys a plugin's manifest over HTTP against a real
+// server (PUT and DELETE /_warden/plugins/{name}/manifest): the grant
+// takes effect for the plugin's http_request, a bad manifest is refused
+// with 422 and written nowhere, and removing it takes the grant away.
+func TestServer_manifest(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "upstream "+r.URL.Path)
+	}))
+	defer upstream.Close()
+	s, dir, _ := deployServer(t, 1<<20)
+	key := "?http_key=" + testHTTPKey
+	manifestURL := s.URL + "/_warden/plugins/fetch/manifest" + key
+	fetch := func() (byte, string) {
+		t.Helper()
+		res := do(t, "POST", s.URL+"/v2/rpc/fetch?unwrap&http_key="+testHTTPKey,
+			string(abi.EncodeHTTPRequest(abi.HTTPRequest{URL: upstream.URL + "/x"})), nil)
+		if res.Status != 200 || res.Body == "" {
+			t.Fatalf("fetch: %d %q", res.Status, res.Body)
+		}
+		if res.Body[0] == 1 {
+			return 1, res.Body[5:]
+		}
+		r, err := abi.DecodeHTTPResponse([]byte(res.Body[1:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(r.Body)
+	}
+
+	// A manifest before its plugin: checked, written, loaded with it.
+	grant := "[http]\nallow = [\"" + upstream.URL + "\"]\n"
+	if res := do(t, "PUT", manifestURL, grant, nil); res.Status != 200 {
+		t.Fatalf("PUT manifest before the plugin: %d %s", res.Status, res.Body)
+	}
+	if res := putPlugin(t, s, "fetch", readFixture(t, "host/testdata/fetch.wasm")); res.Status != 200 {
+		t.Fatalf("deploy fetch: %d %s", res.Status, res.Body)
+	}
+	if ok, body := fetch(); ok != 0 || body != "upstream /x" {
+		t.Fatalf("granted fetch: %d %q", ok, body)
+	}
+	if res := do(t, "GET", s.URL+"/_warden/plugins"+key, "", nil); !strings.Contains(res.Body, `"grants":["`+upstream.URL+`"]`) {
+		t.Errorf("the listing does not show the grant: %s", res.Body)
+	}
+
+	// A bad manifest: 422 naming why; the file and the grant stay.
+	before := folder(t, dir)
+	for _, bad := range []string{"[http]\nallow = [\"ftp://x\"]\n", "[limits]\ninstances = 100000\n", "[http\n"} {
+		res := do(t, "PUT", manifestURL, bad, nil)
+		if res.Status != 422 || !strings.Contains(res.Body, "manifest fetch.toml") {
+			t.Errorf("PUT %q: %d %s, want 422 naming the manifest", bad, res.Status, res.Body)
+		}
+	}
+	if !sameFolder(before, folder(t, dir)) {
+		t.Error("a refused manifest changed the plugin folder")
+	}
+	if ok, _ := fetch(); ok != 0 {
+		t.Fatal("a refused manifest took the grant away")
+	}
+
+	// Oversized, unknown plugin, bad name.
+	if res := do(t, "PUT", manifestURL, "#"+strings.Repeat("x", 64<<10), nil); res.Status != 400 {
+		t.Errorf("oversized manifest: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "DELETE", s.URL+"/_warden/plugins/ghost/manifest"+key, "", nil); res.Status != 404 {
+		t.Errorf("DELETE manifest of no plugin: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "PUT", s.URL+"/_warden/plugins/.x/manifest"+key, grant, nil); res.Status != 400 {
+		t.Errorf("bad name: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "PUT", s.URL+"/_warden/plugins/fetch/manifest", grant, nil); res.Status != 401 {
+		t.Errorf("no HTTP key: %d %s", res.Status, res.Body)
+	}
+
+	// DELETE: the plugin reloads with no grants.
+	if res := do(t, "DELETE", manifestURL, "", nil); res.Status != 200 || !strings.Contains(res.Body, `"loaded":["fetch"]`) {
+		t.Fatalf("DELETE manifest: %d %s", res.Status, res.Body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fetch.toml")); !os.IsNotExist(err) {
+		t.Errorf("fetch.toml still there: %v", err)
+	}
+	if ok, msg := fetch(); ok != 1 || !strings.Contains(msg, "not allowed by the grants") {
+		t.Fatalf("after DELETE: %d %q", ok, msg)
+	}
+}
+
+// TestServer_outboundFlags: a CA file that cannot be read, or a bound that
+// is not positive, stops the start before the data directory is made.
+func TestServer_outboundFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-outbound-ca-file", filepath.Join(t.TempDir(), "missing.pem")},
+		{"-outbound-max-requests", "0"},
+		{"-outbound-max-response-bytes", "-1"},
+	} {
+		data := filepath.Join(t.TempDir(), "data")
+		args = append([]string{"-plugins", t.TempDir(), "-data", data}, args...)
+		err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "outbound") {
+			t.Errorf("%v: %v, want an error naming outbound", args, err)
+		}
+		if _, err := os.Stat(data); !os.IsNotExist(err) {
+			t.Errorf("%v: the data directory was made", args)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package host
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/warden-rpc/warden/manifest"
+	"github.com/warden-rpc/warden/outbound"
+)
+
+// pagesPerMiB is how many 64 KiB wasm pages make a MiB.
+const pagesPerMiB = 16
+
+// maxima are the server's bounds on what a manifest may set.
+func (h *Host) maxima() manifest.Maxima {
+	timeout, reqBytes, respBytes := h.cfg.Outbound.Maxima()
+	return manifest.Maxima{
+		MemoryMiB:         int(h.cfg.MaxMemoryPages / pagesPerMiB),
+		CallTimeout:       h.cfg.CallTimeout,
+		Instances:         h.cfg.MaxInstances,
+		HTTPTimeout:       timeout,
+		HTTPRequestBytes:  reqBytes,
+		HTTPResponseBytes: respBytes,
+	}
+}
+
+// applyManifest parses f's manifest (the defaults without one) into p: its
+// call timeout, environment and outbound client. It returns the module to
+// compile: f.wasm, with its memory capped when the manifest lowers
+// memory_mib below the server's cap.
+//
+// # Errors
+//
+// It fails when the manifest is refused, or the module's initial memory is
+// over the manifest's memory_mib; the error names the manifest file.
+func (h *Host) applyManifest(p *Plugin, f snapshotFile) ([]byte, error) {
+	max := h.maxima()
+	m := manifest.Default(max)
+	if f.manifest != nil {
+		var err error
+		if m, err = manifest.Parse(f.manifest, max); err != nil {
+			return nil, fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(f.path)), err)
+		}
+	}
+	wasm := f.wasm
+	if m.Limits.MemoryMiB < max.MemoryMiB {
+		var err error
+		if wasm, err = capMemory(f.wasm, uint32(m.Limits.MemoryMiB*pagesPerMiB)); err != nil {
+			return nil, fmt.Errorf("manifest %s: memory_mib %d: %w", filepath.Base(manifestPath(f.path)), m.Limits.MemoryMiB, err)
+		}
+	}
+	p.manifest, p.callTimeout = m, m.Limits.CallTimeout.Duration
+	p.env = m.FilterEnv(h.cfg.Env)
+	p.http = h.cfg.Outbound.NewClient(outbound.ClientConfig{
+		Plugin:           p.Name,
+		Policy:           m.Policy,
+		Timeout:          m.HTTP.Timeout.Duration,
+		MaxRequestBytes:  m.HTTP.MaxRequestBytes,
+		MaxResponseBytes: m.HTTP.MaxResponseBytes,
+	})
+	return wasm, nil
+}
+
+// Grants returns the origins the plugin's manifest grants it for outbound
+// HTTP, as written; none without a manifest.
+func (p *Plugin) Grants() []string { return p.manifest.Policy.Grants() }

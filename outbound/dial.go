@@ -1,0 +1,171 @@
+package outbound
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// refusal is why a grant check failed inside the HTTP client (a redirect
+// hop, or the address a name resolved to); Do turns it into a NOT_GRANTED
+// Error.
+type refusal struct{ why string }
+
+func (r *refusal) Error() string { return r.why }
+
+// errTooManyRedirects ends a chain past abi.MaxOutboundRedirects.
+var errTooManyRedirects = fmt.Errorf("more than %d redirects", abi.MaxOutboundRedirects)
+
+// targetOf returns what u asks for. ok is false when u's host is not a
+// host name or an address (a zone, an empty host, a bad port).
+func targetOf(u *url.URL) (t target, ok bool) {
+	t.scheme = strings.ToLower(u.Scheme)
+	host, port := u.Hostname(), u.Port()
+	t.port = defaultPort(t.scheme)
+	if port != "" {
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil || n == 0 {
+			return t, false
+		}
+		t.port = uint16(n)
+	}
+	return hostTarget(t, host)
+}
+
+// hostTarget sets t's name or address from host.
+func hostTarget(t target, host string) (target, bool) {
+	if host == "" {
+		return t, false
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return t, false
+		}
+		t.addr = a.Unmap()
+		return t, true
+	}
+	t.name = strings.TrimSuffix(strings.ToLower(host), ".")
+	return t, validName(t.name)
+}
+
+// dialFunc returns the DialContext of scheme: it checks the host against
+// the grants, resolves a name itself, keeps the addresses the grants allow
+// and dials one of those, by address, so that nothing resolves the name
+// again between the check and the connection.
+func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return nil, fmt.Errorf("bad port %q", port)
+		}
+		t, ok := hostTarget(target{scheme: scheme, port: uint16(n)}, host)
+		if !ok || !c.cfg.Policy.allowsTarget(t) {
+			return nil, &refusal{why: "host " + addr + " is not granted"}
+		}
+		addrs := []netip.Addr{t.addr}
+		if !t.addr.IsValid() {
+			if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
+				return nil, fmt.Errorf("resolve %s: %w", t.name, err)
+			}
+		}
+		var allowed []netip.Addr
+		var refused []string
+		for _, a := range addrs {
+			if a = a.Unmap(); c.cfg.Policy.allowsAddr(t, a) {
+				allowed = append(allowed, a)
+			} else {
+				refused = append(refused, a.String())
+			}
+		}
+		if len(allowed) == 0 {
+			return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
+		}
+		var errs []error
+		for _, a := range allowed {
+			conn, err := c.s.dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, t.port).String())
+			if err == nil {
+				return conn, nil
+			}
+			errs = append(errs, err)
+		}
+		return nil, errors.Join(errs...)
+	}
+}
+
+// dialTLS dials as dialFunc("https") does, then runs the TLS handshake,
+// verifying the server's certificate for the URL's host against the system
+// roots and the extra CA file. It offers HTTP/2 and HTTP/1.1.
+func (c *Client) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	raw, err := c.dialFunc("https")(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	cfg := c.tls.Clone()
+	cfg.ServerName = host
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		raw.Close()
+		return nil, err
+	}
+	return tc, nil
+}
+
+// sensitiveHeaders are dropped from a redirect that leaves the origin of
+// the request the plugin made.
+var sensitiveHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Cookie2",
+	"Www-Authenticate", "X-Api-Key", "X-Auth-Token", "Referer"}
+
+// checkRedirect allows a redirect when the hop is granted and the chain is
+// at most abi.MaxOutboundRedirects long; a hop to another origin than the
+// first request's, or after one, loses the sensitive headers.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > abi.MaxOutboundRedirects {
+		return errTooManyRedirects
+	}
+	t, ok := targetOf(req.URL)
+	if !ok || (t.scheme != "http" && t.scheme != "https") || !c.cfg.Policy.allowsTarget(t) {
+		return &refusal{why: "redirect to " + redact(req.URL) + " is not granted"}
+	}
+	origin := originOf(via[0].URL)
+	crossed := originOf(req.URL) != origin
+	for _, v := range via[1:] {
+		crossed = crossed || originOf(v.URL) != origin
+	}
+	if crossed {
+		for _, h := range sensitiveHeaders {
+			req.Header.Del(h)
+		}
+	}
+	return nil
+}
+
+// originOf is u's scheme, host and port, with the scheme's default port
+// written out.
+func originOf(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = strconv.Itoa(int(defaultPort(scheme)))
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
+}
+
+// redact renders u for messages and logs: its origin and path, without
+// user info, query or fragment.
+func redact(u *url.URL) string {
+	return originOf(u) + u.EscapedPath()
+}
