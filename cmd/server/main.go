@@ -24,8 +24,8 @@ import (
 	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
-	"github.com/warden-rpc/warden/pluginstore"
 	"github.com/warden-rpc/warden/outbound"
+	"github.com/warden-rpc/warden/pluginstore"
 )
 
 // version is the server's version, set at build time with
