@@ -55,6 +55,8 @@ pub mod json;
 pub mod log;
 mod plugin;
 pub mod sys;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 mod value;
 
 pub use context::Context;
