@@ -37,7 +37,7 @@ func main() {
 
 // doMain runs the server and maps its error to an exit code.
 func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := run(ctx, args, os.Getenv, stdout, stderr)
+	err := dispatch(ctx, args, os.Getenv, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
