@@ -192,4 +192,3 @@ func runIn(t *testing.T, dir string, env []string, args ...string) {
 	}
 	t.Logf("%s: %s", strings.Join(args, " "), strings.TrimSpace(string(out)))
 }
-
