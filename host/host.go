@@ -85,6 +85,8 @@ type Config struct {
 	// the others load and serve, and the failures are logged and listed
 	// by LoadErrors.
 	StrictLoad bool
+	// Observer, when set, is told of loads and reloads, for metrics.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {

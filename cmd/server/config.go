@@ -45,6 +45,8 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
+	// MetricsAddr is the Prometheus listener's address; empty: off.
+	MetricsAddr string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -102,6 +104,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	// Metrics (issue 15): Prometheus exposition on a listener of its own.
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, such as 127.0.0.1:9100 (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -82,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer closeLogged(log, "database", db.Close)
 	defer closeLogged(log, "plugin databases", dbs.Close)
+	m := newMetrics(cfg)
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
@@ -96,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CheckRoutes:    httpapi.CheckPluginRoutes,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
+		Observer:       m.hostObserver(),
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
@@ -112,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	w := wiring{keys: k, host: h, accounts: acc}
+	w := wiring{keys: k, host: h, accounts: acc, metrics: m}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
 	}
@@ -127,6 +129,8 @@ type wiring struct {
 	// logOut is the writer under the root logger when it takes whole JSON
 	// lines, and nil otherwise.
 	logOut io.Writer
+	// metrics is nil when -metrics-addr is off.
+	metrics *serverMetrics
 }
 
 // serve runs the HTTP API until ctx is done. The accounts service also
@@ -152,8 +156,12 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 		Logger:            log,
 		AccessLog:         cfg.AccessLog,
 		AccessLogOutput:   w.logOut,
+		Observer:          w.metrics.httpObserver(),
 	})
 	if err != nil {
+		return err
+	}
+	if err := w.metrics.start(ctx, h, log); err != nil {
 		return err
 	}
 	if err := srv.Listen(); err != nil {
