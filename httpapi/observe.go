@@ -62,16 +62,16 @@ func routeLabel(r *http.Request) string {
 
 // observeRPC tells the observer of an RPC call that reached the host.
 func (s *Server) observeRPC(id string, start time.Time, in int, res host.Result, err error) {
-	var ce *host.CallError
 	code := abi.CodeOK
-	switch {
-	case errors.As(err, &ce):
-		code = ce.Code.Normalize()
-		if ce.Refused == host.RefusedNotFound {
-			id = UnknownRPC
-		}
-	case err != nil:
+	if err != nil { // errors.As only here: its target escapes, one allocation
 		code = abi.CodeInternal
+		var ce *host.CallError
+		if errors.As(err, &ce) {
+			code = ce.Code.Normalize()
+			if ce.Refused == host.RefusedNotFound {
+				id = UnknownRPC
+			}
+		}
 	}
 	s.cfg.Observer.RPCDone(id, code, time.Since(start), in, len(res.Output))
 }
@@ -79,12 +79,12 @@ func (s *Server) observeRPC(id string, start time.Time, in int, res host.Result,
 // observeRoute tells the observer of a plugin route's call.
 func (s *Server) observeRoute(pattern string, start time.Time, in int, res host.Result, err error) {
 	status := res.Status
-	var ce *host.CallError
-	switch {
-	case errors.As(err, &ce):
-		status = ce.Code.Normalize().HTTPStatus()
-	case err != nil:
+	if err != nil {
 		status = http.StatusInternalServerError
+		var ce *host.CallError
+		if errors.As(err, &ce) {
+			status = ce.Code.Normalize().HTTPStatus()
+		}
 	}
 	s.cfg.Observer.PluginRouteDone(pattern, status, time.Since(start), in, len(res.Output))
 }
