@@ -144,6 +144,7 @@ type Host struct {
 	closed   bool
 	retiring sync.WaitGroup // retired plugins still draining
 	errs     atomic.Pointer[loadErrors]
+	dbStats  sync.Map // plugin name -> *DBStats, across versions
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every

@@ -37,6 +37,7 @@ type Plugin struct {
 	pool     *pool
 	log      zerolog.Logger
 	db       storage.PluginDB // nil when the plugin has no database
+	dbStats  *DBStats
 
 	// refs counts calls in flight; retired is set once the plugin left the
 	// registry, and drained is closed when the last call after that ends.
@@ -127,6 +128,7 @@ func (h *Host) loadPlugin(ctx context.Context, path string, wasm []byte) (*Plugi
 	name := pluginName(path)
 	p := &Plugin{Name: name, Version: version(wasm), Path: path, LoadedAt: time.Now(), host: h, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
+	p.dbStats = h.statsFor(name)
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()

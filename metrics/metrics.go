@@ -50,8 +50,10 @@ type Metrics struct {
 	routeOut     *prometheus.CounterVec   // route
 	routes       sync.Map                 // pattern -> *callSeries
 
-	reloads  *prometheus.CounterVec // plugin, result
-	outbound *prometheus.CounterVec // plugin, host, status
+	reloads  *prometheus.CounterVec   // plugin, result
+	outbound *prometheus.CounterVec   // plugin, host, status
+	commits  *prometheus.HistogramVec // db
+	groups   sync.Map                 // db -> prometheus.Observer
 }
 
 // New returns Metrics registered on a registry of their own, with the Go
@@ -76,6 +78,10 @@ func New() *Metrics {
 	m.routeOut = f("route_response_bytes_total", "Plugin HTTP route response body bytes, by pattern.", "route")
 	m.reloads = f("plugin_reloads_total", "Plugin loads by result: loaded, or failed (a new failure of a file).", "plugin", "result")
 	m.outbound = f("plugin_outbound_requests_total", "Outbound HTTP calls of plugins, by plugin, host and status.", "plugin", "host", "status")
+	m.commits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "db_group_commit_size",
+		Help:    "Writes made durable by one group COMMIT, by database (a plugin's, or warden).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 9)}, []string{"db"})
+	m.reg.MustRegister(m.commits)
 	m.reg.MustRegister(m.inFlight, m.httpReqs, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut,
 		m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut, m.reloads, m.outbound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -178,4 +184,13 @@ func (m *Metrics) PluginReloaded(plugin string, ok bool) {
 // this method where the calls happen, and cmd/server passes *Metrics.
 func (m *Metrics) OutboundCall(plugin, host string, status int) {
 	m.outbound.WithLabelValues(plugin, host, strconv.Itoa(status)).Inc()
+}
+
+// GroupCommitted implements storage.CommitObserver.
+func (m *Metrics) GroupCommitted(db string, size int) {
+	o, ok := m.groups.Load(db)
+	if !ok {
+		o, _ = m.groups.LoadOrStore(db, m.commits.WithLabelValues(db))
+	}
+	o.(prometheus.Observer).Observe(float64(size))
 }

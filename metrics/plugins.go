@@ -23,6 +23,12 @@ var (
 		"Live instances of a serving plugin.", []string{"plugin"}, nil)
 	pluginBreakerDesc = prometheus.NewDesc(namespace+"_plugin_breaker_open",
 		"1 while a plugin's circuit breaker refuses its calls after repeated crashes, else 0.", []string{"plugin"}, nil)
+	pluginMemoryDesc = prometheus.NewDesc(namespace+"_plugin_memory_bytes",
+		"Linear memory of a plugin's live instances, as of their last call.", []string{"plugin"}, nil)
+	pluginDBStatementsDesc = prometheus.NewDesc(namespace+"_plugin_db_statements_total",
+		"A plugin's database statements (db_exec and db_query), across its versions.", []string{"plugin"}, nil)
+	pluginDBErrorsDesc = prometheus.NewDesc(namespace+"_plugin_db_errors_total",
+		"A plugin's database statements that failed, across its versions.", []string{"plugin"}, nil)
 )
 
 // pluginCollector reports the serving plugins at each scrape, so that a
@@ -34,6 +40,9 @@ func (c pluginCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- pluginInfoDesc
 	ch <- pluginInstancesDesc
 	ch <- pluginBreakerDesc
+	ch <- pluginMemoryDesc
+	ch <- pluginDBStatementsDesc
+	ch <- pluginDBErrorsDesc
 }
 
 // Collect implements prometheus.Collector.
@@ -47,6 +56,11 @@ func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
 			open = 1
 		}
 		ch <- prometheus.MustNewConstMetric(pluginBreakerDesc, prometheus.GaugeValue, open, p.Name)
+		ch <- prometheus.MustNewConstMetric(pluginMemoryDesc, prometheus.GaugeValue, float64(p.MemoryBytes()), p.Name)
+		if s := p.DBStats(); s != nil {
+			ch <- prometheus.MustNewConstMetric(pluginDBStatementsDesc, prometheus.CounterValue, float64(s.Statements()), p.Name)
+			ch <- prometheus.MustNewConstMetric(pluginDBErrorsDesc, prometheus.CounterValue, float64(s.Errors()), p.Name)
+		}
 	}
 }
 

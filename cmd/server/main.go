@@ -76,13 +76,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	db, dbs, err := openStorage(ctx, cfg, log)
+	m := newMetrics(cfg)
+	db, dbs, err := openStorage(ctx, cfg, log, m.storageObserver())
 	if err != nil {
 		return err
 	}
 	defer closeLogged(log, "database", db.Close)
 	defer closeLogged(log, "plugin databases", dbs.Close)
-	m := newMetrics(cfg)
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),

@@ -8,6 +8,7 @@ import (
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/metrics"
+	"github.com/warden-rpc/warden/storage"
 )
 
 // serverMetrics wires package metrics into the server when -metrics-addr
@@ -29,6 +30,15 @@ func newMetrics(cfg *config) *serverMetrics {
 // hostObserver returns the host's observer: nil (an untyped nil
 // interface) when metrics are off.
 func (sm *serverMetrics) hostObserver() host.Observer {
+	if sm == nil {
+		return nil
+	}
+	return sm.m
+}
+
+// storageObserver returns the databases' observer, nil when metrics are
+// off.
+func (sm *serverMetrics) storageObserver() storage.CommitObserver {
 	if sm == nil {
 		return nil
 	}
@@ -69,6 +79,7 @@ func (sm *serverMetrics) start(ctx context.Context, h *host.Host, log zerolog.Lo
 
 // The metrics implement the observers the host and the HTTP API declare.
 var (
-	_ host.Observer    = (*metrics.Metrics)(nil)
-	_ httpapi.Observer = (*metrics.Metrics)(nil)
+	_ host.Observer          = (*metrics.Metrics)(nil)
+	_ httpapi.Observer       = (*metrics.Metrics)(nil)
+	_ storage.CommitObserver = (*metrics.Metrics)(nil)
 )

@@ -55,6 +55,12 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("echo: %d %s", res.Status, res.Body)
 		}
 	}
+	for i := 0; i < 4; i++ {
+		body := fmt.Sprintf(`{"key":"k%d","value":"v"}`, i)
+		if res := do(t, "POST", s.URL+"/v2/rpc/kv_put"+key+"&unwrap", body, nil); res.Status != 200 {
+			t.Fatalf("kv_put: %d %s", res.Status, res.Body)
+		}
+	}
 	if res := do(t, "GET", s.URL+"/test", "", nil); res.Status != 200 {
 		t.Fatalf("seed route: %d %s", res.Status, res.Body)
 	}
@@ -82,7 +88,7 @@ func TestMetrics(t *testing.T) {
 		`warden_rpc_requests_total{code="5",id="(unknown)"}`:           20,
 		`warden_route_requests_total{route="/test",status="200"}`:      1,
 		`warden_route_duration_seconds_count{route="/test"}`:           1,
-		`warden_http_requests_total{route="/v2/rpc/*id",status="200"}`: 3,
+		`warden_http_requests_total{route="/v2/rpc/*id",status="200"}`: 7, // 3 echo, 4 kv_put
 		`warden_http_requests_total{route="/v2/rpc/*id",status="401"}`: 1,
 		`warden_http_requests_total{route="/v2/rpc/*id",status="404"}`: 20,
 		`warden_http_requests_total{route="/test",status="200"}`:       1,
@@ -112,6 +118,23 @@ func TestMetrics(t *testing.T) {
 		if _, ok := m[name]; !ok {
 			t.Errorf("no %s", name)
 		}
+	}
+	// The kv plugin's statements: its puts at least, each one group
+	// commit's write or more.
+	if n := m[`warden_plugin_db_statements_total{plugin="kv"}`]; n < 4 {
+		t.Errorf("kv statements = %v, want at least 4", n)
+	}
+	if n, ok := m[`warden_plugin_db_errors_total{plugin="kv"}`]; !ok || n != 0 {
+		t.Errorf("kv statement errors = %v (present %v), want 0", n, ok)
+	}
+	if n := m[`warden_db_group_commit_size_sum{db="kv"}`]; n < 4 {
+		t.Errorf("writes committed in groups on kv = %v, want at least 4", n)
+	}
+	if n := m[`warden_db_group_commit_size_count{db="kv"}`]; n < 1 || n > m[`warden_db_group_commit_size_sum{db="kv"}`] {
+		t.Errorf("group commits on kv = %v, want 1 to the writes", n)
+	}
+	if n := m[`warden_plugin_memory_bytes{plugin="echo"}`]; n < 65536 {
+		t.Errorf("echo's memory = %v bytes, want at least a page", n)
 	}
 	// More random ids and paths add no series.
 	round(30)
