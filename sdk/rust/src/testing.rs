@@ -55,14 +55,25 @@ impl FakeHost {
     /// NOT_FOUND.
     pub fn rpc(&self, id: &str, payload: &[u8]) -> Result<Vec<u8>, Error> {
         let hid = find(&self.rpcs, &id.to_lowercase())?;
-        run(hid, false, vec![(ctx::EXECUTION_MODE, ctx::MODE_RPC.to_string())], payload)?;
+        run(
+            hid,
+            false,
+            vec![(ctx::EXECUTION_MODE, ctx::MODE_RPC.to_string())],
+            payload,
+        )?;
         Ok(native::with(|h| std::mem::take(&mut h.output)))
     }
 
     /// http runs the handler registered for `pattern` as a request with
     /// `method`, `path` and `body`, and returns its response, or the error
     /// it set.
-    pub fn http(&self, method: &str, pattern: &str, path: &str, body: &[u8]) -> Result<Response, Error> {
+    pub fn http(
+        &self,
+        method: &str,
+        pattern: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Response, Error> {
         let hid = find(&self.routes, pattern)?;
         let keys = vec![
             (ctx::EXECUTION_MODE, ctx::MODE_HTTP.to_string()),
@@ -90,7 +101,10 @@ fn find(table: &[(String, i32)], key: &str) -> Result<i32, Error> {
 fn run(hid: i32, http: bool, keys: Vec<(&str, String)>, input: &[u8]) -> Result<(), Error> {
     native::with(|h| {
         h.http = http;
-        h.ctx = keys.into_iter().map(|(k, v)| (k.to_string(), v.into_bytes())).collect();
+        h.ctx = keys
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.into_bytes()))
+            .collect();
         h.input = input.to_vec();
         h.output.clear();
         h.status = None;
@@ -136,7 +150,10 @@ mod tests {
         let host = FakeHost::start(init).unwrap();
         assert_eq!(host.rpc("greet", b"ann").unwrap(), b"hello, ann");
         let e = host.rpc("greet", b"").unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), (Code::InvalidArgument, "say who to greet"));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (Code::InvalidArgument, "say who to greet")
+        );
         assert_eq!(host.rpc("nope", b"").unwrap_err().code, Code::NotFound);
         let r = host.http("GET", "/hello/:who", "/hello/bo", b"").unwrap();
         assert_eq!((r.status, r.body.as_slice()), (201, &b"GET /hello/bo"[..]));
