@@ -24,7 +24,7 @@ func goSDKFiles(t *testing.T) ([]string, map[string][]byte) {
 			return err
 		}
 		base := filepath.Base(p)
-		keep := base == "go.mod" || base == "README.md" || base == "build-plugin.sh" ||
+		keep := base == "go.mod" || base == "README.md" ||
 			(strings.HasSuffix(base, ".go") && !strings.HasSuffix(base, "_test.go")) || strings.HasSuffix(base, ".s")
 		if !keep {
 			return nil

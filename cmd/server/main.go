@@ -161,10 +161,10 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 	if err != nil {
 		return err
 	}
-	if err := w.metrics.start(ctx, h, log); err != nil {
+	if err := srv.Listen(); err != nil {
 		return err
 	}
-	if err := srv.Listen(); err != nil {
+	if err := w.metrics.start(ctx, h, log); err != nil {
 		return err
 	}
 	done := make(chan error, 1)
