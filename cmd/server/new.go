@@ -104,7 +104,7 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	if err := writeProject(dir, files); err != nil {
 		return fmt.Errorf("new: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote a %s plugin project for %s in %s; see %s\n", *lang, name, dir, filepath.Join(dir, "README.md"))
+	fmt.Fprintf(stdout, "wrote plugin %s (%s) in %s; build, test and deploy: see %s\n", name, *lang, dir, filepath.Join(dir, "README.md"))
 	return nil
 }
 
