@@ -94,6 +94,8 @@ type Config struct {
 	// the others load and serve, and the failures are logged and listed
 	// by LoadErrors.
 	StrictLoad bool
+	// Observer, when set, is told of loads and reloads, for metrics.
+	Observer Observer
 }
 
 func (c *Config) setDefaults() {
@@ -151,6 +153,7 @@ type Host struct {
 	closed   bool
 	retiring sync.WaitGroup // retired plugins still draining
 	errs     atomic.Pointer[loadErrors]
+	dbStats  sync.Map // plugin name -> *DBStats, across versions
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every

@@ -65,6 +65,7 @@ func dbExec(ctx context.Context, st *callState, m api.Memory, stack []uint64) {
 		return
 	}
 	n, err := st.session().Exec(ctx, query, args)
+	st.p.dbStats.count(err)
 	if err != nil {
 		lenOrStatus(stack, 0, dbFail(ctx, st, err))
 		return
@@ -81,6 +82,7 @@ func dbQuery(ctx context.Context, st *callState, m api.Memory, stack []uint64) {
 		return
 	}
 	rows, err := st.session().Query(ctx, query, args)
+	st.p.dbStats.count(err)
 	if err != nil {
 		lenOrStatus(stack, 0, dbFail(ctx, st, err))
 		return

@@ -23,6 +23,8 @@ type instance struct {
 	stack  []uint64
 	cc     *callCtx
 	st     callState
+	// memBytes is the memory size its pool counted for it.
+	memBytes int64
 }
 
 // newInstance instantiates p, runs _initialize and warden_init in the init

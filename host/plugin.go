@@ -40,6 +40,7 @@ type Plugin struct {
 	pool     *pool
 	log      zerolog.Logger
 	db       storage.PluginDB // nil when the plugin has no database
+	dbStats  *DBStats
 
 	// From the manifest (manifest.Default without one): the call
 	// timeout, the environment the plugin sees and its outbound client.
@@ -137,6 +138,7 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 	name, wasm := f.name, f.wasm
 	p := &Plugin{Name: name, Version: f.version, Path: f.path, LoadedAt: time.Now(), host: h, key: f.key, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
+	p.dbStats = h.statsFor(name)
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()

@@ -15,6 +15,9 @@ type pool struct {
 	newInst func(ctx context.Context) (*instance, error)
 	live    atomic.Int64
 	closed  atomic.Bool
+	// mem is the linear memory of the live instances, in bytes, as of
+	// their last return to the pool.
+	mem atomic.Int64
 }
 
 func newPool(maxInstances int, newInst func(context.Context) (*instance, error)) *pool {
@@ -56,6 +59,7 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (*instance, error) 
 		return nil, err
 	}
 	pl.live.Add(1)
+	pl.track(inst)
 	return inst, nil
 }
 
@@ -63,6 +67,7 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (*instance, error) 
 // close, is closed instead and never reused.
 func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
 	if healthy && !pl.closed.Load() {
+		pl.track(inst)
 		select {
 		case pl.idle <- inst:
 			<-pl.slots
@@ -77,6 +82,7 @@ func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
 // add puts a fresh instance (the probe) straight into the idle set.
 func (pl *pool) add(ctx context.Context, inst *instance) {
 	pl.live.Add(1)
+	pl.track(inst)
 	select {
 	case pl.idle <- inst:
 	default:
@@ -87,6 +93,8 @@ func (pl *pool) add(ctx context.Context, inst *instance) {
 func (pl *pool) discard(ctx context.Context, inst *instance) {
 	inst.close(ctx)
 	pl.live.Add(-1)
+	pl.mem.Add(-inst.memBytes)
+	inst.memBytes = 0
 }
 
 // close stops reuse and closes the idle instances. Instances in use are

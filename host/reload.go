@@ -205,6 +205,7 @@ func (h *Host) commit(b *registryBuilder, res *ReloadResult) {
 		h.swap(b.reg)
 	}
 	h.logResult(res, fresh)
+	h.observeResult(res, fresh)
 }
 
 // replace loads f, a changed version of a serving plugin, and returns the

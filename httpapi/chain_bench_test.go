@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/metrics"
 	"github.com/warden-rpc/warden/session"
 )
 
@@ -26,9 +27,11 @@ const chainBody = `{"hello":"world","n":4242,"list":[1,2,3],"ok":false}`
 // ServeHTTP per operation on a request and a response writer reused by each
 // goroutine, with no network, as a server with the default flags (access
 // log on, into a buffer that discards) serves them. Its allocs/op are the
-// figure to watch: they do not depend on the machine's load.
+// figure to watch: they do not depend on the machine's load. The _metrics
+// cases run the same with Prometheus metrics on (-metrics-addr).
 func BenchmarkServer_chain(b *testing.B) {
-	s, sessions := chainServer(b)
+	plain, sessions := chainServer(b, nil)
+	withMetrics, _ := chainServer(b, metrics.New())
 	authz := []string{"Bearer " + token(b, testEncKey, validClaims())}
 	cases := []struct {
 		name    string
@@ -44,28 +47,34 @@ func BenchmarkServer_chain(b *testing.B) {
 		{"RouteTest", "GET", "/test", nil, "You hit the new endpoint!", "text/plain; charset=utf-8", false},
 	}
 	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				req, body := chainRequest(tc.method, tc.target, tc.payload)
-				w := &reuseWriter{header: http.Header{}}
-				for pb.Next() {
-					body.Reset([]byte(chainBody))
-					if tc.authz != nil {
-						req.Header["Authorization"] = tc.authz // the handler hides it from the plugin
+		for _, v := range []struct {
+			suffix string
+			s      *Server
+		}{{"", plain}, {"_metrics", withMetrics}} {
+			s := v.s
+			b.Run(tc.name+v.suffix, func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					req, body := chainRequest(tc.method, tc.target, tc.payload)
+					w := &reuseWriter{header: http.Header{}}
+					for pb.Next() {
+						body.Reset([]byte(chainBody))
+						if tc.authz != nil {
+							req.Header["Authorization"] = tc.authz // the handler hides it from the plugin
+						}
+						w.reset()
+						s.Handler().ServeHTTP(w, req)
+						if w.status != http.StatusOK || string(w.body.Bytes()) != tc.want || w.header.Get("Content-Type") != tc.wantCT {
+							b.Errorf("got %d %q %q", w.status, w.header.Get("Content-Type"), w.body.String())
+							return
+						}
 					}
-					w.reset()
-					s.Handler().ServeHTTP(w, req)
-					if w.status != http.StatusOK || string(w.body.Bytes()) != tc.want || w.header.Get("Content-Type") != tc.wantCT {
-						b.Errorf("got %d %q %q", w.status, w.header.Get("Content-Type"), w.body.String())
-						return
-					}
+				})
+				if tc.authz != nil && sessions.count() == 0 {
+					b.Error("the Bearer case asked no SessionChecker")
 				}
 			})
-			if tc.authz != nil && sessions.count() == 0 {
-				b.Error("the Bearer case asked no SessionChecker")
-			}
-		})
+		}
 	}
 }
 
@@ -78,8 +87,8 @@ func TestBenchmarkServer_chain(t *testing.T) {
 }
 
 // chainServer returns a server over a host with the Rust echo and seed
-// plugins, with the access log on.
-func chainServer(b *testing.B) (*Server, *countSessions) {
+// plugins, with the access log on, and obs as its observer when not nil.
+func chainServer(b *testing.B, obs Observer) (*Server, *countSessions) {
 	b.Helper()
 	dir := b.TempDir()
 	for _, p := range []string{"echo/echo.wasm", "seed/seed.wasm"} {
@@ -99,7 +108,7 @@ func chainServer(b *testing.B) (*Server, *countSessions) {
 	sessions := &countSessions{}
 	s, err := NewServer(Config{
 		Caller: h, Routes: h, HTTPKey: testHTTPKey, EncryptionKey: testEncKey, Sessions: sessions,
-		Logger: zerolog.New(discard{}), AccessLog: true,
+		Logger: zerolog.New(discard{}), AccessLog: true, Observer: obs,
 	})
 	if err != nil {
 		b.Fatal(err)

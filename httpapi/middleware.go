@@ -56,8 +56,11 @@ type requestInfo struct {
 	// remote_addr added (see event), so that no request copies a logger,
 	// and its prebuilt plugin header values.
 	srv *Server
-	// rec records the status and size for the access log.
+	// rec records the status and size for the access log and the observer.
 	rec statusRecorder
+	// route is the request's route label for the observer, set by the
+	// handlers that know it; empty means routeLabel decides.
+	route string
 }
 
 // infoContext is a request's context: its parent with the request's info,
@@ -118,10 +121,16 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 		ctx := &infoContext{Context: r.Context(), info: requestInfo{traceID: session.NewTraceID(), srv: s}}
 		ri := &ctx.info
 		r = r.WithContext(ctx)
-		if s.access != nil {
+		if s.access != nil || s.cfg.Observer != nil {
 			ri.rec.ResponseWriter = w
 			w = &ri.rec
+		}
+		if s.access != nil {
 			defer s.logAccess(r, ri, time.Now())
+		}
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.RequestStarted()
+			defer s.observeRequest(r, ri, time.Now())
 		}
 		defer s.recoverPanic(w, r)
 		commonHeaders(w, r, h)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -200,7 +201,15 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 			params[i] = [2]string{p.Key, p.Value}
 		}
 		req.HTTP = &host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
+		var start time.Time
+		if s.cfg.Observer != nil {
+			info(r.Context()).route = route.Pattern
+			start = time.Now()
+		}
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
+		if s.cfg.Observer != nil {
+			s.observeRoute(route.Pattern, start, len(body), res, err)
+		}
 		return writeRouteResult(w, r, res, err)
 	})
 }

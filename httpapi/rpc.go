@@ -34,7 +34,15 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
+		var start time.Time
+		if s.cfg.Observer != nil {
+			info(r.Context()).route = routeRPC
+			start = time.Now()
+		}
 		res, err := caller.Call(r.Context(), newHostRequest(r, id, payload, user, query))
+		if s.cfg.Observer != nil {
+			s.observeRPC(id, start, len(payload), res, err)
+		}
 		if err != nil {
 			return err
 		}

@@ -122,6 +122,9 @@ type Config struct {
 	// returns. When it is nil, each line is written through Logger as the
 	// request ends.
 	AccessLogOutput io.Writer
+	// Observer, when set, is told of every request, RPC call and plugin
+	// route call, for metrics (package metrics implements it).
+	Observer Observer
 
 	// now is the clock, time.Now when nil; tests set it.
 	now func() time.Time

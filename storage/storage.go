@@ -63,6 +63,8 @@ type Options struct {
 	// MaxResultBytes is the most bytes one Query may return, counting TEXT
 	// and BLOB lengths and 8 per INTEGER or REAL. Default 4 MiB.
 	MaxResultBytes int
+	// Observer, when set, is told of every group commit, for metrics.
+	Observer CommitObserver
 }
 
 // DB is an open Warden database. It is safe for concurrent use.

@@ -221,6 +221,8 @@ func (w *writer) commit() {
 	err := w.cs.exec(context.Background(), "COMMIT")
 	if err != nil {
 		err = fmt.Errorf("commit: %w", classify(err))
+	} else if o := w.db.opts.Observer; o != nil {
+		o.GroupCommitted(w.db.name(), len(w.group.members))
 	}
 	w.finish(err)
 }

@@ -84,9 +84,9 @@ type stores struct {
 // # Errors
 //
 // An error if a database cannot be opened or prepared.
-func openStores(ctx context.Context, cfg *config, log zerolog.Logger) (*stores, error) {
+func openStores(ctx context.Context, cfg *config, log zerolog.Logger, obs storage.CommitObserver) (*stores, error) {
 	if !cfg.clustered() {
-		db, dbs, err := openStorage(ctx, cfg, log)
+		db, dbs, err := openStorage(ctx, cfg, log, obs)
 		if err != nil {
 			return nil, err
 		}

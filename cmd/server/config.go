@@ -58,6 +58,8 @@ type config struct {
 	ConsolePassword string
 	// Outbound bounds plugins' outbound HTTP (its Logger is set by run).
 	Outbound outbound.Config
+	// MetricsAddr is the Prometheus listener's address; empty: off.
+	MetricsAddr string
 }
 
 // envList collects repeated -env KEY=VALUE flags.
@@ -129,6 +131,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.Outbound.MaxTimeout, "outbound-max-timeout", outbound.DefaultMaxTimeout, "largest [http] timeout a plugin manifest may set")
 	fs.Int64Var(&c.Outbound.MaxRequestBytes, "outbound-max-request-bytes", outbound.DefaultMaxRequestBytes, "largest [http] max_request_bytes a plugin manifest may set")
 	fs.Int64Var(&c.Outbound.MaxResponseBytes, "outbound-max-response-bytes", outbound.DefaultMaxResponseBytes, "largest [http] max_response_bytes a plugin manifest may set")
+	// Metrics (issue 15): Prometheus exposition on a listener of its own.
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, such as 127.0.0.1:9100 (default: off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

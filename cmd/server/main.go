@@ -40,7 +40,7 @@ func main() {
 
 // doMain runs the server and maps its error to an exit code.
 func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := run(ctx, args, os.Getenv, stdout, stderr)
+	err := dispatch(ctx, args, os.Getenv, stdout, stderr)
 	switch {
 	case err == nil:
 		return 0
@@ -90,7 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	st, err := openStores(ctx, cfg, log)
+	m := newMetrics(cfg)
+	st, err := openStores(ctx, cfg, log, m.storageObserver())
 	if err != nil {
 		return err
 	}
@@ -118,6 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		StrictLoad:     cfg.StrictPlugins,
 		Store:          hostStore(ps),
 		Outbound:       out,
+		Observer:       m.hostObserver(),
 	})
 	if err != nil {
 		return fmt.Errorf("load plugins: %w", err)
@@ -136,7 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("accounts: %w", err)
 	}
 	go acc.Listen(ctx) // a cluster node hears the others' logouts; returns at once on one node
-	w := wiring{keys: k, host: h, accounts: acc, plugins: ps}
+	w := wiring{keys: k, host: h, accounts: acc, plugins: ps, metrics: m}
 	if cfg.LogFormat == "json" {
 		w.logOut = stdout // one JSON line per write: the access log may batch them
 		if ring != nil {
@@ -161,6 +163,8 @@ type wiring struct {
 	logOut io.Writer
 	// console is the web console, nil when it is off.
 	console *console.Console
+	// metrics is nil when -metrics-addr is off.
+	metrics *serverMetrics
 }
 
 // serve runs the HTTP API until ctx is done. The accounts service also
@@ -187,6 +191,7 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 		AccessLog:         cfg.AccessLog,
 		AccessLogOutput:   w.logOut,
 		Console:           w.consoleHandler(),
+		Observer:          w.metrics.httpObserver(),
 	})
 	if err != nil {
 		return err
@@ -195,6 +200,9 @@ func serve(ctx context.Context, cfg *config, w wiring, log zerolog.Logger) error
 		w.console.SetAPI(srv.Handler())
 	}
 	if err := srv.Listen(); err != nil {
+		return err
+	}
+	if err := w.metrics.start(ctx, h, log); err != nil {
 		return err
 	}
 	done := make(chan error, 1)

@@ -27,12 +27,12 @@ const (
 // # Errors
 //
 // An error if either cannot be opened or a move fails.
-func openStorage(ctx context.Context, cfg *config, log zerolog.Logger) (*storage.DB, *storage.Dir, error) {
-	db, err := storage.Open(ctx, filepath.Join(cfg.DataDir, wardenDBFile), storage.Options{})
+func openStorage(ctx context.Context, cfg *config, log zerolog.Logger, obs storage.CommitObserver) (*storage.DB, *storage.Dir, error) {
+	db, err := storage.Open(ctx, filepath.Join(cfg.DataDir, wardenDBFile), storage.Options{Observer: obs})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{})
+	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{Observer: obs})
 	if err != nil {
 		return nil, nil, errors.Join(fmt.Errorf("open plugin databases: %w", err), db.Close())
 	}

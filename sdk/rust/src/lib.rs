@@ -61,6 +61,8 @@ pub mod log;
 mod plugin;
 mod retry;
 pub mod sys;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 mod value;
 
 pub use context::Context;

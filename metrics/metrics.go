@@ -1,0 +1,196 @@
+// Package metrics exposes Warden's Prometheus metrics: it implements the
+// observers that httpapi and host declare, collects the plugins' state at
+// each scrape, and serves /metrics on a listener of its own.
+//
+// Labels are bounded: an RPC id or a route pattern comes from a plugin's
+// registrations (httpapi passes UnknownRPC for an id no plugin
+// registers), an HTTP route from the router's fixed set, a status or a
+// code from a fixed range. The series of one RPC id are resolved once and
+// cached, so that a call costs a lookup and a few atomic adds.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// namespace prefixes every metric of Warden's own.
+const namespace = "warden"
+
+// latencyBuckets are the buckets of the latency histograms, in seconds:
+// plugin calls take from tens of microseconds to the call timeout.
+var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// Metrics holds Warden's metrics and their registry. Create it with New.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	inFlight prometheus.Gauge
+	httpReqs *prometheus.CounterVec // route, status
+	httpByRt sync.Map               // route -> *statusCounters
+
+	rpcReqs    *prometheus.CounterVec   // id, code
+	rpcSeconds *prometheus.HistogramVec // id
+	rpcIn      *prometheus.CounterVec   // id
+	rpcOut     *prometheus.CounterVec   // id
+	rpcs       sync.Map                 // id -> *callSeries
+
+	routeReqs    *prometheus.CounterVec   // route, status
+	routeSeconds *prometheus.HistogramVec // route
+	routeIn      *prometheus.CounterVec   // route
+	routeOut     *prometheus.CounterVec   // route
+	routes       sync.Map                 // pattern -> *callSeries
+
+	reloads  *prometheus.CounterVec   // plugin, result
+	outbound *prometheus.CounterVec   // plugin, host, status
+	commits  *prometheus.HistogramVec // db
+	groups   sync.Map                 // db -> prometheus.Observer
+}
+
+// New returns Metrics registered on a registry of their own, with the Go
+// and process collectors.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	f := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+	}
+	h := func(name, help, label string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: latencyBuckets}, []string{label})
+	}
+	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "http_requests_in_flight", Help: "HTTP requests being served."})
+	m.httpReqs = f("http_requests_total", "HTTP requests answered, by route and status.", "route", "status")
+	m.rpcReqs = f("rpc_requests_total", "RPC calls that reached the host, by RPC id and gRPC-style code.", "id", "code")
+	m.rpcSeconds = h("rpc_duration_seconds", "Time of RPC calls, by RPC id.", "id")
+	m.rpcIn = f("rpc_request_bytes_total", "RPC payload bytes received, by RPC id.", "id")
+	m.rpcOut = f("rpc_response_bytes_total", "RPC result bytes sent, by RPC id.", "id")
+	m.routeReqs = f("route_requests_total", "Plugin HTTP route calls, by registered pattern and status.", "route", "status")
+	m.routeSeconds = h("route_duration_seconds", "Time of plugin HTTP route calls, by pattern.", "route")
+	m.routeIn = f("route_request_bytes_total", "Plugin HTTP route request body bytes, by pattern.", "route")
+	m.routeOut = f("route_response_bytes_total", "Plugin HTTP route response body bytes, by pattern.", "route")
+	m.reloads = f("plugin_reloads_total", "Plugin loads by result: loaded, or failed (a new failure of a file).", "plugin", "result")
+	m.outbound = f("plugin_outbound_requests_total", "Outbound HTTP calls of plugins, by plugin, host and status.", "plugin", "host", "status")
+	m.commits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "db_group_commit_size",
+		Help:    "Writes made durable by one group COMMIT, by database (a plugin's, or warden).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 9)}, []string{"db"})
+	m.reg.MustRegister(m.commits)
+	m.reg.MustRegister(m.inFlight, m.httpReqs, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut,
+		m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut, m.reloads, m.outbound,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the metrics in Prometheus' exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// statusCounters are the counters of one label value by HTTP status,
+// resolved on first use.
+type statusCounters struct {
+	vec   *prometheus.CounterVec
+	label string
+	by    [600]atomic.Pointer[counter]
+}
+
+type counter struct{ prometheus.Counter }
+
+// inc adds one to status's counter; a status outside 0..599 counts as 0.
+func (s *statusCounters) inc(status int) {
+	if status < 0 || status >= len(s.by) {
+		status = 0
+	}
+	c := s.by[status].Load()
+	if c == nil {
+		c = &counter{s.vec.WithLabelValues(s.label, strconv.Itoa(status))}
+		s.by[status].Store(c) // a race stores the same child twice: harmless
+	}
+	c.Inc()
+}
+
+// callSeries are the series of one RPC id or route pattern.
+type callSeries struct {
+	seconds prometheus.Observer
+	in, out prometheus.Counter
+	codes   statusCounters // by code for RPCs, by status for routes
+}
+
+func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVec, seconds *prometheus.HistogramVec, in, out *prometheus.CounterVec) *callSeries {
+	if s, ok := cache.Load(key); ok {
+		return s.(*callSeries)
+	}
+	s := &callSeries{
+		seconds: seconds.WithLabelValues(key),
+		in:      in.WithLabelValues(key),
+		out:     out.WithLabelValues(key),
+		codes:   statusCounters{vec: reqs, label: key},
+	}
+	got, _ := cache.LoadOrStore(key, s)
+	return got.(*callSeries)
+}
+
+// RequestStarted implements httpapi.Observer.
+func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
+
+// RequestDone implements httpapi.Observer.
+func (m *Metrics) RequestDone(route string, status int, _ time.Duration) {
+	m.inFlight.Dec()
+	s, ok := m.httpByRt.Load(route)
+	if !ok {
+		s, _ = m.httpByRt.LoadOrStore(route, &statusCounters{vec: m.httpReqs, label: route})
+	}
+	s.(*statusCounters).inc(status)
+}
+
+// RPCDone implements httpapi.Observer.
+func (m *Metrics) RPCDone(id string, code abi.Code, elapsed time.Duration, in, out int) {
+	s := m.series(&m.rpcs, id, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut)
+	s.codes.inc(int(code))
+	s.seconds.Observe(elapsed.Seconds())
+	s.in.Add(float64(in))
+	s.out.Add(float64(out))
+}
+
+// PluginRouteDone implements httpapi.Observer.
+func (m *Metrics) PluginRouteDone(pattern string, status int, elapsed time.Duration, in, out int) {
+	s := m.series(&m.routes, pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
+	s.codes.inc(status)
+	s.seconds.Observe(elapsed.Seconds())
+	s.in.Add(float64(in))
+	s.out.Add(float64(out))
+}
+
+// PluginReloaded implements host.Observer.
+func (m *Metrics) PluginReloaded(plugin string, ok bool) {
+	result := "failed"
+	if ok {
+		result = "loaded"
+	}
+	m.reloads.WithLabelValues(plugin, result).Inc()
+}
+
+// OutboundCall counts one outbound HTTP call of plugin to host, which must
+// come from the plugin's manifest (its allow list), never from the URL a
+// plugin asked for, with the response's status (0 when there was none).
+// It is the hook for the outbound HTTP client: declare an interface with
+// this method where the calls happen, and cmd/server passes *Metrics.
+func (m *Metrics) OutboundCall(plugin, host string, status int) {
+	m.outbound.WithLabelValues(plugin, host, strconv.Itoa(status)).Inc()
+}
+
+// GroupCommitted implements storage.CommitObserver.
+func (m *Metrics) GroupCommitted(db string, size int) {
+	o, ok := m.groups.Load(db)
+	if !ok {
+		o, _ = m.groups.LoadOrStore(db, m.commits.WithLabelValues(db))
+	}
+	o.(prometheus.Observer).Observe(float64(size))
+}

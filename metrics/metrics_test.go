@@ -1,0 +1,59 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// TestMetrics_NoAllocations checks that a request's events allocate
+// nothing once their series exist: the cost metrics add to the hot path.
+func TestMetrics_NoAllocations(t *testing.T) {
+	m := New()
+	events := func() {
+		m.RequestStarted()
+		m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
+		m.PluginRouteDone("/items/:id", 404, time.Millisecond, 0, 5)
+		m.RequestDone("/v2/rpc/*id", 200, time.Millisecond)
+		m.GroupCommitted("kv", 3)
+	}
+	events() // resolves the series
+	if n := testing.AllocsPerRun(100, events); n != 0 {
+		t.Errorf("%v allocations per request, want 0", n)
+	}
+}
+
+func TestMetrics_Values(t *testing.T) {
+	m := New()
+	m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
+	m.RPCDone("echo", abi.CodeOK, time.Millisecond, 1, 2)
+	m.RPCDone("echo", abi.CodeInvalidArgument, time.Millisecond, 1, 0)
+	m.RequestDone("other", 999, 0) // a status out of range counts as 0
+	m.PluginReloaded("kv", true)
+	m.PluginReloaded("kv", false)
+	m.OutboundCall("kv", "api.example.com", 200)
+	tests := []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"ok", testutil.ToFloat64(m.rpcReqs.WithLabelValues("echo", "0")), 2},
+		{"invalid", testutil.ToFloat64(m.rpcReqs.WithLabelValues("echo", "3")), 1},
+		{"in", testutil.ToFloat64(m.rpcIn.WithLabelValues("echo")), 12},
+		{"out", testutil.ToFloat64(m.rpcOut.WithLabelValues("echo")), 22},
+		{"status0", testutil.ToFloat64(m.httpReqs.WithLabelValues("other", "0")), 1},
+		{"loaded", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "loaded")), 1},
+		{"failed", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "failed")), 1},
+		{"outbound", testutil.ToFloat64(m.outbound.WithLabelValues("kv", "api.example.com", "200")), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
