@@ -371,8 +371,10 @@ func TestHTTPRequest_callDeadline(t *testing.T) {
 	defer srv.Close()
 	dir := pluginDir(t, "fetch.wasm")
 	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n") // timeout 5s, after the deadline
-	h := newTestHost(t, dir, func(c *Config) { c.CallTimeout = 300 * time.Millisecond })
-	for range 3 {
+	// A deadline well above a call's time on a loaded machine, so that only
+	// the hanging request reaches it.
+	h := newTestHost(t, dir, func(c *Config) { c.CallTimeout = 2 * time.Second })
+	for range 2 {
 		ce := callErr(t, h, &Request{ID: "fetch", Payload: abi.EncodeHTTPRequest(abi.HTTPRequest{URL: srv.URL + "/hang"})})
 		if ce.Code != abi.CodeDeadlineExceeded {
 			t.Fatalf("code %d (%v), want 4", ce.Code, ce)
