@@ -34,7 +34,15 @@ func httpRequest(ctx context.Context, st *callState, m api.Memory, stack []uint6
 		return
 	}
 	req.Body = bytes.Clone(req.Body)
-	res, e := st.p.http.Do(ctx, req)
+	// ctx is the instance's reusable callCtx: a context derived from it
+	// would watch it from a goroutine that can outlive this host call and
+	// read its fields after the call resets them. Its Done closes only at
+	// the call's deadline, so a plain context with that deadline is the
+	// same to the request.
+	deadline, _ := ctx.Deadline()
+	dctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	res, e := st.p.http.Do(dctx, req)
 	if e != nil {
 		lenOrStatus(stack, 0, st.fail(e.Status, e.Msg))
 		return

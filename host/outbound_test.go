@@ -353,3 +353,34 @@ func TestHTTPRequest_timeoutIsAStatus(t *testing.T) {
 		t.Fatalf("a body over max_request_bytes: %+v", big)
 	}
 }
+
+// TestHTTPRequest_callDeadline: a call whose deadline passes during
+// http_request ends with code 4, and the plugin serves the next call.
+func TestHTTPRequest_callDeadline(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hang" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n") // timeout 5s, after the deadline
+	// A deadline well above a call's time on a loaded machine, so that only
+	// the hanging request reaches it.
+	h := newTestHost(t, dir, func(c *Config) { c.CallTimeout = 2 * time.Second })
+	for range 2 {
+		ce := callErr(t, h, &Request{ID: "fetch", Payload: abi.EncodeHTTPRequest(abi.HTTPRequest{URL: srv.URL + "/hang"})})
+		if ce.Code != abi.CodeDeadlineExceeded {
+			t.Fatalf("code %d (%v), want 4", ce.Code, ce)
+		}
+		if got := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/"}); got.status != 0 || string(got.res.Body) != "ok" {
+			t.Fatalf("the next call: %+v", got)
+		}
+	}
+}

@@ -43,6 +43,9 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 	if err := encoded(r); err != nil {
 		return errBadEncoding(err)
 	}
+	if isMultipart(r) {
+		return s.deployMultipart(w, r, name)
+	}
 	limit := s.cfg.Admin.MaxPluginBytes()
 	if r.ContentLength > limit {
 		return errPluginTooLarge(limit, fmt.Errorf("content length %d", r.ContentLength))

@@ -33,7 +33,9 @@ var refusedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Co
 // Do sends r under the client's grants and limits and returns the
 // response. ctx is the plugin call's context: its deadline bounds the
 // request, as does the request's own timeout, the plugin's configured one
-// or r.TimeoutMS when shorter.
+// or r.TimeoutMS when shorter; a request that ends because ctx ended is
+// CANCELLED. The request derives its context from ctx, so ctx must stay
+// valid until Do returns and after (an ordinary context does).
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,6 +115,68 @@ func TestServer_outboundFlags(t *testing.T) {
 		}
 		if _, err := os.Stat(data); !os.IsNotExist(err) {
 			t.Errorf("%v: the data directory was made", args)
+		}
+	}
+}
+
+// multipartBody encodes parts (name, content) as multipart/form-data.
+func multipartBody(t *testing.T, parts ...[2]string) (body, contentType string) {
+	t.Helper()
+	var b strings.Builder
+	mw := multipart.NewWriter(&b)
+	for _, p := range parts {
+		w, err := mw.CreateFormFile(p[0], p[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, p[1])
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), mw.FormDataContentType()
+}
+
+// TestServer_deployMultipart deploys a module and its manifest in one
+// request: the new plugin serves with its grant at once; a bad manifest
+// refuses the pair and writes neither; malformed forms are 400.
+func TestServer_deployMultipart(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "up") }))
+	defer upstream.Close()
+	s, dir, _ := deployServer(t, 1<<20)
+	url := s.URL + "/_warden/plugins/fetch?http_key=" + testHTTPKey
+	wasm := string(readFixture(t, "host/testdata/fetch.wasm"))
+	put := func(parts ...[2]string) response {
+		t.Helper()
+		body, ct := multipartBody(t, parts...)
+		return do(t, "PUT", url, body, map[string]string{"Content-Type": ct})
+	}
+
+	before := folder(t, dir)
+	if res := put([2]string{"wasm", wasm}, [2]string{"manifest", "[http]\nallow = [\"nope\"]\n"}); res.Status != 422 {
+		t.Fatalf("bad manifest: %d %s", res.Status, res.Body)
+	}
+	for _, parts := range [][][2]string{{{"manifest", "[http]\n"}}, {{"wasm", wasm}, {"other", "x"}}} {
+		if res := put(parts...); res.Status != 400 {
+			t.Errorf("parts %q: %d %s, want 400", parts[0][0], res.Status, res.Body)
+		}
+	}
+	if !sameFolder(before, folder(t, dir)) {
+		t.Fatal("a refused multipart deploy changed the plugin folder")
+	}
+
+	res := put([2]string{"wasm", wasm}, [2]string{"manifest", "[http]\nallow = [\"" + upstream.URL + "\"]\n"})
+	if res.Status != 200 || !strings.Contains(res.Body, `"loaded":["fetch"]`) {
+		t.Fatalf("deploy: %d %s", res.Status, res.Body)
+	}
+	out := do(t, "POST", s.URL+"/v2/rpc/fetch?unwrap&http_key="+testHTTPKey,
+		string(abi.EncodeHTTPRequest(abi.HTTPRequest{URL: upstream.URL + "/"})), nil)
+	if out.Status != 200 || out.Body == "" || out.Body[0] != 0 {
+		t.Fatalf("fetch right after the deploy: %d %q", out.Status, out.Body)
+	}
+	for _, f := range []string{"fetch.wasm", "fetch.toml"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
 		}
 	}
 }
