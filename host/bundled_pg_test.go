@@ -49,6 +49,9 @@ var bundledCalls = []bundledCall{
 	{"counter_incr", `{"name":"max","by":9223372036854775807}`, false, `{"name":"max","value":9223372036854775807}`},
 	{"counter_incr", `{"name":"max"}`, false, `code 11: counter "max" overflows`},
 	{"counter_incr", `{"name":"max","by":-1}`, false, `{"name":"max","value":9223372036854775806}`},
+	// examples/rust/fetch runs here without its fetch.toml: no grants.
+	{"fetch", `{"url":"http://127.0.0.1:9/x?secret=1"}`, false, `code 7: NOT_GRANTED: http_request: GET http://127.0.0.1:9/x not allowed by the grants of plugin "fetch"`},
+	{"fetch", `{}`, false, `code 3: url is required`},
 }
 
 // bundledPlugins returns the committed .wasm files of plugins/ and
