@@ -143,3 +143,33 @@ func TestServer_consoleExplorer(t *testing.T) {
 		t.Fatalf("call as a user that is not a UUID: %d %s, want 400", status, body)
 	}
 }
+
+// TestServer_consoleTailShutdown checks that an open log tail does not
+// hold up a graceful shutdown: the tail ends when the server stops, and
+// run returns without error (stop fails the test otherwise).
+func TestServer_consoleTailShutdown(t *testing.T) {
+	s := startServer(t, append(dataArgs(t, "../../plugins"), "-console-password", "pw-tail")...)
+	cl, _ := consoleClient(t, s, "pw-tail")
+	req, err := http.NewRequest("GET", s.URL+"/_warden/console/api/logs?level=debug", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("tail: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	buf := make([]byte, 4096)
+	got := ""
+	for !strings.Contains(got, "listening") { // the backlog holds the start-up lines
+		n, err := res.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("tail read: %v (got %q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	s.stop(t)
+}
