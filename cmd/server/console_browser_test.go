@@ -139,7 +139,7 @@ func text(sel string, out *string) chromedp.Action {
 }
 
 // goPage opens a console page from the left nav, with the keyboard: focus
-// the link, press Enter.
+// the link, press Enter; the focus then moves to the page's title.
 func goPage(name string) chromedp.Action {
 	sel := `.side a[data-page="` + name + `"]`
 	return chromedp.Tasks{
@@ -147,6 +147,8 @@ func goPage(name string) chromedp.Action {
 		chromedp.KeyEvent(kb.Enter),
 		waitText("#page-title", map[string]string{"status": "Status", "plugins": "Plugins", "explorer": "API explorer",
 			"logs": "Logs", "accounts": "Accounts", "audit": "Audit log"}[name]),
+		chromedp.Poll(`document.activeElement && document.activeElement.id === "page-title"`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
 	}
 }
 
