@@ -50,8 +50,9 @@ func newBrowser(t *testing.T) *browser {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1360, 860), chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1360, 860), chromedp.Flag("lang", "en-US"))
+	// chromedp makes a temporary profile directory and removes it once
+	// chromium has exited (a t.TempDir could still be written to).
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, startBound(t))
