@@ -24,8 +24,9 @@ const testPassword = "correct horse battery staple"
 // fixture is a console over a real host (an empty plugin folder), a real
 // SQLite database for the audit log, and a real listener.
 type fixture struct {
-	srv *httptest.Server
-	db  *storage.DB
+	srv       *httptest.Server
+	db        *storage.DB
+	pluginDir string
 }
 
 func newFixture(t *testing.T, tlsOn bool) *fixture {
@@ -43,7 +44,8 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	}
 	t.Cleanup(func() { _ = dbs.Close() })
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	h, err := host.New(ctx, host.Config{PluginDir: t.TempDir(), Databases: dbs, Logger: log})
+	pluginDir := t.TempDir()
+	h, err := host.New(ctx, host.Config{PluginDir: pluginDir, Databases: dbs, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db}
+	f := &fixture{db: db, pluginDir: pluginDir}
 	if tlsOn {
 		f.srv = httptest.NewTLSServer(c)
 	} else {
