@@ -16,13 +16,15 @@ import (
 
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/storage"
 )
 
 const testPassword = "correct horse battery staple"
 
-// fixture is a console over a real host (an empty plugin folder), a real
-// SQLite database for the audit log, and a real listener.
+// fixture is a console served by the real HTTP API over a real host (an
+// empty plugin folder), with a real SQLite database for the audit log and
+// a real listener.
 type fixture struct {
 	srv       *httptest.Server
 	db        *storage.DB
@@ -56,18 +58,24 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	}
 	c, err := New(Config{
 		User: "ops", Password: testPassword, Node: "n1", Version: "test",
-		Plugins: h, HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
+		HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
 		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: 3, Every: time.Hour}),
 		Logs:    NewLogRing(10), Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	api, err := httpapi.NewServer(httpapi.Config{Caller: h, HTTPKey: "http-key", EncryptionKey: []byte("enc-key"),
+		Admin: h, Console: c, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetAPI(api.Handler())
 	f := &fixture{db: db, pluginDir: pluginDir}
 	if tlsOn {
-		f.srv = httptest.NewTLSServer(c)
+		f.srv = httptest.NewTLSServer(api.Handler())
 	} else {
-		f.srv = httptest.NewServer(c)
+		f.srv = httptest.NewServer(api.Handler())
 	}
 	t.Cleanup(f.srv.Close)
 	return f
@@ -124,7 +132,7 @@ func (f *fixture) signIn(t *testing.T, cl *http.Client) string {
 // auditRows returns the audit table's rows as "actor action target outcome".
 func (f *fixture) auditRows(t *testing.T) []string {
 	t.Helper()
-	rows, err := f.db.Reader().Query("SELECT actor, client_addr, action, target, outcome FROM warden_console_audit ORDER BY at, id")
+	rows, err := f.db.Reader().Query("SELECT actor, client_addr, action, target, outcome FROM warden_console_audit ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}

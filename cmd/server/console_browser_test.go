@@ -269,7 +269,7 @@ func TestConsole_browser(t *testing.T) {
 	b.run("see the audit log", goPage("audit"), waitText("#audit-table", "sessions.revoke"))
 	var audit string
 	b.run("read the audit log", text("#audit-table", &audit))
-	for _, want := range []string{"sign-in", "plugins.deploy", "refused: echo", "rpc.call", "sessions.revoke"} {
+	for _, want := range []string{"sign-in", "plugins.deploy", "refused (HTTP 422): echo", "rpc.call", "sessions.revoke"} {
 		if !strings.Contains(audit, want) {
 			t.Fatalf("audit log lacks %q:\n%s", want, audit)
 		}
