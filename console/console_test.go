@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -282,5 +283,54 @@ func TestLogRing(t *testing.T) {
 	if !f.match([]byte(`{"plugin":"echo@abc","path":"/v2/rpc/echo"}`)) || !f.match([]byte(`{"plugin":"echo","rpc_id":"echo"}`)) ||
 		f.match([]byte(`{"plugin":"echoes","rpc_id":"echo"}`)) || f.match([]byte(`{"plugin":"echo","rpc_id":"whoami"}`)) {
 		t.Fatal("plugin and rpc filter")
+	}
+}
+
+// TestConsole_plugins deploys, lists and removes a plugin through the
+// console, which goes through the HTTP API's admin endpoint, and checks
+// the audit log's outcomes.
+func TestConsole_plugins(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	tok := f.signIn(t, cl)
+	wasm, err := os.ReadFile("../plugins/echo/echo.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"deploy", "PUT", "api/plugins/mine", string(wasm), 200, `"loaded":["mine"]`},
+		{"list", "GET", "api/plugins", "", 200, `"name":"mine"`},
+		{"badName", "PUT", "api/plugins/..x", string(wasm), 400, `invalid plugin name`},
+		{"remove", "DELETE", "api/plugins/mine", "", 200, `"removed":["mine"]`},
+		{"removeUnknown", "DELETE", "api/plugins/mine", "", 404, `plugin not found`},
+	}
+	for _, st := range steps {
+		status, body, _ := f.send(t, cl, st.method, st.path, st.body, f.srv.URL, tok)
+		if status != st.status || !strings.Contains(body, st.want) {
+			t.Fatalf("%s: %d %s, want %d with %s", st.name, status, body, st.status, st.want)
+		}
+	}
+	got := strings.Join(f.auditRows(t), "\n")
+	for _, want := range []string{"ops plugins.deploy mine ok: loaded [mine], removed []",
+		"ops plugins.deploy ..x refused (HTTP 400): invalid plugin name",
+		"ops plugins.remove mine ok: loaded [], removed [mine]",
+		"ops plugins.remove mine refused (HTTP 404): plugin not found"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("audit rows lack %q:\n%s", want, got)
+		}
+	}
+	res, err := (&http.Client{Transport: f.srv.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}).Get(f.srv.URL + "/_warden/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != Path {
+		t.Fatalf("GET /_warden/console: %d to %q, want 302 to %s", res.StatusCode, res.Header.Get("Location"), Path)
 	}
 }
