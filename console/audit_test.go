@@ -97,10 +97,7 @@ func TestConsole_auditUnavailable(t *testing.T) {
 	f := newFixture(t, false)
 	cl := f.client(t)
 	tok := f.signIn(t, cl)
-	wasm, err := os.ReadFile("../plugins/echo/echo.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	wasm := echoWasm(t)
 	if status, body, _ := f.send(t, cl, "PUT", "api/plugins/first", string(wasm), f.srv.URL, tok); status != http.StatusOK {
 		t.Fatalf("deploy with the audit log: %d %s, want 200", status, body)
 	}

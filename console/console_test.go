@@ -293,10 +293,7 @@ func TestConsole_plugins(t *testing.T) {
 	f := newFixture(t, false)
 	cl := f.client(t)
 	tok := f.signIn(t, cl)
-	wasm, err := os.ReadFile("../plugins/echo/echo.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
+	wasm := echoWasm(t)
 	steps := []struct {
 		name, method, path, body string
 		status                   int
@@ -333,4 +330,14 @@ func TestConsole_plugins(t *testing.T) {
 	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != Path {
 		t.Fatalf("GET /_warden/console: %d to %q, want 302 to %s", res.StatusCode, res.Header.Get("Location"), Path)
 	}
+}
+
+// echoWasm returns the bundled echo plugin.
+func echoWasm(t *testing.T) []byte {
+	t.Helper()
+	wasm, err := os.ReadFile("../plugins/echo/echo.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
 }
