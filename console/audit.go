@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/warden-rpc/warden/storage"
@@ -48,7 +49,8 @@ type AuditDB interface {
 
 // auditMigrations create the audit table. Versions 300 to 399 belong to
 // this package. The SQL is portable: TEXT and BIGINT, $n parameters, no
-// SQLite-only function; times are Unix milliseconds.
+// SQLite-only function; times are Unix milliseconds, and IDs sort by time
+// (newAuditID).
 var auditMigrations = []storage.Migration{
 	{Version: 300, Name: "console_audit", SQL: `
 CREATE TABLE IF NOT EXISTS warden_console_audit (
@@ -92,8 +94,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
 
 // Record stores a finished entry.
 func (a *SQLAudit) Record(ctx context.Context, e AuditEntry) error {
-	now := a.now().UnixMilli()
-	_, err := a.db.Writer().ExecContext(ctx, insertAudit, newAuditID(), now,
+	t := a.now()
+	now := t.UnixMilli()
+	_, err := a.db.Writer().ExecContext(ctx, insertAudit, newAuditID(t), now,
 		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, e.Outcome, now)
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
@@ -103,8 +106,9 @@ func (a *SQLAudit) Record(ctx context.Context, e AuditEntry) error {
 
 // Begin stores an entry whose outcome is "started".
 func (a *SQLAudit) Begin(ctx context.Context, e AuditEntry) (string, error) {
-	id := newAuditID()
-	_, err := a.db.Writer().ExecContext(ctx, insertAudit, id, a.now().UnixMilli(),
+	t := a.now()
+	id := newAuditID(t)
+	_, err := a.db.Writer().ExecContext(ctx, insertAudit, id, t.UnixMilli(),
 		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, "started", nil)
 	if err != nil {
 		return "", fmt.Errorf("audit %s: %w", e.Action, err)
@@ -126,7 +130,7 @@ func (a *SQLAudit) Finish(ctx context.Context, id, outcome string) error {
 // Recent returns the latest n entries, newest first.
 func (a *SQLAudit) Recent(ctx context.Context, n int) ([]AuditEntry, error) {
 	rows, err := a.db.Reader().QueryContext(ctx, `SELECT id, at, actor, client_addr, action, target, detail, outcome
-FROM warden_console_audit ORDER BY at DESC, id DESC LIMIT $1`, n)
+FROM warden_console_audit ORDER BY id DESC LIMIT $1`, n)
 	if err != nil {
 		return nil, fmt.Errorf("audit list: %w", err)
 	}
@@ -147,11 +151,24 @@ FROM warden_console_audit ORDER BY at DESC, id DESC LIMIT $1`, n)
 	return out, nil
 }
 
-// newAuditID returns 16 random bytes in hex.
-func newAuditID() string {
-	b := make([]byte, 16)
+// lastAuditNano is the time part of the latest ID newAuditID made.
+var lastAuditNano atomic.Int64
+
+// newAuditID returns an ID that sorts by time: the Unix time in
+// nanoseconds, made strictly increasing in this process, as 16 hex
+// digits, then 8 random bytes in hex (so that nodes never collide).
+func newAuditID(now time.Time) string {
+	n := now.UnixNano()
+	for {
+		last := lastAuditNano.Load()
+		n = max(n, last+1)
+		if lastAuditNano.CompareAndSwap(last, n) {
+			break
+		}
+	}
+	b := make([]byte, 8)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b)
+	return fmt.Sprintf("%016x%s", n, hex.EncodeToString(b))
 }
 
 // audited runs a change: it stores the entry as started first, so that no

@@ -13,7 +13,6 @@
 package console
 
 import (
-	"context"
 	"embed"
 	"errors"
 	"io/fs"
@@ -46,19 +45,6 @@ const (
 //go:embed static
 var staticFiles embed.FS
 
-// PluginAdmin is what the console needs of the plugin host; *host.Host
-// implements it.
-type PluginAdmin interface {
-	Plugins() []*host.Plugin
-	LoadErrors() []host.LoadError
-	Reload(ctx context.Context) (*host.ReloadResult, error)
-	Deploy(ctx context.Context, name string, wasm []byte) (*host.ReloadResult, error)
-	Remove(ctx context.Context, name string) (*host.ReloadResult, error)
-	MaxPluginBytes() int64
-}
-
-var _ PluginAdmin = (*host.Host)(nil)
-
 // Limiter bounds failed sign-ins per client address; *accounts.Limiter
 // implements it.
 type Limiter interface {
@@ -66,8 +52,8 @@ type Limiter interface {
 	Fail(addr netip.Addr)
 }
 
-// Config configures New. User, Password, Plugins, HTTPKey, EncryptionKey,
-// Audit and Limiter are required.
+// Config configures New. User, Password, HTTPKey, EncryptionKey, Audit and
+// Limiter are required.
 type Config struct {
 	// User and Password are the console user's credentials.
 	User, Password string
@@ -75,10 +61,9 @@ type Config struct {
 	Node, Version string
 	// Started is when the server started; time.Now when zero.
 	Started time.Time
-	// Plugins lists, reloads, deploys and removes plugins.
-	Plugins PluginAdmin
-	// HTTPKey and EncryptionKey let the API explorer call RPCs as the
-	// server (the HTTP key) or as a user (a short-lived session token).
+	// HTTPKey and EncryptionKey let the console call the HTTP API as the
+	// server (the HTTP key: the plugin admin endpoint, RPCs) or as a user
+	// (a short-lived session token, from the API explorer).
 	HTTPKey       string
 	EncryptionKey []byte
 	// Accounts, when set, serves the accounts page.
@@ -90,6 +75,9 @@ type Config struct {
 	Logs *LogRing
 	// Limiter bounds failed sign-ins per client address.
 	Limiter Limiter
+	// MaxUploadBytes bounds a plugin upload, as the host's MaxPluginBytes
+	// does; host.DefaultMaxPluginBytes when zero.
+	MaxUploadBytes int64
 	// Done, when closed, ends the live log tails, so that a graceful
 	// shutdown does not wait for them.
 	Done <-chan struct{}
@@ -100,7 +88,8 @@ type Config struct {
 }
 
 // Console serves the console. Create it with New, then give it the HTTP
-// API's handler with SetAPI before serving.
+// API's handler with SetAPI before serving: the console reaches plugins
+// and RPCs through it, as a client would.
 type Console struct {
 	cfg      Config
 	log      zerolog.Logger
@@ -119,13 +108,16 @@ func New(cfg Config) (*Console, error) {
 	switch {
 	case cfg.User == "" || cfg.Password == "":
 		return nil, errors.New("console: User and Password are required")
-	case cfg.Plugins == nil || cfg.Audit == nil || cfg.Limiter == nil:
-		return nil, errors.New("console: Plugins, Audit and Limiter are required")
+	case cfg.Audit == nil || cfg.Limiter == nil:
+		return nil, errors.New("console: Audit and Limiter are required")
 	case cfg.HTTPKey == "" || len(cfg.EncryptionKey) == 0:
 		return nil, errors.New("console: HTTPKey and EncryptionKey are required")
 	}
 	if cfg.Started.IsZero() {
 		cfg.Started = time.Now()
+	}
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = host.DefaultMaxPluginBytes
 	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = DefaultSessionTTL

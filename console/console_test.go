@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,16 +17,19 @@ import (
 
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/storage"
 )
 
 const testPassword = "correct horse battery staple"
 
-// fixture is a console over a real host (an empty plugin folder), a real
-// SQLite database for the audit log, and a real listener.
+// fixture is a console served by the real HTTP API over a real host (an
+// empty plugin folder), with a real SQLite database for the audit log and
+// a real listener.
 type fixture struct {
-	srv *httptest.Server
-	db  *storage.DB
+	srv       *httptest.Server
+	db        *storage.DB
+	pluginDir string
 }
 
 func newFixture(t *testing.T, tlsOn bool) *fixture {
@@ -43,7 +47,8 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	}
 	t.Cleanup(func() { _ = dbs.Close() })
 	log := zerolog.New(zerolog.NewTestWriter(t))
-	h, err := host.New(ctx, host.Config{PluginDir: t.TempDir(), Databases: dbs, Logger: log})
+	pluginDir := t.TempDir()
+	h, err := host.New(ctx, host.Config{PluginDir: pluginDir, Databases: dbs, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,18 +59,24 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	}
 	c, err := New(Config{
 		User: "ops", Password: testPassword, Node: "n1", Version: "test",
-		Plugins: h, HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
+		HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
 		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: 3, Every: time.Hour}),
 		Logs:    NewLogRing(10), Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db}
+	api, err := httpapi.NewServer(httpapi.Config{Caller: h, HTTPKey: "http-key", EncryptionKey: []byte("enc-key"),
+		Admin: h, Console: c, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetAPI(api.Handler())
+	f := &fixture{db: db, pluginDir: pluginDir}
 	if tlsOn {
-		f.srv = httptest.NewTLSServer(c)
+		f.srv = httptest.NewTLSServer(api.Handler())
 	} else {
-		f.srv = httptest.NewServer(c)
+		f.srv = httptest.NewServer(api.Handler())
 	}
 	t.Cleanup(f.srv.Close)
 	return f
@@ -122,7 +133,7 @@ func (f *fixture) signIn(t *testing.T, cl *http.Client) string {
 // auditRows returns the audit table's rows as "actor action target outcome".
 func (f *fixture) auditRows(t *testing.T) []string {
 	t.Helper()
-	rows, err := f.db.Reader().Query("SELECT actor, client_addr, action, target, outcome FROM warden_console_audit ORDER BY at, id")
+	rows, err := f.db.Reader().Query("SELECT actor, client_addr, action, target, outcome FROM warden_console_audit ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,4 +284,60 @@ func TestLogRing(t *testing.T) {
 		f.match([]byte(`{"plugin":"echoes","rpc_id":"echo"}`)) || f.match([]byte(`{"plugin":"echo","rpc_id":"whoami"}`)) {
 		t.Fatal("plugin and rpc filter")
 	}
+}
+
+// TestConsole_plugins deploys, lists and removes a plugin through the
+// console, which goes through the HTTP API's admin endpoint, and checks
+// the audit log's outcomes.
+func TestConsole_plugins(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	tok := f.signIn(t, cl)
+	wasm := echoWasm(t)
+	steps := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string
+	}{
+		{"deploy", "PUT", "api/plugins/mine", string(wasm), 200, `"loaded":["mine"]`},
+		{"list", "GET", "api/plugins", "", 200, `"name":"mine"`},
+		{"badName", "PUT", "api/plugins/..x", string(wasm), 400, `invalid plugin name`},
+		{"remove", "DELETE", "api/plugins/mine", "", 200, `"removed":["mine"]`},
+		{"removeUnknown", "DELETE", "api/plugins/mine", "", 404, `plugin not found`},
+	}
+	for _, st := range steps {
+		status, body, _ := f.send(t, cl, st.method, st.path, st.body, f.srv.URL, tok)
+		if status != st.status || !strings.Contains(body, st.want) {
+			t.Fatalf("%s: %d %s, want %d with %s", st.name, status, body, st.status, st.want)
+		}
+	}
+	got := strings.Join(f.auditRows(t), "\n")
+	for _, want := range []string{"ops plugins.deploy mine ok: loaded [mine], removed []",
+		"ops plugins.deploy ..x refused (HTTP 400): invalid plugin name",
+		"ops plugins.remove mine ok: loaded [], removed [mine]",
+		"ops plugins.remove mine refused (HTTP 404): plugin not found"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("audit rows lack %q:\n%s", want, got)
+		}
+	}
+	res, err := (&http.Client{Transport: f.srv.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}).Get(f.srv.URL + "/_warden/console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != Path {
+		t.Fatalf("GET /_warden/console: %d to %q, want 302 to %s", res.StatusCode, res.Header.Get("Location"), Path)
+	}
+}
+
+// echoWasm returns the bundled echo plugin.
+func echoWasm(t *testing.T) []byte {
+	t.Helper()
+	wasm, err := os.ReadFile("../plugins/echo/echo.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
 }

@@ -3,9 +3,9 @@ package console
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -56,10 +56,6 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request, s *login) error {
 	if err := readJSON(w, r, maxCallBytes, &in); err != nil {
 		return err
 	}
-	api := c.api.Load()
-	if api == nil {
-		return apiErr(http.StatusServiceUnavailable, "the HTTP API is not wired to the console", nil)
-	}
 	if strings.TrimSpace(in.RPC) == "" {
 		return apiErr(http.StatusBadRequest, "pick an RPC", nil)
 	}
@@ -68,20 +64,19 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request, s *login) error {
 		return err
 	}
 	return c.audited(r, s, "rpc.call", in.RPC, who, func() (string, error) {
-		req, err := c.apiRequest(r, in, auth)
+		target, body, err := rpcRequest(in)
 		if err != nil {
 			return "", err
 		}
-		rec := &recorder{header: http.Header{}}
 		start := time.Now()
-		(*api).ServeHTTP(rec, req)
+		rec, err := c.internal(r, http.MethodPost, target, bytes.NewReader(body), auth)
+		if err != nil {
+			return "", err
+		}
 		ans := callAnswer{
 			Status: rec.status, Body: rec.body.String(), ContentType: rec.header.Get("Content-Type"),
 			Plugin: rec.header.Get("Warden-Plugin"), DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-			Truncated: rec.truncated, Request: req.Method + " " + req.URL.RequestURI(),
-		}
-		if ans.Status == 0 {
-			ans.Status = http.StatusOK
+			Truncated: rec.truncated, Request: http.MethodPost + " " + target,
 		}
 		return fmt.Sprintf("HTTP %d", ans.Status), writeJSON(w, http.StatusOK, ans)
 	})
@@ -91,7 +86,7 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request, s *login) error {
 // description of it for the audit log.
 func (c *Console) callerAuth(ctx context.Context, in callRequest) (string, string, error) {
 	if in.UserID == "" {
-		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.cfg.HTTPKey+":")), "as the server (HTTP key)", nil
+		return c.serverAuth(), "as the server (HTTP key)", nil
 	}
 	uid := strings.ToLower(strings.TrimSpace(in.UserID))
 	if !session.IsUUID(uid) {
@@ -115,30 +110,41 @@ func (c *Console) callerAuth(ctx context.Context, in callRequest) (string, strin
 	return "Bearer " + tok, fmt.Sprintf("as user %s, vars %s", uid, varsJSON), nil
 }
 
-// apiRequest builds the HTTP API request of a call, from the console
-// user's own address.
-func (c *Console) apiRequest(r *http.Request, in callRequest, auth string) (*http.Request, error) {
-	body := []byte(in.Payload)
+// rpcRequest returns the target and body of the HTTP API request of a
+// call: the payload as is with unwrap, else as a JSON string.
+func rpcRequest(in callRequest) (string, []byte, error) {
 	target := "/v2/rpc/" + url.PathEscape(in.RPC)
 	if in.Unwrap {
-		target += "?unwrap"
-	} else {
-		b, err := json.Marshal(in.Payload)
-		if err != nil {
-			return nil, err
-		}
-		body = b
+		return target + "?unwrap", []byte(in.Payload), nil
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, target, bytes.NewReader(body))
+	b, err := json.Marshal(in.Payload)
+	return target, b, err
+}
+
+// internal runs a request through the HTTP API's complete handler, as a
+// client's would go (authentication, limits, error bodies, access log),
+// with auth as its Authorization and the console user's address and host,
+// and returns the answer.
+func (c *Console) internal(r *http.Request, method, target string, body io.Reader, auth string) (*recorder, error) {
+	api := c.api.Load()
+	if api == nil {
+		return nil, apiErr(http.StatusServiceUnavailable, "the HTTP API is not wired to the console", nil)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, target, body)
 	if err != nil {
-		return nil, apiErr(http.StatusBadRequest, "bad RPC id", err)
+		return nil, apiErr(http.StatusBadRequest, "bad request target "+target, err)
 	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Host = r.Host
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("User-Agent", "warden-console")
-	return req, nil
+	rec := &recorder{header: http.Header{}}
+	(*api).ServeHTTP(rec, req)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec, nil
 }
 
 // recorder is the http.ResponseWriter of an explorer call: it keeps the

@@ -1,167 +1,123 @@
 package console
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
-	"time"
-
-	"github.com/warden-rpc/warden/host"
-	"github.com/warden-rpc/warden/storage"
 )
 
-// pluginView is one plugin on the plugins page.
-type pluginView struct {
-	Name      string      `json:"name"`
-	Version   string      `json:"version"`
-	Path      string      `json:"path"`
-	LoadedAt  time.Time   `json:"loaded_at"`
-	RPCs      []rpcView   `json:"rpcs"`
-	Routes    []string    `json:"routes"`
-	Instances int         `json:"instances"`
-	LastError *loadErrorV `json:"last_error"`
+// adminPath is the HTTP API's plugin admin endpoint, which the plugins
+// page goes through (httpapi/admin.go and httpapi/deploy.go).
+const adminPath = "/_warden/plugins"
+
+// serverAuth is the Authorization header of the server itself: Basic with
+// the HTTP key.
+func (c *Console) serverAuth() string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.cfg.HTTPKey+":"))
 }
 
-// rpcView is one RPC of a plugin.
-type rpcView struct {
-	ID         string `json:"id"`
-	ServerOnly bool   `json:"server_only"`
-}
-
-// loadErrorV is a plugin file that fails to load.
-type loadErrorV struct {
-	Plugin string    `json:"plugin"`
-	Path   string    `json:"path"`
-	Error  string    `json:"error"`
-	RPCs   []string  `json:"rpcs"`
-	At     time.Time `json:"at"`
-}
-
-func toLoadErrorV(e host.LoadError) *loadErrorV {
-	return &loadErrorV{Plugin: e.Plugin, Path: e.Path, Error: e.Err.Error(), RPCs: append([]string{}, e.RPCs...), At: e.At}
-}
-
-// pluginsView is what the plugins page shows: the serving plugins and the
-// files that fail to load.
-type pluginsView struct {
-	Plugins []pluginView  `json:"plugins"`
-	Errors  []*loadErrorV `json:"errors"`
-}
-
-func (c *Console) pluginsView() pluginsView {
-	loadErrs := c.cfg.Plugins.LoadErrors()
-	out := pluginsView{Plugins: []pluginView{}, Errors: []*loadErrorV{}}
-	for _, p := range c.cfg.Plugins.Plugins() {
-		v := pluginView{Name: p.Name, Version: p.Version, Path: p.Path, LoadedAt: p.LoadedAt,
-			RPCs: []rpcView{}, Routes: p.Routes(), Instances: p.Instances()}
-		if v.Routes == nil {
-			v.Routes = []string{}
-		}
-		for _, rpc := range p.RPCs() {
-			v.RPCs = append(v.RPCs, rpcView{rpc.ID, rpc.ServerOnly})
-		}
-		for _, e := range loadErrs {
-			if e.Path == p.Path {
-				v.LastError = toLoadErrorV(e)
-			}
-		}
-		out.Plugins = append(out.Plugins, v)
+// admin sends a request to the HTTP API's plugin admin endpoint, with the
+// HTTP key, through the API's own handler, from the console user's
+// address, and returns the answer.
+func (c *Console) admin(r *http.Request, method, name string, body io.Reader) (*recorder, error) {
+	target := adminPath
+	if name != "" {
+		target += "/" + url.PathEscape(name)
 	}
-	for _, e := range loadErrs {
-		out.Errors = append(out.Errors, toLoadErrorV(e))
+	return c.internal(r, method, target, body, c.serverAuth())
+}
+
+// pass writes an admin answer as the console's own.
+func pass(w http.ResponseWriter, rec *recorder) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(rec.body.Bytes()) // the client went away; nothing to do
+}
+
+// outcome describes an admin answer for the audit log: "ok: ..." with what
+// loaded and was removed, or "refused: ..." with the reasons or message.
+func outcome(rec *recorder) string {
+	var res struct {
+		Loaded  []string `json:"loaded"`
+		Removed []string `json:"removed"`
+		Failed  []struct {
+			Plugin string `json:"plugin"`
+			Error  string `json:"error"`
+		} `json:"failed"`
+		Message string `json:"message"`
 	}
-	return out
-}
-
-// listPlugins answers the plugins page's table.
-func (c *Console) listPlugins(w http.ResponseWriter, _ *http.Request, _ *login) error {
-	return writeJSON(w, http.StatusOK, c.pluginsView())
-}
-
-// reloadResult is the answer to a reload, deploy or remove.
-type reloadResult struct {
-	Loaded  []string      `json:"loaded"`
-	Removed []string      `json:"removed"`
-	Failed  []*loadErrorV `json:"failed"`
-}
-
-// writeReload writes res: 200 when nothing failed, 422 otherwise. It
-// returns the audit outcome.
-func writeReload(w http.ResponseWriter, res *host.ReloadResult) (string, error) {
-	out := reloadResult{Loaded: append([]string{}, res.Loaded...), Removed: append([]string{}, res.Removed...), Failed: []*loadErrorV{}}
+	_ = json.Unmarshal(rec.body.Bytes(), &res) // an odd body still gets its status below
+	if rec.status == http.StatusOK {
+		return fmt.Sprintf("ok: loaded %v, removed %v", res.Loaded, res.Removed)
+	}
 	var why []string
 	for _, f := range res.Failed {
-		out.Failed = append(out.Failed, toLoadErrorV(f))
-		why = append(why, f.Plugin+": "+f.Err.Error())
+		why = append(why, f.Plugin+": "+f.Error)
 	}
-	if len(why) > 0 {
-		return "refused: " + strings.Join(why, "; "), writeJSON(w, http.StatusUnprocessableEntity, out)
+	if len(why) == 0 {
+		why = append(why, res.Message)
 	}
-	return fmt.Sprintf("ok: loaded %v, removed %v", out.Loaded, out.Removed), writeJSON(w, http.StatusOK, out)
+	return fmt.Sprintf("refused (HTTP %d): %s", rec.status, strings.Join(why, "; "))
 }
 
-// reloadPlugins reloads the plugin folder.
+// listPlugins answers the admin listing: each plugin's version, load
+// time, RPCs with their server-only flag, routes, instances and last
+// error, and the files that fail to load.
+func (c *Console) listPlugins(w http.ResponseWriter, r *http.Request, _ *login) error {
+	rec, err := c.admin(r, http.MethodGet, "", nil)
+	if err != nil {
+		return err
+	}
+	pass(w, rec)
+	return nil
+}
+
+// reloadPlugins reloads the plugin folder: 200, or 422 naming each file
+// refused while the old versions keep serving.
 func (c *Console) reloadPlugins(w http.ResponseWriter, r *http.Request, s *login) error {
-	return c.audited(r, s, "plugins.reload", "", "", func() (string, error) {
-		res, err := c.cfg.Plugins.Reload(r.Context())
-		if err != nil {
-			return "", err
-		}
-		return writeReload(w, res)
-	})
+	return c.adminChange(w, r, s, "plugins.reload", http.MethodPost, "", "", nil)
 }
 
-// deployPlugin deploys the body as plugin {name}, through the host's
-// Deploy: validated aside, written only once accepted; a refused upload
-// leaves the serving version alone (422).
+// deployPlugin deploys the body as plugin {name} through the admin
+// endpoint, which bounds it, validates it aside and writes it only once
+// accepted; a refused upload leaves the serving version alone (422).
 func (c *Console) deployPlugin(w http.ResponseWriter, r *http.Request, s *login) error {
-	name := r.PathValue("name")
-	limit := c.cfg.Plugins.MaxPluginBytes()
-	if err := storage.CheckPluginName(name); err != nil {
-		return apiErr(http.StatusBadRequest, "invalid plugin name: "+err.Error(), err)
+	// Read here, bounded as the admin endpoint bounds it, to record the
+	// upload's size and hash before it runs.
+	limit := c.cfg.MaxUploadBytes
+	wasm, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return apiErr(http.StatusBadRequest, "read the upload", err)
 	}
-	if r.ContentLength > limit {
+	if int64(len(wasm)) > limit {
 		return apiErr(http.StatusRequestEntityTooLarge, fmt.Sprintf("plugin larger than the server's limit of %d bytes", limit), nil)
 	}
-	wasm, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		return apiErr(http.StatusRequestEntityTooLarge, fmt.Sprintf("plugin larger than the server's limit of %d bytes", limit), err)
-	}
 	detail := fmt.Sprintf("%d bytes, sha256 %s", len(wasm), pluginHash(wasm))
-	return c.audited(r, s, "plugins.deploy", name, detail, func() (string, error) {
-		res, err := c.cfg.Plugins.Deploy(r.Context(), name, wasm)
-		switch {
-		case errors.Is(err, host.ErrDeployRefused):
-			return writeReload(w, res)
-		case errors.Is(err, storage.ErrBadName):
-			return "", apiErr(http.StatusBadRequest, "invalid plugin name", err)
-		case errors.Is(err, host.ErrPluginTooLarge):
-			return "", apiErr(http.StatusRequestEntityTooLarge, "plugin too large", err)
-		case err != nil:
-			return "", err
-		}
-		return writeReload(w, res)
-	})
+	return c.adminChange(w, r, s, "plugins.deploy", http.MethodPut, r.PathValue("name"), detail, bytes.NewReader(wasm))
 }
 
 // removePlugin removes plugin {name}; its database is kept.
 func (c *Console) removePlugin(w http.ResponseWriter, r *http.Request, s *login) error {
-	name := r.PathValue("name")
-	return c.audited(r, s, "plugins.remove", name, "", func() (string, error) {
-		res, err := c.cfg.Plugins.Remove(r.Context(), name)
-		switch {
-		case errors.Is(err, storage.ErrBadName):
-			return "", apiErr(http.StatusBadRequest, "invalid plugin name", err)
-		case errors.Is(err, host.ErrNoPlugin):
-			return "", apiErr(http.StatusNotFound, "no plugin named "+name, err)
-		case err != nil:
+	return c.adminChange(w, r, s, "plugins.remove", http.MethodDelete, r.PathValue("name"), "", nil)
+}
+
+// adminChange runs an audited change through the admin endpoint and
+// passes its answer on.
+func (c *Console) adminChange(w http.ResponseWriter, r *http.Request, s *login, action, method, name, detail string, body io.Reader) error {
+	return c.audited(r, s, action, name, detail, func() (string, error) {
+		rec, err := c.admin(r, method, name, body)
+		if err != nil {
 			return "", err
 		}
-		return writeReload(w, res)
+		pass(w, rec)
+		return outcome(rec), nil
 	})
 }
 

@@ -38,7 +38,7 @@ func newConsole(ctx context.Context, cfg *config, w wiring, db console.AuditDB, 
 	c, err := console.New(console.Config{
 		User: cfg.ConsoleUser, Password: w.keys.ConsolePassword,
 		Node: cfg.Node, Version: version,
-		Plugins: w.host, HTTPKey: w.keys.HTTPKey, EncryptionKey: []byte(w.keys.EncryptionKey),
+		HTTPKey: w.keys.HTTPKey, EncryptionKey: []byte(w.keys.EncryptionKey), MaxUploadBytes: cfg.MaxPluginBytes,
 		Accounts: w.accounts, Audit: audit, Logs: ring, Done: ctx.Done(),
 		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: consoleSignInBurst, Every: consoleSignInEvery}),
 		Logger:  log,

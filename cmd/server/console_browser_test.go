@@ -50,8 +50,9 @@ func newBrowser(t *testing.T) *browser {
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1360, 860), chromedp.Flag("lang", "en-US"),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1360, 860), chromedp.Flag("lang", "en-US"))
+	// chromedp makes a temporary profile directory and removes it once
+	// chromium has exited (a t.TempDir could still be written to).
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(ctx, startBound(t))
@@ -139,7 +140,7 @@ func text(sel string, out *string) chromedp.Action {
 }
 
 // goPage opens a console page from the left nav, with the keyboard: focus
-// the link, press Enter.
+// the link, press Enter; the focus then moves to the page's title.
 func goPage(name string) chromedp.Action {
 	sel := `.side a[data-page="` + name + `"]`
 	return chromedp.Tasks{
@@ -147,6 +148,8 @@ func goPage(name string) chromedp.Action {
 		chromedp.KeyEvent(kb.Enter),
 		waitText("#page-title", map[string]string{"status": "Status", "plugins": "Plugins", "explorer": "API explorer",
 			"logs": "Logs", "accounts": "Accounts", "audit": "Audit log"}[name]),
+		chromedp.Poll(`document.activeElement && document.activeElement.id === "page-title"`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
 	}
 }
 
@@ -266,7 +269,7 @@ func TestConsole_browser(t *testing.T) {
 	b.run("see the audit log", goPage("audit"), waitText("#audit-table", "sessions.revoke"))
 	var audit string
 	b.run("read the audit log", text("#audit-table", &audit))
-	for _, want := range []string{"sign-in", "plugins.deploy", "refused: echo", "rpc.call", "sessions.revoke"} {
+	for _, want := range []string{"sign-in", "plugins.deploy", "refused (HTTP 422): echo", "rpc.call", "sessions.revoke"} {
 		if !strings.Contains(audit, want) {
 			t.Fatalf("audit log lacks %q:\n%s", want, audit)
 		}

@@ -143,3 +143,57 @@ func TestServer_consoleExplorer(t *testing.T) {
 		t.Fatalf("call as a user that is not a UUID: %d %s, want 400", status, body)
 	}
 }
+
+// TestServer_consoleTailShutdown checks that an open log tail does not
+// hold up a graceful shutdown: the tail ends when the server stops, and
+// run returns without error (stop fails the test otherwise).
+func TestServer_consoleTailShutdown(t *testing.T) {
+	s := startServer(t, append(dataArgs(t, "../../plugins"), "-console-password", "pw-tail")...)
+	cl, _ := consoleClient(t, s, "pw-tail")
+	req, err := http.NewRequest("GET", s.URL+"/_warden/console/api/logs?level=debug", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("tail: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	buf := make([]byte, 4096)
+	got := ""
+	for !strings.Contains(got, "listening") { // the backlog holds the start-up lines
+		n, err := res.Body.Read(buf)
+		if err != nil {
+			t.Fatalf("tail read: %v (got %q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	s.stop(t)
+}
+
+// TestServer_consoleExplorerVars checks that a call as a user carries the
+// user ID and the session vars the explorer was given into the plugin's
+// context (the conformance plugin's ctx RPC prints them).
+func TestServer_consoleExplorerVars(t *testing.T) {
+	dir := fixtureDir(t, "../../conformance/rust/conformance.wasm")
+	s := startServer(t, append(dataArgs(t, dir), "-console-password", "pw-vars")...)
+	cl, csrf := consoleClient(t, s, "pw-vars")
+	const uid = "5a1e8b7e-0c2d-4f3a-9b8c-7d6e5f4a3b2c"
+	status, body := consoleDo(t, cl, s, "POST", "call",
+		`{"rpc":"ctx","payload":"","unwrap":true,"user_id":"`+strings.ToUpper(uid)+`","vars":{"tier":"gold"}}`, csrf)
+	var ans struct {
+		Status int
+		Body   string
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &ans) != nil || ans.Status != 200 {
+		t.Fatalf("call: %d %s", status, body)
+	}
+	for _, want := range []string{"user_id=" + uid + "\n", "var.tier=gold\n", "vars.count=1\n", "client_ip=<present>\n"} {
+		if !strings.Contains(ans.Body, want) {
+			t.Fatalf("ctx as a user lacks %q:\n%s", want, ans.Body)
+		}
+	}
+}

@@ -2,7 +2,7 @@
 // Every value from the server is put in the page with textContent, never as HTML.
 "use strict";
 
-const state = { csrf: "", user: "", tail: null, plugins: [] };
+const state = { csrf: "", user: "", tail: null, timer: 0, plugins: [] };
 const $ = (id) => document.getElementById(id);
 
 // h builds an element: h("td", {class: "num"}, "text", child, ...).
@@ -67,6 +67,7 @@ function fmtBytes(n) { return n > 1 << 20 ? (n / (1 << 20)).toFixed(1) + " MiB" 
 
 function showSignIn(why) {
   stopTail();
+  clearInterval(state.timer);
   $("app-view").hidden = true;
   $("signin-view").hidden = false;
   const err = $("signin-error");
@@ -107,8 +108,11 @@ async function signOut() {
 
 const pages = { status: statusPage, plugins: pluginsPage, explorer: explorerPage, logs: logsPage, accounts: accountsPage, audit: auditPage };
 
-function route() {
+// route shows the page the hash names; after a navigation (not the first
+// page) the focus moves to the page's title, so that Tab goes on in the page.
+function route(ev) {
   if ($("app-view").hidden) return;
+  clearInterval(state.timer);
   const name = (location.hash.match(/^#\/(\w+)/) || [])[1] || "status";
   const page = pages[name] || statusPage;
   stopTail();
@@ -119,6 +123,7 @@ function route() {
   const root = $("page");
   root.replaceChildren();
   page(root);
+  if (ev && $("page-title")) $("page-title").focus();
 }
 
 function title(root, text) {
@@ -130,10 +135,19 @@ function title(root, text) {
 
 // ---- status ----
 
+// statusPage shows the status and refreshes it every 5 s while shown.
 async function statusPage(root) {
   title(root, "Status");
+  const body = h("div", { id: "status-body" });
+  root.append(body);
+  await renderStatus(body);
+  state.timer = setInterval(() => { if (document.body.contains(body)) renderStatus(body); }, 5000);
+}
+
+async function renderStatus(root) {
   const r = await api("GET", "status");
   if (!r.ok) { message(errorText(r)); return; }
+  root.replaceChildren();
   const s = r.data, q = s.requests;
   const stat = (label, value, small) => h("div", { class: "stat" }, h("dt", {}, label), h("dd", { class: small ? "small" : null }, value));
   root.append(h("dl", { class: "stats", id: "status-stats" },
