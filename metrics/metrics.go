@@ -51,7 +51,7 @@ type Metrics struct {
 	routes       sync.Map                 // pattern -> *callSeries
 
 	reloads  *prometheus.CounterVec   // plugin, result
-	outbound *prometheus.CounterVec   // plugin, host, status
+	outbound *prometheus.CounterVec   // plugin, grant, status
 	commits  *prometheus.HistogramVec // db
 	groups   sync.Map                 // db -> prometheus.Observer
 }
@@ -77,7 +77,7 @@ func New() *Metrics {
 	m.routeIn = f("route_request_bytes_total", "Plugin HTTP route request body bytes, by pattern.", "route")
 	m.routeOut = f("route_response_bytes_total", "Plugin HTTP route response body bytes, by pattern.", "route")
 	m.reloads = f("plugin_reloads_total", "Plugin loads by result: loaded, or failed (a new failure of a file).", "plugin", "result")
-	m.outbound = f("plugin_outbound_requests_total", "Outbound HTTP calls of plugins, by plugin, host and status.", "plugin", "host", "status")
+	m.outbound = f("plugin_outbound_requests_total", "Outbound HTTP calls of plugins, by plugin, the manifest grant that allowed them ((not granted) for refusals) and response status (0: none).", "plugin", "grant", "status")
 	m.commits = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "db_group_commit_size",
 		Help:    "Writes made durable by one group COMMIT, by database (a plugin's, or warden).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 9)}, []string{"db"})
@@ -177,13 +177,12 @@ func (m *Metrics) PluginReloaded(plugin string, ok bool) {
 	m.reloads.WithLabelValues(plugin, result).Inc()
 }
 
-// OutboundCall counts one outbound HTTP call of plugin to host, which must
-// come from the plugin's manifest (its allow list), never from the URL a
-// plugin asked for, with the response's status (0 when there was none).
-// It is the hook for the outbound HTTP client: declare an interface with
-// this method where the calls happen, and cmd/server passes *Metrics.
-func (m *Metrics) OutboundCall(plugin, host string, status int) {
-	m.outbound.WithLabelValues(plugin, host, strconv.Itoa(status)).Inc()
+// OutboundCall implements outbound.Observer: it counts one outbound HTTP
+// call of plugin under grant, an entry of the plugin's manifest (or
+// outbound.NotGrantedLabel), never the URL the plugin asked for, so the
+// label values stay bounded; status is 0 when there was no response.
+func (m *Metrics) OutboundCall(plugin, grant string, status int) {
+	m.outbound.WithLabelValues(plugin, grant, strconv.Itoa(status)).Inc()
 }
 
 // GroupCommitted implements storage.CommitObserver.

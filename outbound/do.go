@@ -43,8 +43,11 @@ var refusedHeaders = []string{"Host", "Content-Length", "Transfer-Encoding", "Co
 // section 3.9).
 func (c *Client) Do(ctx context.Context, r abi.HTTPRequest) (abi.HTTPResponse, *Error) {
 	start := time.Now()
-	req, u, e := c.newRequest(r)
+	req, u, grant, e := c.newRequest(r)
 	if e != nil {
+		if e.Status == abi.StatusNotGranted {
+			c.observe(NotGrantedLabel, 0)
+		}
 		return abi.HTTPResponse{}, e
 	}
 	timeout := c.cfg.Timeout
@@ -57,62 +60,81 @@ func (c *Client) Do(ctx context.Context, r abi.HTTPRequest) (abi.HTTPResponse, *
 	ev := c.log.Info().Str("method", req.Method).Str("host", u.Host).Dur("duration", time.Since(start))
 	if e != nil {
 		ev.Str("error", e.Status.String()).Msg("outbound request failed")
+		if e.Status == abi.StatusNotGranted { // a redirect hop or an address no grant allows
+			grant = NotGrantedLabel
+		}
+		c.observe(grant, 0)
 		return abi.HTTPResponse{}, e
 	}
 	ev.Int("status", res.Status).Int("bytes", len(res.Body)).Msg("outbound request")
+	c.observe(grant, res.Status)
 	return res, nil
 }
 
+// NotGrantedLabel is the grant an Observer is given for a request that no
+// grant allowed.
+const NotGrantedLabel = "(not granted)"
+
+// observe tells the service's Observer, if any, of one request.
+func (c *Client) observe(grant string, status int) {
+	if o := c.s.cfg.Observer; o != nil {
+		o.OutboundCall(c.cfg.Plugin, grant, status)
+	}
+}
+
 // newRequest checks r's method, URL, headers and body against the ABI,
-// the limits and the grants, and builds the request without a context.
-func (c *Client) newRequest(r abi.HTTPRequest) (*http.Request, *url.URL, *Error) {
+// the limits and the grants, and builds the request without a context. It
+// also returns the grant that allows the URL.
+func (c *Client) newRequest(r abi.HTTPRequest) (*http.Request, *url.URL, string, *Error) {
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	switch {
 	case len(r.URL) > abi.MaxURLBytes:
-		return nil, nil, c.fail(abi.StatusLimitExceeded, "URL over %d bytes", abi.MaxURLBytes)
+		return nil, nil, "", c.fail(abi.StatusLimitExceeded, "URL over %d bytes", abi.MaxURLBytes)
 	case len(r.Headers) > abi.MaxOutboundHeaders:
-		return nil, nil, c.fail(abi.StatusLimitExceeded, "more than %d headers", abi.MaxOutboundHeaders)
+		return nil, nil, "", c.fail(abi.StatusLimitExceeded, "more than %d headers", abi.MaxOutboundHeaders)
 	case int64(len(r.Body)) > c.cfg.MaxRequestBytes:
-		return nil, nil, c.fail(abi.StatusLimitExceeded, "body of %d bytes is over the plugin's max_request_bytes, %d", len(r.Body), c.cfg.MaxRequestBytes)
+		return nil, nil, "", c.fail(abi.StatusLimitExceeded, "body of %d bytes is over the plugin's max_request_bytes, %d", len(r.Body), c.cfg.MaxRequestBytes)
 	case !abi.ValidToken(method):
-		return nil, nil, c.fail(abi.StatusBadArgument, "method %q is not an HTTP token", method)
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "method %q is not an HTTP token", method)
 	case strings.EqualFold(method, http.MethodConnect):
-		return nil, nil, c.fail(abi.StatusBadArgument, "method CONNECT would open a tunnel; it is not allowed")
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "method CONNECT would open a tunnel; it is not allowed")
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || !u.IsAbs() || u.Opaque != "" {
-		return nil, nil, c.fail(abi.StatusBadArgument, "URL is not an absolute http:// or https:// URL")
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "URL is not an absolute http:// or https:// URL")
 	}
 	t, ok := targetOf(u)
 	switch {
 	case t.scheme != "http" && t.scheme != "https":
-		return nil, nil, c.fail(abi.StatusBadArgument, "URL scheme %q is not http or https", u.Scheme)
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "URL scheme %q is not http or https", u.Scheme)
 	case u.User != nil:
-		return nil, nil, c.fail(abi.StatusBadArgument, "URL must not hold user info; send an Authorization header")
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "URL must not hold user info; send an Authorization header")
 	case !ok:
-		return nil, nil, c.fail(abi.StatusBadArgument, "URL host or port is not valid")
-	case !c.cfg.Policy.allowsTarget(t):
-		return nil, nil, c.notGranted(method, u, "")
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "URL host or port is not valid")
+	}
+	grant, ok := c.cfg.Policy.grantOf(t)
+	if !ok {
+		return nil, nil, "", c.notGranted(method, u, "")
 	}
 	u.Fragment, u.RawFragment = "", ""
 	req, err := http.NewRequest(method, u.String(), bytes.NewReader(r.Body))
 	if err != nil {
-		return nil, nil, c.fail(abi.StatusBadArgument, "bad request: %v", err)
+		return nil, nil, "", c.fail(abi.StatusBadArgument, "bad request: %v", err)
 	}
 	for _, h := range r.Headers {
 		name := http.CanonicalHeaderKey(h[0])
 		switch {
 		case !abi.ValidToken(h[0]) || !abi.ValidHeaderValue(h[1]):
-			return nil, nil, c.fail(abi.StatusBadArgument, "header %q has an invalid name or value", h[0])
+			return nil, nil, "", c.fail(abi.StatusBadArgument, "header %q has an invalid name or value", h[0])
 		case slices.Contains(refusedHeaders, name) || strings.HasPrefix(name, "Proxy-"):
-			return nil, nil, c.fail(abi.StatusBadArgument, "header %s is set by the host", name)
+			return nil, nil, "", c.fail(abi.StatusBadArgument, "header %s is set by the host", name)
 		}
 		req.Header.Add(name, h[1])
 	}
-	return req, u, nil
+	return req, u, grant, nil
 }
 
 // send waits for a slot, sends req and reads the response. callCtx is the

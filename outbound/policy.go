@@ -191,6 +191,13 @@ func (r *rule) matchesSchemePort(t target) bool {
 // allowsTarget reports whether a grant allows t: an address by an
 // address rule, a name by a name rule.
 func (p *Policy) allowsTarget(t target) bool {
+	_, ok := p.grantOf(t)
+	return ok
+}
+
+// grantOf returns the grant (as the manifest writes it) that allows t, and
+// whether one does.
+func (p *Policy) grantOf(t target) (string, bool) {
 	for i := range p.rules {
 		r := &p.rules[i]
 		if !r.matchesSchemePort(t) {
@@ -198,15 +205,15 @@ func (p *Policy) allowsTarget(t target) bool {
 		}
 		if t.addr.IsValid() {
 			if r.prefix.IsValid() && r.prefix.Contains(t.addr) {
-				return true
+				return r.src, true
 			}
 			continue
 		}
 		if r.name != "" && (r.name == t.name && !r.wildcard || r.wildcard && strings.HasSuffix(t.name, "."+r.name)) {
-			return true
+			return r.src, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // allowsAddr reports whether a connection for t (whose name a grant

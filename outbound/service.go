@@ -60,6 +60,19 @@ type Config struct {
 	Resolver Resolver
 	// Logger receives one line per request.
 	Logger zerolog.Logger
+	// Observer, when not nil, is told of every request that passed the
+	// ABI's checks (metrics).
+	Observer Observer
+}
+
+// Observer is told of plugins' outbound requests; *metrics.Metrics
+// implements it.
+type Observer interface {
+	// OutboundCall counts one request of plugin under grant, the manifest's
+	// allow entry that let it out (NotGrantedLabel when none did): a label
+	// bounded by the manifest, never the URL the plugin asked for. status
+	// is the response's, 0 when there was none.
+	OutboundCall(plugin, grant string, status int)
 }
 
 // Service holds what the plugins' clients share: the bound on requests in

@@ -79,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	cfg.Outbound.Logger = log
+	m := newMetrics(cfg)
+	cfg.Outbound.Observer = m.outboundObserver()
 	out, err := outbound.New(cfg.Outbound) // reads -outbound-ca-file before anything is created
 	if err != nil {
 		return err
@@ -90,7 +92,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	m := newMetrics(cfg)
 	st, err := openStores(ctx, cfg, log, m.storageObserver())
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/metrics"
+	"github.com/warden-rpc/warden/outbound"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -30,6 +31,15 @@ func newMetrics(cfg *config) *serverMetrics {
 // hostObserver returns the host's observer: nil (an untyped nil
 // interface) when metrics are off.
 func (sm *serverMetrics) hostObserver() host.Observer {
+	if sm == nil {
+		return nil
+	}
+	return sm.m
+}
+
+// outboundObserver returns the outbound HTTP clients' observer, nil when
+// metrics are off.
+func (sm *serverMetrics) outboundObserver() outbound.Observer {
 	if sm == nil {
 		return nil
 	}
