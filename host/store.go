@@ -70,7 +70,7 @@ const (
 func storePath(name string) string { return storePathPrefix + name + ".wasm" }
 
 // storeFiles reads the store's set as plugin files, and its generation. It
-// fetches the .wasm only of the plugins whose stored version this host
+// fetches the .wasm only of the plugins whose stored version or manifest this host
 // does not serve; a serving version's file has no bytes, which prepare
 // never needs. A .wasm over MaxPluginBytes is in failed. The caller holds
 // scanMu.
@@ -82,7 +82,8 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 	reg := h.reg.Load()
 	for _, sp := range list {
 		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))], manifest: sp.Manifest}
-		if p := reg.pluginAt(f.path); p == nil || p.Version != f.version {
+		f.key = snapshotKey(f.version, f.manifest)
+		if p := reg.pluginAt(f.path); p == nil || p.key != f.key { // a new .wasm or manifest: load it again
 			wasm, err := h.cfg.Store.Get(ctx, sp.Name)
 			switch {
 			case errors.Is(err, ErrNoPlugin):
@@ -95,8 +96,8 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 				continue
 			}
 			f.version, f.wasm = version(wasm), wasm
+			f.key = snapshotKey(f.version, f.manifest)
 		}
-		f.key = snapshotKey(f.version, f.manifest)
 		files = append(files, f)
 	}
 	return files, failed, gen, nil

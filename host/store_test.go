@@ -22,10 +22,13 @@ type memStore struct {
 	mu        sync.Mutex
 	gen       int64
 	wasm      map[string][]byte
+	manifest  map[string][]byte
 	beforePut func()
 }
 
-func newMemStore() *memStore { return &memStore{wasm: map[string][]byte{}} }
+func newMemStore() *memStore {
+	return &memStore{wasm: map[string][]byte{}, manifest: map[string][]byte{}}
+}
 
 func (s *memStore) List(context.Context) ([]StoredPlugin, int64, error) {
 	s.mu.Lock()
@@ -33,7 +36,7 @@ func (s *memStore) List(context.Context) ([]StoredPlugin, int64, error) {
 	var list []StoredPlugin
 	for name, w := range s.wasm {
 		sum := sha256.Sum256(w)
-		list = append(list, StoredPlugin{Name: name, SHA256: hex.EncodeToString(sum[:])})
+		list = append(list, StoredPlugin{Name: name, SHA256: hex.EncodeToString(sum[:]), Manifest: s.manifest[name]})
 	}
 	slices.SortFunc(list, func(a, b StoredPlugin) int { return strings.Compare(a.Name, b.Name) })
 	return list, s.gen, nil
@@ -61,6 +64,7 @@ func (s *memStore) Put(_ context.Context, gen int64, plugins []StoredPlugin) err
 	}
 	for _, p := range plugins {
 		s.wasm[p.Name] = p.Wasm
+		s.manifest[p.Name] = p.Manifest
 	}
 	s.gen++
 	return nil
@@ -73,6 +77,7 @@ func (s *memStore) Delete(_ context.Context, name string) error {
 		return fmt.Errorf("delete %s: %w", name, ErrNoPlugin)
 	}
 	delete(s.wasm, name)
+	delete(s.manifest, name)
 	s.gen++
 	return nil
 }
