@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -20,8 +19,9 @@ import (
 // read (Nakama looks it up first).
 func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		query := r.URL.Query()
-		user, err := s.authenticate(r, query)
+		query := newQuery(r.URL.RawQuery)
+		key, _ := query.get(paramHTTPKey)
+		user, err := s.authenticate(r, key)
 		if err != nil {
 			return err
 		}
@@ -29,7 +29,7 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if id == "" {
 			return errRPCIDRequired()
 		}
-		_, unwrap := query["unwrap"]
+		_, unwrap := query.get(paramUnwrap)
 		payload, err := s.readPayload(w, r, query, unwrap)
 		if err != nil {
 			return err
@@ -55,10 +55,10 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 // as if they were the payload would be worse than refusing. A body over the
 // limit gives Nakama's 400 "http: request body too large", a failed read an
 // internal error, and a bad body decodePayload's error.
-func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, query url.Values, unwrap bool) ([]byte, error) {
+func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, q query, unwrap bool) ([]byte, error) {
 	if r.Method != http.MethodPost {
-		if p, ok := query["payload"]; ok && len(p) > 0 {
-			return []byte(p[0]), nil
+		if p, ok := q.get(paramPayload); ok {
+			return []byte(p), nil
 		}
 		return nil, nil
 	}
@@ -99,8 +99,8 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 
 // newHostRequest builds the host's request. Headers are all request headers
 // but Authorization (credentials never reach plugins, unlike in Nakama) and
-// Grpc-Timeout (which Nakama overwrites on every request). query loses
-// http_key.
+// Grpc-Timeout (which Nakama overwrites on every request). The query is
+// given without http_key.
 //
 // # Notes
 //
@@ -108,13 +108,13 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 // client can set it, and Warden does not know how many proxies it is behind.
 // Proxy support, if added, must be opt-in with a proxy count as Nakama's
 // socket.proxy_count.
-func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, query url.Values) *host.Request {
+func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, q query) *host.Request {
 	// The plugin sees the request's own header map, less what it must not
 	// see; nothing after this handler reads those two.
 	headers := r.Header
 	delete(headers, "Authorization") // net/http's keys are canonical: Header.Del without canonicalizing
 	delete(headers, "Grpc-Timeout")
-	query.Del("http_key")
+	rawQuery, vals := q.forPlugin()
 	ip, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip, port = r.RemoteAddr, ""
@@ -124,7 +124,8 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 		Payload:    payload,
 		User:       user,
 		Headers:    headers,
-		Query:      query,
+		Query:      vals,
+		RawQuery:   rawQuery,
 		ClientIP:   ip,
 		ClientPort: port,
 		TraceID:    traceID(r.Context()),
