@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -41,12 +40,8 @@ func corsSimpleHeader(h string) bool {
 	return false
 }
 
-// infoKey is the context key of a request's *requestInfo.
-type infoKey struct{}
-
-// requestInfo is the one value the middleware adds to a request's context:
-// what it and the handlers share about the request. It is allocated once
-// per request, with the access log's response recorder inside.
+// requestInfo is what the middleware and the handlers share about a
+// request.
 type requestInfo struct {
 	// traceID identifies the request: req_id in logs, trace_id for plugins.
 	traceID string
@@ -56,46 +51,36 @@ type requestInfo struct {
 	// remote_addr added (see event), so that no request copies a logger,
 	// and its prebuilt plugin header values.
 	srv *Server
-	// rec records the status and size for the access log.
-	rec statusRecorder
+	// start is when the middleware began the request.
+	start time.Time
 }
 
-// infoContext is a request's context: its parent with the request's info,
-// in one allocation where context.WithValue would take two.
-type infoContext struct {
-	context.Context
-	info requestInfo
-}
-
-// Value returns the request's info for infoKey and asks the parent for
-// any other key.
-func (c *infoContext) Value(key any) any {
-	if key == (infoKey{}) {
-		return &c.info
-	}
-	return c.Context.Value(key)
+// requestWriter is the ResponseWriter every handler gets: the connection's
+// writer, the status and size written, for the access log, and the
+// request's info. It is the one allocation the middleware makes per
+// request. Carrying the info here rather than in the request's context
+// spares a copy of the request (http.Request.WithContext) per request.
+type requestWriter struct {
+	http.ResponseWriter
+	status int
+	size   int
+	info   requestInfo
 }
 
 // info returns the request's info, set by the middleware, or an empty one
-// outside it.
-func info(ctx context.Context) *requestInfo {
-	if c, ok := ctx.(*infoContext); ok { // the handlers' usual case
-		return &c.info
-	}
-	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
-		return ri
+// when w did not come from it.
+func info(w http.ResponseWriter) *requestInfo {
+	if rw, ok := w.(*requestWriter); ok {
+		return &rw.info
 	}
 	return &requestInfo{}
 }
 
-// traceID returns the request's trace ID.
-func traceID(ctx context.Context) string { return info(ctx).traceID }
-
 // event starts a log line about r at level lvl, carrying the request's
 // req_id and remote_addr. It returns nil, on which zerolog's methods do
 // nothing, when the level is off or r did not go through the middleware.
-func event(r *http.Request, lvl zerolog.Level) *zerolog.Event {
-	ri := info(r.Context())
+func event(w http.ResponseWriter, r *http.Request, lvl zerolog.Level) *zerolog.Event {
+	ri := info(w)
 	if ri.srv == nil {
 		return nil
 	}
@@ -105,8 +90,8 @@ func event(r *http.Request, lvl zerolog.Level) *zerolog.Event {
 // requestLogger returns a logger carrying r's req_id and remote_addr, for
 // code that finds its logger with zerolog.Ctx, such as the accounts
 // service. Only the account routes pay for it.
-func (s *Server) requestLogger(r *http.Request) zerolog.Logger {
-	return s.log.With().Str("req_id", traceID(r.Context())).Str("remote_addr", r.RemoteAddr).Logger()
+func (s *Server) requestLogger(w http.ResponseWriter, r *http.Request) zerolog.Logger {
+	return s.log.With().Str("req_id", info(w).traceID).Str("remote_addr", r.RemoteAddr).Logger()
 }
 
 // middleware wraps h with, in one function: the request's info (its trace
@@ -115,46 +100,35 @@ func (s *Server) requestLogger(r *http.Request) zerolog.Logger {
 // including CORS.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := &infoContext{Context: r.Context(), info: requestInfo{traceID: session.NewTraceID(), srv: s}}
-		ri := &ctx.info
-		r = r.WithContext(ctx)
+		rw := &requestWriter{ResponseWriter: w, info: requestInfo{traceID: session.NewTraceID(), srv: s, start: time.Now()}}
 		if s.access != nil {
-			ri.rec.ResponseWriter = w
-			w = &ri.rec
-			defer s.logAccess(r, ri, time.Now())
+			defer s.logAccess(r, rw)
 		}
-		defer s.recoverPanic(w, r)
-		commonHeaders(w, r, h)
+		defer s.recoverPanic(rw, r)
+		commonHeaders(rw, r, h)
 	})
 }
 
 // logAccess logs one request. It logs the path without the query string,
 // which may hold the HTTP key.
-func (s *Server) logAccess(r *http.Request, ri *requestInfo, start time.Time) {
+func (s *Server) logAccess(r *http.Request, rw *requestWriter) {
+	ri := &rw.info
 	ev := s.access.Info().
 		Str("req_id", ri.traceID).
 		Str("remote_addr", r.RemoteAddr).
 		Str("method", r.Method).
 		Str("path", r.URL.Path).
-		Int("status", ri.rec.status). // 0 when the handler wrote nothing, as before
-		Int("size", ri.rec.size).
-		Dur("duration", time.Since(start))
+		Int("status", rw.status). // 0 when the handler wrote nothing, as before
+		Int("size", rw.size).
+		Dur("duration", time.Since(ri.start))
 	if ri.plugin != "" {
 		ev = ev.Str("plugin", ri.plugin)
 	}
 	ev.Msg("request")
 }
 
-// statusRecorder records the status and the number of body bytes a
-// handler writes.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	size   int
-}
-
 // WriteHeader records the status and passes on the first call only.
-func (w *statusRecorder) WriteHeader(status int) {
+func (w *requestWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 		w.ResponseWriter.WriteHeader(status)
@@ -162,7 +136,7 @@ func (w *statusRecorder) WriteHeader(status int) {
 }
 
 // Write counts the bytes written.
-func (w *statusRecorder) Write(p []byte) (int, error) {
+func (w *requestWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
@@ -172,7 +146,7 @@ func (w *statusRecorder) Write(p []byte) (int, error) {
 }
 
 // Unwrap returns the underlying writer, for http.ResponseController.
-func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *requestWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // recoverPanic, deferred, turns a panic in a handler into the internal
 // error response and a log entry, instead of net/http's dropped connection.

@@ -191,7 +191,7 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 			}
 		}
 		authz, hasAuthz := r.Header["Authorization"]
-		req := newHostRequest(r, "", body, user, newQuery(r.URL.RawQuery))
+		req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
 		if hasAuthz && !route.SessionRequired {
 			req.Headers["Authorization"] = authz // open handlers do their own auth
 		}

@@ -88,11 +88,32 @@ func parsePair(pair string) (key, value string, ok bool) {
 }
 
 // withoutParam returns raw without the pairs whose key is name. Parsing
-// the result gives what parsing raw and deleting name gives. raw itself is
-// returned, with no copy, when it has no such pair.
+// the result gives what parsing raw and deleting name gives. It copies
+// nothing when raw has no such pair, or one only, first or last (as in
+// "?http_key=K&unwrap"): the rest of raw is then returned as it is.
 func withoutParam(raw, name string) string {
-	if !hasParam(raw, name) {
+	first, last, n := -1, -1, 0 // offsets of the first and last such pair
+	for off := 0; off <= len(raw); {
+		end := strings.IndexByte(raw[off:], '&')
+		if end < 0 {
+			end = len(raw) - off
+		}
+		if k, _, ok := parsePair(raw[off : off+end]); ok && k == name {
+			if first < 0 {
+				first = off
+			}
+			last, n = off, n+1
+		}
+		off += end + 1
+	}
+	switch {
+	case n == 0:
 		return raw
+	case n == 1 && first == 0:
+		_, rest, _ := strings.Cut(raw, "&")
+		return rest
+	case n == 1 && strings.IndexByte(raw[last:], '&') < 0:
+		return raw[:last-1]
 	}
 	var b strings.Builder
 	b.Grow(len(raw))
@@ -108,17 +129,4 @@ func withoutParam(raw, name string) string {
 		b.WriteString(pair)
 	}
 	return b.String()
-}
-
-// hasParam reports whether raw has a pair whose key is name, whatever its
-// value.
-func hasParam(raw, name string) bool {
-	for rest := raw; rest != ""; {
-		var pair string
-		pair, rest, _ = strings.Cut(rest, "&")
-		if k, _, ok := parsePair(pair); ok && k == name {
-			return true
-		}
-	}
-	return false
 }

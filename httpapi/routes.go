@@ -80,7 +80,7 @@ func (s *Server) accountRoutes(r *httprouter.Router) {
 // req_id and remote_addr, for the services that log through zerolog.Ctx.
 func (s *Server) withLogger(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		l := s.requestLogger(r)
+		l := s.requestLogger(w, r)
 		return h(w, r.WithContext(l.WithContext(r.Context())), ps)
 	}
 }
@@ -110,6 +110,6 @@ func root(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 func healthcheck(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	w.Header().Set("Content-Type", contentTypeJSON)
 	_, err := w.Write([]byte("{}"))
-	logWriteError(r, err)
+	logWriteError(w, r, err)
 	return nil
 }

@@ -34,13 +34,17 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		res, err := caller.Call(r.Context(), newHostRequest(r, id, payload, user, query))
+		res, err := caller.Call(r.Context(), newHostRequest(w, r, id, payload, user, query))
 		if err != nil {
 			return err
 		}
 		return writeResult(w, r, res, unwrap)
 	}
 }
+
+// slowBody is how long reading a request's body may take before the write
+// deadline is restarted after it: a small part of writeMargin.
+const slowBody = 100 * time.Millisecond
 
 // readPayload returns the call's payload. A POST body, bounded by
 // MaxBodyBytes, is decoded with decodePayload. A GET has no body; its
@@ -70,9 +74,13 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, q query, un
 		return nil, err
 	}
 	// The write deadline runs from the end of the request headers; restart
-	// it so that a slow upload does not eat into the call's time. Writers
-	// that cannot set deadlines (httptest) are fine without.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	// it so that a slow upload does not eat into the call's time. A body
+	// read within slowBody leaves the call its whole time and the write
+	// most of writeMargin, so the usual small body costs no new deadline.
+	// Writers that cannot set deadlines (httptest) are fine without.
+	if time.Since(info(w).start) > slowBody {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	}
 	return decodePayload(body, unwrap)
 }
 
@@ -108,7 +116,7 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 // client can set it, and Warden does not know how many proxies it is behind.
 // Proxy support, if added, must be opt-in with a proxy count as Nakama's
 // socket.proxy_count.
-func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, q query) *host.Request {
+func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload []byte, user *host.User, q query) *host.Request {
 	// The plugin sees the request's own header map, less what it must not
 	// see; nothing after this handler reads those two.
 	headers := r.Header
@@ -128,7 +136,7 @@ func newHostRequest(r *http.Request, id string, payload []byte, user *host.User,
 		RawQuery:   rawQuery,
 		ClientIP:   ip,
 		ClientPort: port,
-		TraceID:    traceID(r.Context()),
+		TraceID:    info(w).traceID,
 	}
 }
 
@@ -162,7 +170,7 @@ func writeResult(w http.ResponseWriter, r *http.Request, res host.Result, unwrap
 	}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
-	logWriteError(r, err)
+	logWriteError(w, r, err)
 	return nil
 }
 
