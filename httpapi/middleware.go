@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/session"
 )
 
@@ -65,6 +66,9 @@ type requestWriter struct {
 	status int
 	size   int
 	info   requestInfo
+	// hostReq is the request handed to the host, for the handlers that
+	// call a plugin (newHostRequest), in the same allocation.
+	hostReq host.Request
 }
 
 // info returns the request's info, set by the middleware, or an empty one

@@ -210,6 +210,24 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 // the plugin's. A route that no plugin serves any more is grpc-gateway's
 // "Not Found", as any other path no route serves.
 func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
+	if err != nil {
+		return routeError(w, r, err)
+	}
+	markPlugin(w, r, res.Plugin, res.Version)
+	h := w.Header()
+	for _, kv := range res.Headers {
+		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
+	}
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(res.Output) // the client went away; nothing to do
+	return nil
+}
+
+// routeError returns a plugin route's error in the gateway shape, with the
+// plugin named in a header when the error is the plugin's. It is apart
+// from writeRouteResult so that a successful call does not pay for the
+// CallError that errors.As moves to the heap.
+func routeError(w http.ResponseWriter, r *http.Request, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
 		msg, byPlugin := callAnswer(ce)
@@ -221,15 +239,5 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 		}
 		return gatewayError(ce.Code.Normalize(), msg, err)
 	}
-	if err != nil {
-		return err
-	}
-	markPlugin(w, r, res.Plugin, res.Version)
-	h := w.Header()
-	for _, kv := range res.Headers {
-		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
-	}
-	w.WriteHeader(res.Status)
-	_, _ = w.Write(res.Output) // the client went away; nothing to do
-	return nil
+	return err
 }

@@ -127,7 +127,13 @@ func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload [
 	if err != nil {
 		ip, port = r.RemoteAddr, ""
 	}
-	return &host.Request{
+	var req *host.Request
+	if rw, ok := w.(*requestWriter); ok {
+		req = &rw.hostReq // no allocation of its own
+	} else {
+		req = new(host.Request)
+	}
+	*req = host.Request{
 		ID:         id,
 		Payload:    payload,
 		User:       user,
@@ -138,6 +144,7 @@ func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload [
 		ClientPort: port,
 		TraceID:    info(w).traceID,
 	}
+	return req
 }
 
 // writeResult writes a successful call. Without unwrap the body is
