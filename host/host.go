@@ -142,6 +142,9 @@ type Host struct {
 	closed   bool
 	retiring sync.WaitGroup // retired plugins still draining
 	errs     atomic.Pointer[loadErrors]
+	// epoch is when the host was made: calls take their deadlines from it
+	// with one monotonic clock read.
+	epoch time.Time
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -155,7 +158,7 @@ type Host struct {
 // cfg.StrictLoad, when any plugin fails to load (the error lists them all).
 func New(ctx context.Context, cfg Config) (*Host, error) {
 	cfg.setDefaults()
-	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now()}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	h.errs.Store(&loadErrors{})
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"fmt"
 	"log"
+	"math"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -52,8 +53,19 @@ type requestInfo struct {
 	// remote_addr added (see event), so that no request copies a logger,
 	// and its prebuilt plugin header values.
 	srv *Server
-	// start is when the middleware began the request.
-	start time.Time
+	// start is when the middleware began the request, as time since
+	// srv.epoch: one monotonic clock read (time.Since), where time.Now
+	// reads the wall clock too; a clock read costs 50-150 ns on a VM.
+	start time.Duration
+}
+
+// elapsed returns the time since the middleware began the request; a
+// request that did not go through it is taken as begun long ago.
+func (ri *requestInfo) elapsed() time.Duration {
+	if ri.srv == nil {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Since(ri.srv.epoch) - ri.start
 }
 
 // requestWriter is the ResponseWriter every handler gets: the connection's
@@ -104,7 +116,7 @@ func (s *Server) requestLogger(w http.ResponseWriter, r *http.Request) zerolog.L
 // including CORS.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &requestWriter{ResponseWriter: w, info: requestInfo{traceID: session.NewTraceID(), srv: s, start: time.Now()}}
+		rw := &requestWriter{ResponseWriter: w, info: requestInfo{traceID: session.NewTraceID(), srv: s, start: time.Since(s.epoch)}}
 		if s.access != nil {
 			defer s.logAccess(r, rw)
 		}
@@ -124,7 +136,7 @@ func (s *Server) logAccess(r *http.Request, rw *requestWriter) {
 		Str("path", r.URL.Path).
 		Int("status", rw.status). // 0 when the handler wrote nothing, as before
 		Int("size", rw.size).
-		Dur("duration", time.Since(ri.start))
+		Dur("duration", ri.elapsed())
 	if ri.plugin != "" {
 		ev = ev.Str("plugin", ri.plugin)
 	}

@@ -78,7 +78,7 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, q query, un
 	// read within slowBody leaves the call its whole time and the write
 	// most of writeMargin, so the usual small body costs no new deadline.
 	// Writers that cannot set deadlines (httptest) are fine without.
-	if time.Since(info(w).start) > slowBody {
+	if info(w).elapsed() > slowBody {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
 	return decodePayload(body, unwrap)
