@@ -51,6 +51,9 @@ func (q query) get(name string) (string, bool) {
 	for rest := q.raw; rest != ""; {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
+		if !strings.HasPrefix(pair, name) && strings.IndexByte(pair, '%') < 0 && strings.IndexByte(pair, '+') < 0 {
+			continue // cannot be name, escaped or not: spares the unescaping
+		}
 		k, v, ok := parsePair(pair)
 		if ok && k == name {
 			if v, err := url.QueryUnescape(v); err == nil {
