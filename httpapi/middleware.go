@@ -79,8 +79,19 @@ type requestWriter struct {
 	size   int
 	info   requestInfo
 	// hostReq is the request handed to the host, for the handlers that
-	// call a plugin (newHostRequest), in the same allocation.
-	hostReq host.Request
+	// call a plugin (newHostRequest), and hostHTTP its request line for a
+	// plugin route, in the same allocation.
+	hostReq  host.Request
+	hostHTTP host.HTTPRequest
+}
+
+// hostHTTPRequest returns the writer's host.HTTPRequest, or a new one when
+// w did not come from the middleware.
+func hostHTTPRequest(w http.ResponseWriter) *host.HTTPRequest {
+	if rw, ok := w.(*requestWriter); ok {
+		return &rw.hostHTTP
+	}
+	return new(host.HTTPRequest)
 }
 
 // info returns the request's info, set by the middleware, or an empty one

@@ -199,7 +199,8 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		for i, p := range ps {
 			params[i] = [2]string{p.Key, p.Value}
 		}
-		req.HTTP = &host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
+		req.HTTP = hostHTTPRequest(w)
+		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
 		return writeRouteResult(w, r, res, err)
 	})
