@@ -94,6 +94,17 @@ func hostHTTPRequest(w http.ResponseWriter) *host.HTTPRequest {
 	return new(host.HTTPRequest)
 }
 
+// connWriter returns the writer net/http gave the middleware, under w, for
+// http.MaxBytesReader: net/http closes the connection after a body over the
+// limit only when the reader is given its own writer (an unexported
+// method), not a wrapper.
+func connWriter(w http.ResponseWriter) http.ResponseWriter {
+	if rw, ok := w.(*requestWriter); ok {
+		return rw.ResponseWriter
+	}
+	return w
+}
+
 // info returns the request's info, set by the middleware, or an empty one
 // when w did not come from it.
 func info(w http.ResponseWriter) *requestInfo {

@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,5 +58,33 @@ func TestServer_RPC_slowBodyRestartsWriteDeadline(t *testing.T) {
 	}
 	if d := w.deadlines[0]; d.Before(read.Add(s.writeTimeout - time.Second)) {
 		t.Errorf("write deadline %v from the end of the body, want about %v", time.Until(d), s.writeTimeout)
+	}
+}
+
+// TestServer_bodyTooLargeClosesConnection checks that a body over
+// MaxBodyBytes is answered 400 with Connection: close, with the access log
+// on or off: http.MaxBytesReader gets net/http's own writer under the
+// middleware's, so net/http does not try to read the rest of the body to
+// reuse the connection.
+func TestServer_bodyTooLargeClosesConnection(t *testing.T) {
+	for _, accessLog := range []bool{true, false} {
+		t.Run(map[bool]string{true: "AccessLogOn", false: "AccessLogOff"}[accessLog], func(t *testing.T) {
+			s := startServer(t, Config{MaxBodyBytes: 100, AccessLog: accessLog, AccessLogOutput: io.Discard})
+			conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			body := strings.Repeat("x", 5000)
+			fmt.Fprintf(conn, "POST /v2/rpc/echo?unwrap&http_key=%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", testHTTPKey, len(body), body)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !resp.Close {
+				t.Errorf("got %d, Connection: close %v; want 400 and the connection closed", resp.StatusCode, resp.Close)
+			}
+		})
 	}
 }
