@@ -36,12 +36,21 @@ var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"
 // ("/V2/rpc"), so that no spelling of a reserved path that a proxy in
 // front might normalise reaches a plugin.
 func reservedPath(p string) string {
-	for _, c := range []string{p, path.Clean(p)} {
-		c = strings.ToLower(c)
-		for _, prefix := range reservedPrefixes {
-			if strings.HasPrefix(c, prefix) || c+"/" == prefix {
-				return prefix
-			}
+	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
+		return prefix
+	}
+	if c := path.Clean(p); c != p { // most paths are clean: one pass
+		return reservedPrefix(strings.ToLower(c))
+	}
+	return ""
+}
+
+// reservedPrefix returns the reserved prefix that the lowercase path c is
+// under or equal to without its final slash, or "".
+func reservedPrefix(c string) string {
+	for _, prefix := range reservedPrefixes {
+		if strings.HasPrefix(c, prefix) || c == prefix[:len(prefix)-1] {
+			return prefix
 		}
 	}
 	return ""
