@@ -42,10 +42,11 @@ func (c *callCtx) expire() {
 	}
 }
 
-// start arms c for a call from parent that must end by deadline.
-func (c *callCtx) start(parent context.Context, deadline time.Time) {
+// start arms c for a call from parent that must end by deadline, which is
+// timeout from now.
+func (c *callCtx) start(parent context.Context, deadline time.Time, timeout time.Duration) {
 	c.Context, c.deadline = parent, deadline
-	c.timer.Reset(time.Until(deadline))
+	c.timer.Reset(timeout)
 }
 
 // stop disarms c after a call. It reports false when the deadline passed

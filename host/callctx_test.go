@@ -11,7 +11,7 @@ func TestCallCtx_reusedUntilExpiry(t *testing.T) {
 	c := newCallCtx()
 	parent, cancel := context.WithCancel(context.Background())
 	for range 3 { // an instance's calls reuse the same context
-		c.start(parent, time.Now().Add(time.Hour))
+		c.start(parent, time.Now().Add(time.Hour), time.Hour)
 		if d, ok := c.Deadline(); !ok || time.Until(d) < 59*time.Minute {
 			t.Fatalf("Deadline() = %v, %v", d, ok)
 		}
@@ -22,7 +22,7 @@ func TestCallCtx_reusedUntilExpiry(t *testing.T) {
 			t.Fatal("stop() = false before the deadline")
 		}
 	}
-	c.start(parent, time.Now().Add(time.Hour))
+	c.start(parent, time.Now().Add(time.Hour), time.Hour)
 	cancel()
 	if !errors.Is(c.Err(), context.Canceled) {
 		t.Fatalf("Err() = %v after the caller canceled", c.Err())
@@ -34,7 +34,7 @@ func TestCallCtx_reusedUntilExpiry(t *testing.T) {
 	}
 	c.stop()
 
-	c.start(context.Background(), time.Now().Add(10*time.Millisecond))
+	c.start(context.Background(), time.Now().Add(10*time.Millisecond), 10*time.Millisecond)
 	select {
 	case <-c.Done():
 	case <-time.After(5 * time.Second):

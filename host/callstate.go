@@ -140,13 +140,13 @@ func (st *callState) requestValue(key string) (string, bool) {
 	case abi.CtxHeaders:
 		return string(encodeMultiMap(req.Headers)), true
 	case abi.CtxQuery:
-		return string(encodeMultiMap(req.Query)), true
+		return string(encodeMultiMap(req.QueryParams())), true
 	}
 	if name, ok := strings.CutPrefix(key, abi.CtxHeaderPrefix); ok {
 		return first(req.Headers[http.CanonicalHeaderKey(name)])
 	}
 	if name, ok := strings.CutPrefix(key, abi.CtxQueryPrefix); ok {
-		return first(req.Query[name])
+		return first(req.QueryParams()[name])
 	}
 	if u == nil {
 		return "", false

@@ -154,6 +154,9 @@ type Host struct {
 	retiring sync.WaitGroup // retired plugins still draining
 	errs     atomic.Pointer[loadErrors]
 	dbStats  sync.Map // plugin name -> *DBStats, across versions
+	// epoch is when the host was made: calls take their deadlines from it
+	// with one monotonic clock read.
+	epoch time.Time
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -174,7 +177,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		cfg.Outbound = out
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger()}
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now()}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	h.errs.Store(&loadErrors{})
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)

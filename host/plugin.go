@@ -196,13 +196,19 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	if !p.breaker.allow() {
 		return Result{}, p.coolingDown
 	}
-	deadline := time.Now().Add(p.callTimeout)
-	inst, err := p.pool.get(ctx, deadline)
+	// One monotonic clock read (time.Since) where time.Now reads the wall
+	// clock too, and none more unless getting the instance took time.
+	timeout := p.callTimeout // the manifest's call_timeout, or the server's
+	deadline := p.host.epoch.Add(time.Since(p.host.epoch) + timeout)
+	inst, fast, err := p.pool.get(ctx, deadline)
 	if err != nil {
 		return Result{}, p.acquireError(ctx, err)
 	}
+	if !fast {
+		timeout = time.Until(deadline)
+	}
 	cc := inst.cc
-	cc.start(ctx, deadline)
+	cc.start(ctx, deadline, timeout)
 	res, healthy, err := inst.call(cc, e, req)
 	if cerr := cc.Err(); cerr == nil || errors.Is(cerr, context.DeadlineExceeded) {
 		// A client that went away says nothing about the plugin.

@@ -29,38 +29,42 @@ func newPool(maxInstances int, newInst func(context.Context) (*instance, error))
 }
 
 // get takes an idle instance, or makes one when none is idle and a slot is
-// free.
+// free. fast is true when it took a free slot and an idle instance at once,
+// without waiting or instantiating: the caller's clock has not moved
+// enough to read again.
 //
 // # Errors
 //
 // It returns context.DeadlineExceeded when no slot frees up by deadline,
 // ctx's error when ctx ends first, and the instantiation error when a new
 // instance fails.
-func (pl *pool) get(ctx context.Context, deadline time.Time) (*instance, error) {
+func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fast bool, err error) {
+	fast = true
 	select {
 	case pl.slots <- struct{}{}: // fast path: no timer, no wait on ctx.Done
 	default:
+		fast = false
 		wctx, cancel := context.WithDeadline(ctx, deadline)
 		defer cancel()
 		select {
 		case pl.slots <- struct{}{}:
 		case <-wctx.Done():
-			return nil, wctx.Err()
+			return nil, false, wctx.Err()
 		}
 	}
 	select {
 	case inst := <-pl.idle:
-		return inst, nil
+		return inst, fast, nil
 	default:
 	}
-	inst, err := pl.newInst(ctx)
+	inst, err = pl.newInst(ctx)
 	if err != nil {
 		<-pl.slots
-		return nil, err
+		return nil, false, err
 	}
 	pl.live.Add(1)
 	pl.track(inst)
-	return inst, nil
+	return inst, false, nil
 }
 
 // put returns inst to the pool. An unhealthy instance, or any instance after

@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"net/url"
 
 	"github.com/warden-rpc/warden/abi"
 )
@@ -17,14 +18,30 @@ type Request struct {
 	// Headers are the request headers, in Go canonical form, without
 	// Authorization.
 	Headers map[string][]string
-	// Query holds the query parameters, without http_key.
+	// Query holds the query parameters, without http_key. When it is nil,
+	// the host parses RawQuery into it the first time a plugin reads the
+	// query (url.ParseQuery's rules): most calls never do, and the map
+	// would be built for nothing.
 	Query map[string][]string
+	// RawQuery is the encoded query string, without http_key, used when
+	// Query is nil.
+	RawQuery string
 	// ClientIP and ClientPort are the client's address.
 	ClientIP, ClientPort string
 	// TraceID identifies the request in logs.
 	TraceID string
 	// HTTP is set for a custom HTTP handler's call, and nil for an RPC.
 	HTTP *HTTPRequest
+}
+
+// QueryParams returns the query parameters that plugins see: Query,
+// parsed from RawQuery on first use. Like the rest of a Request, it is not
+// safe for concurrent use.
+func (r *Request) QueryParams() map[string][]string {
+	if r.Query == nil {
+		r.Query, _ = url.ParseQuery(r.RawQuery) // the pairs that parse, as URL.Query
+	}
+	return r.Query
 }
 
 // HTTPRequest is what a custom HTTP handler sees of the request line.

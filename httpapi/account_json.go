@@ -102,7 +102,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	logWriteError(r, err)
+	logWriteError(w, r, err)
 	return nil
 }
 

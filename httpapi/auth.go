@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/warden-rpc/warden/abi"
@@ -23,7 +22,8 @@ const (
 
 // authenticate applies Nakama's RPC authentication and returns the caller:
 // nil for a server-to-server call made with the HTTP key, the session's user
-// otherwise.
+// otherwise. key is the request's http_key query parameter (its first
+// value, "" when absent).
 //
 // In order: a non-empty http_key query parameter wins over any Authorization
 // header (so a Bearer token sent with it is ignored); then an Authorization
@@ -36,8 +36,8 @@ const (
 //
 // The errors are Nakama's 401s: "HTTP key invalid", "Auth token invalid" and
 // "Auth token or HTTP key required".
-func (s *Server) authenticate(r *http.Request, query url.Values) (*host.User, error) {
-	if key := query.Get("http_key"); key != "" {
+func (s *Server) authenticate(r *http.Request, key string) (*host.User, error) {
+	if key != "" {
 		if !s.isHTTPKey(key) {
 			return nil, errHTTPKeyInvalid()
 		}

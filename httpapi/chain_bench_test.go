@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/metrics"
 	"github.com/warden-rpc/warden/session"
@@ -87,7 +88,8 @@ func TestBenchmarkServer_chain(t *testing.T) {
 }
 
 // chainServer returns a server over a host with the Rust echo and seed
-// plugins, with the access log on, and obs as its observer when not nil.
+// plugins, with the access log on and the client limiter, as cmd/server
+// makes it, and obs as its observer when not nil.
 func chainServer(b *testing.B, obs Observer) (*Server, *countSessions) {
 	b.Helper()
 	dir := b.TempDir()
@@ -109,6 +111,7 @@ func chainServer(b *testing.B, obs Observer) (*Server, *countSessions) {
 	s, err := NewServer(Config{
 		Caller: h, Routes: h, HTTPKey: testHTTPKey, EncryptionKey: testEncKey, Sessions: sessions,
 		Logger: zerolog.New(discard{}), AccessLog: true, Observer: obs,
+		Limiter: accounts.NewLimiter(accounts.LimiterConfig{}), // as cmd/server configures it
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -50,7 +50,7 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 	if r.ContentLength > limit {
 		return errPluginTooLarge(limit, fmt.Errorf("content length %d", r.ContentLength))
 	}
-	wasm, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	wasm, err := io.ReadAll(http.MaxBytesReader(connWriter(w), r.Body, limit))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			return errPluginTooLarge(limit, err)

@@ -89,7 +89,7 @@ const (
 // Warden-Plugin header and, through the request's info, in its access and
 // error log lines, so that "which code ran?" always has an answer.
 func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
-	ri := info(r.Context())
+	ri := info(w)
 	var v []string
 	if ri.srv != nil {
 		v = ri.srv.marks.value(plugin, version)
@@ -274,27 +274,27 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case e != nil && e.hint != "":
 		lvl = zerolog.InfoLevel
 	}
-	ev := event(r, lvl)
+	ev := event(w, r, lvl)
 	if ce != nil && ce.Err != nil {
 		ev = ev.AnErr("cause", ce.Err)
 	}
 	if e != nil && e.hint != "" {
 		ev = ev.Str("hint", e.hint)
 	}
-	if p := info(r.Context()).plugin; p != "" {
+	if p := info(w).plugin; p != "" {
 		ev = ev.Str("plugin", p)
 	}
 	ev.Err(err).Int("status", status).Msg("request failed")
 	w.Header()["Content-Type"] = contentTypeJSONValue
 	w.WriteHeader(status)
 	_, werr := w.Write(body)
-	logWriteError(r, werr)
+	logWriteError(w, r, werr)
 }
 
 // logWriteError logs, at debug level, a failure to write a response, which
 // means the client went away; there is no one left to tell.
-func logWriteError(r *http.Request, err error) {
+func logWriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
-		event(r, zerolog.DebugLevel).Err(err).Msg("write response")
+		event(w, r, zerolog.DebugLevel).Err(err).Msg("write response")
 	}
 }

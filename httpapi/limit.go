@@ -49,7 +49,7 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 			return newError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
 		}
 		err := h(w, r, ps)
-		if isAuthFailure(err, rule) {
+		if err != nil && isAuthFailure(err, rule) { // nil first: isAuthFailure's errors.As allocates
 			s.cfg.Limiter.Fail(ap.Addr())
 		}
 		return err

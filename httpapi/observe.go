@@ -91,14 +91,14 @@ func (s *Server) observeRoute(pattern string, start time.Time, in int, res host.
 
 // observeRequest, deferred by the middleware, tells the observer that a
 // request ended.
-func (s *Server) observeRequest(r *http.Request, ri *requestInfo, start time.Time) {
-	route := ri.route
+func (s *Server) observeRequest(r *http.Request, rw *requestWriter) {
+	route := rw.info.route
 	if route == "" {
 		route = routeLabel(r)
 	}
-	status := ri.rec.status
+	status := rw.status
 	if status == 0 {
 		status = http.StatusOK // nothing written: net/http sends 200
 	}
-	s.cfg.Observer.RequestDone(route, status, time.Since(start))
+	s.cfg.Observer.RequestDone(route, status, rw.info.elapsed())
 }

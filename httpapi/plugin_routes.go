@@ -37,12 +37,21 @@ var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"
 // ("/V2/rpc"), so that no spelling of a reserved path that a proxy in
 // front might normalise reaches a plugin.
 func reservedPath(p string) string {
-	for _, c := range []string{p, path.Clean(p)} {
-		c = strings.ToLower(c)
-		for _, prefix := range reservedPrefixes {
-			if strings.HasPrefix(c, prefix) || c+"/" == prefix {
-				return prefix
-			}
+	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
+		return prefix
+	}
+	if c := path.Clean(p); c != p { // most paths are clean: one pass
+		return reservedPrefix(strings.ToLower(c))
+	}
+	return ""
+}
+
+// reservedPrefix returns the reserved prefix that the lowercase path c is
+// under or equal to without its final slash, or "".
+func reservedPrefix(c string) string {
+	for _, prefix := range reservedPrefixes {
+		if strings.HasPrefix(c, prefix) || c == prefix[:len(prefix)-1] {
+			return prefix
 		}
 	}
 	return ""
@@ -192,7 +201,7 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 			}
 		}
 		authz, hasAuthz := r.Header["Authorization"]
-		req := newHostRequest(r, "", body, user, r.URL.Query())
+		req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
 		if hasAuthz && !route.SessionRequired {
 			req.Headers["Authorization"] = authz // open handlers do their own auth
 		}
@@ -200,10 +209,11 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		for i, p := range ps {
 			params[i] = [2]string{p.Key, p.Value}
 		}
-		req.HTTP = &host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
+		req.HTTP = hostHTTPRequest(w)
+		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
 		var start time.Time
 		if s.cfg.Observer != nil {
-			info(r.Context()).route = route.Pattern
+			info(w).route = route.Pattern
 			start = time.Now()
 		}
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
@@ -219,6 +229,24 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 // the plugin's. A route that no plugin serves any more is grpc-gateway's
 // "Not Found", as any other path no route serves.
 func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
+	if err != nil {
+		return routeError(w, r, err)
+	}
+	markPlugin(w, r, res.Plugin, res.Version)
+	h := w.Header()
+	for _, kv := range res.Headers {
+		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
+	}
+	w.WriteHeader(res.Status)
+	_, _ = w.Write(res.Output) // the client went away; nothing to do
+	return nil
+}
+
+// routeError returns a plugin route's error in the gateway shape, with the
+// plugin named in a header when the error is the plugin's. It is apart
+// from writeRouteResult so that a successful call does not pay for the
+// CallError that errors.As moves to the heap.
+func routeError(w http.ResponseWriter, r *http.Request, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
 		msg, byPlugin := callAnswer(ce)
@@ -230,15 +258,5 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 		}
 		return gatewayError(ce.Code.Normalize(), msg, err)
 	}
-	if err != nil {
-		return err
-	}
-	markPlugin(w, r, res.Plugin, res.Version)
-	h := w.Header()
-	for _, kv := range res.Headers {
-		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
-	}
-	w.WriteHeader(res.Status)
-	_, _ = w.Write(res.Output) // the client went away; nothing to do
-	return nil
+	return err
 }

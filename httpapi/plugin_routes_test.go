@@ -44,3 +44,30 @@ func TestCheckPluginRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestReservedPath checks which spellings of a path are reserved for
+// Warden's own routes: as sent, cleaned, in any case.
+func TestReservedPath(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/v2/rpc/x", "/v2/"},
+		{"/V2/RPC/x", "/v2/"},
+		{"/v2", "/v2/"},
+		{"/v2/", "/v2/"},
+		{"/v2//rpc", "/v2/"},
+		{"/x/../v2/rpc", "/v2/"},
+		{"/x/../V2", "/v2/"},
+		{"/healthcheck", "/healthcheck/"},
+		{"/HealthCheck/", "/healthcheck/"},
+		{"/_warden", "/_warden/"},
+		{"/a/./../_bench/x", "/_bench/"},
+		{"/test", ""},
+		{"/v2x", ""},
+		{"/healthcheckx", ""},
+		{"/", ""},
+		{"/a/v2/x", ""},
+	} {
+		if got := reservedPath(tc.path); got != tc.want {
+			t.Errorf("reservedPath(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

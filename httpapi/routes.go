@@ -89,7 +89,7 @@ func (s *Server) accountRoutes(r *httprouter.Router) {
 // and the client's address, which the sessions issued record.
 func (s *Server) withLogger(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		l := s.requestLogger(r)
+		l := s.requestLogger(w, r)
 		ctx := accounts.WithClientAddr(l.WithContext(r.Context()), clientIP(r))
 		return h(w, r.WithContext(ctx), ps)
 	}
@@ -128,6 +128,6 @@ func root(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 func healthcheck(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	w.Header().Set("Content-Type", contentTypeJSON)
 	_, err := w.Write([]byte("{}"))
-	logWriteError(r, err)
+	logWriteError(w, r, err)
 	return nil
 }

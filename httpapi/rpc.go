@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -20,8 +19,9 @@ import (
 // read (Nakama looks it up first).
 func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		query := r.URL.Query()
-		user, err := s.authenticate(r, query)
+		query := newQuery(r.URL.RawQuery)
+		key, _ := query.get(paramHTTPKey)
+		user, err := s.authenticate(r, key)
 		if err != nil {
 			return err
 		}
@@ -29,17 +29,17 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if id == "" {
 			return errRPCIDRequired()
 		}
-		_, unwrap := query["unwrap"]
+		_, unwrap := query.get(paramUnwrap)
 		payload, err := s.readPayload(w, r, query, unwrap)
 		if err != nil {
 			return err
 		}
 		var start time.Time
 		if s.cfg.Observer != nil {
-			info(r.Context()).route = routeRPC
+			info(w).route = routeRPC
 			start = time.Now()
 		}
-		res, err := caller.Call(r.Context(), newHostRequest(r, id, payload, user, query))
+		res, err := caller.Call(r.Context(), newHostRequest(w, r, id, payload, user, query))
 		if s.cfg.Observer != nil {
 			s.observeRPC(id, start, len(payload), res, err)
 		}
@@ -49,6 +49,10 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		return writeResult(w, r, res, unwrap)
 	}
 }
+
+// slowBody is how long reading a request's body may take before the write
+// deadline is restarted after it: a small part of writeMargin.
+const slowBody = 100 * time.Millisecond
 
 // readPayload returns the call's payload. A POST body, bounded by
 // MaxBodyBytes, is decoded with decodePayload. A GET has no body; its
@@ -63,10 +67,10 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 // as if they were the payload would be worse than refusing. A body over the
 // limit gives Nakama's 400 "http: request body too large", a failed read an
 // internal error, and a bad body decodePayload's error.
-func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, query url.Values, unwrap bool) ([]byte, error) {
+func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, q query, unwrap bool) ([]byte, error) {
 	if r.Method != http.MethodPost {
-		if p, ok := query["payload"]; ok && len(p) > 0 {
-			return []byte(p[0]), nil
+		if p, ok := q.get(paramPayload); ok {
+			return []byte(p), nil
 		}
 		return nil, nil
 	}
@@ -78,9 +82,13 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, query url.V
 		return nil, err
 	}
 	// The write deadline runs from the end of the request headers; restart
-	// it so that a slow upload does not eat into the call's time. Writers
-	// that cannot set deadlines (httptest) are fine without.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	// it so that a slow upload does not eat into the call's time. A body
+	// read within slowBody leaves the call its whole time and the write
+	// most of writeMargin, so the usual small body costs no new deadline.
+	// Writers that cannot set deadlines (httptest) are fine without.
+	if info(w).elapsed() > slowBody {
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+	}
 	return decodePayload(body, unwrap)
 }
 
@@ -107,8 +115,8 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 
 // newHostRequest builds the host's request. Headers are all request headers
 // but Authorization (credentials never reach plugins, unlike in Nakama) and
-// Grpc-Timeout (which Nakama overwrites on every request). query loses
-// http_key.
+// Grpc-Timeout (which Nakama overwrites on every request). The query is
+// given without http_key.
 //
 // # Notes
 //
@@ -116,27 +124,35 @@ func decodePayload(body []byte, unwrap bool) ([]byte, error) {
 // client can set it, and Warden does not know how many proxies it is behind.
 // Proxy support, if added, must be opt-in with a proxy count as Nakama's
 // socket.proxy_count.
-func newHostRequest(r *http.Request, id string, payload []byte, user *host.User, query url.Values) *host.Request {
+func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload []byte, user *host.User, q query) *host.Request {
 	// The plugin sees the request's own header map, less what it must not
 	// see; nothing after this handler reads those two.
 	headers := r.Header
 	delete(headers, "Authorization") // net/http's keys are canonical: Header.Del without canonicalizing
 	delete(headers, "Grpc-Timeout")
-	query.Del("http_key")
+	rawQuery, vals := q.forPlugin()
 	ip, port, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip, port = r.RemoteAddr, ""
 	}
-	return &host.Request{
+	var req *host.Request
+	if rw, ok := w.(*requestWriter); ok {
+		req = &rw.hostReq // no allocation of its own
+	} else {
+		req = new(host.Request)
+	}
+	*req = host.Request{
 		ID:         id,
 		Payload:    payload,
 		User:       user,
 		Headers:    headers,
-		Query:      query,
+		Query:      vals,
+		RawQuery:   rawQuery,
 		ClientIP:   ip,
 		ClientPort: port,
-		TraceID:    traceID(r.Context()),
+		TraceID:    info(w).traceID,
 	}
+	return req
 }
 
 // writeResult writes a successful call. Without unwrap the body is
@@ -169,7 +185,7 @@ func writeResult(w http.ResponseWriter, r *http.Request, res host.Result, unwrap
 	}
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
-	logWriteError(r, err)
+	logWriteError(w, r, err)
 	return nil
 }
 

@@ -171,8 +171,8 @@ func TestServer_RPC_Request(t *testing.T) {
 		}
 	}
 	wantQuery := map[string][]string{"unwrap": {""}, "q": {"1", "2"}, "payload": {"p"}}
-	if !reflect.DeepEqual(req.Query, wantQuery) {
-		t.Errorf("Query = %q, want %q", req.Query, wantQuery)
+	if got := req.QueryParams(); !reflect.DeepEqual(got, wantQuery) {
+		t.Errorf("QueryParams() = %q, want %q", got, wantQuery)
 	}
 	if req.ClientIP != "127.0.0.1" || req.ClientPort == "" {
 		t.Errorf("client = %q:%q, want 127.0.0.1 and the peer's port", req.ClientIP, req.ClientPort)

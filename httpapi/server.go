@@ -147,6 +147,9 @@ type Server struct {
 	// is accessBuf when that is set.
 	access    *zerolog.Logger
 	accessBuf *lineBuffer
+	// epoch is when the server was made: requests time themselves from it
+	// with one monotonic clock read (see requestInfo.start).
+	epoch time.Time
 
 	mu sync.Mutex
 	ln net.Listener
@@ -170,6 +173,7 @@ func NewServer(cfg Config) (*Server, error) {
 		serverKeyHash: sha256.Sum256([]byte(cfg.ServerKey)),
 		writeTimeout:  cfg.CallTimeout + writeMargin,
 		verifier:      session.NewVerifier(cfg.EncryptionKey, 0),
+		epoch:         time.Now(),
 	}
 	if cfg.AccessLog {
 		access := s.log
