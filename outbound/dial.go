@@ -63,6 +63,8 @@ func hostTarget(t target, host string) (target, bool) {
 // again between the check and the connection.
 func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		ctx, done := c.boundDial(ctx)
+		defer done()
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
@@ -105,10 +107,39 @@ func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr
 	}
 }
 
+// requestKey keys, in a request's context, that context itself. The HTTP
+// transport dials under a context that keeps the request's values but not
+// its end, so that a dial outlives the request that started it; through
+// this value the dial finds the request again and ends with it.
+type requestKey struct{}
+
+// withRequest returns rctx carrying itself under requestKey.
+func withRequest(rctx context.Context) context.Context {
+	return context.WithValue(rctx, requestKey{}, rctx)
+}
+
+// boundDial returns the context a dial (resolution, connection and TLS
+// handshake) runs under: ctx, ended too when the request that started the
+// dial ends, or after the plugin's timeout when ctx carries no request.
+// Without it a plugin could leave a dial pending (a server that accepts
+// and never finishes the handshake keeps it forever) with each request it
+// lets time out, past its bound on connections. done releases it.
+func (c *Client) boundDial(ctx context.Context) (_ context.Context, done func()) {
+	req, ok := ctx.Value(requestKey{}).(context.Context)
+	if !ok {
+		return context.WithTimeout(ctx, c.cfg.Timeout)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(req, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 // dialTLS dials as dialFunc("https") does, then runs the TLS handshake,
 // verifying the server's certificate for the URL's host against the system
 // roots and the extra CA file. It offers HTTP/2 and HTTP/1.1.
 func (c *Client) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, done := c.boundDial(ctx)
+	defer done()
 	raw, err := c.dialFunc("https")(ctx, network, addr)
 	if err != nil {
 		return nil, err
