@@ -58,7 +58,8 @@ func hostTarget(t target, host string) (target, bool) {
 }
 
 // dialFunc returns the DialContext of scheme: it checks the host against
-// the grants, resolves a name itself, keeps the addresses the grants allow
+// the grants, takes one of the plugin's connection slots, resolves a name
+// itself, keeps the addresses the grants allow
 // and dials one of those, by address, so that nothing resolves the name
 // again between the check and the connection.
 func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -77,34 +78,49 @@ func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr
 		if !ok || !c.cfg.Policy.allowsTarget(t) {
 			return nil, &refusal{why: "host " + addr + " is not granted"}
 		}
-		addrs := []netip.Addr{t.addr}
-		if !t.addr.IsValid() {
-			if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
-				return nil, fmt.Errorf("resolve %s: %w", t.name, err)
-			}
+		if err := c.acquireConn(ctx); err != nil {
+			return nil, fmt.Errorf("wait for one of the plugin's %d connections: %w", cap(c.conns), err)
 		}
-		var allowed []netip.Addr
-		var refused []string
-		for _, a := range addrs {
-			if a = a.Unmap(); c.cfg.Policy.allowsAddr(t, a) {
-				allowed = append(allowed, a)
-			} else {
-				refused = append(refused, a.String())
-			}
+		conn, err := c.dialAllowed(ctx, t)
+		if err != nil {
+			<-c.conns
+			return nil, err
 		}
-		if len(allowed) == 0 {
-			return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
-		}
-		var errs []error
-		for _, a := range allowed {
-			conn, err := c.s.dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, t.port).String())
-			if err == nil {
-				return conn, nil
-			}
-			errs = append(errs, err)
-		}
-		return nil, errors.Join(errs...)
+		return c.counted(conn), nil
 	}
+}
+
+// dialAllowed resolves t's name, keeps the addresses the grants allow and
+// dials one of them.
+func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
+	var err error
+	addrs := []netip.Addr{t.addr}
+	if !t.addr.IsValid() {
+		if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", t.name, err)
+		}
+	}
+	var allowed []netip.Addr
+	var refused []string
+	for _, a := range addrs {
+		if a = a.Unmap(); c.cfg.Policy.allowsAddr(t, a) {
+			allowed = append(allowed, a)
+		} else {
+			refused = append(refused, a.String())
+		}
+	}
+	if len(allowed) == 0 {
+		return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
+	}
+	var errs []error
+	for _, a := range allowed {
+		conn, err := c.s.dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, t.port).String())
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
 }
 
 // requestKey keys, in a request's context, that context itself. The HTTP
