@@ -58,11 +58,14 @@ func hostTarget(t target, host string) (target, bool) {
 }
 
 // dialFunc returns the DialContext of scheme: it checks the host against
-// the grants, resolves a name itself, keeps the addresses the grants allow
+// the grants, takes one of the plugin's connection slots, resolves a name
+// itself, keeps the addresses the grants allow
 // and dials one of those, by address, so that nothing resolves the name
 // again between the check and the connection.
 func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		ctx, done := c.boundDial(ctx)
+		defer done()
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
@@ -75,40 +78,84 @@ func (c *Client) dialFunc(scheme string) func(ctx context.Context, network, addr
 		if !ok || !c.cfg.Policy.allowsTarget(t) {
 			return nil, &refusal{why: "host " + addr + " is not granted"}
 		}
-		addrs := []netip.Addr{t.addr}
-		if !t.addr.IsValid() {
-			if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
-				return nil, fmt.Errorf("resolve %s: %w", t.name, err)
-			}
+		if err := c.acquireConn(ctx); err != nil {
+			return nil, fmt.Errorf("wait for one of the plugin's %d connections: %w", cap(c.conns), err)
 		}
-		var allowed []netip.Addr
-		var refused []string
-		for _, a := range addrs {
-			if a = a.Unmap(); c.cfg.Policy.allowsAddr(t, a) {
-				allowed = append(allowed, a)
-			} else {
-				refused = append(refused, a.String())
-			}
+		conn, err := c.dialAllowed(ctx, t)
+		if err != nil {
+			<-c.conns
+			return nil, err
 		}
-		if len(allowed) == 0 {
-			return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
-		}
-		var errs []error
-		for _, a := range allowed {
-			conn, err := c.s.dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, t.port).String())
-			if err == nil {
-				return conn, nil
-			}
-			errs = append(errs, err)
-		}
-		return nil, errors.Join(errs...)
+		return c.counted(conn), nil
 	}
+}
+
+// dialAllowed resolves t's name, keeps the addresses the grants allow and
+// dials one of them.
+func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
+	var err error
+	addrs := []netip.Addr{t.addr}
+	if !t.addr.IsValid() {
+		if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
+			return nil, fmt.Errorf("resolve %s: %w", t.name, err)
+		}
+	}
+	var allowed []netip.Addr
+	var refused []string
+	for _, a := range addrs {
+		if a = a.Unmap(); c.cfg.Policy.allowsAddr(t, a) {
+			allowed = append(allowed, a)
+		} else {
+			refused = append(refused, a.String())
+		}
+	}
+	if len(allowed) == 0 {
+		return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
+	}
+	var errs []error
+	for _, a := range allowed {
+		conn, err := c.s.dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(a, t.port).String())
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// requestKey keys, in a request's context, that context itself. The HTTP
+// transport dials under a context that keeps the request's values but not
+// its end, so that a dial outlives the request that started it; through
+// this value the dial finds the request again and ends with it.
+type requestKey struct{}
+
+// withRequest returns rctx carrying itself under requestKey.
+func withRequest(rctx context.Context) context.Context {
+	return context.WithValue(rctx, requestKey{}, rctx)
+}
+
+// boundDial returns the context a dial (resolution, connection and TLS
+// handshake) runs under: ctx, ended too when the request that started the
+// dial ends, or after the plugin's timeout when ctx carries no request.
+// Without it a plugin could leave a dial pending (a server that accepts
+// and never finishes the handshake keeps it forever) with each request it
+// lets time out, past its bound on connections. done releases it.
+func (c *Client) boundDial(ctx context.Context) (_ context.Context, done func()) {
+	req, ok := ctx.Value(requestKey{}).(context.Context)
+	if !ok {
+		return context.WithTimeout(ctx, c.cfg.Timeout)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(req, cancel)
+	return ctx, func() { stop(); cancel() }
 }
 
 // dialTLS dials as dialFunc("https") does, then runs the TLS handshake,
 // verifying the server's certificate for the URL's host against the system
 // roots and the extra CA file. It offers HTTP/2 and HTTP/1.1.
 func (c *Client) dialTLS(ctx context.Context, network, addr string) (net.Conn, error) {
+	ctx, done := c.boundDial(ctx)
+	defer done()
 	raw, err := c.dialFunc("https")(ctx, network, addr)
 	if err != nil {
 		return nil, err

@@ -56,6 +56,7 @@ func (c *Client) Do(ctx context.Context, r abi.HTTPRequest) (abi.HTTPResponse, *
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	rctx = withRequest(rctx)
 	res, e := c.send(ctx, rctx, req.WithContext(rctx), timeout)
 	ev := c.log.Info().Str("method", req.Method).Str("host", u.Host).Dur("duration", time.Since(start))
 	if e != nil {

@@ -158,6 +158,7 @@ type Client struct {
 	s     *Service
 	cfg   ClientConfig
 	slots chan struct{}
+	conns chan struct{} // one per open connection (conns.go)
 	hc    *http.Client
 	tr    *http.Transport
 	tls   *tls.Config
@@ -171,7 +172,7 @@ func (s *Service) NewClient(cfg ClientConfig) *Client {
 	}
 	n := s.cfg.MaxRequestsPerPlugin
 	c := &Client{s: s, cfg: cfg, slots: make(chan struct{}, n),
-		log: s.log.With().Str("plugin", cfg.Plugin).Logger()}
+		conns: make(chan struct{}, n), log: s.log.With().Str("plugin", cfg.Plugin).Logger()}
 	c.tls = &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	c.tr = &http.Transport{
 		Proxy:                  nil, // proxy environment variables are ignored

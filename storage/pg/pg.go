@@ -54,6 +54,11 @@ type Options struct {
 	// MaxConns is the size of the connection pool, shared by every plugin.
 	// Default 8.
 	MaxConns int
+	// MaxConnsPerPlugin is the most connections of the pool one plugin
+	// holds at once (its open transactions and running statements), so
+	// that no plugin denies the others their databases. Default half of
+	// MaxConns, at least 1.
+	MaxConnsPerPlugin int
 	// BusyTimeout is how long a call waits for a free connection, or a
 	// statement for a row or table lock (PostgreSQL's lock_timeout), before
 	// failing with storage.ErrBusy. Default storage.DefaultBusyTimeout.
@@ -72,11 +77,14 @@ type Options struct {
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxConns < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 {
+	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerPlugin == 0 {
+		o.MaxConnsPerPlugin = max(1, o.MaxConns/2)
 	}
 	if o.BusyTimeout == 0 {
 		o.BusyTimeout = storage.DefaultBusyTimeout

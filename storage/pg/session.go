@@ -110,7 +110,7 @@ func (s *Session) autocommit(ctx context.Context, pre []string, query string, p 
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release(c)
+	defer s.release(c)
 	return s.send(ctx, c.Conn().PgConn(), pre, query, p, lim, true)
 }
 
@@ -195,7 +195,7 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 		begin = s.n.beginRW
 	}
 	if err := simple(ctx, c.Conn().PgConn(), begin); err != nil {
-		release(c)
+		s.release(c)
 		return fmt.Errorf("begin: %w", classify(ctx, err))
 	}
 	s.conn, s.failed = c, ""
@@ -315,11 +315,13 @@ func (s *Session) fail(err error) error {
 // end ends the open transaction, rolling it back unless it committed, and
 // releases its connection.
 func (s *Session) end() {
-	release(s.conn)
+	s.release(s.conn)
 	s.conn, s.failed = nil, ""
 }
 
-// acquire takes a connection from the pool, waiting at most BusyTimeout.
+// acquire takes one of the plugin's connection slots, then a connection
+// from the pool, waiting at most BusyTimeout for both. Release it with
+// s.release.
 //
 // # Errors
 //
@@ -331,7 +333,19 @@ func (s *Session) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.db.opts.BusyTimeout)
 	defer cancel()
+	select {
+	case s.n.conns <- struct{}{}:
+	case <-wctx.Done():
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: the plugin holds its %d of the pool's connections and none came free within %s",
+			storage.ErrBusy, cap(s.n.conns), s.db.opts.BusyTimeout)
+	}
 	c, err := s.db.pool.Acquire(wctx)
+	if err != nil {
+		<-s.n.conns
+	}
 	switch {
 	case err == nil:
 		return c, nil
@@ -343,6 +357,13 @@ func (s *Session) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 		return nil, fmt.Errorf("%w: no free connection within %s", storage.ErrBusy, s.db.opts.BusyTimeout)
 	}
 	return nil, classify(ctx, err)
+}
+
+// release releases c as release does, and the plugin's slot acquire took
+// with it.
+func (s *Session) release(c *pgxpool.Conn) {
+	release(c)
+	<-s.n.conns
 }
 
 // release rolls back the transaction c may still be in, with a context of

@@ -32,6 +32,9 @@ const setupLockKey = 0x57415244454e // "WARDEN"
 // of its transactions.
 type names struct {
 	schema, role string
+	// conns holds one token per pool connection the plugin's sessions
+	// hold, at most Options.MaxConnsPerPlugin.
+	conns chan struct{}
 	// beginRW and beginRO open a write or a read-only transaction in the
 	// plugin's identity, in one simple-protocol round trip.
 	beginRW, beginRO string
@@ -66,6 +69,7 @@ func newNames(dbName, plugin string, o Options) *names {
 	n := &names{
 		schema: identifier(schemaPrefix + plugin),
 		role:   identifier(schemaPrefix + plugin + "@" + dbName),
+		conns:  make(chan struct{}, o.MaxConnsPerPlugin),
 	}
 	set := []string{
 		"SET LOCAL ROLE " + quote(n.role),
