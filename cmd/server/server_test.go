@@ -178,19 +178,27 @@ func TestServer_concurrent(t *testing.T) {
 // TestServer_gracefulShutdown stops the server while a call is in flight:
 // the call must still get its answer, not a broken connection.
 func TestServer_gracefulShutdown(t *testing.T) {
-	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")), "-call-timeout", "1s")...)
+	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")),
+		"-call-timeout", "5s", "-metrics-addr", "127.0.0.1:0")...)
+	murl := metricsURL(t, s)
 	got := make(chan response, 1)
 	go func() {
 		got <- do(t, "POST", s.URL+"/v2/rpc/loop?unwrap&http_key="+testHTTPKey, "", nil)
 	}()
-	time.Sleep(200 * time.Millisecond) // let the call start
+	// Stop once the server is serving the call (a sleep would guess). The
+	// loop runs 5 s: a window no loaded machine misses.
+	for end := time.Now().Add(time.Minute); scrape(t, murl)["warden_http_requests_in_flight"] < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the call never showed in warden_http_requests_in_flight")
+		}
+	}
 	s.stop(t)
 	select {
 	case res := <-got:
 		if res.Status != http.StatusGatewayTimeout {
 			t.Fatalf("in-flight call got %d %s, want its 504 deadline answer", res.Status, res.Body)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("in-flight call never answered")
 	}
 }
