@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-rpc/warden/abi"
 )
@@ -231,7 +232,7 @@ var atLimits = declCounts{globals: abi.MaxGlobals, dataSegments: abi.MaxDataSegm
 // must not have instantiated it. Then one at every limit loads and serves.
 func TestHost_Reload_moduleLimits(t *testing.T) {
 	dir := t.TempDir()
-	h := newTestHost(t, dir, nil)
+	h := newTestHost(t, dir, generousInit)
 	over := func(edit func(*declCounts)) declCounts {
 		c := declCounts{globals: 1, dataSegments: 1, elemSegments: 1, elements: 1}
 		edit(&c)
@@ -278,12 +279,17 @@ func TestHost_Reload_moduleLimits(t *testing.T) {
 	})
 }
 
+// generousInit gives a plugin at every limit a call timeout (which also
+// bounds warden_init) far above what instantiating its 30 MiB of data takes
+// under -race on a loaded machine: these tests check the limits, not speed.
+func generousInit(c *Config) { c.CallTimeout = 2 * time.Minute }
+
 // TestInstanceCost_atLimits measures what one more instance of a plugin at
 // every limit costs the host's heap, beyond its linear memory (one page
 // here): with the limits, some 30 MiB, mostly data segments. The bound is
 // generous; without the limits, the same file size would allow gigabytes.
 func TestInstanceCost_atLimits(t *testing.T) {
-	h := newTestHost(t, t.TempDir(), nil)
+	h := newTestHost(t, t.TempDir(), generousInit)
 	p, err := h.loadPlugin(context.Background(), newSnapshotFile("at.wasm", limitModule("at", atLimits), nil))
 	if err != nil {
 		t.Fatal(err)

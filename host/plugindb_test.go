@@ -135,11 +135,12 @@ func holders(h *Host, n int, rpc, sql string) <-chan struct{} {
 }
 
 // contentionHost serves sqlprobe beside kv with a long call deadline, so
-// that a held transaction outlasts what another plugin's calls need.
+// that a held transaction outlasts what another plugin's calls need even on
+// a loaded machine; the tests end the holders by closing the host.
 func contentionHost(t *testing.T) *Host {
 	h := newTestHost(t, pluginDir(t, "sqlprobe.wasm", "../../plugins/kv/kv.wasm"), func(c *Config) {
 		c.Logger = zerolog.Nop()
-		c.CallTimeout = 5 * time.Second
+		c.CallTimeout = time.Minute
 		c.MaxInstances = 8
 	})
 	if n, msg := probe(t, h, "exec", "CREATE TABLE sqlprobe_t (a)"); n < 0 {
@@ -166,6 +167,7 @@ func TestHost_pluginDatabases_heldWrite(t *testing.T) {
 	if !writeLocked(t, path) {
 		t.Fatal("kv_put waited for the held write transaction to end")
 	}
+	_ = h.Close(context.Background()) // ends the holder's call
 	<-done
 }
 
@@ -186,6 +188,7 @@ func TestHost_pluginDatabases_heldReads(t *testing.T) {
 		t.Fatal("kv_get waited for the held read transactions to end")
 	default:
 	}
+	_ = h.Close(context.Background()) // ends the holders' calls
 	<-done
 }
 

@@ -191,7 +191,8 @@ func TestHost_Reload_hammer(t *testing.T) {
 		t.Fatal(err)
 	}
 	const dbGoroutines = 3 // the open database's: two pool openers and the group committer
-	deadline := time.Now().Add(5 * time.Second)
+	// A poll, generous for a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
 	for runtime.NumGoroutine() > goroutines+dbGoroutines && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}

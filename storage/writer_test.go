@@ -58,11 +58,11 @@ func TestWriter_groupCommit(t *testing.T) {
 
 // groupOf runs the writes concurrently while the committer waits, so that
 // they share one group, and returns each one's error. The writes start
-// 100 ms apart, in order, and the committer waits a second: the margins
-// are for slow machines under -race.
+// 100 ms apart, in order, and the committer waits 3 s: the margins are for
+// a loaded machine under -race, where a goroutine can start a second late.
 func groupOf(t *testing.T, db *storage.DB, writes ...func(context.Context, *storage.Session) error) []error {
 	t.Helper()
-	storage.SetCommitDelay(db, time.Second)
+	storage.SetCommitDelay(db, 3*time.Second)
 	defer storage.SetCommitDelay(db, 0)
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup

@@ -335,7 +335,17 @@ func loadUntil(t *testing.T, p *process, sig syscall.Signal) *loadResult {
 			}
 		})
 	}
+	// The load is going once writes are acknowledged: half a second of it,
+	// or on a loaded machine as long as the first acknowledgement takes.
 	time.Sleep(500 * time.Millisecond)
+	for end := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(res.acked)
+		mu.Unlock()
+		if n > 0 || time.Now().After(end) {
+			break
+		}
+	}
 	mu.Lock()
 	n, before := len(res.acked), res.count
 	signalAt = time.Now()

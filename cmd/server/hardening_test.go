@@ -21,10 +21,16 @@ import (
 // The HTTP hardening tests attack a real server on a real listener and
 // check after each attack that it still answers: see responsive.
 
+// slack bounds how long a hardening test lets the server take to answer a
+// probe or to cut a slow client off: a starvation bound, not a speed one. A
+// loaded machine may be seconds late; a server that never answers or never
+// cuts off still fails.
+const slack = 10 * time.Second
+
 // TestServer_slowloris opens connections that send their headers a byte
 // every 5ms: each must be cut off (with net/http's bare 400, or none) once
 // the read-header timeout has passed, while other clients are served normally
-// throughout.
+// throughout. The upper bounds are slack.
 func TestServer_slowloris(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	s := startServer(t, append(dataArgs(t, "../../plugins"), "-read-header-timeout", timeout.String(), "-access-log=false")...)
@@ -34,7 +40,7 @@ func TestServer_slowloris(t *testing.T) {
 	errs := make(chan error, slow)
 	for range slow {
 		go func() {
-			d, err := slowClient(addr, 3*timeout)
+			d, err := slowClient(addr, timeout+slack)
 			if err != nil {
 				errs <- err
 				return
@@ -49,7 +55,7 @@ func TestServer_slowloris(t *testing.T) {
 		if err := probe(s.URL); err != nil {
 			t.Fatalf("during slowloris: %v", err)
 		}
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > slack {
 			t.Fatalf("during slowloris a probe took %s", d)
 		}
 		served++
@@ -59,7 +65,7 @@ func TestServer_slowloris(t *testing.T) {
 		case err := <-errs:
 			t.Fatal(err)
 		case d := <-cutAfter:
-			if d < timeout*9/10 || d > timeout+2*time.Second {
+			if d < timeout*9/10 || d > timeout+slack {
 				t.Errorf("slow client cut off after %s, want about %s", d, timeout)
 			}
 		}
@@ -308,7 +314,7 @@ func TestServer_idleConnections(t *testing.T) {
 	for range 20 {
 		start := time.Now()
 		responsive(t, s)
-		if d := time.Since(start); d > 2*time.Second {
+		if d := time.Since(start); d > slack {
 			t.Fatalf("with %d idle connections a probe took %s", n, d)
 		}
 	}
@@ -426,7 +432,7 @@ func responsive(t *testing.T, s *server) {
 // probe calls the healthcheck and the echo RPC on fresh connections; it
 // does not need a *testing.T, for use in goroutines.
 func probe(base string) error {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	client := &http.Client{Timeout: slack, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, c := range []struct{ method, path, body, want string }{
 		{"GET", "/healthcheck", "", "{}"},
 		{"POST", "/v2/rpc/echo?unwrap&http_key=" + testHTTPKey, "ping", "ping"},

@@ -86,10 +86,13 @@ func TestServer_sqliteSurvivesRestart(t *testing.T) {
 }
 
 // TestServer_errorTable sends every code a plugin can set through HTTP, and
-// the host's own failures: trap, panic, deadline and memory cap.
+// the host's own failures: trap, panic, deadline and memory cap. Only the
+// deadline row runs on a server with a short -call-timeout: the other calls
+// keep the default, so that a loaded machine cannot turn them into code 4
+// (growing memory to the cap takes hundreds of milliseconds under -race).
 func TestServer_errorTable(t *testing.T) {
 	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")),
-		"-call-timeout", "500ms", "-max-memory", "4")...)
+		"-max-memory", "4")...)
 	key := "?unwrap&http_key=" + testHTTPKey
 	wantStatus := map[int]int{1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 9: 400,
 		10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401}
@@ -110,30 +113,41 @@ func TestServer_errorTable(t *testing.T) {
 	hostErrors := []struct{ name, id, message string }{
 		{"Trap", "trap", "plugin trapped: wasm error: unreachable"},
 		{"Panic", "panic", "panic: boom at hostile.wat"},
-		{"Deadline", "loop", "rpc exceeded its deadline"},
 	}
 	for _, tt := range hostErrors {
 		t.Run(tt.name, func(t *testing.T) {
-			res := do(t, "POST", s.URL+"/v2/rpc/"+tt.id+key, "", nil)
-			var body struct {
-				Code    int
-				Message string
-			}
-			_ = json.Unmarshal([]byte(res.Body), &body)
-			if body.Message != tt.message || res.Status != map[int]int{13: 500, 4: 504}[body.Code] {
-				t.Fatalf("got %d %s, want message %q", res.Status, res.Body, tt.message)
-			}
-			if !strings.HasPrefix(res.Header.Get("Warden-Plugin"), "hostile@") {
-				t.Fatalf("Warden-Plugin header = %q", res.Header.Get("Warden-Plugin"))
-			}
+			checkHostError(t, s.URL+"/v2/rpc/"+tt.id+key, tt.message)
 		})
 	}
+	t.Run("Deadline", func(t *testing.T) {
+		short := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")),
+			"-call-timeout", "1s")...)
+		checkHostError(t, short.URL+"/v2/rpc/loop"+key, "rpc exceeded its deadline")
+	})
 	t.Run("MemoryCap", func(t *testing.T) {
 		res := do(t, "POST", s.URL+"/v2/rpc/grow"+key, "", nil)
 		if res.Status != 200 || len(res.Body) != 4 || res.Body[0] > 64 {
 			t.Fatalf("grow: %d %q, want at most 64 pages (4 MiB)", res.Status, res.Body)
 		}
 	})
+}
+
+// checkHostError calls url and checks that the host's own failure answers
+// with message, the status of its code (13 or 4) and the plugin's name.
+func checkHostError(t *testing.T, url, message string) {
+	t.Helper()
+	res := do(t, "POST", url, "", nil)
+	var body struct {
+		Code    int
+		Message string
+	}
+	_ = json.Unmarshal([]byte(res.Body), &body)
+	if body.Message != message || res.Status != map[int]int{13: 500, 4: 504}[body.Code] {
+		t.Fatalf("got %d %s, want message %q", res.Status, res.Body, message)
+	}
+	if !strings.HasPrefix(res.Header.Get("Warden-Plugin"), "hostile@") {
+		t.Fatalf("Warden-Plugin header = %q", res.Header.Get("Warden-Plugin"))
+	}
 }
 
 // TestServer_concurrent sends concurrent calls, some trapping, under -race.
@@ -164,19 +178,27 @@ func TestServer_concurrent(t *testing.T) {
 // TestServer_gracefulShutdown stops the server while a call is in flight:
 // the call must still get its answer, not a broken connection.
 func TestServer_gracefulShutdown(t *testing.T) {
-	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")), "-call-timeout", "1s")...)
+	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../host/testdata/hostile.wasm")),
+		"-call-timeout", "5s", "-metrics-addr", "127.0.0.1:0")...)
+	murl := metricsURL(t, s)
 	got := make(chan response, 1)
 	go func() {
 		got <- do(t, "POST", s.URL+"/v2/rpc/loop?unwrap&http_key="+testHTTPKey, "", nil)
 	}()
-	time.Sleep(200 * time.Millisecond) // let the call start
+	// Stop once the server is serving the call (a sleep would guess). The
+	// loop runs 5 s: a window no loaded machine misses.
+	for end := time.Now().Add(time.Minute); scrape(t, murl)["warden_http_requests_in_flight"] < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatal("the call never showed in warden_http_requests_in_flight")
+		}
+	}
 	s.stop(t)
 	select {
 	case res := <-got:
 		if res.Status != http.StatusGatewayTimeout {
 			t.Fatalf("in-flight call got %d %s, want its 504 deadline answer", res.Status, res.Body)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("in-flight call never answered")
 	}
 }
