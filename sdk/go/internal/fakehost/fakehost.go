@@ -62,11 +62,6 @@ type Host struct {
 	ExecStatus int32
 	Status     int32
 	Headers    [][2]string
-	slot       []byte
-	slotFilled bool
-	DBArgs     [][]byte
-	Status     int32
-	Headers    [][2]string
 	// HTTPRequests records each encoded http_request request (ABI 1.2).
 	HTTPRequests [][]byte
 	// HTTPResponse is the encoded response http_request puts in the result
