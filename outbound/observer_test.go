@@ -2,8 +2,10 @@ package outbound
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"sync"
 	"testing"
@@ -54,5 +56,40 @@ func TestClient_observer(t *testing.T) {
 	}
 	if !slices.Equal(rec.calls, want) {
 		t.Fatalf("observed\n  %q\nwant\n  %q", rec.calls, want)
+	}
+}
+
+// TestClient_observerCardinality is an attack on the metrics: a plugin
+// granted a wildcard asks for a new subdomain on every request (each one
+// resolves and answers), hoping to mint a label value per request and
+// exhaust the server's memory through the metrics registry. Every request
+// must be counted under the one grant that allowed it.
+func TestClient_observerCardinality(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	p := port(t, srv.URL)
+	wildcard := "http://*.victim.test:" + p
+	res := &fakeResolver{answer: func(string, int) []netip.Addr { return addrs("127.0.0.1") }}
+	rec := &recorder{}
+	// The address grant lets the names reach the local test server.
+	c := testClient(t, []string{wildcard, "http://127.0.0.1:" + p}, res, func(cfg *Config, _ *ClientConfig) { cfg.Observer = rec })
+	for i := range 50 {
+		host := fmt.Sprintf("r%d-%d.victim.test:%s", i, i*7919, p)
+		if _, e := c.Do(context.Background(), get("http://"+host+"/")); e != nil {
+			t.Fatalf("request %d: %v", i, e)
+		}
+	}
+	labels := map[string]int{}
+	for _, l := range rec.calls {
+		labels[l]++
+	}
+	want := "fetch " + wildcard + " Accepted"
+	if len(labels) != 1 || labels[want] != 50 {
+		t.Fatalf("50 requests to 50 subdomains gave the labels %v, want only %q 50 times", labels, want)
+	}
+	if n := res.count("r0-0.victim.test"); n == 0 {
+		t.Fatal("the names were not resolved by the client's resolver")
 	}
 }
