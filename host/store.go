@@ -9,8 +9,6 @@ import (
 	"os"
 	"slices"
 	"time"
-
-	"github.com/warden-rpc/warden/manifest"
 )
 
 // PluginStore is where a cluster's plugins live (Config.Store): every node
@@ -196,11 +194,8 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 // set), then swapped in here; the other nodes load it when the store
 // notifies them.
 func (h *Host) deployStored(ctx context.Context, name string, u Upload) (*ReloadResult, error) {
-	if len(u.Manifest) > manifest.MaxBytes {
-		return nil, ErrManifestTooLarge
-	}
-	if u.RemoveManifest && u.Manifest != nil {
-		return nil, errors.New("an upload cannot both carry and remove a manifest")
+	if err := u.check(); err != nil {
+		return nil, err
 	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()

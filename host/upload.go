@@ -27,16 +27,25 @@ type Upload struct {
 // manifest.MaxBytes.
 var ErrManifestTooLarge = fmt.Errorf("manifest is larger than %d bytes", manifest.MaxBytes)
 
+// check refuses an upload whose manifest is too large, or that both
+// carries and removes a manifest: in either mode, before anything is read.
+func (u Upload) check() error {
+	if len(u.Manifest) > manifest.MaxBytes {
+		return ErrManifestTooLarge
+	}
+	if u.RemoveManifest && u.Manifest != nil {
+		return errors.New("an upload cannot both carry and remove a manifest")
+	}
+	return nil
+}
+
 // completeUpload returns the module and manifest a deploy of u to target
 // loads: u's, else those beside target. wasm is nil when u has no module
 // and target has none yet: then u's manifest was checked on its own, and
 // written when valid.
 func (h *Host) completeUpload(target string, u Upload) (wasm, mf []byte, err error) {
-	if len(u.Manifest) > manifest.MaxBytes {
-		return nil, nil, ErrManifestTooLarge
-	}
-	if u.RemoveManifest && u.Manifest != nil {
-		return nil, nil, errors.New("an upload cannot both carry and remove a manifest")
+	if err := u.check(); err != nil {
+		return nil, nil, err
 	}
 	mf = u.Manifest
 	if mf == nil && !u.RemoveManifest {
