@@ -9,8 +9,10 @@ import (
 // callCtx is the context of one call on one instance: the caller's values
 // and cancellation, and the host's deadline. context.WithTimeout would cost
 // a context, a timer and a channel per call, a third of a small call's
-// time; an instance keeps one callCtx, with its timer and channel, for
-// every call it serves.
+// time; an instance keeps one callCtx, with its channel, for every call it
+// serves. A deadline at least coarseCallMin away is expired by the host's
+// sweeper (callDeadlines), costing the call two atomic operations; a nearer
+// one by the callCtx's own timer.
 //
 // Done is closed only when the deadline passes, which is what interrupts
 // the guest (wazero closes the module when Done is closed). A caller that
@@ -25,17 +27,33 @@ type callCtx struct {
 	done     chan struct{}
 	timer    *time.Timer
 	expired  atomic.Bool
+
+	// sweeper watches c; due is the running call's coarse deadline as
+	// time since sweeper.epoch, 0 when there is none (idle, or a near
+	// deadline on the timer). The sweeper swaps a passed due for 0 before
+	// it expires c, so a stop that finds its due gone knows.
+	sweeper *callDeadlines
+	due     atomic.Int64
+	// armed is what start stored in due, or 0 when it used the timer;
+	// only the calling goroutine reads it.
+	armed int64
 }
 
-// newCallCtx returns an idle callCtx.
-func newCallCtx() *callCtx {
-	c := &callCtx{done: make(chan struct{})}
+// newCallCtx returns an idle callCtx watched by sweeper. Call release when
+// its instance closes.
+func newCallCtx(sweeper *callDeadlines) *callCtx {
+	c := &callCtx{done: make(chan struct{}), sweeper: sweeper}
 	c.timer = time.AfterFunc(time.Hour, c.expire)
 	c.timer.Stop()
+	sweeper.add(c)
 	return c
 }
 
-// expire runs on the timer's goroutine when a call outlives its deadline.
+// release stops the sweeper watching c.
+func (c *callCtx) release() { c.sweeper.remove(c) }
+
+// expire runs on the timer's or the sweeper's goroutine when a call
+// outlives its deadline.
 func (c *callCtx) expire() {
 	if c.expired.CompareAndSwap(false, true) {
 		close(c.done)
@@ -46,13 +64,25 @@ func (c *callCtx) expire() {
 // timeout from now.
 func (c *callCtx) start(parent context.Context, deadline time.Time, timeout time.Duration) {
 	c.Context, c.deadline = parent, deadline
-	c.timer.Reset(timeout)
+	if timeout < coarseCallMin {
+		c.armed = 0
+		c.timer.Reset(timeout)
+		return
+	}
+	// No clock read: deadline carries a monotonic reading, as the epoch.
+	c.armed = max(int64(deadline.Sub(c.sweeper.epoch)), 1)
+	c.due.Store(c.armed)
 }
 
 // stop disarms c after a call. It reports false when the deadline passed
 // first (or is passing now): the instance must then not be reused.
 func (c *callCtx) stop() bool {
-	stopped := c.timer.Stop()
+	var stopped bool
+	if c.armed == 0 {
+		stopped = c.timer.Stop()
+	} else {
+		stopped = c.due.CompareAndSwap(c.armed, 0)
+	}
 	c.Context = nil
 	return stopped && !c.expired.Load()
 }

@@ -7,8 +7,19 @@ import (
 	"time"
 )
 
+// sweeper returns a running callDeadlines, stopped at the test's end.
+func sweeper(t *testing.T) *callDeadlines {
+	t.Helper()
+	d := newCallDeadlines(time.Now())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return d
+}
+
 func TestCallCtx_reusedUntilExpiry(t *testing.T) {
-	c := newCallCtx()
+	c := newCallCtx(sweeper(t))
 	parent, cancel := context.WithCancel(context.Background())
 	for range 3 { // an instance's calls reuse the same context
 		c.start(parent, time.Now().Add(time.Hour), time.Hour)
@@ -45,5 +56,55 @@ func TestCallCtx_reusedUntilExpiry(t *testing.T) {
 	}
 	if c.stop() {
 		t.Fatal("stop() = true after the deadline: the spent context would be reused")
+	}
+}
+
+// TestCallCtx_coarseDeadline checks a deadline far enough to be the
+// sweeper's: no timer, expiry not before the deadline, a stopped call not
+// expired later at its old deadline, and release.
+func TestCallCtx_coarseDeadline(t *testing.T) {
+	sw := sweeper(t)
+	c := newCallCtx(sw)
+	timeout := coarseCallMin
+	// A call that ends in time, then a later call on the same context:
+	// the first deadline passing must not expire the second call.
+	c.start(context.Background(), time.Now().Add(timeout), timeout)
+	if c.armed == 0 {
+		t.Fatal("a deadline of coarseCallMin used the timer")
+	}
+	if !c.stop() {
+		t.Fatal("stop() = false long before the deadline")
+	}
+	c.start(context.Background(), time.Now().Add(time.Hour), time.Hour)
+	time.Sleep(timeout + 3*coarseCallTick) // past the first call's deadline
+	if c.Err() != nil {
+		t.Fatalf("Err() = %v: the first call's deadline expired the second", c.Err())
+	}
+	if !c.stop() {
+		t.Fatal("stop() = false an hour before the deadline")
+	}
+
+	deadline := time.Now().Add(timeout)
+	c.start(context.Background(), deadline, timeout)
+	select {
+	case <-c.Done():
+	case <-time.After(timeout + 10*time.Second):
+		t.Fatal("Done not closed after a coarse deadline")
+	}
+	if now := time.Now(); now.Before(deadline) {
+		t.Fatalf("expired %v before the deadline", deadline.Sub(now))
+	}
+	if !errors.Is(c.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err() = %v after the deadline", c.Err())
+	}
+	if c.stop() {
+		t.Fatal("stop() = true after the deadline: the spent context would be reused")
+	}
+	c.release()
+	sw.mu.Lock()
+	_, watched := sw.ccs[c]
+	sw.mu.Unlock()
+	if watched {
+		t.Fatal("released callCtx still watched by the sweeper")
 	}
 }

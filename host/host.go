@@ -157,6 +157,8 @@ type Host struct {
 	// epoch is when the host was made: calls take their deadlines from it
 	// with one monotonic clock read.
 	epoch time.Time
+	// deadlines expires the calls' coarse deadlines, until life ends.
+	deadlines *callDeadlines
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -179,6 +181,8 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now()}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
+	h.deadlines = newCallDeadlines(h.epoch)
+	go h.deadlines.run(h.life)
 	h.errs.Store(&loadErrors{})
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
 	if cfg.CacheDir != "" {

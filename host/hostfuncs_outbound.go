@@ -3,16 +3,11 @@ package host
 import (
 	"bytes"
 	"context"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/warden-rpc/warden/abi"
 )
-
-// deadlineGrace bounds how long http_request waits, after the call's
-// deadline ended its request, for the host's deadline timer to fire.
-const deadlineGrace = 100 * time.Millisecond
 
 // httpRequest: (req_ptr, req_len) -> length or -status. Decodes the
 // request (ABI.md 4.4; borrowed, and the body copied, as the HTTP client
@@ -50,16 +45,12 @@ func httpRequest(ctx context.Context, st *callState, m api.Memory, stack []uint6
 	res, e := st.p.http.Do(dctx, req)
 	if e != nil {
 		if e.Status == abi.StatusCancelled {
-			// The call's deadline passed. The host's timer, armed for the
-			// same instant, closes the module and ends the call with code 4;
-			// wait for it (briefly) rather than race the guest back to a
-			// normal return.
-			t := time.NewTimer(deadlineGrace)
-			select {
-			case <-ctx.Done():
-			case <-t.C:
+			// The call's deadline passed: expire the call now rather than
+			// race the guest back to a normal return before the host's
+			// timer or sweeper (up to coarseCallTick late) does.
+			if cc, ok := ctx.(*callCtx); ok {
+				cc.expire()
 			}
-			t.Stop()
 		}
 		lenOrStatus(stack, 0, st.fail(e.Status, e.Msg))
 		return

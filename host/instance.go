@@ -36,7 +36,7 @@ type instance struct {
 // It fails when instantiation traps or times out, when init returns
 // non-zero, or when the registrations differ from the probe's.
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	inst := &instance{stack: make([]uint64, 2), cc: newCallCtx()}
+	inst := &instance{stack: make([]uint64, 2), cc: newCallCtx(p.host.deadlines)}
 	inst.st.p = p
 	stdout := &lineWriter{log: &p.log, level: zerolog.InfoLevel, stream: "stdout"}
 	stderr := &lineWriter{log: &p.log, level: zerolog.ErrorLevel, stream: "stderr"}
@@ -52,6 +52,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 
 	mod, err := p.host.rt.InstantiateModule(ctx, p.compiled, cfg)
 	if err != nil {
+		inst.cc.release()
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
@@ -120,6 +121,7 @@ func (st *callState) trapError(ctx context.Context, err error) error {
 
 // close closes the instance's module; it is never used again.
 func (inst *instance) close(ctx context.Context) {
+	inst.cc.release()
 	if inst.mod != nil {
 		inst.st.p.host.states.Delete(inst.mod)
 		_ = inst.mod.Close(ctx) // closing a module that trapped or timed out can only fail harmlessly
@@ -155,6 +157,12 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Resu
 			ce.Code, ce.Message = st.errCode, st.errMsg
 		}
 		return Result{}, true, ce
+	}
+	if cc, ok := ctx.(*callCtx); ok && cc.expired.Load() {
+		// It returned, but after its deadline (a host call that hit the
+		// deadline expired it, or the guest returned right after): the
+		// client gets what a guest stopped at the deadline gets.
+		return Result{}, false, &CallError{Code: abi.CodeDeadlineExceeded, Message: "rpc exceeded its deadline", Plugin: p.Name, Version: p.Version}
 	}
 	res := Result{Output: st.output, Plugin: p.Name, Version: p.Version}
 	if req.HTTP != nil {

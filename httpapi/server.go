@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/host"
+	"github.com/warden-rpc/warden/netdeadline"
 	"github.com/warden-rpc/warden/session"
 )
 
@@ -243,7 +244,9 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("httpapi: listen %s: %w", s.cfg.Addr, err)
 	}
-	s.ln = ln
+	// The deadlines net/http sets for its timeouts on every request cost
+	// no runtime timer on these connections (see netdeadline).
+	s.ln = netdeadline.Wrap(ln)
 	return nil
 }
 

@@ -1,0 +1,305 @@
+// Package netdeadline wraps a net.Listener so that the read and write
+// deadlines a server sets on its connections cost no runtime timer.
+//
+// net/http sets four to six deadlines per request when its timeouts are
+// on (ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout), each a
+// runtime timer taken, moved or stopped under a lock: about a microsecond
+// per request on a small server, as much as running a small plugin. A
+// connection from this package keeps a deadline that is far enough away
+// (at least MinCoarse) as a number, and one goroutine per listener, waking
+// every Resolution, expires the ones that passed by setting a deadline in
+// the past on the real connection. That fails pending and later I/O with
+// os.ErrDeadlineExceeded, as the real deadline would have, at most one
+// Resolution late. A deadline that is near, already past or zero goes to
+// the real connection at once, so that net/http's "abort this read now"
+// (a deadline in the past) keeps its exact meaning.
+package netdeadline
+
+import (
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// Resolution is how often a listener's goroutine expires deadlines:
+	// a coarse deadline fails I/O at most this much late.
+	Resolution = 100 * time.Millisecond
+	// MinCoarse is the shortest deadline kept coarse: nearer ones go to
+	// the real connection, so that no deadline is late by more than a
+	// tenth of its length.
+	MinCoarse = 10 * Resolution
+)
+
+// expired is the deadline set on the real connection to expire it: any
+// time in the past does.
+var expired = time.Unix(1, 0)
+
+// Listener accepts connections whose far deadlines are kept coarse.
+// Close it to stop its goroutine.
+type Listener struct {
+	net.Listener
+
+	epoch      time.Time
+	resolution time.Duration
+	minCoarse  time.Duration
+	// now is the time since epoch at the last tick; a deadline is kept
+	// coarse only when it is at least minCoarse after now.
+	now atomic.Int64
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+
+	done chan struct{}
+	once sync.Once
+	wg   sync.WaitGroup
+}
+
+// Wrap returns a Listener for ln, with Resolution and MinCoarse, and
+// starts its goroutine.
+func Wrap(ln net.Listener) *Listener {
+	return wrap(ln, Resolution, MinCoarse)
+}
+
+// wrap is Wrap with a resolution and minimum coarse deadline (tests use
+// shorter ones).
+func wrap(ln net.Listener, resolution, minCoarse time.Duration) *Listener {
+	l := &Listener{
+		Listener: ln, epoch: time.Now(), resolution: resolution, minCoarse: minCoarse,
+		conns: map[*Conn]struct{}{}, done: make(chan struct{}),
+	}
+	l.wg.Add(1)
+	go l.run()
+	return l
+}
+
+// Accept waits for the next connection and returns it wrapped.
+//
+// # Errors
+//
+// The underlying listener's.
+func (l *Listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	cc := &Conn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns[cc] = struct{}{}
+	l.mu.Unlock()
+	return cc, nil
+}
+
+// Close closes the listener and stops its goroutine. Accepted connections
+// stay open; a deadline they keep afterwards no longer expires coarsely,
+// so close them too (http.Server.Shutdown and Close do).
+//
+// # Errors
+//
+// The underlying listener's.
+func (l *Listener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.done) })
+	l.wg.Wait()
+	return err
+}
+
+// open reports how many accepted connections are not closed yet.
+func (l *Listener) open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns)
+}
+
+// run expires deadlines every resolution until Close.
+func (l *Listener) run() {
+	defer l.wg.Done()
+	t := time.NewTicker(l.resolution)
+	defer t.Stop()
+	var batch []*Conn
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-t.C:
+		}
+		now := time.Since(l.epoch)
+		l.now.Store(int64(now))
+		batch = batch[:0]
+		l.mu.Lock()
+		for c := range l.conns {
+			if c.due(now) {
+				batch = append(batch, c)
+			}
+		}
+		l.mu.Unlock()
+		for _, c := range batch {
+			c.expire(now)
+		}
+		clear(batch)
+	}
+}
+
+// forget removes c from the connections l expires.
+func (l *Listener) forget(c *Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+// Conn is an accepted connection whose far deadlines are kept coarse.
+type Conn struct {
+	net.Conn
+	l *Listener
+
+	mu          sync.Mutex
+	read, write side
+	closed      bool
+}
+
+// side is one direction's deadline.
+type side struct {
+	// due is the coarse deadline, as time since the listener's epoch; 0
+	// when there is none.
+	due time.Duration
+	// real says a deadline is set on the real connection (near, past or
+	// expired by the listener), to be cleared before a coarse one counts.
+	real bool
+}
+
+// SetDeadline sets both deadlines; see SetReadDeadline.
+//
+// # Errors
+//
+// The real connection's, for a deadline that goes to it.
+func (c *Conn) SetDeadline(t time.Time) error {
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
+}
+
+// SetReadDeadline sets the read deadline: a zero t clears it, a t at least
+// MinCoarse away is kept coarse, any other goes to the real connection.
+//
+// # Errors
+//
+// The real connection's, for a deadline that goes to it.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	return c.set(&c.read, t, c.Conn.SetReadDeadline)
+}
+
+// SetWriteDeadline sets the write deadline, as SetReadDeadline does.
+//
+// # Errors
+//
+// The real connection's, for a deadline that goes to it.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	return c.set(&c.write, t, c.Conn.SetWriteDeadline)
+}
+
+// set sets the deadline of one side.
+func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
+	var due time.Duration
+	if !t.IsZero() {
+		// No clock read: t.Sub uses the monotonic readings of t (from
+		// time.Now().Add, as net/http makes them) and of the epoch.
+		due = t.Sub(c.l.epoch)
+		if due < time.Duration(c.l.now.Load())+c.l.minCoarse {
+			due = 0 // near or past: the real connection's
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case due > 0:
+		s.due = due
+		if !s.real {
+			return nil
+		}
+		s.real = false
+		return setReal(time.Time{})
+	case t.IsZero():
+		s.due = 0
+		if !s.real {
+			return nil
+		}
+		s.real = false
+		return setReal(time.Time{})
+	default:
+		s.due, s.real = 0, true
+		return setReal(t)
+	}
+}
+
+// due reports whether a coarse deadline of c passed by now; expire checks
+// again, as a deadline may move in between.
+func (c *Conn) due(now time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return passed(c.read, now) || passed(c.write, now)
+}
+
+// passed reports whether s's coarse deadline passed by now.
+func passed(s side, now time.Duration) bool { return s.due != 0 && s.due <= now }
+
+// expire sets a past deadline on the real connection for each side whose
+// coarse deadline passed by now.
+func (c *Conn) expire(now time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if passed(c.read, now) {
+		c.read = side{real: true}
+		_ = c.Conn.SetReadDeadline(expired) // a closed connection fails harmlessly
+	}
+	if passed(c.write, now) {
+		c.write = side{real: true}
+		_ = c.Conn.SetWriteDeadline(expired)
+	}
+}
+
+// Close closes the connection and forgets it.
+//
+// # Errors
+//
+// The real connection's.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	first := !c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if first {
+		c.l.forget(c)
+	}
+	return c.Conn.Close()
+}
+
+// CloseWrite shuts down the writing side, when the real connection can
+// (a *net.TCPConn can); net/http uses it to let a client read an error
+// before the connection closes.
+//
+// # Errors
+//
+// The real connection's, or net.ErrClosed-like when it cannot.
+func (c *Conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("netdeadline: connection cannot close its writing side")
+}
+
+// ReadFrom lets io.Copy into the connection use the real connection's
+// ReadFrom (sendfile or splice on a *net.TCPConn).
+//
+// # Errors
+//
+// The copy's.
+func (c *Conn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
