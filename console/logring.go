@@ -106,20 +106,39 @@ func (l *LogRing) keepLocked(line []byte, now int64) {
 	}
 }
 
+// statusKey is the access log's status field, as zerolog writes its key.
+const statusKey = `"status":`
+
 // accessStatus returns the "status" of an access log line, or 0.
+//
+// # Notes
+//
+// It finds the key by its first letter, with bytes.IndexByte: no key of
+// an access line before the status has an 's' and the request ID is hex,
+// so the first 's' is usually the key's. bytes.Index found it by its
+// first byte, '"', which every key and string has, at two thirds of a
+// line's time in the ring.
 func accessStatus(line []byte) int {
-	_, after, ok := bytes.Cut(line, []byte(`"status":`))
-	if !ok {
-		return 0
-	}
-	n := 0
-	for _, b := range after {
-		if b < '0' || b > '9' {
-			break
+	for from := 1; from < len(line); {
+		i := bytes.IndexByte(line[from:], statusKey[1])
+		if i < 0 {
+			return 0
 		}
-		n = n*10 + int(b-'0')
+		i += from
+		from = i + 1
+		if line[i-1] != statusKey[0] || !bytes.HasPrefix(line[i:], []byte(statusKey[1:])) {
+			continue
+		}
+		n := 0
+		for _, b := range line[i+len(statusKey)-1:] {
+			if b < '0' || b > '9' {
+				break
+			}
+			n = n*10 + int(b-'0')
+		}
+		return n
 	}
-	return n
+	return 0
 }
 
 // since returns copies of the lines from sequence number from on (or the

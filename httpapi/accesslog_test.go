@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -116,5 +117,66 @@ func TestServer_accessLogBuffered(t *testing.T) {
 	}
 	if count != n {
 		t.Fatalf("%d access log lines for %d requests", count, n)
+	}
+}
+
+// TestServer_accessLogFast checks the access log's own encoder through a
+// real server with cmd/server's logger: it is on, its lines carry every
+// field in zerolog's order with zerolog's escapes, and a logger it cannot
+// reproduce (a hook adding a field) is still logged, by zerolog.
+func TestServer_accessLogFast(t *testing.T) {
+	const target = "/a%22b%5C%01%FF%7F%E2%82%AC"
+	const wantPath = `"path":"/a\"b\\\u0001\ufffd\u007f€","status":404,"size":`
+	hook := zerolog.HookFunc(func(e *zerolog.Event, _ zerolog.Level, _ string) { e.Str("hooked", "yes") })
+	for _, tc := range []struct {
+		name string
+		log  func(io.Writer) zerolog.Logger
+		fast bool
+		want string
+	}{
+		{"Encoder", func(w io.Writer) zerolog.Logger {
+			return zerolog.New(w).With().Timestamp().Str("node", "warden").Logger()
+		}, true, `{"level":"info","node":"warden","component":"httpapi","req_id":"`},
+		{"Zerolog", func(w io.Writer) zerolog.Logger {
+			return zerolog.New(w).With().Timestamp().Logger().Hook(hook)
+		}, false, `"hooked":"yes",`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out syncBuffer
+			s := serve(t, Config{Logger: tc.log(&out), AccessLog: true, AccessLogOutput: &out, Caller: echo()})
+			if fast := s.accessBuf.enc != nil; fast != tc.fast {
+				t.Fatalf("fast path %v, want %v", fast, tc.fast)
+			}
+			t0 := time.Now().Truncate(time.Second)
+			do(t, s, "GET", target, nil, "")
+			do(t, s, "POST", "/v2/rpc/echo?unwrap&http_key="+testHTTPKey, nil, "x")
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t1 := time.Now()
+			var lines []string
+			for l := range strings.Lines(out.String()) {
+				if strings.HasSuffix(l, `"message":"request"}`+"\n") {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) != 2 || !strings.Contains(lines[0], wantPath) || !strings.Contains(lines[1], `"plugin":"echo@1.0.0"`) {
+				t.Fatalf("access log:\n%s", out.String())
+			}
+			for _, l := range lines {
+				var entry struct {
+					Time     time.Time
+					Duration float64
+					Message  string
+				}
+				if err := json.Unmarshal([]byte(l), &entry); err != nil {
+					t.Fatalf("line %q: %v", l, err)
+				}
+				if !strings.Contains(l, tc.want) || entry.Message != "request" || entry.Duration <= 0 ||
+					entry.Time.Before(t0) || entry.Time.After(t1) {
+					t.Fatalf("line %q: want %q, a positive duration, a time in [%v, %v]", l, tc.want, t0, t1)
+				}
+			}
+		})
 	}
 }

@@ -161,21 +161,19 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 }
 
 // logAccess logs one request. It logs the path without the query string,
-// which may hold the HTTP key.
+// which may hold the HTTP key. The batched log encodes the line itself
+// when it can (lineBuffer.writeAccess), else zerolog does.
 func (s *Server) logAccess(r *http.Request, rw *requestWriter) {
 	ri := &rw.info
-	ev := s.access.Info().
-		Str("req_id", ri.traceID).
-		Str("remote_addr", r.RemoteAddr).
-		Str("method", r.Method).
-		Str("path", r.URL.Path).
-		Int("status", rw.status). // 0 when the handler wrote nothing, as before
-		Int("size", rw.size).
-		Dur("duration", ri.elapsed())
-	if ri.plugin != "" {
-		ev = ev.Str("plugin", ri.plugin)
+	mono := time.Since(s.epoch) // the access log always times its requests
+	f := accessFields{
+		reqID: ri.traceID, remoteAddr: r.RemoteAddr, method: r.Method, path: r.URL.Path,
+		status: rw.status, size: rw.size, duration: mono - ri.start, plugin: ri.plugin,
 	}
-	ev.Msg("request")
+	if s.accessBuf != nil && s.accessBuf.writeAccess(&f, s.epoch, mono) {
+		return
+	}
+	f.logTo(s.access)
 }
 
 // WriteHeader records the status and passes on the first call only.
