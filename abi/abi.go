@@ -31,6 +31,20 @@ const (
 	ExportHandle = "warden_handle"
 )
 
+// Export names the host reserves: it adds these exports to every plugin
+// when it instruments the module at load (package interrupt), and refuses
+// a plugin that imports or exports either itself.
+const (
+	// ExportInterrupt is the mutable i32 global the host sets to 1 at a
+	// call's deadline; the guest then traps at its next function entry or
+	// loop iteration.
+	ExportInterrupt = "__warden_interrupt"
+	// ExportStart is the module's start function, () -> (), moved out of
+	// its start section so that the host can run it under the init
+	// deadline, before _initialize.
+	ExportStart = "__warden_start"
+)
+
 // Import names of the host functions in module ModuleName.
 const (
 	FuncRPCRegister = "rpc_register"
