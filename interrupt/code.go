@@ -14,6 +14,12 @@ const (
 	opBrTable     = 0x0e
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
+	opMemoryGrow  = 0x40
+	opI32Const    = 0x41
+	opI32Eqz      = 0x45
+	opI32Add      = 0x6a
+	opI32And      = 0x71
+	opDrop        = 0x1a
 	opRefNull     = 0xd0
 	opRefFunc     = 0xd2
 	prefixMisc    = 0xfc
@@ -123,12 +129,32 @@ func simd(op uint32) immediate {
 	return immNone
 }
 
+// yieldEvery is how many checks pass between two exits to Go: a power of
+// two, so that the count is tested with a mask.
+const yieldEvery = 1 << 16
+
 // check is the instruction sequence inserted at every function entry and
-// loop head: global.get $flag; if; unreachable; end. It leaves the stack as
-// it found it.
-func check(flag uint32) []byte {
+// loop head. It leaves the stack as it found it:
+//
+//	global.get $flag  if  unreachable  end
+//	global.get $count  i32.const 1  i32.add  global.set $count
+//	global.get $count  i32.const 0xffff  i32.and  i32.eqz
+//	if  i32.const 0  memory.grow 0  drop  end
+//
+// The first line stops the guest once the host set the flag. The rest
+// leaves the compiled code for Go every yieldEvery checks: memory.grow is
+// carried out by Go code, where the Go scheduler can preempt the
+// goroutine, which native code never is. Without it, as many looping
+// guests as there are Ps would starve the timer that sets their flags.
+func check(flag, count uint32) []byte {
 	b := appendU32([]byte{opGlobalGet}, flag)
-	return append(b, opIf, blockEmpty, opUnreachable, opEnd)
+	b = append(b, opIf, blockEmpty, opUnreachable, opEnd)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendU32(append(b, opI32Const, 1, opI32Add, opGlobalSet), count)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendS32(append(b, opI32Const), yieldEvery-1)
+	b = append(b, opI32And, opI32Eqz, opIf, blockEmpty)
+	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
 }
 
 // body rewrites one function body (its locals and code, without the size):

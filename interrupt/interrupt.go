@@ -27,6 +27,7 @@ var (
 const (
 	secCustom   = 0
 	secImport   = 2
+	secMemory   = 5
 	secGlobal   = 6
 	secExport   = 7
 	secStart    = 8
@@ -50,6 +51,9 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 //   - a mutable i32 global, initially 0, is appended and exported as
 //     abi.ExportInterrupt; setting it to non-zero makes the guest trap
 //     (unreachable) at its next function entry or loop iteration;
+//   - a second one counts those checks, and every 65,536th calls
+//     memory.grow 0, so that the Go scheduler can preempt the goroutine
+//     and run the timer that sets the flag (see check);
 //   - a start section is removed and its function exported as
 //     abi.ExportStart, for the host to call under a deadline;
 //   - custom sections named .debug_* are dropped, as the code offsets
@@ -61,8 +65,8 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 //
 // It refuses a malformed module (with the section or function and the
 // offset), an instruction it does not know, a module that imports or
-// exports a reserved name (ErrReserved), and one that refers to a global
-// index it does not have (ErrGlobalIndex). Only what wazero would refuse
+// exports a reserved name (ErrReserved), one that refers to a global
+// index it does not have (ErrGlobalIndex), and one without a memory. Only what wazero would refuse
 // anyway, or an attack, is refused.
 func Instrument(wasm []byte) ([]byte, error) {
 	if len(wasm) < headerBytes || string(wasm[:4]) != "\x00asm" || string(wasm[4:8]) != "\x01\x00\x00\x00" {
@@ -90,6 +94,7 @@ type module struct {
 	definedGlobals uint32
 	start          uint32
 	hasStart       bool
+	hasMemory      bool
 }
 
 // scan splits wasm into its sections and checks every part the rewrite
@@ -139,7 +144,12 @@ func (m *module) check(s section) error {
 	case secCustom:
 		_, err = r.name()
 	case secImport:
-		m.importedFuncs, m.globals, err = imports(r)
+		m.importedFuncs, m.globals, m.hasMemory, err = imports(r)
+	case secMemory:
+		var n uint32
+		n, err = r.u32()
+		m.hasMemory = m.hasMemory || n > 0
+		r.pos = len(r.b) // the memories' limits are wazero's to check
 	case secTag:
 		err = errors.New("exception handling is not enabled")
 	case secGlobal:
@@ -239,6 +249,9 @@ func (m *module) write(wasm []byte) ([]byte, error) {
 	if !wroteExports {
 		out = m.exportSection(out, nil, flag)
 	}
+	if !m.hasMemory {
+		return nil, errors.New("the module has no memory, which the interrupt needs (memory.grow 0 is how the guest leaves for Go)")
+	}
 	return out, nil
 }
 
@@ -257,15 +270,15 @@ func appendSection(out []byte, id byte, b []byte) []byte {
 }
 
 // globalSection appends the global section old (nil for none) with the
-// flag added: a mutable i32 that starts at 0.
+// flag and the check count added: mutable i32s that start at 0.
 func (m *module) globalSection(out, old []byte) []byte {
-	b := appendU32(nil, m.definedGlobals+1)
+	b := appendU32(nil, m.definedGlobals+2)
 	if old != nil {
 		r := &reader{b: old}
 		_, _ = r.u32() // checked by scan
 		b = append(b, old[r.pos:]...)
 	}
-	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd)
+	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd)
 	return appendSection(out, secGlobal, b)
 }
 
@@ -300,7 +313,7 @@ func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
-	chk := check(flag)
+	chk := check(flag, flag+1)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	for i := range n {

@@ -66,6 +66,7 @@ func TestInstrument_attacks(t *testing.T) {
 		{"RepeatedSection", newMod().sec(1, 0).sec(1, 0).b, nil, "out of order"},
 		{"UnknownSection", newMod().raw(14, nil).b, nil, "section 14"},
 		{"TrailingBytes", newMod().raw(7, []byte{0x00, 0x00}).b, nil, "trailing bytes"},
+		{"NoMemory", newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).sec(10, 1, fn(0x0b)).b, nil, "no memory"},
 		{"ConstExprNotConst", newMod().sec(6, 1, []byte{0x7f, 0x00, 0x41, 0x00, 0x41, 0x00, 0x6a, 0x0b}).b, nil, "not allowed in a constant expression"},
 	}
 	for _, tt := range tests {
@@ -93,7 +94,7 @@ func TestInstrument_attackModulesWouldRunAfterRewrite(t *testing.T) {
 		t.Fatal("wazero compiled a module that sets a global it does not have")
 	}
 	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
-	m := newMod().sec(1, len(types), types...).sec(3, 1, []byte{0}).sec(6, 2, global, global).
+	m := newMod().sec(1, len(types), types...).sec(3, 1, []byte{0}).sec(5, 1, memory).sec(6, 2, global, global).
 		sec(10, 1, fn(0x41, 0x00, 0x24, 0x01, 0x0b))
 	if err := compile(t, m.b); err != nil {
 		t.Fatalf("with the flag appended, the attack compiles: %v", err)

@@ -53,12 +53,16 @@ func exp(n string, kind byte, idx byte) []byte { return cat(name(n), []byte{kind
 // 2 is (i32) -> (i32).
 var types = [][]byte{{0x60, 0x00, 0x00}, {0x60, 0x00, 0x01, 0x7f}, {0x60, 0x01, 0x7f, 0x01, 0x7f}}
 
+// memory is a memory section's entry: one page, no maximum.
+var memory = []byte{0x00, 0x01}
+
 // loopModule is a module of n functions of type 0, 1 or 2 (types[i]),
-// with one mutable i32 global, exporting function i as "f<i>", and with
-// the given bodies.
+// with a memory and one mutable i32 global, exporting function i as
+// "f<i>", and with the given bodies.
 func loopModule(typeOf []byte, bodies ...[]byte) []byte {
 	m := newMod().sec(1, len(types), types...)
 	m.sec(3, len(typeOf), typeOf)
+	m.sec(5, 1, memory)
 	m.sec(6, 1, []byte{0x7f, 0x01, 0x41, 0x00, 0x0b})
 	var exps [][]byte
 	for i := range typeOf {

@@ -123,6 +123,18 @@ func (r *reader) count(min int) (uint32, error) {
 	return n, nil
 }
 
+// appendS32 appends v as a signed LEB128 number.
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
+}
+
 // appendU32 appends v as an unsigned LEB128 number.
 func appendU32(b []byte, v uint32) []byte {
 	for v >= 0x80 {

@@ -2,7 +2,9 @@ package interrupt
 
 import (
 	"context"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,18 +43,19 @@ func instantiate(t *testing.T, wasm []byte, features api.CoreFeatures) (api.Modu
 
 // interruptCall calls export under a timer that sets the flag, and fails
 // unless the call traps. A call the flag cannot stop hangs until the test
-// binary's own timeout.
+// binary's own timeout. It may run on its own goroutine.
 func interruptCall(t *testing.T, mod api.Module, flag api.MutableGlobal, export string, params ...uint64) {
 	t.Helper()
 	f := mod.ExportedFunction(export)
 	if f == nil {
-		t.Fatalf("no export %s", export)
+		t.Errorf("no export %s", export)
+		return
 	}
 	timer := time.AfterFunc(20*time.Millisecond, func() { flag.Set(1) })
 	defer timer.Stop()
 	_, err := f.Call(context.Background(), params...)
 	if err == nil || !strings.Contains(err.Error(), "unreachable") {
-		t.Fatalf("call %s: error = %v, want the unreachable trap of the flag", export, err)
+		t.Errorf("call %s: error = %v, want the unreachable trap of the flag", export, err)
 	}
 }
 
@@ -84,7 +87,7 @@ func TestInstrument_interrupts(t *testing.T) {
 			wasm := loopModule(tt.typeOf, tt.body)
 			if tt.body == nil { // return_call_indirect through a table of itself
 				wasm = newMod().sec(1, len(types), types...).sec(3, 1, []byte{2}).
-					sec(4, 1, []byte{0x70, 0x01, 0x01, 0x01}).sec(7, 1, exp("f0", 0x00, 0)).
+					sec(4, 1, []byte{0x70, 0x01, 0x01, 0x01}).sec(5, 1, memory).sec(7, 1, exp("f0", 0x00, 0)).
 					sec(9, 1, []byte{0x00, 0x41, 0x00, 0x0b, 0x01, 0x00}).
 					sec(10, 1, fn(0x20, 0x00, 0x41, 0x00, 0x13, 0x02, 0x00, 0x0b)).b
 			}
@@ -112,7 +115,7 @@ func TestInstrument_entryCheck(t *testing.T) {
 // longer runs at instantiation; it is exported for the host, which can
 // stop it.
 func TestInstrument_startSection(t *testing.T) {
-	wasm := newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).raw(8, []byte{0x00}).
+	wasm := newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).sec(5, 1, memory).raw(8, []byte{0x00}).
 		sec(10, 1, fn(0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b)).b
 	mod, flag := instantiate(t, wasm, api.CoreFeaturesV2)
 	interruptCall(t, mod, flag, abi.ExportStart)
@@ -139,4 +142,18 @@ func TestInstrument_customSections(t *testing.T) {
 			t.Errorf("custom section %s kept = %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// TestInstrument_moreGuestsThanPs runs more looping guests than there are
+// Ps, each to be stopped by its own timer. Native code is never preempted:
+// without the instrumented exits to Go, the looping goroutines would hold
+// every P, no timer would run, and the test would hang.
+func TestInstrument_moreGuestsThanPs(t *testing.T) {
+	n := runtime.GOMAXPROCS(0) + 1
+	var wg sync.WaitGroup
+	for range n {
+		mod, flag := instantiate(t, loopModule([]byte{0}, fn(0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b)), api.CoreFeaturesV2)
+		wg.Go(func() { interruptCall(t, mod, flag, "f0") })
+	}
+	wg.Wait()
 }

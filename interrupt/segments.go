@@ -38,27 +38,28 @@ func constExpr(r *reader, globals uint32) error {
 }
 
 // imports reads the import section and returns how many functions and
-// globals it imports; it refuses an import of a reserved name.
-func imports(r *reader) (funcs, globals uint32, err error) {
+// globals it imports, and whether it imports a memory; it refuses an
+// import of a reserved name.
+func imports(r *reader) (funcs, globals uint32, memory bool, err error) {
 	n, err := r.count(4)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, false, err
 	}
 	for range n {
 		mod, err := r.name()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		name, err := r.name()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		if reserved(name) {
-			return 0, 0, fmt.Errorf("import %s.%s: %w", mod, name, ErrReserved)
+			return 0, 0, false, fmt.Errorf("import %s.%s: %w", mod, name, ErrReserved)
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 		switch kind {
 		case 0x00: // func: type index
@@ -69,6 +70,7 @@ func imports(r *reader) (funcs, globals uint32, err error) {
 				err = limits(r)
 			}
 		case 0x02: // memory: limits
+			memory = true
 			err = limits(r)
 		case 0x03: // global: valtype mut
 			globals++
@@ -79,10 +81,10 @@ func imports(r *reader) (funcs, globals uint32, err error) {
 			err = fmt.Errorf("import %s.%s: kind %#x: not one of this runtime's", mod, name, kind)
 		}
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, false, err
 		}
 	}
-	return funcs, globals, nil
+	return funcs, globals, memory, nil
 }
 
 // limits reads a table's or a memory's limits; flags 2 and 3 are shared
