@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/tetratelabs/wazero/api"
 )
 
 // callCtx is the context of one call on one instance: the caller's values
@@ -12,8 +14,9 @@ import (
 // time; an instance keeps one callCtx, with its timer and channel, for
 // every call it serves.
 //
-// Done is closed only when the deadline passes, which is what interrupts
-// the guest (wazero closes the module when Done is closed). A caller that
+// When the deadline passes, expire sets the instance's interrupt flag,
+// which makes the guest trap at its next function entry or loop iteration
+// (package interrupt), and closes Done, which host functions watch. A caller that
 // goes away does not interrupt a running guest: the call stops at its
 // deadline at the latest, and host functions see the cancellation in Err.
 // After an expiry the instance is discarded, never reused, so the closed
@@ -25,6 +28,11 @@ type callCtx struct {
 	done     chan struct{}
 	timer    *time.Timer
 	expired  atomic.Bool
+
+	// flag is the instance's interrupt flag, set once the module is
+	// instantiated; interrupted makes interrupt write it at most once.
+	flag        api.MutableGlobal
+	interrupted atomic.Bool
 }
 
 // newCallCtx returns an idle callCtx.
@@ -38,6 +46,7 @@ func newCallCtx() *callCtx {
 // expire runs on the timer's goroutine when a call outlives its deadline.
 func (c *callCtx) expire() {
 	if c.expired.CompareAndSwap(false, true) {
+		c.interrupt() // after expired: a guest that traps on the flag sees Err report the deadline
 		close(c.done)
 	}
 }

@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now()}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	h.errs.Store(&loadErrors{})
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(false).WithMemoryLimitPages(cfg.MaxMemoryPages)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -302,6 +302,7 @@ func (h *Host) Plugins() []*Plugin {
 // It returns the runtime's or the cache's close error.
 func (h *Host) Close(ctx context.Context) error {
 	h.stop()
+	h.interruptAll()
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
 	if h.closed {
