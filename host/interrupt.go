@@ -19,9 +19,9 @@ import (
 //
 // # Errors
 //
-// A module that wazero refuses gets wazero's error, as it did before the
-// rewrite; one that only the rewriter refuses (a reserved export, a
-// reference to a global past its own) gets the rewriter's.
+// A module that wazero or the ABI checks refuse gets their error, as it
+// did before the rewrite; one that only the rewriter refuses (a reserved
+// export, a reference to a global past its own) gets the rewriter's.
 func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
 	out, ierr := interrupt.Instrument(wasm)
 	if ierr != nil {
@@ -29,7 +29,11 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule,
 		if err != nil {
 			return nil, fmt.Errorf("compile: %w", err)
 		}
+		err = validate(c, h.provided) // a module with no memory, say, fails here as before
 		_ = c.Close(ctx)
+		if err != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("instrument: %w", ierr)
 	}
 	c, err := h.rt.CompileModule(ctx, out)
