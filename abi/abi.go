@@ -333,6 +333,11 @@ const (
 	// each costs the host about 90 bytes per instance, whatever the file
 	// size. The SDKs emit at most a few dozen.
 	MaxGlobals = 1 << 14
+	// MaxFunctionLocals bounds the locals one function of a plugin
+	// declares, as web engines do: wazero allocates for each declared
+	// local at compile time, so a few bytes declaring 2^32 of them would
+	// exhaust the server's memory.
+	MaxFunctionLocals = 50000
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a slice header per instance. Go's linker emits about 12,000 per MiB
 	// of plugin, so this admits a Go plugin of the largest default size.

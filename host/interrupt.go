@@ -19,22 +19,17 @@ import (
 //
 // # Errors
 //
-// A module that wazero or the ABI checks refuse gets their error, as it
-// did before the rewrite; one that only the rewriter refuses (a reserved
-// export, a reference to a global past its own) gets the rewriter's.
+// The rewriter reads the module before wazero: a malformed module, one
+// with counts that would exhaust memory, a reserved export, a reference to
+// a global past its own or no memory get the rewriter's error
+// ("instrument: ..."); the rest get wazero's ("compile: ...").
 func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
-	out, ierr := interrupt.Instrument(wasm)
-	if ierr != nil {
-		c, err := h.rt.CompileModule(ctx, wasm)
-		if err != nil {
-			return nil, fmt.Errorf("compile: %w", err)
-		}
-		err = validate(c, h.provided) // a module with no memory, say, fails here as before
-		_ = c.Close(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("instrument: %w", ierr)
+	out, err := interrupt.Instrument(wasm)
+	if err != nil {
+		// Not a fallback to compiling wasm for wazero's own message: a
+		// module the rewriter refuses for its counts would make wazero
+		// allocate gigabytes.
+		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	c, err := h.rt.CompileModule(ctx, out)
 	if err != nil {

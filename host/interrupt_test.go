@@ -57,8 +57,17 @@ func TestHost_interruptHandler(t *testing.T) {
 // interrupt flag are refused at load, with an error that says why.
 func TestHost_interruptAttacks(t *testing.T) {
 	dir := pluginDir(t, "interrupt/reserved.wasm")
-	if err := os.WriteFile(filepath.Join(dir, "flagset.wasm"), flagSetModule(), 0o644); err != nil {
-		t.Fatal(err)
+	// warden_handle loops, clearing global 1 on every iteration: the
+	// module defines one global (0), so index 1 is where the interrupt
+	// flag is appended.
+	flagSet := []byte{0x00, 0x03, 0x40, 0x41, 0x00, 0x24, 0x01, 0x0c, 0x00, 0x0b, 0x41, 0x00, 0x0b}
+	// warden_handle declares 2^32-1 locals: wazero would allocate for
+	// each at compile time, gigabytes from a few bytes.
+	locals := []byte{0x01, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f, 0x41, 0x00, 0x0b}
+	for name, handle := range map[string][]byte{"flagset": flagSet, "locals": locals} {
+		if err := os.WriteFile(filepath.Join(dir, name+".wasm"), handModule(handle), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h := newTestHost(t, dir, nil)
 	if n := len(h.Plugins()); n != 0 {
@@ -66,7 +75,8 @@ func TestHost_interruptAttacks(t *testing.T) {
 	}
 	want := map[string]string{
 		"reserved": `instrument: section 7 at 0x2d: export "__warden_interrupt": the name is reserved for the host`,
-		"flagset":  `compile: invalid function[2] export["warden_handle"]: invalid global index`,
+		"locals":   "instrument: function 2: declares more than 50000 locals: over the host's limit",
+		"flagset":  `instrument: function 2: offset 0x76: global 1: the module has 1 globals: refers to a global past the module's own`,
 	}
 	for _, e := range h.LoadErrors() {
 		if !strings.Contains(e.Err.Error(), want[e.Plugin]) || want[e.Plugin] == "" {
@@ -79,11 +89,10 @@ func TestHost_interruptAttacks(t *testing.T) {
 	}
 }
 
-// flagSetModule is a plugin whose warden_handle loops, clearing global 1
-// on every iteration: the module defines one global (0), so index 1 is
-// where the interrupt flag is appended. Written by hand, as an assembler
-// refuses it.
-func flagSetModule() []byte {
+// handModule is a plugin with one global and a memory, whose warden_handle
+// is handle (its locals and code). Written by hand, as an assembler
+// refuses the attacks.
+func handModule(handle []byte) []byte {
 	w := []byte("\x00asm\x01\x00\x00\x00")
 	section := func(id byte, body ...byte) {
 		w = append(binary.AppendUvarint(append(w, id), uint64(len(body))), body...)
@@ -102,7 +111,6 @@ func flagSetModule() []byte {
 		exports = append(append(exports, name(n)...), kind, idx)
 	}
 	section(7, append([]byte{4}, exports...)...)
-	handle := []byte{0x00, 0x03, 0x40, 0x41, 0x00, 0x24, 0x01, 0x0c, 0x00, 0x0b, 0x41, 0x00, 0x0b}
 	section(10, append([]byte{3, 2, 0x00, 0x0b, 4, 0x00, 0x41, 0x00, 0x0b, byte(len(handle))}, handle...)...)
 	return w
 }

@@ -2,6 +2,8 @@ package interrupt
 
 import (
 	"fmt"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // Opcodes and prefixes the rewriter acts on or reads immediates of.
@@ -165,9 +167,14 @@ func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
 	}
+	var locals uint64
 	for range decls {
-		if _, err := r.u32(); err != nil {
+		n, err := r.u32()
+		if err != nil {
 			return nil, fmt.Errorf("locals: %w", err)
+		}
+		if locals += uint64(n); locals > abi.MaxFunctionLocals {
+			return nil, fmt.Errorf("declares more than %d locals: %w", abi.MaxFunctionLocals, ErrLimit)
 		}
 		if err := valType(r); err != nil {
 			return nil, fmt.Errorf("locals: %w", err)

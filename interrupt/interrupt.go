@@ -21,12 +21,20 @@ var (
 	// ErrGlobalIndex is returned for a module that refers to a global it
 	// does not have: after the rewrite that index could be the flag's.
 	ErrGlobalIndex = errors.New("refers to a global past the module's own")
+	// ErrLimit is returned for a module that declares more than wazero
+	// could compile without exhausting memory: more locals in a function
+	// than abi.MaxFunctionLocals, or a count larger than the bytes that
+	// follow it could hold.
+	ErrLimit = errors.New("over the host's limit")
 )
 
 // Section ids of the WebAssembly binary format.
 const (
 	secCustom   = 0
+	secType     = 1
 	secImport   = 2
+	secFunction = 3
+	secTable    = 4
 	secMemory   = 5
 	secGlobal   = 6
 	secExport   = 7
@@ -142,14 +150,27 @@ func (m *module) check(s section) error {
 	var err error
 	switch s.id {
 	case secCustom:
-		_, err = r.name()
+		var name string
+		if name, err = r.name(); err == nil && name == "name" {
+			err = nameSection(r)
+		}
+	case secType:
+		err = typeSection(r)
+	case secFunction:
+		err = vector(r, 1, func() error { _, err := r.u32(); return err })
+	case secTable:
+		err = vector(r, 3, func() error {
+			if err := valType(r); err != nil {
+				return err
+			}
+			return limits(r)
+		})
 	case secImport:
 		m.importedFuncs, m.globals, m.hasMemory, err = imports(r)
 	case secMemory:
 		var n uint32
-		n, err = r.u32()
+		err = vector(r, 2, func() error { n++; return limits(r) })
 		m.hasMemory = m.hasMemory || n > 0
-		r.pos = len(r.b) // the memories' limits are wazero's to check
 	case secTag:
 		err = errors.New("exception handling is not enabled")
 	case secGlobal:

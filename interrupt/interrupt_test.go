@@ -27,6 +27,7 @@ func compile(t testing.TB, wasm []byte) error {
 // refused with an error, never a panic or a module.
 func TestInstrument_attacks(t *testing.T) {
 	global := []byte{0x7f, 0x01, 0x41, 0x00, 0x0b}
+	huge := []byte{0xff, 0xff, 0xff, 0xff, 0x0f}
 	tests := []struct {
 		name string
 		wasm []byte
@@ -67,6 +68,20 @@ func TestInstrument_attacks(t *testing.T) {
 		{"UnknownSection", newMod().raw(14, nil).b, nil, "section 14"},
 		{"TrailingBytes", newMod().raw(7, []byte{0x00, 0x00}).b, nil, "trailing bytes"},
 		{"NoMemory", newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).sec(10, 1, fn(0x0b)).b, nil, "no memory"},
+		// wazero sizes slices by these counts before reading the entries:
+		// each of these few-byte modules made it allocate gigabytes, or
+		// die of "fatal error: out of memory" (not a panic: nothing
+		// recovers it) under a memory limit.
+		{"HugeLocals", loopModule([]byte{0}, cat([]byte{8, 0x01}, huge, []byte{0x7f, 0x0b})), ErrLimit, "function 0: declares more than 50000 locals"},
+		{"ManyLocalDecls", loopModule([]byte{0}, cat([]byte{8, 0x02, 0xd0, 0x86, 0x03, 0x7f, 0x01, 0x7e, 0x0b})), ErrLimit, "locals"},
+		{"HugeTypeCount", newMod().raw(1, cat(huge, types[0])).b, ErrLimit, "count 4294967295"},
+		{"HugeTypeParams", newMod().raw(1, cat([]byte{0x01, 0x60}, huge, []byte{0x7f})).b, ErrLimit, "count 4294967295"},
+		{"HugeFunctionCount", newMod().sec(1, 1, types[0]).raw(3, cat(huge, []byte{0})).b, ErrLimit, "section 3"},
+		{"HugeTableCount", newMod().raw(4, cat(huge, []byte{0x70, 0x00, 0x00})).b, ErrLimit, "section 4"},
+		{"HugeMemoryCount", newMod().raw(5, cat(huge, []byte{0x00, 0x00})).b, ErrLimit, "section 5"},
+		{"HugeElemCount", newMod().raw(9, cat([]byte{0x01, 0x01, 0x00}, huge)).b, ErrLimit, "element segment 0"},
+		{"HugeFunctionNames", newMod().raw(0, cat(name("name"), []byte{0x01, 0x05}, huge)).b, ErrLimit, "name subsection 1"},
+		{"HugeLocalNames", newMod().raw(0, cat(name("name"), []byte{0x02, 0x07, 0x01, 0x00}, huge)).b, ErrLimit, "name subsection 2"},
 		{"ConstExprNotConst", newMod().sec(6, 1, []byte{0x7f, 0x00, 0x41, 0x00, 0x41, 0x00, 0x6a, 0x0b}).b, nil, "not allowed in a constant expression"},
 	}
 	for _, tt := range tests {

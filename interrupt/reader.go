@@ -110,15 +110,15 @@ func (r *reader) name() (string, error) {
 }
 
 // count reads a vector's length and refuses one that cannot fit in what
-// remains, each element taking at least min bytes: a count is never
-// trusted to size anything.
+// remains, each element taking at least min bytes (ErrLimit): wazero
+// sizes slices by counts before it reads what they count.
 func (r *reader) count(min int) (uint32, error) {
 	n, err := r.u32()
 	if err != nil {
 		return 0, err
 	}
 	if uint64(n)*uint64(min) > uint64(r.left()) {
-		return 0, fmt.Errorf("count %d: %w", n, errTruncated)
+		return 0, fmt.Errorf("count %d: %w: %w", n, ErrLimit, errTruncated)
 	}
 	return n, nil
 }
