@@ -16,9 +16,10 @@ import (
 //
 // When the deadline passes, expire sets the instance's interrupt flag,
 // which makes the guest trap at its next function entry or loop iteration
-// (package interrupt), and closes Done, which host functions watch. A caller that
-// goes away does not interrupt a running guest: the call stops at its
-// deadline at the latest, and host functions see the cancellation in Err.
+// (package interrupt), and closes Done, which host functions watch. A
+// caller that goes away does not interrupt a running guest: the call stops
+// at its deadline at the latest, and host functions see the cancellation
+// in Err.
 // After an expiry the instance is discarded, never reused, so the closed
 // channel is never handed to another call.
 type callCtx struct {
