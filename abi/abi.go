@@ -31,6 +31,20 @@ const (
 	ExportHandle = "warden_handle"
 )
 
+// Export names the host reserves: it adds these exports to every plugin
+// when it instruments the module at load (package interrupt), and refuses
+// a plugin that imports or exports either itself.
+const (
+	// ExportInterrupt is the mutable i32 global the host sets to 1 at a
+	// call's deadline; the guest then traps at its next function entry or
+	// loop iteration.
+	ExportInterrupt = "__warden_interrupt"
+	// ExportStart is the module's start function, () -> (), moved out of
+	// its start section so that the host can run it under the init
+	// deadline, before _initialize.
+	ExportStart = "__warden_start"
+)
+
 // Import names of the host functions in module ModuleName.
 const (
 	FuncRPCRegister = "rpc_register"
@@ -319,6 +333,11 @@ const (
 	// each costs the host about 90 bytes per instance, whatever the file
 	// size. The SDKs emit at most a few dozen.
 	MaxGlobals = 1 << 14
+	// MaxFunctionLocals bounds the locals one function of a plugin
+	// declares, as web engines do: wazero allocates for each declared
+	// local at compile time, so a few bytes declaring 2^32 of them would
+	// exhaust the server's memory.
+	MaxFunctionLocals = 50000
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a slice header per instance. Go's linker emits about 12,000 per MiB
 	// of plugin, so this admits a Go plugin of the largest default size.

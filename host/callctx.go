@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/tetratelabs/wazero/api"
 )
 
 // callCtx is the context of one call on one instance: the caller's values
@@ -14,10 +16,12 @@ import (
 // sweeper (callDeadlines), costing the call two atomic operations; a nearer
 // one by the callCtx's own timer.
 //
-// Done is closed only when the deadline passes, which is what interrupts
-// the guest (wazero closes the module when Done is closed). A caller that
-// goes away does not interrupt a running guest: the call stops at its
-// deadline at the latest, and host functions see the cancellation in Err.
+// When the deadline passes, expire sets the instance's interrupt flag,
+// which makes the guest trap at its next function entry or loop iteration
+// (package interrupt), and closes Done, which host functions watch. A
+// caller that goes away does not interrupt a running guest: the call stops
+// at its deadline at the latest, and host functions see the cancellation
+// in Err.
 // After an expiry the instance is discarded, never reused, so the closed
 // channel is never handed to another call.
 type callCtx struct {
@@ -37,6 +41,10 @@ type callCtx struct {
 	// armed is what start stored in due, or 0 when it used the timer;
 	// only the calling goroutine reads it.
 	armed int64
+	// flag is the instance's interrupt flag, set once the module is
+	// instantiated; interrupted makes interrupt write it at most once.
+	flag        api.MutableGlobal
+	interrupted atomic.Bool
 }
 
 // newCallCtx returns an idle callCtx watched by sweeper. Call release when
@@ -56,6 +64,7 @@ func (c *callCtx) release() { c.sweeper.remove(c) }
 // outlives its deadline.
 func (c *callCtx) expire() {
 	if c.expired.CompareAndSwap(false, true) {
+		c.interrupt() // after expired: a guest that traps on the flag sees Err report the deadline
 		close(c.done)
 	}
 }

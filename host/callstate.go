@@ -34,6 +34,7 @@ type registration struct {
 // instance owns one and resets it per call, so host functions allocate little.
 type callState struct {
 	p     *Plugin
+	cc    *callCtx // the instance's, for Close to interrupt it
 	phase phase
 	req   *Request
 	rpcID string

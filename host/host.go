@@ -184,7 +184,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 	h.deadlines = newCallDeadlines(h.epoch)
 	go h.deadlines.run(h.life)
 	h.errs.Store(&loadErrors{})
-	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true).WithMemoryLimitPages(cfg.MaxMemoryPages)
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(false).WithMemoryLimitPages(cfg.MaxMemoryPages)
 	if cfg.CacheDir != "" {
 		cache, err := wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -306,6 +306,7 @@ func (h *Host) Plugins() []*Plugin {
 // It returns the runtime's or the cache's close error.
 func (h *Host) Close(ctx context.Context) error {
 	h.stop()
+	h.interruptAll()
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
 	if h.closed {

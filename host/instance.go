@@ -27,14 +27,16 @@ type instance struct {
 	memBytes int64
 }
 
-// newInstance instantiates p, runs _initialize and warden_init in the init
-// phase, and checks that the registrations match the plugin's (once the
-// probe has set them).
+// newInstance instantiates p, runs its start function, _initialize and
+// warden_init in the init phase, under the call timeout, and checks that
+// the registrations match the plugin's (once the probe has set them). When
+// ctx ends or the timeout passes, the instance's interrupt flag stops the
+// guest.
 //
 // # Errors
 //
-// It fails when instantiation traps or times out, when init returns
-// non-zero, or when the registrations differ from the probe's.
+// It fails when instantiation or init traps or times out, when init
+// returns non-zero, or when the registrations differ from the probe's.
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{stack: make([]uint64, 2), cc: newCallCtx(p.host.deadlines)}
 	inst.st.p = p
@@ -56,8 +58,21 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
-	p.host.states.Store(mod, st)
-	if err := inst.runInit(ctx); err != nil {
+	if inst.cc.flag, err = interruptFlag(mod); err != nil {
+		inst.cc.release()
+		_ = mod.Close(ctx)
+		return nil, err
+	}
+	st.cc = inst.cc
+	p.host.states.Store(mod, st) // after the flag: Close may interrupt any stored instance
+	interrupting := context.AfterFunc(ctx, inst.cc.interrupt)
+	err = inst.runInit(ctx)
+	if !interrupting() && err == nil {
+		// The deadline came as init returned: the flag is, or is being,
+		// set, and the instance could never serve.
+		err = fmt.Errorf("init: %w", context.Cause(ctx))
+	}
+	if err != nil {
 		inst.close(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -78,9 +93,15 @@ type unavailableInit struct{ error }
 // Unwrap returns the init's error.
 func (e unavailableInit) Unwrap() error { return e.error }
 
-// runInit calls _initialize (when exported) and warden_init.
+// runInit calls the start function and _initialize (each when exported)
+// and warden_init.
 func (inst *instance) runInit(ctx context.Context) error {
 	st := &inst.st
+	if f := inst.mod.ExportedFunction(abi.ExportStart); f != nil {
+		if _, err := f.Call(ctx); err != nil {
+			return fmt.Errorf("start function: %w", st.trapError(ctx, err))
+		}
+	}
 	if f := inst.mod.ExportedFunction(abi.ExportInitialize); f != nil {
 		if _, err := f.Call(ctx); err != nil {
 			return fmt.Errorf("%s: %w", abi.ExportInitialize, st.trapError(ctx, err))
@@ -137,6 +158,12 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Resu
 	inst.stack[0] = uint64(uint32(e.handlerID))
 	inst.stack[1] = uint64(uint32(len(req.Payload)))
 	err := inst.handle.CallWithStack(ctx, inst.stack)
+	if cc, ok := ctx.(*callCtx); ok && err == nil && cc.expired.Load() {
+		// The guest returned as the deadline passed, maybe from a host
+		// call that the deadline ended, before a check saw the flag: the
+		// call failed, as when wazero closed the module at the deadline.
+		err = context.DeadlineExceeded
+	}
 	p := e.plugin
 	if err != nil || st.panicked {
 		if err == nil {
@@ -157,12 +184,6 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Resu
 			ce.Code, ce.Message = st.errCode, st.errMsg
 		}
 		return Result{}, true, ce
-	}
-	if cc, ok := ctx.(*callCtx); ok && cc.expired.Load() {
-		// It returned, but after its deadline (a host call that hit the
-		// deadline expired it, or the guest returned right after): the
-		// client gets what a guest stopped at the deadline gets.
-		return Result{}, false, &CallError{Code: abi.CodeDeadlineExceeded, Message: "rpc exceeded its deadline", Plugin: p.Name, Version: p.Version}
 	}
 	res := Result{Output: st.output, Plugin: p.Name, Version: p.Version}
 	if req.HTTP != nil {

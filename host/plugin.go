@@ -145,8 +145,8 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 	if wasm, err = h.applyManifest(p, f); err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
-	if p.compiled, err = h.rt.CompileModule(ctx, wasm); err != nil {
-		return nil, fmt.Errorf("plugin %s: compile: %w", name, err)
+	if p.compiled, err = h.compile(ctx, wasm); err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}
 	err = validate(p.compiled, h.provided)
 	if err == nil {

@@ -1,0 +1,322 @@
+package interrupt
+
+import (
+	"fmt"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// Opcodes and prefixes the rewriter acts on or reads immediates of.
+const (
+	opUnreachable = 0x00
+	opBlock       = 0x02
+	opLoop        = 0x03
+	opIf          = 0x04
+	opEnd         = 0x0b
+	opBrTable     = 0x0e
+	opGlobalGet   = 0x23
+	opGlobalSet   = 0x24
+	opMemoryGrow  = 0x40
+	opI32Const    = 0x41
+	opI32Eqz      = 0x45
+	opI32Add      = 0x6a
+	opI32And      = 0x71
+	opDrop        = 0x1a
+	opRefNull     = 0xd0
+	opRefFunc     = 0xd2
+	prefixMisc    = 0xfc
+	prefixSIMD    = 0xfd
+	blockEmpty    = 0x40
+)
+
+// immediate is the shape of an instruction's immediates.
+type immediate uint8
+
+const (
+	immNone      immediate = iota + 1
+	immBlockType           // block, loop, if
+	immU32                 // one index or label
+	immU32x2               // two indices
+	immBrTable             // vec(label) label
+	immSelectT             // vec(valtype)
+	immGlobal              // a global index, checked
+	immMemArg              // align offset
+	immS32                 // i32.const
+	immS64                 // i64.const
+	immF32                 // 4 bytes
+	immF64                 // 8 bytes
+	immHeapType            // ref.null
+)
+
+// opcodes gives the immediates of every single-byte opcode that wazero
+// v1.12 accepts under api.CoreFeaturesV2 (MVP, sign extension, reference
+// types, typed select, multi-value), plus the tail calls. Exception
+// handling (0x06-0x0a, 0x18, 0x19, 0x1f) is absent: Warden's runtime does
+// not enable it, and an opcode missing here is refused, never guessed.
+var opcodes = func() (t [256]immediate) {
+	set := func(imm immediate, ops ...int) {
+		for _, op := range ops {
+			t[op] = imm
+		}
+	}
+	set(immNone, 0x00, 0x01, 0x05, 0x0b, 0x0f, 0x1a, 0x1b, 0xd1)
+	set(immBlockType, 0x02, 0x03, 0x04)
+	set(immU32, 0x0c, 0x0d, 0x10, 0x12, 0x20, 0x21, 0x22, 0x25, 0x26, 0x3f, 0x40, 0xd2)
+	set(immU32x2, 0x11, 0x13) // call_indirect, return_call_indirect: type, table
+	set(immBrTable, 0x0e)
+	set(immSelectT, 0x1c)
+	set(immGlobal, 0x23, 0x24)
+	for op := 0x28; op <= 0x3e; op++ {
+		t[op] = immMemArg
+	}
+	set(immS32, 0x41)
+	set(immS64, 0x42)
+	set(immF32, 0x43)
+	set(immF64, 0x44)
+	for op := 0x45; op <= 0xc4; op++ {
+		t[op] = immNone // numeric, including sign extension (0xc0-0xc4)
+	}
+	set(immHeapType, 0xd0)
+	return t
+}()
+
+// misc gives the immediates of the 0xfc-prefixed opcodes: saturating
+// truncations (0-7), bulk memory and the table instructions (8-17).
+var misc = [...]immediate{
+	0: immNone, 1: immNone, 2: immNone, 3: immNone, 4: immNone, 5: immNone, 6: immNone, 7: immNone,
+	8:  immU32x2, // memory.init data mem
+	9:  immU32,   // data.drop
+	10: immU32x2, // memory.copy mem mem
+	11: immU32,   // memory.fill mem
+	12: immU32x2, // table.init elem table
+	13: immU32,   // elem.drop
+	14: immU32x2, // table.copy table table
+	15: immU32,   // table.grow
+	16: immU32,   // table.size
+	17: immU32,   // table.fill
+}
+
+// SIMD immediates beyond none.
+const (
+	immV128  immediate = 100 + iota // v128.const, i8x16.shuffle: 16 bytes
+	immLane                         // a lane index byte
+	immMemLn                        // memarg and a lane index byte
+)
+
+// simdGaps are the 0xfd opcodes below 0x100 that the SIMD proposal left
+// unassigned; wazero refuses them, and so does the rewriter.
+var simdGaps = [...]uint32{0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb,
+	0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee}
+
+// simd returns the immediates of the 0xfd-prefixed opcode op, or 0 when it
+// is not one.
+func simd(op uint32) immediate {
+	switch {
+	case op <= 0x0b, op == 0x5c, op == 0x5d: // loads, store, load_zero
+		return immMemArg
+	case op == 0x0c, op == 0x0d:
+		return immV128
+	case op >= 0x15 && op <= 0x22:
+		return immLane
+	case op >= 0x54 && op <= 0x5b:
+		return immMemLn
+	case op > 0xff:
+		return 0
+	}
+	for _, g := range simdGaps {
+		if op == g {
+			return 0
+		}
+	}
+	return immNone
+}
+
+// yieldEvery is how many checks pass between two exits to Go: a power of
+// two, so that the count is tested with a mask.
+const yieldEvery = 1 << 16
+
+// check is the instruction sequence inserted at every function entry and
+// loop head. It leaves the stack as it found it:
+//
+//	global.get $flag  if  unreachable  end
+//	global.get $count  i32.const 1  i32.add  global.set $count
+//	global.get $count  i32.const 0xffff  i32.and  i32.eqz
+//	if  i32.const 0  memory.grow 0  drop  end
+//
+// The first line stops the guest once the host set the flag. The rest
+// leaves the compiled code for Go every yieldEvery checks: memory.grow is
+// carried out by Go code, where the Go scheduler can preempt the
+// goroutine, which native code never is. Without it, as many looping
+// guests as there are Ps would starve the timer that sets their flags.
+func check(flag, count uint32) []byte {
+	b := appendU32([]byte{opGlobalGet}, flag)
+	b = append(b, opIf, blockEmpty, opUnreachable, opEnd)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendU32(append(b, opI32Const, 1, opI32Add, opGlobalSet), count)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendS32(append(b, opI32Const), yieldEvery-1)
+	b = append(b, opI32And, opI32Eqz, opIf, blockEmpty)
+	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
+}
+
+// body rewrites one function body (its locals and code, without the size):
+// it inserts chk after the locals and after every loop's block type, and
+// refuses a reference to a global at or past globals.
+func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
+	decls, err := r.count(2)
+	if err != nil {
+		return nil, fmt.Errorf("locals: %w", err)
+	}
+	var locals uint64
+	for range decls {
+		n, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("locals: %w", err)
+		}
+		if locals += uint64(n); locals > abi.MaxFunctionLocals {
+			return nil, fmt.Errorf("declares more than %d locals: %w", abi.MaxFunctionLocals, ErrLimit)
+		}
+		if err := valType(r); err != nil {
+			return nil, fmt.Errorf("locals: %w", err)
+		}
+	}
+	out = append(append(out, r.b[:r.pos]...), chk...)
+	from := r.pos
+	for r.left() > 0 {
+		at := r.offset()
+		op, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		if err := instruction(r, op, globals); err != nil {
+			return nil, fmt.Errorf("offset %#x: %w", at, err)
+		}
+		if op == opLoop {
+			out = append(append(out, r.b[from:r.pos]...), chk...)
+			from = r.pos
+		}
+	}
+	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {
+		return nil, fmt.Errorf("offset %#x: the body does not end with end", r.offset())
+	}
+	return append(out, r.b[from:]...), nil
+}
+
+// instruction reads the immediates of the instruction op.
+func instruction(r *reader, op byte, globals uint32) error {
+	imm := opcodes[op]
+	switch op {
+	case prefixMisc:
+		sub, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if sub >= uint32(len(misc)) {
+			return fmt.Errorf("unknown opcode 0xfc %d", sub)
+		}
+		imm = misc[sub]
+	case prefixSIMD:
+		sub, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if imm = simd(sub); imm == 0 {
+			return fmt.Errorf("unknown opcode 0xfd %d", sub)
+		}
+	}
+	if imm == 0 {
+		return fmt.Errorf("unknown opcode %#x", op)
+	}
+	return immediates(r, imm, globals)
+}
+
+// immediates reads immediates of shape imm.
+func immediates(r *reader, imm immediate, globals uint32) error {
+	var err error
+	switch imm {
+	case immNone:
+	case immBlockType:
+		err = blockType(r)
+	case immU32:
+		_, err = r.u32()
+	case immU32x2, immMemArg:
+		if _, err = r.u32(); err == nil {
+			_, err = r.u32()
+		}
+	case immMemLn:
+		if err = immediates(r, immMemArg, globals); err == nil {
+			_, err = r.byte()
+		}
+	case immBrTable:
+		var n uint32
+		if n, err = r.count(1); err == nil {
+			for i := uint32(0); i <= n && err == nil; i++ {
+				_, err = r.u32()
+			}
+		}
+	case immSelectT:
+		var n uint32
+		if n, err = r.count(1); err == nil {
+			for i := uint32(0); i < n && err == nil; i++ {
+				err = valType(r)
+			}
+		}
+	case immGlobal:
+		err = globalIndex(r, globals)
+	case immS32:
+		_, err = r.sleb(32)
+	case immS64:
+		_, err = r.sleb(64)
+	case immF32:
+		_, err = r.bytes(4)
+	case immF64:
+		_, err = r.bytes(8)
+	case immV128:
+		_, err = r.bytes(16)
+	case immLane, immHeapType:
+		_, err = r.byte()
+	}
+	return err
+}
+
+// globalIndex reads a global index and refuses one at or past globals: the
+// module's own globals end there, and the flag comes next.
+func globalIndex(r *reader, globals uint32) error {
+	idx, err := r.u32()
+	if err != nil {
+		return err
+	}
+	if idx >= globals {
+		return fmt.Errorf("global %d: the module has %d globals: %w", idx, globals, ErrGlobalIndex)
+	}
+	return nil
+}
+
+// blockType reads a block type: empty, a value type or a type index (s33).
+func blockType(r *reader) error {
+	if r.left() > 0 {
+		if c := r.b[r.pos]; c == blockEmpty || isValType(c) {
+			r.pos++
+			return nil
+		}
+	}
+	v, err := r.sleb(33)
+	if err == nil && v < 0 {
+		err = fmt.Errorf("block type %d: %w", v, errLEB)
+	}
+	return err
+}
+
+// isValType reports whether c is a value type of CoreFeaturesV2: i32, i64,
+// f32, f64, v128, funcref or externref.
+func isValType(c byte) bool {
+	return c >= 0x7b && c <= 0x7f || c == 0x70 || c == 0x6f
+}
+
+func valType(r *reader) error {
+	c, err := r.byte()
+	if err == nil && !isValType(c) {
+		err = fmt.Errorf("value type %#x: not one of this runtime's", c)
+	}
+	return err
+}

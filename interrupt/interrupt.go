@@ -1,0 +1,360 @@
+// Package interrupt makes a WebAssembly module stoppable from outside: it
+// rewrites the module so that every function entry and every loop head
+// reads one added global, the interrupt flag, and traps once the host has
+// set it. The host sets the flag at a call's deadline; wazero then needs
+// no goroutine per call to watch the context (see RATIONALE.md,
+// "Interrupting guests with a flag").
+package interrupt
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+var (
+	// ErrReserved is returned for a module that already imports or
+	// exports abi.ExportInterrupt or abi.ExportStart.
+	ErrReserved = errors.New("the name is reserved for the host")
+	// ErrGlobalIndex is returned for a module that refers to a global it
+	// does not have: after the rewrite that index could be the flag's.
+	ErrGlobalIndex = errors.New("refers to a global past the module's own")
+	// ErrLimit is returned for a module that declares more than wazero
+	// could compile without exhausting memory: more locals in a function
+	// than abi.MaxFunctionLocals, or a count larger than the bytes that
+	// follow it could hold.
+	ErrLimit = errors.New("over the host's limit")
+)
+
+// Section ids of the WebAssembly binary format.
+const (
+	secCustom   = 0
+	secType     = 1
+	secImport   = 2
+	secFunction = 3
+	secTable    = 4
+	secMemory   = 5
+	secGlobal   = 6
+	secExport   = 7
+	secStart    = 8
+	secElement  = 9
+	secCode     = 10
+	secData     = 11
+	secDataCnt  = 12
+	secTag      = 13
+	exportFunc  = 0x00
+	exportGlob  = 0x03
+	headerBytes = 8
+)
+
+// order is each known section's place in a module; sections must come in
+// this order, each at most once. Custom sections may appear anywhere.
+var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, secExport: 8,
+	secStart: 9, secElement: 10, secDataCnt: 11, secCode: 12, secData: 13}
+
+// Instrument returns wasm rewritten so that the host can stop it:
+//
+//   - a mutable i32 global, initially 0, is appended and exported as
+//     abi.ExportInterrupt; setting it to non-zero makes the guest trap
+//     (unreachable) at its next function entry or loop iteration;
+//   - a second one counts those checks, and every 65,536th calls
+//     memory.grow 0, so that the Go scheduler can preempt the goroutine
+//     and run the timer that sets the flag (see check);
+//   - a start section is removed and its function exported as
+//     abi.ExportStart, for the host to call under a deadline;
+//   - custom sections named .debug_* are dropped, as the code offsets
+//     they describe move; the others are kept.
+//
+// wasm itself is not modified.
+//
+// # Errors
+//
+// It refuses a malformed module (with the section or function and the
+// offset), an instruction it does not know, a module that imports or
+// exports a reserved name (ErrReserved), one that refers to a global
+// index it does not have (ErrGlobalIndex), and one without a memory. Only what wazero would refuse
+// anyway, or an attack, is refused.
+func Instrument(wasm []byte) ([]byte, error) {
+	if len(wasm) < headerBytes || string(wasm[:4]) != "\x00asm" || string(wasm[4:8]) != "\x01\x00\x00\x00" {
+		return nil, errors.New("not a WebAssembly 1.0 binary module")
+	}
+	m, err := scan(wasm)
+	if err != nil {
+		return nil, err
+	}
+	return m.write(wasm)
+}
+
+// section is one section of the module: its id and its contents.
+type section struct {
+	id      byte
+	start   int // offset of the contents in the module
+	content []byte
+}
+
+// module is what the rewrite needs to know of a module.
+type module struct {
+	sections       []section
+	importedFuncs  uint32
+	globals        uint32 // imported and defined
+	definedGlobals uint32
+	start          uint32
+	hasStart       bool
+	hasMemory      bool
+}
+
+// scan splits wasm into its sections and checks every part the rewrite
+// depends on.
+func scan(wasm []byte) (*module, error) {
+	m := &module{}
+	r := &reader{b: wasm, pos: headerBytes}
+	last := 0
+	for r.left() > 0 {
+		at := r.offset()
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("section %d at %#x: size: %w", id, at, err)
+		}
+		start := r.pos
+		content, err := r.bytes(uint64(size))
+		if err != nil {
+			return nil, fmt.Errorf("section %d at %#x: size %d: %w", id, at, size, err)
+		}
+		if id != secCustom {
+			rank, ok := order[id]
+			if !ok || rank <= last {
+				return nil, fmt.Errorf("section %d at %#x: unknown, repeated or out of order", id, at)
+			}
+			last = rank
+		}
+		m.sections = append(m.sections, section{id: id, start: start, content: content})
+	}
+	for _, s := range m.sections {
+		if err := m.check(s); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// check reads section s, in module order, and records or refuses what the
+// rewrite depends on.
+func (m *module) check(s section) error {
+	r := &reader{b: s.content, base: s.start}
+	var err error
+	switch s.id {
+	case secCustom:
+		var name string
+		if name, err = r.name(); err == nil && name == "name" {
+			err = nameSection(r)
+		}
+	case secType:
+		err = typeSection(r)
+	case secFunction:
+		err = vector(r, 1, func() error { _, err := r.u32(); return err })
+	case secTable:
+		err = vector(r, 3, func() error {
+			if err := valType(r); err != nil {
+				return err
+			}
+			return limits(r)
+		})
+	case secImport:
+		m.importedFuncs, m.globals, m.hasMemory, err = imports(r)
+	case secMemory:
+		var n uint32
+		err = vector(r, 2, func() error { n++; return limits(r) })
+		m.hasMemory = m.hasMemory || n > 0
+	case secTag:
+		err = errors.New("exception handling is not enabled")
+	case secGlobal:
+		m.definedGlobals, err = globalSection(r, m.globals)
+		m.globals += m.definedGlobals
+	case secExport:
+		err = exports(r)
+	case secStart:
+		m.start, err = r.u32()
+		m.hasStart = true
+	case secElement:
+		err = elementSection(r, m.globals)
+	case secData:
+		err = dataSection(r, m.globals)
+	case secCode:
+		return nil // rewritten, and so checked, by write
+	default:
+		return nil
+	}
+	if err == nil && s.id != secCustom && r.left() != 0 {
+		err = errors.New("trailing bytes")
+	}
+	if err != nil {
+		return fmt.Errorf("section %d at %#x: %w", s.id, s.start, err)
+	}
+	return nil
+}
+
+// exports reads the export section and refuses an export of a reserved
+// name.
+func exports(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	for range n {
+		name, err := r.name()
+		if err != nil {
+			return err
+		}
+		if reserved(name) {
+			return fmt.Errorf("export %q: %w", name, ErrReserved)
+		}
+		if _, err := r.byte(); err != nil {
+			return err
+		}
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reserved reports whether name is one the host gives a module's exports.
+func reserved(name string) bool {
+	return name == abi.ExportInterrupt || name == abi.ExportStart
+}
+
+// write assembles the rewritten module.
+func (m *module) write(wasm []byte) ([]byte, error) {
+	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
+	out = append(out, wasm[:headerBytes]...)
+	flag := m.globals
+	wroteGlobals, wroteExports := false, false
+	for _, s := range m.sections {
+		if rank := order[s.id]; s.id != secCustom {
+			if !wroteGlobals && rank > order[secGlobal] {
+				out, wroteGlobals = m.globalSection(out, nil), true
+			}
+			if !wroteExports && rank > order[secExport] {
+				out, wroteExports = m.exportSection(out, nil, flag), true
+			}
+		}
+		var err error
+		switch s.id {
+		case secCustom:
+			if !isDebug(s.content) {
+				out = appendSection(out, s.id, s.content)
+			}
+		case secGlobal:
+			out, wroteGlobals = m.globalSection(out, s.content), true
+		case secExport:
+			out, wroteExports = m.exportSection(out, s.content, flag), true
+		case secStart: // exported instead
+		case secCode:
+			out, err = m.codeSection(out, s, flag)
+		default:
+			out = appendSection(out, s.id, s.content)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !wroteGlobals {
+		out = m.globalSection(out, nil)
+	}
+	if !wroteExports {
+		out = m.exportSection(out, nil, flag)
+	}
+	if !m.hasMemory {
+		return nil, errors.New("the module has no memory, which the interrupt needs (memory.grow 0 is how the guest leaves for Go)")
+	}
+	return out, nil
+}
+
+// isDebug reports whether a custom section's contents name a DWARF
+// section.
+func isDebug(content []byte) bool {
+	r := &reader{b: content}
+	name, err := r.name()
+	return err == nil && strings.HasPrefix(name, ".debug_")
+}
+
+// appendSection appends a section with contents b.
+func appendSection(out []byte, id byte, b []byte) []byte {
+	out = appendU32(append(out, id), uint32(len(b)))
+	return append(out, b...)
+}
+
+// globalSection appends the global section old (nil for none) with the
+// flag and the check count added: mutable i32s that start at 0.
+func (m *module) globalSection(out, old []byte) []byte {
+	b := appendU32(nil, m.definedGlobals+2)
+	if old != nil {
+		r := &reader{b: old}
+		_, _ = r.u32() // checked by scan
+		b = append(b, old[r.pos:]...)
+	}
+	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd)
+	return appendSection(out, secGlobal, b)
+}
+
+// exportSection appends the export section old (nil for none) with the
+// flag's export and, when the module had a start section, its function's.
+func (m *module) exportSection(out, old []byte, flag uint32) []byte {
+	var n uint32
+	var rest []byte
+	if old != nil {
+		r := &reader{b: old}
+		n, _ = r.u32() // checked by scan
+		rest = old[r.pos:]
+	}
+	add := func(b []byte, name string, kind byte, idx uint32) []byte {
+		b = append(appendU32(b, uint32(len(name))), name...)
+		return appendU32(append(b, kind), idx)
+	}
+	extra := add(nil, abi.ExportInterrupt, exportGlob, flag)
+	n++
+	if m.hasStart {
+		extra = add(extra, abi.ExportStart, exportFunc, m.start)
+		n++
+	}
+	b := append(append(appendU32(nil, n), rest...), extra...)
+	return appendSection(out, secExport, b)
+}
+
+// codeSection appends the code section s with every body instrumented.
+func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error) {
+	r := &reader{b: s.content, base: s.start}
+	n, err := r.count(2)
+	if err != nil {
+		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
+	}
+	chk := check(flag, flag+1)
+	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
+	var fn []byte
+	for i := range n {
+		idx := m.importedFuncs + i
+		size, err := r.u32()
+		if err != nil {
+			return nil, fmt.Errorf("function %d at %#x: size: %w", idx, r.offset(), err)
+		}
+		at := r.offset()
+		code, err := r.bytes(uint64(size))
+		if err != nil {
+			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
+		}
+		if fn, err = body(fn[:0], &reader{b: code, base: at}, chk, m.globals); err != nil {
+			return nil, fmt.Errorf("function %d: %w", idx, err)
+		}
+		b = append(appendU32(b, uint32(len(fn))), fn...)
+	}
+	if r.left() != 0 {
+		return nil, fmt.Errorf("code section at %#x: trailing bytes", s.start)
+	}
+	return appendSection(out, secCode, b), nil
+}
