@@ -216,11 +216,18 @@ func instruction(r *reader, op byte, globals uint32) error {
 		}
 		imm = misc[sub]
 	case prefixSIMD:
-		sub, err := r.u32()
+		// One byte, as wazero v1.12 reads it (validation and compiler
+		// alike), not the LEB128 number of the binary format: a reader
+		// that decoded an overlong 0xfd 0x8c 0x00 as v128.const would
+		// take 16 bytes of code that wazero runs for a constant, and a
+		// loop in them would never be checked. The format's two-byte
+		// encodings of opcodes from 0x80 read as that opcode and a nop
+		// (0x01) here as there.
+		sub, err := r.byte()
 		if err != nil {
 			return err
 		}
-		if imm = simd(sub); imm == 0 {
+		if imm = simd(uint32(sub)); imm == 0 {
 			return fmt.Errorf("unknown opcode 0xfd %d", sub)
 		}
 	}
