@@ -1,6 +1,7 @@
 package interrupt
 
 import (
+	"context"
 	"testing"
 
 	"github.com/tetratelabs/wazero/api"
@@ -30,4 +31,22 @@ func TestInstrument_simdOpcodeOneByte(t *testing.T) {
 	}
 	mod, flag := instantiate(t, wasm, api.CoreFeaturesV2)
 	interruptCall(t, mod, flag, "f0")
+}
+
+// TestInstrument_simdTwoByteOpcode: the format's own encoding of a SIMD
+// opcode from 0x80, i16x8.abs as 0xfd 0x80 0x01, still runs as before and
+// leaves the loop after it checked.
+func TestInstrument_simdTwoByteOpcode(t *testing.T) {
+	v := []byte{0xfd, 0x0c, 0xfb, 0xff} // v128.const, lane 0 of i16x8: -5
+	v = append(v, make([]byte, 14)...)
+	abs := []byte{0xfd, 0x80, 0x01}
+	lane0 := []byte{0xfd, 0x18, 0x00} // i16x8.extract_lane_s 0
+	f0 := fn(cat(v, abs, lane0, []byte{0x0b})...)
+	f1 := fn(cat(v, abs, []byte{0x1a, 0x03, 0x40, 0x0c, 0x00, 0x0b, 0x0b})...) // drop; loop br 0 end
+	mod, flag := instantiate(t, loopModule([]byte{1, 0}, f0, f1), api.CoreFeaturesV2)
+	res, err := mod.ExportedFunction("f0").Call(context.Background())
+	if err != nil || res[0] != 5 {
+		t.Fatalf("f0 = %v, %v; want 5", res, err)
+	}
+	interruptCall(t, mod, flag, "f1")
 }
