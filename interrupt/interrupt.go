@@ -177,7 +177,7 @@ func (m *module) check(s section) error {
 		m.definedGlobals, err = globalSection(r, m.globals)
 		m.globals += m.definedGlobals
 	case secExport:
-		err = exports(r)
+		err = exports(r, m.globals)
 	case secStart:
 		m.start, err = r.u32()
 		m.hasStart = true
@@ -200,8 +200,9 @@ func (m *module) check(s section) error {
 }
 
 // exports reads the export section and refuses an export of a reserved
-// name.
-func exports(r *reader) error {
+// name, or of a global at or past globals (after the rewrite, the flag or
+// the count).
+func exports(r *reader, globals uint32) error {
 	n, err := r.count(3)
 	if err != nil {
 		return err
@@ -214,11 +215,17 @@ func exports(r *reader) error {
 		if reserved(name) {
 			return fmt.Errorf("export %q: %w", name, ErrReserved)
 		}
-		if _, err := r.byte(); err != nil {
+		kind, err := r.byte()
+		if err != nil {
 			return err
 		}
-		if _, err := r.u32(); err != nil {
-			return err
+		if kind == exportGlob {
+			err = globalIndex(r, globals)
+		} else {
+			_, err = r.u32()
+		}
+		if err != nil {
+			return fmt.Errorf("export %q: %w", name, err)
 		}
 	}
 	return nil
