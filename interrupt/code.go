@@ -19,6 +19,7 @@ const (
 	opMemoryGrow  = 0x40
 	opI32Const    = 0x41
 	opI32Eqz      = 0x45
+	opI32LtU      = 0x49
 	opI32Add      = 0x6a
 	opI32And      = 0x71
 	opDrop        = 0x1a
@@ -159,10 +160,57 @@ func check(flag, count uint32) []byte {
 	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
 }
 
+// bulkWeight is how many checks a bulk memory or table instruction
+// (memory.init, memory.copy, memory.fill, table.init, table.copy,
+// table.fill) counts for: one such instruction can copy the whole memory,
+// milliseconds, where a check of a plain loop marks nanoseconds. Counted as
+// one, a loop of them left for Go once in minutes, and as many such guests
+// as there are Ps starved every timer; at this weight they leave at most
+// yieldEvery/bulkWeight (64) of them apart.
+const bulkWeight = 1 << 10
+
+// bulkStep is inserted before every bulk memory or table instruction; it
+// leaves the stack (the instruction's operands) as it found it:
+//
+//	global.get $count  i32.const 1024  i32.add  global.set $count
+//	global.get $count  i32.const 0xffff  i32.and  i32.const 1024  i32.lt_u
+//	if  i32.const 0  memory.grow 0  drop  end
+//
+// The count crossed a multiple of yieldEvery exactly when its remainder is
+// now below the step: the plain checks (step 1) test for 0, which is the
+// same rule, so every crossing leaves for Go once.
+func bulkStep(count uint32) []byte {
+	b := appendU32([]byte{opGlobalGet}, count)
+	b = appendS32(append(b, opI32Const), bulkWeight)
+	b = appendU32(append(b, opI32Add, opGlobalSet), count)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendS32(append(b, opI32Const), yieldEvery-1)
+	b = appendS32(append(b, opI32And, opI32Const), bulkWeight)
+	b = append(b, opI32LtU, opIf, blockEmpty)
+	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
+}
+
+// isBulk reports whether the 0xfc-prefixed opcode sub is a bulk memory or
+// table instruction whose cost grows with its operands.
+func isBulk(sub uint32) bool {
+	switch sub {
+	case 8, 10, 11, 12, 14, 17: // memory.init, .copy, .fill; table.init, .copy, .fill
+		return true
+	}
+	return false
+}
+
+// miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which
+// instruction has read without error.
+func miscOpcode(b []byte) uint32 {
+	sub, _ := (&reader{b: b}).u32()
+	return sub
+}
+
 // body rewrites one function body (its locals and code, without the size):
-// it inserts chk after the locals and after every loop's block type, and
-// refuses a reference to a global at or past globals.
-func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
+// it inserts chk after the locals and after every loop's block type, bulk
+// before every bulk memory or table instruction, and refuses a reference to a global at or past globals.
+func body(out []byte, r *reader, chk, bulk []byte, globals uint32) ([]byte, error) {
 	decls, err := r.count(2)
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
@@ -183,7 +231,7 @@ func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
 	out = append(append(out, r.b[:r.pos]...), chk...)
 	from := r.pos
 	for r.left() > 0 {
-		at := r.offset()
+		at, p := r.offset(), r.pos
 		op, err := r.byte()
 		if err != nil {
 			return nil, err
@@ -191,9 +239,13 @@ func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
 		if err := instruction(r, op, globals); err != nil {
 			return nil, fmt.Errorf("offset %#x: %w", at, err)
 		}
-		if op == opLoop {
+		switch {
+		case op == opLoop:
 			out = append(append(out, r.b[from:r.pos]...), chk...)
 			from = r.pos
+		case op == prefixMisc && isBulk(miscOpcode(r.b[p+1:])):
+			out = append(append(out, r.b[from:p]...), bulk...)
+			from = p
 		}
 	}
 	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {
