@@ -169,23 +169,35 @@ func check(flag, count uint32) []byte {
 // yieldEvery/bulkWeight (64) of them apart.
 const bulkWeight = 1 << 10
 
-// bulkStep is inserted before every bulk memory or table instruction; it
-// leaves the stack (the instruction's operands) as it found it:
+// Long runs of code between checks count too: a loop whose body is
+// thousands of loads that miss the cache passed one check per iteration,
+// and left for Go seconds apart. A step of runWeight is inserted before
+// the first instruction that starts runBytes or more of original code
+// after the last check or step: at most about a hundred microseconds of
+// the slowest code per step, a few percent of code size.
+const (
+	runBytes  = 1 << 10
+	runWeight = 1 << 4
+)
+
+// step is inserted before every bulk memory or table instruction (weight
+// bulkWeight) and in long runs of code (runWeight); it leaves the stack
+// (the next instruction's operands) as it found it:
 //
-//	global.get $count  i32.const 1024  i32.add  global.set $count
-//	global.get $count  i32.const 0xffff  i32.and  i32.const 1024  i32.lt_u
+//	global.get $count  i32.const weight  i32.add  global.set $count
+//	global.get $count  i32.const 0xffff  i32.and  i32.const weight  i32.lt_u
 //	if  i32.const 0  memory.grow 0  drop  end
 //
 // The count crossed a multiple of yieldEvery exactly when its remainder is
 // now below the step: the plain checks (step 1) test for 0, which is the
 // same rule, so every crossing leaves for Go once.
-func bulkStep(count uint32) []byte {
+func step(count uint32, weight int32) []byte {
 	b := appendU32([]byte{opGlobalGet}, count)
-	b = appendS32(append(b, opI32Const), bulkWeight)
+	b = appendS32(append(b, opI32Const), weight)
 	b = appendU32(append(b, opI32Add, opGlobalSet), count)
 	b = appendU32(append(b, opGlobalGet), count)
 	b = appendS32(append(b, opI32Const), yieldEvery-1)
-	b = appendS32(append(b, opI32And, opI32Const), bulkWeight)
+	b = appendS32(append(b, opI32And, opI32Const), weight)
 	b = append(b, opI32LtU, opIf, blockEmpty)
 	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
 }
@@ -200,6 +212,15 @@ func isBulk(sub uint32) bool {
 	return false
 }
 
+// inserts are the sequences body inserts, made once per module.
+type inserts struct{ check, bulk, run []byte }
+
+// newInserts returns the sequences for a module whose flag and count are
+// the globals flag and flag+1.
+func newInserts(flag uint32) *inserts {
+	return &inserts{check: check(flag, flag+1), bulk: step(flag+1, bulkWeight), run: step(flag+1, runWeight)}
+}
+
 // miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which
 // instruction has read without error.
 func miscOpcode(b []byte) uint32 {
@@ -208,9 +229,10 @@ func miscOpcode(b []byte) uint32 {
 }
 
 // body rewrites one function body (its locals and code, without the size):
-// it inserts chk after the locals and after every loop's block type, bulk
-// before every bulk memory or table instruction, and refuses a reference to a global at or past globals.
-func body(out []byte, r *reader, chk, bulk []byte, globals uint32) ([]byte, error) {
+// it inserts ins.check after the locals and after every loop's block type,
+// ins.bulk before every bulk memory or table instruction and ins.run in
+// long runs of code, and refuses a reference to a global at or past globals.
+func body(out []byte, r *reader, ins *inserts, globals uint32) ([]byte, error) {
 	decls, err := r.count(2)
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
@@ -228,10 +250,14 @@ func body(out []byte, r *reader, chk, bulk []byte, globals uint32) ([]byte, erro
 			return nil, fmt.Errorf("locals: %w", err)
 		}
 	}
-	out = append(append(out, r.b[:r.pos]...), chk...)
-	from := r.pos
+	out = append(append(out, r.b[:r.pos]...), ins.check...)
+	from, mark := r.pos, r.pos // mark: where the code since the last check or step starts
 	for r.left() > 0 {
 		at, p := r.offset(), r.pos
+		if p-mark >= runBytes {
+			out = append(append(out, r.b[from:p]...), ins.run...)
+			from, mark = p, p
+		}
 		op, err := r.byte()
 		if err != nil {
 			return nil, err
@@ -241,11 +267,11 @@ func body(out []byte, r *reader, chk, bulk []byte, globals uint32) ([]byte, erro
 		}
 		switch {
 		case op == opLoop:
-			out = append(append(out, r.b[from:r.pos]...), chk...)
-			from = r.pos
+			out = append(append(out, r.b[from:r.pos]...), ins.check...)
+			from, mark = r.pos, r.pos
 		case op == prefixMisc && isBulk(miscOpcode(r.b[p+1:])):
-			out = append(append(out, r.b[from:p]...), bulk...)
-			from = p
+			out = append(append(out, r.b[from:p]...), ins.bulk...)
+			from, mark = p, p
 		}
 	}
 	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {

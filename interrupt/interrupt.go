@@ -62,7 +62,8 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 //   - a second one counts those checks, and every 65,536th calls
 //     memory.grow 0, so that the Go scheduler can preempt the goroutine
 //     and run the timer that sets the flag (see check); a bulk memory or
-//     table instruction counts as bulkWeight checks (see bulkStep);
+//     table instruction, and every long run of code, count as more
+//     checks (see step);
 //   - a start section is removed and its function exported as
 //     abi.ExportStart, for the host to call under a deadline;
 //   - custom sections named .debug_* are dropped, as the code offsets
@@ -342,7 +343,7 @@ func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
-	chk, bulk := check(flag, flag+1), bulkStep(flag+1)
+	ins := newInserts(flag)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	for i := range n {
@@ -356,7 +357,7 @@ func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 		if err != nil {
 			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
 		}
-		if fn, err = body(fn[:0], &reader{b: code, base: at}, chk, bulk, m.globals); err != nil {
+		if fn, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
 		}
 		b = append(appendU32(b, uint32(len(fn))), fn...)
