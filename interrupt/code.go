@@ -19,6 +19,7 @@ const (
 	opMemoryGrow  = 0x40
 	opI32Const    = 0x41
 	opI32Eqz      = 0x45
+	opI32LtU      = 0x49
 	opI32Add      = 0x6a
 	opI32And      = 0x71
 	opDrop        = 0x1a
@@ -160,9 +161,10 @@ func check(flag, count uint32) []byte {
 }
 
 // body rewrites one function body (its locals and code, without the size):
-// it inserts chk after the locals and after every loop's block type, and
-// refuses a reference to a global at or past globals.
-func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
+// it inserts ins.check after the locals and after every loop's block type,
+// ins.bulk before every bulk memory or table instruction and ins.run in
+// long runs of code, and refuses a reference to a global at or past globals.
+func body(out []byte, r *reader, ins *inserts, globals uint32) ([]byte, error) {
 	decls, err := r.count(2)
 	if err != nil {
 		return nil, fmt.Errorf("locals: %w", err)
@@ -180,10 +182,14 @@ func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
 			return nil, fmt.Errorf("locals: %w", err)
 		}
 	}
-	out = append(append(out, r.b[:r.pos]...), chk...)
-	from := r.pos
+	out = append(append(out, r.b[:r.pos]...), ins.check...)
+	from, mark := r.pos, r.pos // mark: where the code since the last check or step starts
 	for r.left() > 0 {
-		at := r.offset()
+		at, p := r.offset(), r.pos
+		if p-mark >= runBytes {
+			out = append(append(out, r.b[from:p]...), ins.run...)
+			from, mark = p, p
+		}
 		op, err := r.byte()
 		if err != nil {
 			return nil, err
@@ -191,9 +197,13 @@ func body(out []byte, r *reader, chk []byte, globals uint32) ([]byte, error) {
 		if err := instruction(r, op, globals); err != nil {
 			return nil, fmt.Errorf("offset %#x: %w", at, err)
 		}
-		if op == opLoop {
-			out = append(append(out, r.b[from:r.pos]...), chk...)
-			from = r.pos
+		switch {
+		case op == opLoop:
+			out = append(append(out, r.b[from:r.pos]...), ins.check...)
+			from, mark = r.pos, r.pos
+		case op == prefixMisc && isBulk(miscOpcode(r.b[p+1:])):
+			out = append(append(out, r.b[from:p]...), ins.bulk...)
+			from, mark = p, p
 		}
 	}
 	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {
@@ -216,11 +226,18 @@ func instruction(r *reader, op byte, globals uint32) error {
 		}
 		imm = misc[sub]
 	case prefixSIMD:
-		sub, err := r.u32()
+		// One byte, as wazero v1.12 reads it (validation and compiler
+		// alike), not the LEB128 number of the binary format: a reader
+		// that decoded an overlong 0xfd 0x8c 0x00 as v128.const would
+		// take 16 bytes of code that wazero runs for a constant, and a
+		// loop in them would never be checked. The format's two-byte
+		// encodings of opcodes from 0x80 read as that opcode and a nop
+		// (0x01) here as there.
+		sub, err := r.byte()
 		if err != nil {
 			return err
 		}
-		if imm = simd(sub); imm == 0 {
+		if imm = simd(uint32(sub)); imm == 0 {
 			return fmt.Errorf("unknown opcode 0xfd %d", sub)
 		}
 	}

@@ -61,7 +61,9 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 //     (unreachable) at its next function entry or loop iteration;
 //   - a second one counts those checks, and every 65,536th calls
 //     memory.grow 0, so that the Go scheduler can preempt the goroutine
-//     and run the timer that sets the flag (see check);
+//     and run the timer that sets the flag (see check); a bulk memory or
+//     table instruction, and every long run of code, count as more
+//     checks (see step);
 //   - a start section is removed and its function exported as
 //     abi.ExportStart, for the host to call under a deadline;
 //   - custom sections named .debug_* are dropped, as the code offsets
@@ -177,7 +179,7 @@ func (m *module) check(s section) error {
 		m.definedGlobals, err = globalSection(r, m.globals)
 		m.globals += m.definedGlobals
 	case secExport:
-		err = exports(r)
+		err = exports(r, m.globals)
 	case secStart:
 		m.start, err = r.u32()
 		m.hasStart = true
@@ -200,8 +202,9 @@ func (m *module) check(s section) error {
 }
 
 // exports reads the export section and refuses an export of a reserved
-// name.
-func exports(r *reader) error {
+// name, or of a global at or past globals (after the rewrite, the flag or
+// the count).
+func exports(r *reader, globals uint32) error {
 	n, err := r.count(3)
 	if err != nil {
 		return err
@@ -214,11 +217,17 @@ func exports(r *reader) error {
 		if reserved(name) {
 			return fmt.Errorf("export %q: %w", name, ErrReserved)
 		}
-		if _, err := r.byte(); err != nil {
+		kind, err := r.byte()
+		if err != nil {
 			return err
 		}
-		if _, err := r.u32(); err != nil {
-			return err
+		if kind == exportGlob {
+			err = globalIndex(r, globals)
+		} else {
+			_, err = r.u32()
+		}
+		if err != nil {
+			return fmt.Errorf("export %q: %w", name, err)
 		}
 	}
 	return nil
@@ -334,7 +343,7 @@ func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
-	chk := check(flag, flag+1)
+	ins := newInserts(flag)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	for i := range n {
@@ -348,7 +357,7 @@ func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 		if err != nil {
 			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
 		}
-		if fn, err = body(fn[:0], &reader{b: code, base: at}, chk, m.globals); err != nil {
+		if fn, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
 		}
 		b = append(appendU32(b, uint32(len(fn))), fn...)

@@ -46,6 +46,10 @@ func TestInstrument_attacks(t *testing.T) {
 			sec(9, 1, []byte{0x05, 0x70, 0x01, 0x23, 0x01, 0x0b}).b, ErrGlobalIndex, "element segment 0"},
 		{"DataOffsetRefersToFlag", newMod().sec(5, 1, []byte{0x00, 0x01}).sec(6, 1, global).
 			sec(11, 1, []byte{0x00, 0x23, 0x01, 0x0b, 0x00}).b, ErrGlobalIndex, "data segment 0"},
+		// An export of global 1, which the module does not have: wazero
+		// refuses the original, but the rewrite would export the flag
+		// under a name the guest chose.
+		{"ExportsFlagIndex", newMod().sec(5, 1, memory).sec(6, 1, global).sec(7, 1, exp("x", 0x03, 1)).b, ErrGlobalIndex, "export \"x\""},
 		{"ExportsReservedFlag", newMod().sec(6, 1, global).sec(7, 1, exp(abi.ExportInterrupt, 0x03, 0)).b, ErrReserved, abi.ExportInterrupt},
 		{"ExportsReservedStart", newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).
 			sec(7, 1, exp(abi.ExportStart, 0x00, 0)).sec(10, 1, fn(0x0b)).b, ErrReserved, abi.ExportStart},

@@ -39,7 +39,7 @@ const (
 var expired = time.Unix(1, 0)
 
 // Listener accepts connections whose far deadlines are kept coarse.
-// Close it to stop its goroutine.
+// Its goroutine runs until it is closed and its last connection is.
 type Listener struct {
 	net.Listener
 
@@ -52,10 +52,12 @@ type Listener struct {
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	// stopped says run returned (closed, no connections); an Accept that
+	// was under way then starts it again.
+	stopped bool
 
 	done chan struct{}
 	once sync.Once
-	wg   sync.WaitGroup
 }
 
 // Wrap returns a Listener for ln, with Resolution and MinCoarse, and
@@ -71,7 +73,6 @@ func wrap(ln net.Listener, resolution, minCoarse time.Duration) *Listener {
 		Listener: ln, epoch: time.Now(), resolution: resolution, minCoarse: minCoarse,
 		conns: map[*Conn]struct{}{}, done: make(chan struct{}),
 	}
-	l.wg.Add(1)
 	go l.run()
 	return l
 }
@@ -89,13 +90,19 @@ func (l *Listener) Accept() (net.Conn, error) {
 	cc := &Conn{Conn: c, l: l}
 	l.mu.Lock()
 	l.conns[cc] = struct{}{}
+	if l.stopped {
+		l.stopped = false
+		go l.run()
+	}
 	l.mu.Unlock()
 	return cc, nil
 }
 
-// Close closes the listener and stops its goroutine. Accepted connections
-// stay open; a deadline they keep afterwards no longer expires coarsely,
-// so close them too (http.Server.Shutdown and Close do).
+// Close closes the listener. Accepted connections stay open, and their
+// deadlines keep expiring: http.Server.Shutdown closes the listener first
+// and then waits for the requests in flight, whose slow clients must still
+// time out. The goroutine stops at its first tick after the last
+// connection closes.
 //
 // # Errors
 //
@@ -103,7 +110,6 @@ func (l *Listener) Accept() (net.Conn, error) {
 func (l *Listener) Close() error {
 	err := l.Listener.Close()
 	l.once.Do(func() { close(l.done) })
-	l.wg.Wait()
 	return err
 }
 
@@ -114,22 +120,22 @@ func (l *Listener) open() int {
 	return len(l.conns)
 }
 
-// run expires deadlines every resolution until Close.
+// run expires deadlines every resolution until the listener is closed and
+// has no connection left.
 func (l *Listener) run() {
-	defer l.wg.Done()
 	t := time.NewTicker(l.resolution)
 	defer t.Stop()
 	var batch []*Conn
-	for {
-		select {
-		case <-l.done:
-			return
-		case <-t.C:
-		}
+	for range t.C {
 		now := time.Since(l.epoch)
 		l.now.Store(int64(now))
 		batch = batch[:0]
 		l.mu.Lock()
+		if len(l.conns) == 0 && l.closed() {
+			l.stopped = true
+			l.mu.Unlock()
+			return
+		}
 		for c := range l.conns {
 			if c.due(now) {
 				batch = append(batch, c)
@@ -140,6 +146,16 @@ func (l *Listener) run() {
 			c.expire(now)
 		}
 		clear(batch)
+	}
+}
+
+// closed reports whether Close was called.
+func (l *Listener) closed() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -1,0 +1,69 @@
+package interrupt
+
+// bulkWeight is how many checks a bulk memory or table instruction
+// (memory.init, memory.copy, memory.fill, table.init, table.copy,
+// table.fill) counts for: one such instruction can copy the whole memory,
+// milliseconds, where a check of a plain loop marks nanoseconds. Counted as
+// one, a loop of them left for Go once in minutes, and as many such guests
+// as there are Ps starved every timer; at this weight they leave at most
+// yieldEvery/bulkWeight (64) of them apart.
+const bulkWeight = 1 << 10
+
+// Long runs of code between checks count too: a loop whose body is
+// thousands of loads that miss the cache passed one check per iteration,
+// and left for Go seconds apart. A step of runWeight is inserted before
+// the first instruction that starts runBytes or more of original code
+// after the last check or step: at most about a hundred microseconds of
+// the slowest code per step, a few percent of code size.
+const (
+	runBytes  = 1 << 10
+	runWeight = 1 << 4
+)
+
+// step is inserted before every bulk memory or table instruction (weight
+// bulkWeight) and in long runs of code (runWeight); it leaves the stack
+// (the next instruction's operands) as it found it:
+//
+//	global.get $count  i32.const weight  i32.add  global.set $count
+//	global.get $count  i32.const 0xffff  i32.and  i32.const weight  i32.lt_u
+//	if  i32.const 0  memory.grow 0  drop  end
+//
+// The count crossed a multiple of yieldEvery exactly when its remainder is
+// now below the step: the plain checks (step 1) test for 0, which is the
+// same rule, so every crossing leaves for Go once.
+func step(count uint32, weight int32) []byte {
+	b := appendU32([]byte{opGlobalGet}, count)
+	b = appendS32(append(b, opI32Const), weight)
+	b = appendU32(append(b, opI32Add, opGlobalSet), count)
+	b = appendU32(append(b, opGlobalGet), count)
+	b = appendS32(append(b, opI32Const), yieldEvery-1)
+	b = appendS32(append(b, opI32And, opI32Const), weight)
+	b = append(b, opI32LtU, opIf, blockEmpty)
+	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
+}
+
+// isBulk reports whether the 0xfc-prefixed opcode sub is a bulk memory or
+// table instruction whose cost grows with its operands.
+func isBulk(sub uint32) bool {
+	switch sub {
+	case 8, 10, 11, 12, 14, 17: // memory.init, .copy, .fill; table.init, .copy, .fill
+		return true
+	}
+	return false
+}
+
+// inserts are the sequences body inserts, made once per module.
+type inserts struct{ check, bulk, run []byte }
+
+// newInserts returns the sequences for a module whose flag and count are
+// the globals flag and flag+1.
+func newInserts(flag uint32) *inserts {
+	return &inserts{check: check(flag, flag+1), bulk: step(flag+1, bulkWeight), run: step(flag+1, runWeight)}
+}
+
+// miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which
+// instruction has read without error.
+func miscOpcode(b []byte) uint32 {
+	sub, _ := (&reader{b: b}).u32()
+	return sub
+}
