@@ -151,14 +151,14 @@ func (inst *instance) close(ctx context.Context) {
 
 // call runs warden_handle for one request on inst and reports whether the
 // instance may be reused.
-func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Result, bool, error) {
+func (inst *instance) call(cc *callCtx, e *rpcEntry, req *Request) (Result, bool, error) {
 	st := &inst.st
 	st.begin(phaseHandle, req, e.id)
 	defer st.end()
 	inst.stack[0] = uint64(uint32(e.handlerID))
 	inst.stack[1] = uint64(uint32(len(req.Payload)))
-	err := inst.handle.CallWithStack(ctx, inst.stack)
-	if cc, ok := ctx.(*callCtx); ok && err == nil && cc.expired.Load() {
+	err := inst.handle.CallWithStack(cc, inst.stack)
+	if err == nil && cc.expired.Load() {
 		// The guest returned as the deadline passed, maybe from a host
 		// call that the deadline ended, before a check saw the flag: the
 		// call failed, as when wazero closed the module at the deadline.
@@ -169,15 +169,15 @@ func (inst *instance) call(ctx context.Context, e *rpcEntry, req *Request) (Resu
 		if err == nil {
 			err = errors.New("guest returned after panic")
 		}
-		return Result{}, false, st.callError(ctx, err)
+		return Result{}, false, st.callError(cc, err)
 	}
 	if rc := int32(inst.stack[0]); rc != 0 {
 		ce := &CallError{Code: abi.CodeInternal, Message: fmt.Sprintf("rpc returned %d without an error", rc), Plugin: p.Name, Version: p.Version}
 		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(cc.Err(), context.DeadlineExceeded):
 			// The guest failed because a host call hit the deadline.
 			ce.Code, ce.Message = abi.CodeDeadlineExceeded, "rpc exceeded its deadline"
-		case ctx.Err() != nil:
+		case cc.Err() != nil:
 			// The client went away, and a host call told the guest so.
 			ce.Code, ce.Message = abi.CodeCanceled, "rpc canceled"
 		case st.errSet:
