@@ -53,6 +53,27 @@ func TestHost_interruptHandler(t *testing.T) {
 	}
 }
 
+// TestHost_interruptHandlerCoarse: the same runaway handler under a call
+// timeout long enough for the host's sweeper (coarseCallMin) rather than a
+// timer: the sweeper, not a timer, must stop it, with code 4, never before
+// its deadline, and the next call gets a new instance and is stopped too.
+func TestHost_interruptHandlerCoarse(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "interrupt/spin.wasm"), func(c *Config) { c.CallTimeout = coarseCallMin })
+	if errs := h.LoadErrors(); len(errs) != 0 {
+		t.Fatalf("load errors: %v", errs)
+	}
+	for range 2 {
+		start := time.Now()
+		ce := callErr(t, h, &Request{ID: "spin"})
+		if ce.Code != abi.CodeDeadlineExceeded || ce.Message != "rpc exceeded its deadline" {
+			t.Fatalf("code %d %q, want 4 %q", ce.Code, ce.Message, "rpc exceeded its deadline")
+		}
+		if d := time.Since(start); d < coarseCallMin {
+			t.Fatalf("stopped after %v, before its %v deadline", d, coarseCallMin)
+		}
+	}
+}
+
 // TestHost_interruptAttacks: plugins that try to reach or forge the
 // interrupt flag are refused at load, with an error that says why.
 func TestHost_interruptAttacks(t *testing.T) {
