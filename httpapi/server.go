@@ -139,6 +139,7 @@ type Server struct {
 	httpKeyHash   [sha256.Size]byte
 	serverKeyHash [sha256.Size]byte
 	writeTimeout  time.Duration
+	timeouts      netdeadline.Timeouts
 	handler       http.Handler
 	srv           *http.Server
 	plugins       pluginRoutes
@@ -185,14 +186,14 @@ func NewServer(cfg Config) (*Server, error) {
 		s.access = &access
 	}
 	s.handler = s.middleware(s.routes())
+	// The timeouts are the listener's (see Listen), not http.Server's.
+	s.timeouts = netdeadline.Timeouts{
+		ReadHeader: cfg.ReadHeaderTimeout, Read: readTimeout, Write: s.writeTimeout, Idle: idleTimeout,
+	}
 	s.srv = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      s.writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          newStdLogger(s.log),
+		Handler:        s.handler,
+		MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:       newStdLogger(s.log),
 	}
 	return s, nil
 }
@@ -244,9 +245,12 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("httpapi: listen %s: %w", s.cfg.Addr, err)
 	}
-	// The deadlines net/http sets for its timeouts on every request cost
-	// no runtime timer on these connections (see netdeadline).
-	s.ln = netdeadline.Wrap(ln)
+	// The listener applies the server's timeouts from the connections'
+	// states, without the clock reads and runtime timers that net/http's
+	// own cost on every request (see netdeadline.WrapHTTP).
+	l := netdeadline.WrapHTTP(ln, s.timeouts)
+	s.srv.ConnState = l.ConnState
+	s.ln = l
 	return nil
 }
 

@@ -26,13 +26,26 @@ func TestNewServer(t *testing.T) {
 		if s.cfg.Addr != DefaultAddr || s.cfg.MaxBodyBytes != DefaultMaxBodyBytes {
 			t.Errorf("defaults not applied: %+v", s.cfg)
 		}
-		srv := s.srv
-		if srv.ReadHeaderTimeout != 5*time.Second || srv.ReadTimeout < 10*time.Second ||
-			srv.WriteTimeout != 8*time.Second || srv.IdleTimeout != 60*time.Second || srv.MaxHeaderBytes != 32<<10 {
+		// The timeouts are the listener's, applied from connection states:
+		// http.Server's own must be off, or both would apply.
+		srv, to := s.srv, s.timeouts
+		if srv.ReadHeaderTimeout != 0 || srv.ReadTimeout != 0 || srv.WriteTimeout != 0 || srv.IdleTimeout != 0 ||
+			srv.MaxHeaderBytes != 32<<10 {
 			t.Errorf("http.Server limits: %+v", srv)
+		}
+		if to.ReadHeader != 5*time.Second || to.Read < 10*time.Second || to.Write != 8*time.Second || to.Idle != 60*time.Second {
+			t.Errorf("timeouts: %+v", to)
 		}
 		if s.URL() != "" {
 			t.Errorf("URL before Listen = %q, want empty", s.URL())
+		}
+		s.cfg.Addr = "127.0.0.1:0"
+		if err := s.Listen(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = s.Close() }()
+		if srv.ConnState == nil {
+			t.Error("Listen did not hand the connection states to the listener")
 		}
 	})
 	tests := []struct {

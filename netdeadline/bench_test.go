@@ -2,6 +2,7 @@ package netdeadline
 
 import (
 	"net"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -25,5 +26,28 @@ func BenchmarkSetDeadlines(b *testing.B) {
 				_ = bc.c.SetWriteDeadline(time.Time{})
 			}
 		})
+	}
+}
+
+// BenchmarkStateTimeouts does, on a wrapped connection of a WrapHTTP-like
+// listener, what one kept-alive request costs in deadlines when the
+// listener applies the timeouts: the two state changes, the next request's
+// first bytes, and the zero deadlines net/http sets with its own timeouts
+// off. Compare with BenchmarkSetDeadlines/coarse, the same request with
+// http.Server's timeouts.
+func BenchmarkStateTimeouts(b *testing.B) {
+	l, c, _ := pair(b)
+	l.setTimeouts(Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 35 * time.Second, Idle: 60 * time.Second})
+	c.phase.Store(phaseHeader)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = c.SetReadDeadline(time.Time{}) // end of the headers
+		l.ConnState(c, http.StateActive)
+		_ = c.SetReadDeadline(time.Time{}) // read-ahead
+		_ = c.SetWriteDeadline(time.Time{})
+		l.ConnState(c, http.StateIdle)
+		_ = c.SetReadDeadline(time.Time{}) // idle
+		c.startRequest()                   // the next request's first bytes
+		_ = c.SetReadDeadline(time.Time{}) // after them
 	}
 }

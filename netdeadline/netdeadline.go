@@ -1,18 +1,25 @@
 // Package netdeadline wraps a net.Listener so that the read and write
-// deadlines a server sets on its connections cost no runtime timer.
+// deadlines of its connections cost no runtime timer, and, for an HTTP/1
+// server, so that its timeouts cost no deadline per request at all.
 //
 // net/http sets four to six deadlines per request when its timeouts are
-// on (ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout), each a
-// runtime timer taken, moved or stopped under a lock: about a microsecond
-// per request on a small server, as much as running a small plugin. A
-// connection from this package keeps a deadline that is far enough away
-// (at least MinCoarse) as a number, and one goroutine per listener, waking
-// every Resolution, expires the ones that passed by setting a deadline in
-// the past on the real connection. That fails pending and later I/O with
-// os.ErrDeadlineExceeded, as the real deadline would have, at most one
-// Resolution late. A deadline that is near, already past or zero goes to
-// the real connection at once, so that net/http's "abort this read now"
-// (a deadline in the past) keeps its exact meaning.
+// on (ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout), each
+// after a clock read and each a runtime timer taken, moved or stopped
+// under a lock: about a microsecond per request on a small server, as much
+// as running a small plugin. A connection from this package keeps a
+// deadline that is far enough away (at least MinCoarse) as a number, and
+// one goroutine per listener, waking every Resolution, expires the ones
+// that passed by setting a deadline in the past on the real connection.
+// That fails pending and later I/O with os.ErrDeadlineExceeded, as the
+// real deadline would have, at most one Resolution late. A deadline that
+// is near, already past or zero goes to the real connection at once, so
+// that net/http's "abort this read now" (a deadline in the past) keeps its
+// exact meaning.
+//
+// WrapHTTP goes further: with http.Server's timeouts off, the listener
+// applies the same timeouts itself, from the connection states net/http
+// reports anyway (http.Server.ConnState) and from the first bytes of each
+// request, with no clock read.
 package netdeadline
 
 import (
@@ -58,6 +65,12 @@ type Listener struct {
 
 	done chan struct{}
 	once sync.Once
+
+	// timeouts are the HTTP/1 timeouts applied from connection states
+	// (see WrapHTTP); all zero for Wrap. precise says one is shorter than
+	// minCoarse, so that stamps read the clock (see stamp).
+	timeouts Timeouts
+	precise  bool
 }
 
 // Wrap returns a Listener for ln, with Resolution and MinCoarse, and
@@ -88,6 +101,11 @@ func (l *Listener) Accept() (net.Conn, error) {
 		return nil, err
 	}
 	cc := &Conn{Conn: c, l: l}
+	if l.timeouts != (Timeouts{}) {
+		cc.start = l.stamp()
+		cc.phase.Store(phaseHeader)
+		cc.stateDeadline(&cc.read, cc.start, l.timeouts.ReadHeader, c.SetReadDeadline)
+	}
 	l.mu.Lock()
 	l.conns[cc] = struct{}{}
 	if l.stopped {
@@ -174,6 +192,12 @@ type Conn struct {
 	mu          sync.Mutex
 	read, write side
 	closed      bool
+	// phase is where the connection is in the HTTP/1 exchange, for the
+	// timeouts a WrapHTTP listener applies (see ConnState); phaseNone
+	// otherwise. It is written under mu and read without it by Read.
+	phase atomic.Uint32
+	// start is the stamp of the current request's first bytes.
+	start time.Duration
 }
 
 // side is one direction's deadline.
@@ -184,6 +208,10 @@ type side struct {
 	// real says a deadline is set on the real connection (near, past or
 	// expired by the listener), to be cleared before a coarse one counts.
 	real bool
+	// state says the deadline is a timeout the listener applied from the
+	// connection's state, which net/http's zero deadlines between
+	// requests do not clear (see set).
+	state bool
 }
 
 // SetDeadline sets both deadlines; see SetReadDeadline.
@@ -215,6 +243,12 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 }
 
 // set sets the deadline of one side.
+//
+// A zero t clears the deadline, except on the read side of a connection
+// waiting for a request (phaseHeader or phaseIdle) whose deadline is a
+// timeout from its state: with its own timeouts off, net/http sets zero
+// read deadlines there to mean "no timeout of mine", which must not clear
+// the listener's.
 func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 	var due time.Duration
 	if !t.IsZero() {
@@ -229,21 +263,24 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 	defer c.mu.Unlock()
 	switch {
 	case due > 0:
-		s.due = due
+		s.due, s.state = due, false
 		if !s.real {
 			return nil
 		}
 		s.real = false
 		return setReal(time.Time{})
 	case t.IsZero():
-		s.due = 0
+		if s.state && s == &c.read && c.waiting() {
+			return nil
+		}
+		s.due, s.state = 0, false
 		if !s.real {
 			return nil
 		}
 		s.real = false
 		return setReal(time.Time{})
 	default:
-		s.due, s.real = 0, true
+		s.due, s.real, s.state = 0, true, false
 		return setReal(t)
 	}
 }
@@ -268,11 +305,11 @@ func (c *Conn) expire(now time.Duration) {
 		return
 	}
 	if passed(c.read, now) {
-		c.read = side{real: true}
+		c.read = side{real: true, state: c.read.state}
 		_ = c.Conn.SetReadDeadline(expired) // a closed connection fails harmlessly
 	}
 	if passed(c.write, now) {
-		c.write = side{real: true}
+		c.write = side{real: true, state: c.write.state}
 		_ = c.Conn.SetWriteDeadline(expired)
 	}
 }

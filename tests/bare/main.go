@@ -10,9 +10,10 @@
 //	go run ./tests/bare -addr 127.0.0.1:7398
 //
 // Two flags, off by default, measure what a safe server's timeouts cost
-// the same few lines: -timeouts sets Warden's http.Server timeouts (5 s
-// headers, 10 s request, 15 s write, 60 s idle), and -netdeadline serves
-// them through the listener Warden uses (package netdeadline).
+// the same few lines: -timeouts sets Warden's timeouts (5 s headers, 10 s
+// request, 15 s write, 60 s idle) as http.Server's, and -netdeadline with
+// it applies them as Warden does, from the listener (netdeadline.WrapHTTP);
+// -netdeadline alone serves through that listener with no timeout.
 package main
 
 import (
@@ -29,8 +30,8 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:7398", "listen address")
-	timeouts := flag.Bool("timeouts", false, "set Warden's http.Server timeouts")
-	coarse := flag.Bool("netdeadline", false, "serve through netdeadline's listener")
+	timeouts := flag.Bool("timeouts", false, "set Warden's timeouts")
+	coarse := flag.Bool("netdeadline", false, "serve through netdeadline's listener, which applies the timeouts")
 	flag.Parse()
 	if err := serve(*addr, *timeouts, *coarse); err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
@@ -42,16 +43,21 @@ func main() {
 // asked.
 func serve(addr string, timeouts, coarse bool) error {
 	srv := &http.Server{Handler: newMux()}
-	if timeouts {
-		srv.ReadHeaderTimeout, srv.ReadTimeout = 5*time.Second, 10*time.Second
-		srv.WriteTimeout, srv.IdleTimeout = 15*time.Second, 60*time.Second
-	}
+	to := netdeadline.Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 15 * time.Second, Idle: 60 * time.Second}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	if coarse {
-		ln = netdeadline.Wrap(ln)
+	switch {
+	case coarse:
+		if !timeouts {
+			to = netdeadline.Timeouts{}
+		}
+		l := netdeadline.WrapHTTP(ln, to)
+		srv.ConnState = l.ConnState
+		return srv.Serve(l)
+	case timeouts:
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = to.ReadHeader, to.Read, to.Write, to.Idle
 	}
 	return srv.Serve(ln)
 }
