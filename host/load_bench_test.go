@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
-
-	"github.com/warden-rpc/warden/interrupt"
 )
 
 // BenchmarkHost_load measures loading the largest committed plugin, the Go
@@ -58,10 +56,11 @@ func BenchmarkHost_prepare(b *testing.B) {
 	b.SetBytes(size)
 	for b.Loop() {
 		for _, wasm := range mods {
-			if err := checkModuleLimits(wasm); err != nil {
+			m, err := readModule(wasm)
+			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := interrupt.Instrument(wasm); err != nil {
+			if _, err := m.Instrument(); err != nil {
 				b.Fatal(err)
 			}
 		}
