@@ -1,7 +1,9 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -239,5 +241,24 @@ func TestInstanceCost_atLimits(t *testing.T) {
 	}
 	for _, inst := range insts {
 		_ = inst.mod.Close(context.Background())
+	}
+}
+
+// TestReadModule_limitsBeforeRewrite checks that the limits are checked on
+// the original's counts right after the one read, before the rewrite (and
+// so before wazero): a module over the globals limit and without a memory,
+// which the rewrite refuses, is refused for its globals.
+func TestReadModule_limitsBeforeRewrite(t *testing.T) {
+	n := abi.MaxGlobals + 1
+	body := binary.AppendUvarint(nil, uint64(n))
+	body = append(body, bytes.Repeat([]byte{0x7f, 0x00, 0x41, 0x00, 0x0b}, n)...)
+	wasm := append(binary.AppendUvarint([]byte(hdr+"\x06"), uint64(len(body))), body...)
+	if _, err := interrupt.Instrument(wasm); err == nil || !strings.Contains(err.Error(), "no memory") {
+		t.Fatalf("Instrument() = %v, want the rewrite's refusal of a module without memory", err)
+	}
+	_, err := readModule(wasm)
+	want := fmt.Sprintf("the module declares %d globals, more than the limit of %d (defined and imported together)", n, abi.MaxGlobals)
+	if err == nil || err.Error() != want {
+		t.Fatalf("readModule() = %v, want %q", err, want)
 	}
 }
