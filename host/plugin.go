@@ -132,8 +132,9 @@ func (p *Plugin) Instances() int { return int(p.pool.live.Load()) }
 //
 // # Errors
 //
-// It fails when the manifest is refused, the file cannot be compiled, does
-// not fit the ABI, or its init fails; the error names the plugin.
+// It fails when the file is malformed or declares more than the module
+// limits, the manifest is refused, the file cannot be compiled, does not
+// fit the ABI, or its init fails; the error names the plugin.
 func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) {
 	name := f.name
 	p := &Plugin{Name: name, Version: f.version, Path: f.path, LoadedAt: time.Now(), host: h, key: f.key, drained: make(chan struct{}),
