@@ -12,23 +12,45 @@ import (
 	"github.com/warden-rpc/warden/interrupt"
 )
 
-// compile instruments wasm (package interrupt) and compiles the result:
-// the guest then traps at its next function entry or loop iteration once
-// its instance's flag is set, so the runtime needs no goroutine per call
-// to watch the context. wasm is left as it is, for storing and hashing.
+// readModule reads wasm with package interrupt, once, and refuses a module
+// that declares more than the host's module limits (checkModuleLimits) on
+// the counts of the original bytes, before anything is allocated by them.
 //
 // # Errors
 //
-// The rewriter reads the module before wazero: a malformed module, one
-// with counts that would exhaust memory, a reserved export, a reference to
-// a global past its own or no memory get the rewriter's error
-// ("instrument: ..."); the rest get wazero's ("compile: ...").
-func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
-	out, err := interrupt.Instrument(wasm)
+// A malformed module, one with counts larger than its bytes could hold, a
+// reserved import or export, or a reference to a global past its own get
+// the rewriter's error ("instrument: ..."); a module over the limits gets
+// checkModuleLimits's.
+func readModule(wasm []byte) (*interrupt.Module, error) {
+	m, err := interrupt.Read(wasm)
 	if err != nil {
-		// Not a fallback to compiling wasm for wazero's own message: a
-		// module the rewriter refuses for its counts would make wazero
-		// allocate gigabytes.
+		return nil, fmt.Errorf("instrument: %w", err)
+	}
+	if err := checkModuleLimits(m.Decls()); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// compile instruments m (package interrupt) and compiles the result: the
+// guest then traps at its next function entry or loop iteration once its
+// instance's flag is set, so the runtime needs no goroutine per call to
+// watch the context. The plugin's bytes are left as they are, for storing
+// and hashing.
+//
+// # Errors
+//
+// The rewriter reads the code before wazero: a malformed function, one
+// with more locals than the limit, a reference to a global past the
+// module's own or no memory get the rewriter's error ("instrument: ...");
+// the rest get wazero's ("compile: ...").
+func (h *Host) compile(ctx context.Context, m *interrupt.Module) (wazero.CompiledModule, error) {
+	out, err := m.Instrument()
+	if err != nil {
+		// Not a fallback to compiling the original for wazero's own
+		// message: a module the rewriter refuses for its counts would
+		// make wazero allocate gigabytes.
 		return nil, fmt.Errorf("instrument: %w", err)
 	}
 	c, err := h.rt.CompileModule(ctx, out)

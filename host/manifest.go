@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/warden-rpc/warden/interrupt"
 	"github.com/warden-rpc/warden/manifest"
 	"github.com/warden-rpc/warden/outbound"
 )
@@ -25,28 +26,26 @@ func (h *Host) maxima() manifest.Maxima {
 }
 
 // applyManifest parses f's manifest (the defaults without one) into p: its
-// call timeout, environment and outbound client. It returns the module to
-// compile: f.wasm, with its memory capped when the manifest lowers
-// memory_mib below the server's cap.
+// call timeout, environment and outbound client. When the manifest lowers
+// memory_mib below the server's cap, it caps the memories of mod, f's
+// module as readModule read it, for compile to write.
 //
 // # Errors
 //
 // It fails when the manifest is refused, or the module's initial memory is
 // over the manifest's memory_mib; the error names the manifest file.
-func (h *Host) applyManifest(p *Plugin, f snapshotFile) ([]byte, error) {
+func (h *Host) applyManifest(p *Plugin, f snapshotFile, mod *interrupt.Module) error {
 	max := h.maxima()
 	m := manifest.Default(max)
 	if f.manifest != nil {
 		var err error
 		if m, err = manifest.Parse(f.manifest, max); err != nil {
-			return nil, fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(f.path)), err)
+			return fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(f.path)), err)
 		}
 	}
-	wasm := f.wasm
 	if m.Limits.MemoryMiB < max.MemoryMiB {
-		var err error
-		if wasm, err = capMemory(f.wasm, uint32(m.Limits.MemoryMiB*pagesPerMiB)); err != nil {
-			return nil, fmt.Errorf("manifest %s: memory_mib %d: %w", filepath.Base(manifestPath(f.path)), m.Limits.MemoryMiB, err)
+		if err := mod.CapMemory(uint32(m.Limits.MemoryMiB * pagesPerMiB)); err != nil {
+			return fmt.Errorf("manifest %s: memory_mib %d: %w", filepath.Base(manifestPath(f.path)), m.Limits.MemoryMiB, err)
 		}
 	}
 	p.manifest, p.callTimeout = m, m.Limits.CallTimeout.Duration
@@ -58,7 +57,7 @@ func (h *Host) applyManifest(p *Plugin, f snapshotFile) ([]byte, error) {
 		MaxRequestBytes:  m.HTTP.MaxRequestBytes,
 		MaxResponseBytes: m.HTTP.MaxResponseBytes,
 	})
-	return wasm, nil
+	return nil
 }
 
 // Grants returns the origins the plugin's manifest grants it for outbound

@@ -1,7 +1,9 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/interrupt"
 )
 
 // TestHost_Reload_tables drops in plugins whose tables could grow past
@@ -78,62 +81,25 @@ func TestCheckModuleLimits_sdkPlugins(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := checkModuleLimits(wasm); err != nil {
+			m, err := interrupt.Read(wasm)
+			if err != nil {
 				t.Fatal(err)
 			}
-			d, _ := readModule(wasm)
-			if len(d.tables) != 1 || !d.tables[0].hasMax || d.tables[0].max > abi.MaxTableElements || d.elemSegments != 1 {
+			d := m.Decls()
+			if err := checkModuleLimits(d); err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Tables) != 1 || !d.Tables[0].HasMax || d.Tables[0].Max > abi.MaxTableElements || d.ElemSegments != 1 {
 				t.Fatalf("declares %+v", d)
 			}
-			t.Logf("%d globals, %d data segments, %d element segments of %d elements", d.globals, d.dataSegments, d.elemSegments, d.elements)
-		})
-	}
-}
-
-func TestReadModule_tables(t *testing.T) {
-	tests := []struct {
-		name, wasm string
-		want       []tableDecl
-		wantErr    string
-	}{
-		{"NoTables", hdr, nil, ""},
-		{"MinMax", hdr + "\x04\x05\x01\x70\x01\x03\x07", []tableDecl{{min: 3, max: 7, hasMax: true}}, ""},
-		{"NoMax", hdr + "\x04\x05\x01\x70\x00\x80\x01", []tableDecl{{min: 128}}, ""},
-		{"ImportThenDefined", hdr + "\x02\x0f\x02\x01m\x01f\x00\x00\x01m\x01t\x01\x70\x00\x02" + "\x04\x05\x01\x70\x01\x01\x04",
-			[]tableDecl{{module: "m", name: "t", min: 2}, {index: 1, min: 1, max: 4, hasMax: true}}, ""},
-		{"InitExpr", hdr + "\x04\x0a\x01\x40\x00\x70\x01\x01\x02\xd0\x70\x0b", []tableDecl{{min: 1, max: 2, hasMax: true}}, ""},
-		{"ErrInitExprOp", hdr + "\x04\x08\x01\x40\x00\x70\x01\x01\x02\x00", nil, "unsupported instruction"},
-		{"ErrBadMagic", "\x00asm\x02\x00\x00\x00", nil, "not a WebAssembly"},
-		{"ErrSectionTooLong", hdr + "\x04\x7f\x01", nil, "truncated"},
-		{"ErrLEBTooLong", hdr + "\x04\x80\x80\x80\x80\x80\x01", nil, "malformed LEB128"},
-		{"ErrLEBOverflow", hdr + "\x04\x08\x01\x70\x00\xff\xff\xff\xff\x7f", nil, "malformed LEB128"},
-		{"ErrUnknownImportKind", hdr + "\x02\x06\x01\x01m\x01f\x09", nil, "unknown kind"},
-		{"ErrTableFlag", hdr + "\x04\x04\x01\x70\x04\x01", nil, "unknown table limits flag"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, err := readModule([]byte(tt.wasm))
-			got := d.tables
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("readModule() = %+v, %v, want error %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || len(got) != len(tt.want) {
-				t.Fatalf("readModule() = %+v, %v, want %+v", got, err, tt.want)
-			}
-			for i := range got {
-				if got[i] != tt.want[i] {
-					t.Fatalf("table %d = %#v, want %#v", i, got[i], tt.want[i])
-				}
-			}
+			t.Logf("%d globals, %d data segments, %d element segments of %d elements", d.Globals, d.DataSegments, d.ElemSegments, d.Elements)
 		})
 	}
 }
 
 // FuzzModuleTables checks that the module reader never panics or reads out
-// of bounds, whatever the bytes, and agrees with checkModuleLimits.
+// of bounds, whatever the bytes, and that checkModuleLimits refuses exactly
+// the modules it reads whose declarations pass a limit.
 func FuzzModuleTables(f *testing.F) {
 	for _, name := range []string{"tables/unbounded.wasm", "tables/huge_min.wasm", "tables/imported.wasm", "tables/grow.wasm", "hostile.wasm"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -142,31 +108,34 @@ func FuzzModuleTables(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Add([]byte("\x00asm\x01\x00\x00\x00\x04\x0a\x01\x40\x00\x70\x01\x01\x02\xd0\x70\x0b"))
+	f.Add([]byte(hdr + "\x04\x05\x01\x70\x01\x03\x07"))
+	f.Add([]byte(hdr + "\x02\x0f\x02\x01m\x01f\x00\x00\x01m\x01t\x01\x70\x00\x02" + "\x04\x05\x01\x70\x01\x01\x04"))
+	f.Add([]byte(hdr + "\x0b\x07\x02\x01\x01x\x01\x01y"))
 	for _, c := range []declCounts{{globals: 3, dataSegments: 2, elemSegments: 2, elements: 5}, {dataSegments: 1}} {
 		f.Add(limitModule("fuzz", c))
 	}
-	for _, seg := range segmentCases {
-		f.Add([]byte(seg.wasm))
-	}
 	f.Fuzz(func(t *testing.T, wasm []byte) {
-		d, err := readModule(wasm)
-		cerr := checkModuleLimits(wasm)
+		m, err := interrupt.Read(wasm)
 		if err != nil {
-			if cerr == nil {
-				t.Fatalf("checkModuleLimits accepted a module readModule could not read: %v", err)
+			if _, rerr := readModule(wasm); rerr == nil {
+				t.Fatalf("readModule accepted a module interrupt.Read refused: %v", err)
 			}
 			return
 		}
-		bounded := d.globals <= abi.MaxGlobals && d.dataSegments <= abi.MaxDataSegments &&
-			d.elemSegments <= abi.MaxElementSegments && d.elements <= abi.MaxSegmentElements
+		d := m.Decls()
+		cerr := checkModuleLimits(d)
+		if _, rerr := readModule(wasm); (rerr == nil) != (cerr == nil) {
+			t.Fatalf("readModule = %v, checkModuleLimits = %v", rerr, cerr)
+		}
+		bounded := d.Globals <= abi.MaxGlobals && d.DataSegments <= abi.MaxDataSegments &&
+			d.ElemSegments <= abi.MaxElementSegments && d.Elements <= abi.MaxSegmentElements
 		var total uint64
-		for i, tt := range d.tables {
-			if tt.index != uint32(i) {
-				t.Fatalf("table %d has index %d", i, tt.index)
+		for i, tt := range d.Tables {
+			if tt.Index != uint32(i) {
+				t.Fatalf("table %d has index %d", i, tt.Index)
 			}
-			bounded = bounded && tt.hasMax && tt.max <= abi.MaxTableElements
-			total += uint64(tt.max)
+			bounded = bounded && tt.HasMax && tt.Max <= abi.MaxTableElements
+			total += uint64(tt.Max)
 		}
 		bounded = bounded && total <= abi.MaxTableElements
 		if bounded != (cerr == nil) {
@@ -175,52 +144,7 @@ func FuzzModuleTables(f *testing.F) {
 	})
 }
 
-// segmentCases are modules whose globals and segments readModule counts.
-var segmentCases = []struct {
-	name, wasm string
-	want       moduleDecls
-	wantErr    string
-}{
-	{"ImportedAndDefinedGlobals", hdr + "\x02\x0f\x02\x01m\x01g\x03\x7f\x00\x01m\x01h\x03\x7e\x01" +
-		"\x06\x0e\x02\x7f\x01\x41\x00\x0b\x7d\x00\x43\x00\x00\x00\x00\x0b",
-		moduleDecls{globals: 4}, ""},
-	{"DataSegments", hdr + "\x0b\x07\x02\x01\x01x\x01\x01y", moduleDecls{dataSegments: 2}, ""},
-	// Flags 0 (active, function indexes), 1 (passive), 2 (explicit
-	// table), 3 (declarative), 4 to 7 (the same with expressions).
-	{"ElementSegments", hdr + "\x09\x35\x08" +
-		"\x00\x41\x00\x0b\x02\x00\x01" +
-		"\x01\x00\x01\x00" +
-		"\x02\x00\x41\x00\x0b\x00\x01\x00" +
-		"\x03\x00\x00" +
-		"\x04\x41\x00\x0b\x01\xd2\x00\x0b" +
-		"\x05\x70\x02\xd0\x70\x0b\xd2\x01\x0b" +
-		"\x06\x00\x41\x00\x0b\x70\x00" +
-		"\x07\x70\x01\xd2\x00\x0b",
-		moduleDecls{elemSegments: 8, elements: 8}, ""},
-	{"ErrElementFlags", hdr + "\x09\x02\x01\x08", moduleDecls{}, "unknown flags"},
-	{"ErrElementTruncated", hdr + "\x09\x04\x01\x00\x41\x00", moduleDecls{}, "truncated"},
-	{"ErrElementCountTooLarge", hdr + "\x09\x04\x01\x01\x00\x05", moduleDecls{}, "truncated"},
-}
-
 const hdr = "\x00asm\x01\x00\x00\x00"
-
-func TestReadModule_segments(t *testing.T) {
-	for _, tt := range segmentCases {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := readModule([]byte(tt.wasm))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("readModule() = %+v, %v, want error %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || got.globals != tt.want.globals || got.dataSegments != tt.want.dataSegments ||
-				got.elemSegments != tt.want.elemSegments || got.elements != tt.want.elements {
-				t.Fatalf("readModule() = %+v, %v, want %+v", got, err, tt.want)
-			}
-		})
-	}
-}
 
 // atLimits is a module that declares as much as the limits allow.
 var atLimits = declCounts{globals: abi.MaxGlobals, dataSegments: abi.MaxDataSegments,
@@ -317,5 +241,24 @@ func TestInstanceCost_atLimits(t *testing.T) {
 	}
 	for _, inst := range insts {
 		_ = inst.mod.Close(context.Background())
+	}
+}
+
+// TestReadModule_limitsBeforeRewrite checks that the limits are checked on
+// the original's counts right after the one read, before the rewrite (and
+// so before wazero): a module over the globals limit and without a memory,
+// which the rewrite refuses, is refused for its globals.
+func TestReadModule_limitsBeforeRewrite(t *testing.T) {
+	n := abi.MaxGlobals + 1
+	body := binary.AppendUvarint(nil, uint64(n))
+	body = append(body, bytes.Repeat([]byte{0x7f, 0x00, 0x41, 0x00, 0x0b}, n)...)
+	wasm := append(binary.AppendUvarint([]byte(hdr+"\x06"), uint64(len(body))), body...)
+	if _, err := interrupt.Instrument(wasm); err == nil || !strings.Contains(err.Error(), "no memory") {
+		t.Fatalf("Instrument() = %v, want the rewrite's refusal of a module without memory", err)
+	}
+	_, err := readModule(wasm)
+	want := fmt.Sprintf("the module declares %d globals, more than the limit of %d (defined and imported together)", n, abi.MaxGlobals)
+	if err == nil || err.Error() != want {
+		t.Fatalf("readModule() = %v, want %q", err, want)
 	}
 }

@@ -132,27 +132,29 @@ func (p *Plugin) Instances() int { return int(p.pool.live.Load()) }
 //
 // # Errors
 //
-// It fails when the manifest is refused, the file cannot be compiled, does
-// not fit the ABI, or its init fails; the error names the plugin.
+// It fails when the file is malformed or declares more than the module
+// limits, the manifest is refused, the file cannot be compiled, does not
+// fit the ABI, or its init fails; the error names the plugin.
 func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) {
-	name, wasm := f.name, f.wasm
+	name := f.name
 	p := &Plugin{Name: name, Version: f.version, Path: f.path, LoadedAt: time.Now(), host: h, key: f.key, drained: make(chan struct{}),
 		breaker: breaker{threshold: int32(h.cfg.BreakerThreshold), cooldown: h.cfg.BreakerCooldown}}
 	p.dbStats = h.statsFor(name)
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
-	var err error
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
-	if wasm, err = h.applyManifest(p, f); err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", name, err)
-	}
-	if p.compiled, err = h.compile(ctx, wasm); err != nil {
-		return nil, fmt.Errorf("plugin %s: %w", name, err)
-	}
-	err = validate(p.compiled, h.provided)
+	// One read of the bytes: the limits are checked on the original's
+	// counts before the rewrite and before wazero allocates by them.
+	mod, err := readModule(f.wasm)
 	if err == nil {
-		err = checkModuleLimits(wasm)
+		err = h.applyManifest(p, f, mod)
+	}
+	if err == nil {
+		p.compiled, err = h.compile(ctx, mod)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", name, err)
+	}
+	if err := validate(p.compiled, h.provided); err != nil {
 		_ = p.compiled.Close(ctx)
 		return nil, fmt.Errorf("plugin %s: %w", name, err)
 	}

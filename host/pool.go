@@ -69,12 +69,26 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fa
 
 // put returns inst to the pool. An unhealthy instance, or any instance after
 // close, is closed instead and never reused.
+//
+// # Notes
+//
+// close may run between the check of closed and the send to idle, and
+// drain idle before inst is in it; so put checks again after the send and,
+// when the pool has closed meanwhile, drains idle itself. Each instance is
+// then closed exactly once: the atomics are sequentially consistent, so
+// either put's second check sees closed (and put drains), or close set
+// closed after it and so drains after the send; and an instance leaves
+// idle only by one receive, whose receiver alone closes (or, for get,
+// uses and puts back) it.
 func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
 	if healthy && !pl.closed.Load() {
 		pl.track(inst)
 		select {
 		case pl.idle <- inst:
 			<-pl.slots
+			if pl.closed.Load() {
+				pl.drain(ctx)
+			}
 			return
 		default:
 		}
@@ -105,6 +119,11 @@ func (pl *pool) discard(ctx context.Context, inst *instance) {
 // closed when they are put back.
 func (pl *pool) close(ctx context.Context) {
 	pl.closed.Store(true)
+	pl.drain(ctx)
+}
+
+// drain closes the idle instances.
+func (pl *pool) drain(ctx context.Context) {
 	for {
 		select {
 		case inst := <-pl.idle:

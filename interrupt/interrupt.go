@@ -4,6 +4,11 @@
 // set it. The host sets the flag at a call's deadline; wazero then needs
 // no goroutine per call to watch the context (see RATIONALE.md,
 // "Interrupting guests with a flag").
+//
+// Its reader is the host's one reader of a module's bytes: Read walks the
+// sections once and records what the module declares (Decls), for the
+// host's limits, and the memory cap (Module.CapMemory) is written by the
+// same rewrite (see RATIONALE.md, "One reader of the module").
 package interrupt
 
 import (
@@ -79,14 +84,11 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 // index it does not have (ErrGlobalIndex), and one without a memory. Only what wazero would refuse
 // anyway, or an attack, is refused.
 func Instrument(wasm []byte) ([]byte, error) {
-	if len(wasm) < headerBytes || string(wasm[:4]) != "\x00asm" || string(wasm[4:8]) != "\x01\x00\x00\x00" {
-		return nil, errors.New("not a WebAssembly 1.0 binary module")
-	}
-	m, err := scan(wasm)
+	m, err := Read(wasm)
 	if err != nil {
 		return nil, err
 	}
-	return m.write(wasm)
+	return m.Instrument()
 }
 
 // section is one section of the module: its id and its contents.
@@ -96,8 +98,12 @@ type section struct {
 	content []byte
 }
 
-// module is what the rewrite needs to know of a module.
-type module struct {
+// Module is a module that Read has split into its sections and checked,
+// every section but the code, which Instrument reads as it rewrites it.
+// It is what the rewrite needs to know of the module, and what the module
+// declares (Decls).
+type Module struct {
+	wasm           []byte
 	sections       []section
 	importedFuncs  uint32
 	globals        uint32 // imported and defined
@@ -105,12 +111,16 @@ type module struct {
 	start          uint32
 	hasStart       bool
 	hasMemory      bool
+	decls          Decls
+	memories       []limit // the memories the memory section defines
+	memCap         uint32  // the maximum of those memories, when capped
+	capped         bool
 }
 
 // scan splits wasm into its sections and checks every part the rewrite
 // depends on.
-func scan(wasm []byte) (*module, error) {
-	m := &module{}
+func scan(wasm []byte) (*Module, error) {
+	m := &Module{wasm: wasm}
 	r := &reader{b: wasm, pos: headerBytes}
 	last := 0
 	for r.left() > 0 {
@@ -142,12 +152,13 @@ func scan(wasm []byte) (*module, error) {
 			return nil, err
 		}
 	}
+	m.decls.Globals = uint64(m.globals)
 	return m, nil
 }
 
 // check reads section s, in module order, and records or refuses what the
 // rewrite depends on.
-func (m *module) check(s section) error {
+func (m *Module) check(s section) error {
 	r := &reader{b: s.content, base: s.start}
 	var err error
 	switch s.id {
@@ -161,18 +172,16 @@ func (m *module) check(s section) error {
 	case secFunction:
 		err = vector(r, 1, func() error { _, err := r.u32(); return err })
 	case secTable:
-		err = vector(r, 3, func() error {
-			if err := valType(r); err != nil {
-				return err
-			}
-			return limits(r)
-		})
+		err = vector(r, 3, func() error { return m.table(r, "", "") })
 	case secImport:
-		m.importedFuncs, m.globals, m.hasMemory, err = imports(r)
+		err = m.imports(r)
 	case secMemory:
-		var n uint32
-		err = vector(r, 2, func() error { n++; return limits(r) })
-		m.hasMemory = m.hasMemory || n > 0
+		err = vector(r, 2, func() error {
+			l, err := limits(r)
+			m.memories = append(m.memories, l)
+			return err
+		})
+		m.hasMemory = m.hasMemory || len(m.memories) > 0
 	case secTag:
 		err = errors.New("exception handling is not enabled")
 	case secGlobal:
@@ -184,9 +193,13 @@ func (m *module) check(s section) error {
 		m.start, err = r.u32()
 		m.hasStart = true
 	case secElement:
-		err = elementSection(r, m.globals)
+		var n uint32
+		n, m.decls.Elements, err = elementSection(r, m.globals)
+		m.decls.ElemSegments = uint64(n)
 	case secData:
-		err = dataSection(r, m.globals)
+		var n uint32
+		n, err = dataSection(r, m.globals)
+		m.decls.DataSegments = uint64(n)
 	case secCode:
 		return nil // rewritten, and so checked, by write
 	default:
@@ -239,7 +252,7 @@ func reserved(name string) bool {
 }
 
 // write assembles the rewritten module.
-func (m *module) write(wasm []byte) ([]byte, error) {
+func (m *Module) write(wasm []byte) ([]byte, error) {
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
 	out = append(out, wasm[:headerBytes]...)
 	flag := m.globals
@@ -264,6 +277,8 @@ func (m *module) write(wasm []byte) ([]byte, error) {
 		case secExport:
 			out, wroteExports = m.exportSection(out, s.content, flag), true
 		case secStart: // exported instead
+		case secMemory:
+			out = m.memorySection(out, s.content)
 		case secCode:
 			out, err = m.codeSection(out, s, flag)
 		default:
@@ -301,7 +316,7 @@ func appendSection(out []byte, id byte, b []byte) []byte {
 
 // globalSection appends the global section old (nil for none) with the
 // flag and the check count added: mutable i32s that start at 0.
-func (m *module) globalSection(out, old []byte) []byte {
+func (m *Module) globalSection(out, old []byte) []byte {
 	b := appendU32(nil, m.definedGlobals+2)
 	if old != nil {
 		r := &reader{b: old}
@@ -314,7 +329,7 @@ func (m *module) globalSection(out, old []byte) []byte {
 
 // exportSection appends the export section old (nil for none) with the
 // flag's export and, when the module had a start section, its function's.
-func (m *module) exportSection(out, old []byte, flag uint32) []byte {
+func (m *Module) exportSection(out, old []byte, flag uint32) []byte {
 	var n uint32
 	var rest []byte
 	if old != nil {
@@ -337,7 +352,7 @@ func (m *module) exportSection(out, old []byte, flag uint32) []byte {
 }
 
 // codeSection appends the code section s with every body instrumented.
-func (m *module) codeSection(out []byte, s section, flag uint32) ([]byte, error) {
+func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error) {
 	r := &reader{b: s.content, base: s.start}
 	n, err := r.count(2)
 	if err != nil {

@@ -37,43 +37,41 @@ func constExpr(r *reader, globals uint32) error {
 	}
 }
 
-// imports reads the import section and returns how many functions and
-// globals it imports, and whether it imports a memory; it refuses an
-// import of a reserved name.
-func imports(r *reader) (funcs, globals uint32, memory bool, err error) {
+// imports reads the import section into m: how many functions and globals
+// it imports, the tables it imports and whether it imports a memory; it
+// refuses an import of a reserved name.
+func (m *Module) imports(r *reader) error {
 	n, err := r.count(4)
 	if err != nil {
-		return 0, 0, false, err
+		return err
 	}
 	for range n {
 		mod, err := r.name()
 		if err != nil {
-			return 0, 0, false, err
+			return err
 		}
 		name, err := r.name()
 		if err != nil {
-			return 0, 0, false, err
+			return err
 		}
 		if reserved(name) {
-			return 0, 0, false, fmt.Errorf("import %s.%s: %w", mod, name, ErrReserved)
+			return fmt.Errorf("import %s.%s: %w", mod, name, ErrReserved)
 		}
 		kind, err := r.byte()
 		if err != nil {
-			return 0, 0, false, err
+			return err
 		}
 		switch kind {
 		case 0x00: // func: type index
-			funcs++
+			m.importedFuncs++
 			_, err = r.u32()
 		case 0x01: // table: reftype limits
-			if err = valType(r); err == nil {
-				err = limits(r)
-			}
+			err = m.table(r, mod, name)
 		case 0x02: // memory: limits
-			memory = true
-			err = limits(r)
+			m.hasMemory = true
+			_, err = limits(r)
 		case 0x03: // global: valtype mut
-			globals++
+			m.globals++
 			if err = valType(r); err == nil {
 				_, err = r.byte()
 			}
@@ -81,29 +79,36 @@ func imports(r *reader) (funcs, globals uint32, memory bool, err error) {
 			err = fmt.Errorf("import %s.%s: kind %#x: not one of this runtime's", mod, name, kind)
 		}
 		if err != nil {
-			return 0, 0, false, err
+			return err
 		}
 	}
-	return funcs, globals, memory, nil
+	return nil
+}
+
+// limit is a table's or a memory's limits, as declared.
+type limit struct {
+	flags    byte
+	min, max uint32
 }
 
 // limits reads a table's or a memory's limits; flags 2 and 3 are shared
 // memories, which wazero refuses without threads.
-func limits(r *reader) error {
-	flags, err := r.byte()
-	if err != nil {
-		return err
+func limits(r *reader) (limit, error) {
+	var l limit
+	var err error
+	if l.flags, err = r.byte(); err != nil {
+		return l, err
 	}
-	if flags > 3 {
-		return fmt.Errorf("limits flags %#x: not one of this runtime's", flags)
+	if l.flags > 3 {
+		return l, fmt.Errorf("limits flags %#x: not one of this runtime's", l.flags)
 	}
-	if _, err := r.u32(); err != nil {
-		return err
+	if l.min, err = r.u32(); err != nil {
+		return l, err
 	}
-	if flags&1 != 0 {
-		_, err = r.u32()
+	if l.flags&1 != 0 {
+		l.max, err = r.u32()
 	}
-	return err
+	return l, err
 }
 
 // globalSection reads the global section and returns its count, checking
@@ -127,50 +132,54 @@ func globalSection(r *reader, globals uint32) (uint32, error) {
 	return n, nil
 }
 
-// elementSection checks every constant expression of the element section:
-// offsets and element expressions.
-func elementSection(r *reader, globals uint32) error {
+// elementSection checks every constant expression of the element section,
+// offsets and element expressions, and returns how many segments it has
+// and how many elements they hold together.
+func elementSection(r *reader, globals uint32) (segments uint32, elements uint64, err error) {
 	n, err := r.count(2)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	for i := range n {
-		if err := elementSegment(r, globals); err != nil {
-			return fmt.Errorf("element segment %d: %w", i, err)
+		count, err := elementSegment(r, globals)
+		if err != nil {
+			return 0, 0, fmt.Errorf("element segment %d: %w", i, err)
 		}
+		elements += uint64(count)
 	}
-	return nil
+	return n, elements, nil
 }
 
 // elementSegment reads one element segment, in any of its eight forms:
 // bit 0 passive or declarative, bit 1 an explicit table (when active) or a
-// kind, bit 2 expressions instead of function indices.
-func elementSegment(r *reader, globals uint32) error {
+// kind, bit 2 expressions instead of function indices; it returns how many
+// elements the segment holds.
+func elementSegment(r *reader, globals uint32) (uint32, error) {
 	flags, err := r.u32()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if flags > 7 {
-		return fmt.Errorf("flags %d: unknown", flags)
+		return 0, fmt.Errorf("flags %d: unknown", flags)
 	}
 	if flags&3 == 2 {
 		if _, err := r.u32(); err != nil { // table index
-			return err
+			return 0, err
 		}
 	}
 	if flags&1 == 0 {
 		if err := constExpr(r, globals); err != nil { // offset
-			return err
+			return 0, err
 		}
 	}
 	if flags&3 != 0 {
 		if _, err := r.byte(); err != nil { // elemkind or reftype
-			return err
+			return 0, err
 		}
 	}
 	count, err := r.count(1)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for range count {
 		if flags&4 == 0 {
@@ -179,27 +188,28 @@ func elementSegment(r *reader, globals uint32) error {
 			err = constExpr(r, globals)
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return count, nil
 }
 
-// dataSection checks the offsets of the data section's active segments.
-func dataSection(r *reader, globals uint32) error {
+// dataSection checks the offsets of the data section's active segments and
+// returns how many segments it has.
+func dataSection(r *reader, globals uint32) (uint32, error) {
 	n, err := r.count(2)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for i := range n {
 		flags, err := r.u32()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		switch flags {
 		case 2: // memory index, then as 0
 			if _, err = r.u32(); err != nil {
-				return err
+				return 0, err
 			}
 			fallthrough
 		case 0:
@@ -209,15 +219,15 @@ func dataSection(r *reader, globals uint32) error {
 			err = fmt.Errorf("flags %d: unknown", flags)
 		}
 		if err != nil {
-			return fmt.Errorf("data segment %d: %w", i, err)
+			return 0, fmt.Errorf("data segment %d: %w", i, err)
 		}
 		size, err := r.u32()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := r.bytes(uint64(size)); err != nil {
-			return fmt.Errorf("data segment %d: %w", i, err)
+			return 0, fmt.Errorf("data segment %d: %w", i, err)
 		}
 	}
-	return nil
+	return n, nil
 }
