@@ -6,9 +6,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/host"
@@ -240,4 +243,58 @@ func pluginVersion(t *testing.T, h *host.Host, name string) string {
 	}
 	t.Fatalf("plugin %s is not loaded", name)
 	return ""
+}
+
+// TestRoutes_builtinPatternsReserved checks what dispatch relies on: every
+// built-in route pattern, with every optional group of routes on, is "/"
+// or lies under a reserved prefix, so that no path a plugin may serve
+// matches a built-in route in any method. It reads the patterns out of
+// httprouter v1.3.0's trees, which it does not export.
+func TestRoutes_builtinPatternsReserved(t *testing.T) {
+	h, err := host.New(context.Background(), host.Config{PluginDir: t.TempDir(), Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close(context.Background()) })
+	s, _ := startAccounts(t, Config{Admin: h, Console: http.NotFoundHandler(), NativeEcho: true})
+	patterns := routerPatterns(t, s.routes())
+	for _, want := range []string{"/", "/healthcheck", "/v2/rpc/*id", "/v2/account", "/_warden/plugins", "/_warden/console/*rest", "/_bench/echo"} {
+		if !slices.Contains(patterns, want) {
+			t.Fatalf("the patterns read from the router %q lack %s", patterns, want)
+		}
+	}
+	for _, p := range patterns {
+		static, _, _ := strings.Cut(p, ":")
+		static, _, _ = strings.Cut(static, "*")
+		prefix := reservedPath(static)
+		if p != "/" && (prefix == "" || static != p && !strings.HasPrefix(strings.ToLower(static), prefix)) {
+			t.Errorf("built-in pattern %s is not under a reserved prefix", p)
+		}
+	}
+}
+
+// routerPatterns returns the patterns registered in r, in any method.
+func routerPatterns(t *testing.T, r *httprouter.Router) []string {
+	t.Helper()
+	trees := reflect.ValueOf(r).Elem().FieldByName("trees")
+	if trees.Kind() != reflect.Map {
+		t.Fatalf("httprouter.Router.trees is a %s, not a map", trees.Kind())
+	}
+	var out []string
+	var walk func(prefix string, n reflect.Value)
+	walk = func(prefix string, n reflect.Value) {
+		n = n.Elem()
+		full := prefix + n.FieldByName("path").String()
+		if !n.FieldByName("handle").IsNil() && !slices.Contains(out, full) {
+			out = append(out, full)
+		}
+		children := n.FieldByName("children")
+		for i := range children.Len() {
+			walk(full, children.Index(i))
+		}
+	}
+	for it := trees.MapRange(); it.Next(); {
+		walk("", it.Value())
+	}
+	return out
 }

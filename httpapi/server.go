@@ -184,7 +184,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		s.access = &access
 	}
-	s.handler = s.middleware(s.routes())
+	s.handler = s.middleware(s.dispatch(s.routes()))
 	s.srv = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
