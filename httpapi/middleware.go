@@ -89,6 +89,18 @@ type requestWriter struct {
 	// plugin route, in the same allocation.
 	hostReq  host.Request
 	hostHTTP host.HTTPRequest
+	// hostUser is the session's user for hostReq (see hostUser).
+	hostUser host.User
+}
+
+// hostUser returns the writer's host.User, or a new one when w did not
+// come from the middleware. Each request authenticates once, so the one
+// slot is enough.
+func hostUser(w http.ResponseWriter) *host.User {
+	if rw, ok := w.(*requestWriter); ok {
+		return &rw.hostUser
+	}
+	return new(host.User)
 }
 
 // hostHTTPRequest returns the writer's host.HTTPRequest, or a new one when

@@ -185,7 +185,7 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		var user *host.User
 		auth := r.Header.Get("Authorization")
 		if strings.HasPrefix(auth, prefixBearer) {
-			u, err := s.bearerUser(r, auth)
+			u, err := s.bearerUser(w, r, auth)
 			if err != nil && route.SessionRequired {
 				return err
 			}
