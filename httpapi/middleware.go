@@ -91,6 +91,9 @@ type requestWriter struct {
 	hostHTTP host.HTTPRequest
 	// hostUser is the session's user for hostReq (see hostUser).
 	hostUser host.User
+	// headerValues holds the values of a plugin route's first response
+	// headers (see writeRouteResult).
+	headerValues [2]string
 }
 
 // hostUser returns the writer's host.User, or a new one when w did not

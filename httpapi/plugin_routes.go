@@ -234,8 +234,19 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 	}
 	markPlugin(w, r, res.Plugin, res.Version)
 	h := w.Header()
-	for _, kv := range res.Headers {
-		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
+	var room []string
+	if rw, ok := w.(*requestWriter); ok {
+		room = rw.headerValues[:0]
+	}
+	for _, kv := range res.Headers { // the host gives canonical names already
+		if old := h[kv[0]]; len(old) == 0 && len(room) < cap(room) {
+			// The value's own slice, in the request's memory: capped, so
+			// that an append to it (http.Header.Add) copies it.
+			room = append(room, kv[1])
+			h[kv[0]] = room[len(room)-1 : len(room) : len(room)]
+		} else {
+			h[kv[0]] = append(old, kv[1])
+		}
 	}
 	w.WriteHeader(res.Status)
 	_, _ = w.Write(res.Output) // the client went away; nothing to do
