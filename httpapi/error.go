@@ -89,15 +89,20 @@ const (
 // Warden-Plugin header and, through the request's info, in its access and
 // error log lines, so that "which code ran?" always has an answer.
 func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
-	ri := info(w)
 	var v []string
-	if ri.srv != nil {
+	if ri := info(w); ri.srv != nil {
 		v = ri.srv.marks.value(plugin, version)
 	} else {
 		v = []string{plugin + "@" + version}
 	}
+	setMark(w, v)
+}
+
+// setMark sets the Warden-Plugin header and the request's plugin to the
+// prebuilt value v (see pluginMarks).
+func setMark(w http.ResponseWriter, v []string) {
 	w.Header()[headerPlugin] = v
-	ri.plugin = v[0]
+	info(w).plugin = v[0]
 }
 
 // maxPluginMarks bounds pluginMarks; reloads make new versions.
