@@ -188,7 +188,9 @@ func TestServer_dispatchSameAsRouter(t *testing.T) {
 	paths := []string{"/", "/test", "/test/", "/TEST", "//test", "/x/../test", "/items/1", "/items/1/", "/items/",
 		"/me", "/created", "/x/y/z/w", "/x/y/z/w/", "/v2/rpc/a", "/V2/rpc/a", "/x/../v2/rpc", "/healthcheck",
 		"/healthcheck/", "/healthcheck/a/b/c", "/v2/rpc/echo", "/v2/rpc/", "/_warden/plugins", "/_warden/plugins/a",
-		"/_warden/a/b/c", "/_bench/echo", "/_bench/test", "/_bench/a/b", "/nothing", "*", ""}
+		"/_warden/a/b/c", "/_bench/echo", "/_bench/test", "/_bench/a/b", "/nothing", "*", "",
+		"/v2/rpc/echo?http_key=" + testHTTPKey + "&unwrap", "/v2/rpc/ECHO?http_key=" + testHTTPKey, "/v2/rpc/a/b?http_key=" + testHTTPKey,
+		"/v2/rpc//echo?http_key=" + testHTTPKey, "/v2/rpc/?http_key=" + testHTTPKey, "/v2/rpc?http_key=" + testHTTPKey, "/v2/rpc/x"}
 	for _, plugins := range [][]string{
 		{"../plugins/seed/seed.wasm", "../plugins/echo/echo.wasm"},
 		{"../host/testdata/web.wasm"},
@@ -210,12 +212,12 @@ func TestServer_dispatchSameAsRouter(t *testing.T) {
 	}
 }
 
-// dispatchRequest returns a request for path as net/http's server would
-// hand it over, without cleaning the path.
-func dispatchRequest(method, path string) *http.Request {
+// dispatchRequest returns a request for target, a path and maybe a query,
+// as net/http's server would hand it over, without cleaning the path.
+func dispatchRequest(method, target string) *http.Request {
 	r := httptest.NewRequest(method, "/", nil)
-	r.URL.Path = path
-	r.RequestURI = path
+	r.URL.Path, r.URL.RawQuery, _ = strings.Cut(target, "?")
+	r.RequestURI = target
 	r.RemoteAddr = "127.0.0.1:40000"
 	return r
 }
@@ -297,4 +299,21 @@ func routerPatterns(t *testing.T, r *httprouter.Router) []string {
 		walk("", it.Value())
 	}
 	return out
+}
+
+// TestServer_dispatchCatchAll checks that dispatch finds the RPC route's
+// catch-all for its fast path, and only where a catch-all is.
+func TestServer_dispatchCatchAll(t *testing.T) {
+	s, _ := dispatchServer(t)
+	main := s.routes()
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if c := catchAll(main, m, rpcPrefix); c == nil || c.key != "id" {
+			t.Errorf("catchAll(%s %s) = %v, want the RPC route's", m, rpcPrefix, c)
+		}
+	}
+	for _, tc := range [][2]string{{"PUT", rpcPrefix}, {"GET", "/v2/rpc/x"}, {"GET", "/v2"}, {"GET", "/healthcheck"}} {
+		if c := catchAll(main, tc[0], tc[1]); c != nil {
+			t.Errorf("catchAll(%s %s) = %v, want nil", tc[0], tc[1], c)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/host"
@@ -94,6 +95,8 @@ type requestWriter struct {
 	// headerValues holds the values of a plugin route's first response
 	// headers (see writeRouteResult).
 	headerValues [2]string
+	// params holds the RPC route's parameter (see dispatch).
+	params [1]httprouter.Param
 }
 
 // hostUser returns the writer's host.User, or a new one when w did not
