@@ -54,11 +54,12 @@ type HTTPRequest struct {
 	// Params are the route parameters, in pattern order.
 	Params [][2]string
 
-	// headerRoom holds the first response headers the handler adds, so
-	// that a handler which sets one or two costs no allocation: the
-	// Result's Headers share it. A request whose HTTPRequest is part of a
-	// per-request allocation (as httpapi's is) pays nothing more.
-	headerRoom [2][2]string
+	// headerRoom holds the first response header the handler adds, so
+	// that a handler which sets one (most set Content-Type alone) costs no
+	// allocation: the Result's Headers share it. A request whose
+	// HTTPRequest is part of a per-request allocation (as httpapi's is)
+	// pays nothing more.
+	headerRoom [1][2]string
 }
 
 // User is the authenticated caller of a Request.

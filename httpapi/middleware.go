@@ -93,9 +93,9 @@ type requestWriter struct {
 	hostHTTP host.HTTPRequest
 	// hostUser is the session's user for hostReq (see hostUser).
 	hostUser host.User
-	// headerValues holds the values of a plugin route's first response
-	// headers (see writeRouteResult).
-	headerValues [2]string
+	// headerValues holds the value of a plugin route's first response
+	// header (see writeRouteOutput): one, as the host's room (HTTPRequest).
+	headerValues [1]string
 	// params holds the RPC route's parameter (see dispatch).
 	params [1]httprouter.Param
 	// traceBytes holds info.traceID's bytes (see setTraceID).
