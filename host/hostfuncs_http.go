@@ -97,6 +97,9 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 	if !known {
 		value = string(v)
 	}
+	if st.headers == nil {
+		st.headers = st.req.HTTP.headerRoom[:0]
+	}
 	st.headers = append(st.headers, [2]string{name, value})
 	status(stack, abi.StatusOK)
 }

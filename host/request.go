@@ -53,6 +53,13 @@ type HTTPRequest struct {
 	Route string
 	// Params are the route parameters, in pattern order.
 	Params [][2]string
+
+	// headerRoom holds the first response header the handler adds, so
+	// that a handler which sets one (most set Content-Type alone) costs no
+	// allocation: the Result's Headers share it. A request whose
+	// HTTPRequest is part of a per-request allocation (as httpapi's is)
+	// pays nothing more.
+	headerRoom [1][2]string
 }
 
 // User is the authenticated caller of a Request.
@@ -71,7 +78,9 @@ type Result struct {
 	// Plugin and Version name the plugin version that served the call.
 	Plugin, Version string
 	// Status and Headers are what a custom HTTP handler set: Status is 0
-	// for an RPC, and 200 when a handler set none.
+	// for an RPC, and 200 when a handler set none. Headers may share
+	// memory with the Request's HTTPRequest, which must therefore not be
+	// reused for another call while they are in use.
 	Status  int
 	Headers [][2]string
 }

@@ -225,7 +225,7 @@ func (s *Server) sessionUser(r *http.Request) (string, error) {
 	default:
 		return "", errAuthTokenInvalid(nil)
 	}
-	u, err := s.bearerUser(r, auth[0])
+	u, err := s.bearerUser(nil, r, auth[0])
 	if err != nil {
 		return "", err
 	}

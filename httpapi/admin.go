@@ -77,7 +77,7 @@ func toLoadErrJSON(e host.LoadError) *loadErrJSON {
 // requireHTTPKey authenticates an admin request: only the HTTP key (query
 // or Basic) is accepted; a user session is refused with 403.
 func (s *Server) requireHTTPKey(r *http.Request) error {
-	user, err := s.authenticate(r, r.URL.Query().Get(paramHTTPKey))
+	user, err := s.authenticate(nil, r, r.URL.Query().Get(paramHTTPKey))
 	if err != nil {
 		return err
 	}

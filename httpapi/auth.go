@@ -36,7 +36,10 @@ const (
 //
 // The errors are Nakama's 401s: "HTTP key invalid", "Auth token invalid" and
 // "Auth token or HTTP key required".
-func (s *Server) authenticate(r *http.Request, key string) (*host.User, error) {
+//
+// The user is held in w's request memory when w came from the middleware
+// (see hostUser); w may be nil.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, key string) (*host.User, error) {
 	if key != "" {
 		if !s.isHTTPKey(key) {
 			return nil, errHTTPKeyInvalid()
@@ -53,7 +56,7 @@ func (s *Server) authenticate(r *http.Request, key string) (*host.User, error) {
 		}
 		return nil, nil
 	}
-	return s.bearerUser(r, auth[0])
+	return s.bearerUser(w, r, auth[0])
 }
 
 // isHTTPKey reports whether key is the HTTP key. It compares SHA-256 digests
@@ -83,8 +86,8 @@ func parseBasic(auth string) (string, bool) {
 // if any, whether the session is still valid. Verified tokens are
 // remembered until they expire (session.Verifier); the SessionChecker is
 // asked on every request all the same, so a revocation takes effect at
-// once.
-func (s *Server) bearerUser(r *http.Request, auth string) (*host.User, error) {
+// once. The user is held in w's request memory, as in authenticate.
+func (s *Server) bearerUser(w http.ResponseWriter, r *http.Request, auth string) (*host.User, error) {
 	token, ok := strings.CutPrefix(auth, prefixBearer)
 	if !ok {
 		return nil, errAuthTokenInvalid(errors.New("not a Basic or Bearer authorization"))
@@ -102,5 +105,7 @@ func (s *Server) bearerUser(r *http.Request, auth string) (*host.User, error) {
 		}
 	}
 	// Nakama parses uid into a UUID and formats it back: lowercase.
-	return &host.User{ID: strings.ToLower(c.UserID), Username: c.Username, Vars: c.Vars, Expiry: c.ExpiresAt}, nil
+	u := hostUser(w)
+	*u = host.User{ID: strings.ToLower(c.UserID), Username: c.Username, Vars: c.Vars, Expiry: c.ExpiresAt}
+	return u, nil
 }

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/rs/zerolog"
 
@@ -89,15 +91,20 @@ const (
 // Warden-Plugin header and, through the request's info, in its access and
 // error log lines, so that "which code ran?" always has an answer.
 func markPlugin(w http.ResponseWriter, r *http.Request, plugin, version string) {
-	ri := info(w)
 	var v []string
-	if ri.srv != nil {
+	if ri := info(w); ri.srv != nil {
 		v = ri.srv.marks.value(plugin, version)
 	} else {
 		v = []string{plugin + "@" + version}
 	}
+	setMark(w, v)
+}
+
+// setMark sets the Warden-Plugin header and the request's plugin to the
+// prebuilt value v (see pluginMarks).
+func setMark(w http.ResponseWriter, v []string) {
 	w.Header()[headerPlugin] = v
-	ri.plugin = v[0]
+	info(w).plugin = v[0]
 }
 
 // maxPluginMarks bounds pluginMarks; reloads make new versions.
@@ -106,28 +113,47 @@ const maxPluginMarks = 1024
 // pluginMarks holds a prebuilt Warden-Plugin header value for each plugin
 // version that answered, so that answering costs no allocation. The values
 // are shared by every response and never modified.
+//
+// The map is copied on write: a new plugin version is rare (a reload),
+// and a read then takes no lock, whose atomic counter every request on
+// every core would otherwise update.
 type pluginMarks struct {
-	mu sync.RWMutex
-	m  map[[2]string][]string
+	mu sync.Mutex // serialises writers
+	m  atomic.Pointer[map[[2]string][]string]
 }
 
 // value returns the header value "plugin@version".
 func (pm *pluginMarks) value(plugin, version string) []string {
 	k := [2]string{plugin, version}
-	pm.mu.RLock()
-	v, ok := pm.m[k]
-	pm.mu.RUnlock()
-	if ok {
-		return v
+	if m := pm.m.Load(); m != nil {
+		if v, ok := (*m)[k]; ok {
+			return v
+		}
 	}
-	v = []string{plugin + "@" + version}
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
-	if pm.m == nil || len(pm.m) >= maxPluginMarks {
-		pm.m = make(map[[2]string][]string)
+	old := pm.m.Load()
+	if old != nil {
+		if v, ok := (*old)[k]; ok {
+			return v // another request added it
+		}
 	}
-	pm.m[k] = v
+	next := make(map[[2]string][]string)
+	if old != nil && len(*old) < maxPluginMarks {
+		maps.Copy(next, *old)
+	}
+	v := []string{plugin + "@" + version}
+	next[k] = v
+	pm.m.Store(&next)
 	return v
+}
+
+// len returns the number of values held.
+func (pm *pluginMarks) len() int {
+	if m := pm.m.Load(); m != nil {
+		return len(*m)
+	}
+	return 0
 }
 
 // Error is an error that the API answers with before or instead of a plugin

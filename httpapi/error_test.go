@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -286,4 +287,39 @@ func TestServer_badJSONHint(t *testing.T) {
 		return
 	}
 	t.Fatalf("no log line with a hint:\n%s", buf.String())
+}
+
+// TestPluginMarks checks that each plugin version's Warden-Plugin value is
+// built once and shared, under concurrent readers and writers, and that
+// the values held stay bounded.
+func TestPluginMarks(t *testing.T) {
+	var pm pluginMarks
+	var wg sync.WaitGroup
+	first := make([][]string, 8)
+	for i := range first {
+		wg.Go(func() {
+			for j := range 100 {
+				v := pm.value("p", fmt.Sprint(j%10))
+				if v[0] != "p@"+fmt.Sprint(j%10) {
+					t.Errorf("value = %q", v)
+				}
+			}
+			first[i] = pm.value("p", "0")
+		})
+	}
+	wg.Wait()
+	for _, v := range first {
+		if &v[0] != &first[0][0] {
+			t.Fatal("two values built for one plugin version")
+		}
+	}
+	if n := pm.len(); n != 10 {
+		t.Fatalf("%d values held, want 10", n)
+	}
+	for i := range maxPluginMarks + 5 {
+		pm.value("q", fmt.Sprint(i))
+	}
+	if n := pm.len(); n > maxPluginMarks {
+		t.Fatalf("%d values held, over the bound %d", n, maxPluginMarks)
+	}
 }

@@ -8,7 +8,9 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unsafe"
 
+	"github.com/julienschmidt/httprouter"
 	"github.com/rs/zerolog"
 
 	"github.com/warden-rpc/warden/host"
@@ -89,6 +91,40 @@ type requestWriter struct {
 	// plugin route, in the same allocation.
 	hostReq  host.Request
 	hostHTTP host.HTTPRequest
+	// hostUser is the session's user for hostReq (see hostUser).
+	hostUser host.User
+	// headerValues holds the value of a plugin route's first response
+	// header (see writeRouteOutput): one, as the host's room (HTTPRequest).
+	headerValues [1]string
+	// params holds the RPC route's parameter (see dispatch).
+	params [1]httprouter.Param
+	// traceBytes holds info.traceID's bytes (see setTraceID).
+	traceBytes [36]byte
+}
+
+// setTraceID gives the request a new trace ID whose bytes are the
+// writer's own, which saves the request an allocation.
+//
+// # Notes
+//
+// The ID is a string over traceBytes (unsafe.String). That is safe
+// because traceBytes is written once, here, before the string exists, and
+// never again: a requestWriter serves one request and is never reused. The
+// string keeps the writer alive as long as anything holds it, as any
+// pointer into an object does, so logs and plugins may keep it.
+func (w *requestWriter) setTraceID() {
+	session.PutTraceID(&w.traceBytes)
+	w.info.traceID = unsafe.String(&w.traceBytes[0], len(w.traceBytes))
+}
+
+// hostUser returns the writer's host.User, or a new one when w did not
+// come from the middleware. Each request authenticates once, so the one
+// slot is enough.
+func hostUser(w http.ResponseWriter) *host.User {
+	if rw, ok := w.(*requestWriter); ok {
+		return &rw.hostUser
+	}
+	return new(host.User)
 }
 
 // hostHTTPRequest returns the writer's host.HTTPRequest, or a new one when
@@ -144,7 +180,8 @@ func (s *Server) requestLogger(w http.ResponseWriter, r *http.Request) zerolog.L
 // including CORS.
 func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rw := &requestWriter{ResponseWriter: w, info: requestInfo{traceID: session.NewTraceID(), srv: s}}
+		rw := &requestWriter{ResponseWriter: w, info: requestInfo{srv: s}}
+		rw.setTraceID()
 		if s.access != nil || r.Body != http.NoBody || s.cfg.Observer != nil {
 			rw.info.start, rw.info.timed = time.Since(s.epoch), true
 		}

@@ -180,12 +180,20 @@ func (s *Server) servePlugin(notFound error) http.Handler {
 // pluginRoute returns the handler of one plugin route: it authenticates
 // (a session is required or optional), reads the body within the limit,
 // calls the plugin and writes its status, headers and body.
+//
+// The route's Warden-Plugin header value is built here, once per version
+// of the plugin routes, rather than looked up per request.
 func (s *Server) pluginRoute(route *host.Route) handlerFunc {
+	mark := s.marks.value(route.Plugin, route.Version)
 	return gateway(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		var user *host.User
-		auth := r.Header.Get("Authorization")
+		authz, hasAuthz := r.Header["Authorization"] // net/http's keys are canonical
+		var auth string
+		if len(authz) > 0 {
+			auth = authz[0] // as r.Header.Get, without canonicalizing the key
+		}
 		if strings.HasPrefix(auth, prefixBearer) {
-			u, err := s.bearerUser(r, auth)
+			u, err := s.bearerUser(w, r, auth)
 			if err != nil && route.SessionRequired {
 				return err
 			}
@@ -200,7 +208,6 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 				return err
 			}
 		}
-		authz, hasAuthz := r.Header["Authorization"]
 		req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
 		if hasAuthz && !route.SessionRequired {
 			req.Headers["Authorization"] = authz // open handlers do their own auth
@@ -220,6 +227,11 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		if s.cfg.Observer != nil {
 			s.observeRoute(route.Pattern, start, len(body), res, err)
 		}
+		if err == nil && res.Plugin == route.Plugin && res.Version == route.Version {
+			setMark(w, mark) // the version the route was built for answered
+			writeRouteOutput(w, res)
+			return nil
+		}
 		return writeRouteResult(w, r, res, err)
 	})
 }
@@ -233,13 +245,29 @@ func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, e
 		return routeError(w, r, err)
 	}
 	markPlugin(w, r, res.Plugin, res.Version)
+	writeRouteOutput(w, res)
+	return nil
+}
+
+// writeRouteOutput writes a plugin route's status, headers and body.
+func writeRouteOutput(w http.ResponseWriter, res host.Result) {
 	h := w.Header()
-	for _, kv := range res.Headers {
-		h[kv[0]] = append(h[kv[0]], kv[1]) // the host gives canonical names already
+	var room []string
+	if rw, ok := w.(*requestWriter); ok {
+		room = rw.headerValues[:0]
+	}
+	for _, kv := range res.Headers { // the host gives canonical names already
+		if old := h[kv[0]]; len(old) == 0 && len(room) < cap(room) {
+			// The value's own slice, in the request's memory: capped, so
+			// that an append to it (http.Header.Add) copies it.
+			room = append(room, kv[1])
+			h[kv[0]] = room[len(room)-1 : len(room) : len(room)]
+		} else {
+			h[kv[0]] = append(old, kv[1])
+		}
 	}
 	w.WriteHeader(res.Status)
 	_, _ = w.Write(res.Output) // the client went away; nothing to do
-	return nil
 }
 
 // routeError returns a plugin route's error in the gateway shape, with the

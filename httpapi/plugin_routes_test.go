@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/warden-rpc/warden/host"
@@ -70,4 +73,36 @@ func TestReservedPath(t *testing.T) {
 			t.Errorf("reservedPath(%q) = %q, want %q", tc.path, got, tc.want)
 		}
 	}
+}
+
+// TestServer_pluginRouteHeaders checks the headers of a plugin route that
+// sets more headers than the host and the server keep room for, one name
+// twice and one that every response carries already: each value reaches
+// the client once, in order, and no request sees another's, including
+// requests served at the same time.
+func TestServer_pluginRouteHeaders(t *testing.T) {
+	s, h := dispatchServer(t, "../host/testdata/headers.wasm")
+	want := http.Header{
+		"X-A":                         {"1", "3"},
+		"X-B":                         {"2"},
+		"Cache-Control":               {"no-store, no-cache, must-revalidate", "private"},
+		"Content-Type":                {"text/plain; charset=utf-8"},
+		"Warden-Plugin":               {"headers@" + pluginVersion(t, h, "headers")},
+		"Access-Control-Allow-Origin": {"*"},
+		"Content-Length":              {"2"},
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 25 {
+				res := do(t, s, "GET", "/headers", nil, "")
+				delete(res.header, "Date")
+				if res.status != 200 || res.body != "ok" || !reflect.DeepEqual(res.header, want) {
+					t.Errorf("GET /headers: %d %q %v, want 200 \"ok\" %v", res.status, res.body, res.header, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

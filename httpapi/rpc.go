@@ -21,7 +21,7 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		query := newQuery(r.URL.RawQuery)
 		key, _ := query.get(paramHTTPKey)
-		user, err := s.authenticate(r, key)
+		user, err := s.authenticate(w, r, key)
 		if err != nil {
 			return err
 		}

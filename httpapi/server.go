@@ -185,7 +185,7 @@ func NewServer(cfg Config) (*Server, error) {
 		}
 		s.access = &access
 	}
-	s.handler = s.middleware(s.routes())
+	s.handler = s.middleware(s.dispatch(s.routes()))
 	// The timeouts are the listener's (see Listen), not http.Server's.
 	s.timeouts = netdeadline.Timeouts{
 		ReadHeader: cfg.ReadHeaderTimeout, Read: readTimeout, Write: s.writeTimeout, Idle: idleTimeout,

@@ -31,18 +31,33 @@ func NewTokenID() string {
 // (math/rand/v2), seeded from the operating system, so that a request costs
 // no system call. Never use it for anything an attacker must not guess.
 func NewTraceID() string {
+	var s [36]byte
+	PutTraceID(&s)
+	return string(s[:])
+}
+
+// PutTraceID writes a new trace ID, as NewTraceID returns it, into dst,
+// for a caller that keeps it in memory of its own.
+func PutTraceID(dst *[36]byte) {
 	var u [16]byte
 	binary.LittleEndian.PutUint64(u[:8], mrand.Uint64())
 	binary.LittleEndian.PutUint64(u[8:], mrand.Uint64())
-	return formatUUIDv4(u)
+	putUUIDv4(dst, u)
 }
 
 // formatUUIDv4 sets u's version (4) and variant bits and returns it in
 // canonical form.
 func formatUUIDv4(u [16]byte) string {
+	var s [36]byte
+	putUUIDv4(&s, u)
+	return string(s[:])
+}
+
+// putUUIDv4 sets u's version (4) and variant bits and writes it into s in
+// canonical form.
+func putUUIDv4(s *[36]byte, u [16]byte) {
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
-	var s [36]byte
 	hex.Encode(s[0:8], u[0:4])
 	s[8] = '-'
 	hex.Encode(s[9:13], u[4:6])
@@ -52,7 +67,6 @@ func formatUUIDv4(u [16]byte) string {
 	hex.Encode(s[19:23], u[8:10])
 	s[23] = '-'
 	hex.Encode(s[24:], u[10:])
-	return string(s[:])
 }
 
 // IsUUID reports whether s is a UUID in canonical form: 36 characters,

@@ -9,7 +9,11 @@ func TestNewTokenID(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		fn   func() string
-	}{{"NewTokenID", NewTokenID}, {"NewTraceID", NewTraceID}} {
+	}{{"NewTokenID", NewTokenID}, {"NewTraceID", NewTraceID}, {"PutTraceID", func() string {
+		var b [36]byte
+		PutTraceID(&b)
+		return string(b[:])
+	}}} {
 		t.Run(tt.name, func(t *testing.T) {
 			seen := make(map[string]bool)
 			for range 1000 {
