@@ -1,0 +1,48 @@
+package netdeadline
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestHTTP_headerTimeoutBufferedRequest: a client that sends a whole
+// request and the first headers of the next in one write, then nothing,
+// has its second request cut after ReadHeader, as http.Server's own
+// timeouts would (they start once net/http's Peek of the next request
+// returns), not after Idle: the next request's bytes are already in
+// net/http's buffer, so no read on the connection marks its start. Both
+// a coarse timeout and one under the coarse minimum (precise).
+func TestHTTP_headerTimeoutBufferedRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		minCoarse time.Duration
+	}{{"Coarse", testMinCoarse}, {"Precise", 2 * long}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := wrap(ln, testResolution, tc.minCoarse)
+			l.setTimeouts(Timeouts{ReadHeader: testTimeout, Read: long, Write: long, Idle: long})
+			srv := &http.Server{Handler: http.HandlerFunc(ok), ConnState: l.ConnState}
+			go func() { _ = srv.Serve(l) }()
+			t.Cleanup(func() { _ = srv.Close() })
+
+			c := dial(t, ln.Addr().String())
+			start := time.Now()
+			if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			within(t, "buffered half request closed", closedAfter(t, c, start), testTimeout, long/2)
+		})
+	}
+}
