@@ -46,3 +46,44 @@ func TestHTTP_headerTimeoutBufferedRequest(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTP_readTimeoutBufferedRequest: a request that came whole with the
+// previous one, whose handler ran longer than Read, has its Read timeout
+// counted from its own start, not from the previous request's: its body,
+// sent a moment later, is read, not cut at once.
+func TestHTTP_readTimeoutBufferedRequest(t *testing.T) {
+	addr, _ := serveHTTP(t, Timeouts{ReadHeader: long, Read: testTimeout, Write: long, Idle: long},
+		func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slow" {
+				time.Sleep(testTimeout + 3*lag)
+			}
+			b, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusRequestTimeout)
+				return
+			}
+			_, _ = w.Write(b)
+		})
+	c := dial(t, addr)
+	if _, err := io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for i, want := range []string{"", "hi"} {
+		if i == 1 { // the body, once the handler waits for it
+			time.Sleep(2 * lag)
+			if _, err := io.WriteString(c, "hi"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != want {
+			t.Fatalf("response %d: %d %q, want 200 %q", i, resp.StatusCode, body, want)
+		}
+	}
+}
