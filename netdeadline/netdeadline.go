@@ -198,6 +198,9 @@ type Conn struct {
 	phase atomic.Uint32
 	// start is the stamp of the current request's first bytes.
 	start time.Duration
+	// idleZeros counts net/http's zero read deadlines since StateIdle
+	// (see zeroWhileWaiting).
+	idleZeros uint8
 }
 
 // side is one direction's deadline.
@@ -271,6 +274,7 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 		return setReal(time.Time{})
 	case t.IsZero():
 		if s.state && s == &c.read && c.waiting() {
+			c.zeroWhileWaiting()
 			return nil
 		}
 		s.due, s.state = 0, false
