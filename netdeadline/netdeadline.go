@@ -251,7 +251,8 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // waiting for a request (phaseHeader or phaseIdle) whose deadline is a
 // timeout from its state: with its own timeouts off, net/http sets zero
 // read deadlines there to mean "no timeout of mine", which must not clear
-// the listener's.
+// the listener's (the second after StateIdle starts a request: see
+// zeroWhileWaiting).
 func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 	var due time.Duration
 	if !t.IsZero() {

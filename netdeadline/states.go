@@ -83,7 +83,8 @@ func (l *Listener) stamp() time.Duration {
 // StateActive (the headers are read) bounds the rest of the request's
 // reading by Read from its first byte and the response by Write from now;
 // StateIdle bounds the wait for the next request by Idle. The next
-// request's first bytes (see Read) start its ReadHeader timeout. A
+// request's first bytes (see Read), or net/http's sign that it found them
+// in its buffer (see zeroWhileWaiting), start its ReadHeader timeout. A
 // hijacked connection has no timeout any more.
 func (l *Listener) ConnState(nc net.Conn, state http.ConnState) {
 	c, ok := nc.(*Conn)
