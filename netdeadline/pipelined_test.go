@@ -14,20 +14,27 @@ import (
 // has its second request cut after ReadHeader, as http.Server's own
 // timeouts would (they start once net/http's Peek of the next request
 // returns), not after Idle: the next request's bytes are already in
-// net/http's buffer, so no read on the connection marks its start. Both
-// a coarse timeout and one under the coarse minimum (precise).
+// net/http's buffer, so no read on the connection marks its start. A
+// coarse timeout, one under the coarse minimum (precise), and ReadHeader
+// alone, with no Idle timeout to wait for.
 func TestHTTP_headerTimeoutBufferedRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		minCoarse time.Duration
-	}{{"Coarse", testMinCoarse}, {"Precise", 2 * long}} {
+		to        Timeouts
+	}{
+		{"Coarse", testMinCoarse, Timeouts{ReadHeader: testTimeout, Read: long, Write: long, Idle: long}},
+		{"Precise", 2 * long, Timeouts{ReadHeader: testTimeout, Read: long, Write: long, Idle: long}},
+		// No Idle timeout: http.Server's ReadHeader still starts after its peek.
+		{"HeaderOnly", testMinCoarse, Timeouts{ReadHeader: testTimeout}},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
 			l := wrap(ln, testResolution, tc.minCoarse)
-			l.setTimeouts(Timeouts{ReadHeader: testTimeout, Read: long, Write: long, Idle: long})
+			l.setTimeouts(tc.to)
 			srv := &http.Server{Handler: http.HandlerFunc(ok), ConnState: l.ConnState}
 			go func() { _ = srv.Serve(l) }()
 			t.Cleanup(func() { _ = srv.Close() })
