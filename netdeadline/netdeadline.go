@@ -274,9 +274,11 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 		s.real = false
 		return setReal(time.Time{})
 	case t.IsZero():
-		if s.state && s == &c.read && c.waiting() {
-			c.zeroWhileWaiting()
-			return nil
+		if s == &c.read && c.waiting() {
+			c.zeroWhileWaiting() // may start a request: a timeout from its state
+			if s.state {
+				return nil
+			}
 		}
 		s.due, s.state = 0, false
 		if !s.real {
