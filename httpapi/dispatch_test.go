@@ -22,6 +22,12 @@ import (
 // native echo routes on, so that built-in routes of every kind exist.
 func dispatchServer(t *testing.T, plugins ...string) (*Server, *host.Host) {
 	t.Helper()
+	return dispatchServerWith(t, Config{}, plugins...)
+}
+
+// dispatchServerWith is dispatchServer with cfg's other fields.
+func dispatchServerWith(t *testing.T, cfg Config, plugins ...string) (*Server, *host.Host) {
+	t.Helper()
 	dir := t.TempDir()
 	for _, p := range plugins {
 		b, err := os.ReadFile(p)
@@ -41,7 +47,8 @@ func dispatchServer(t *testing.T, plugins ...string) (*Server, *host.Host) {
 	if errs := h.LoadErrors(); len(errs) != 0 {
 		t.Fatalf("load errors: %v", errs)
 	}
-	return serve(t, Config{Caller: h, Routes: h, Admin: h, NativeEcho: true, Logger: log}), h
+	cfg.Caller, cfg.Routes, cfg.Admin, cfg.NativeEcho, cfg.Logger = h, h, h, true, log
+	return serve(t, cfg), h
 }
 
 // dispatchCase is a request and the answer the server has always given it.

@@ -50,10 +50,6 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 	}
 }
 
-// slowBody is how long reading a request's body may take before the write
-// deadline is restarted after it: a small part of writeMargin.
-const slowBody = 100 * time.Millisecond
-
 // readPayload returns the call's payload. A POST body, bounded by
 // MaxBodyBytes, is decoded with decodePayload. A GET has no body; its
 // payload is the "payload" query parameter, which also stays in the query
@@ -77,17 +73,9 @@ func (s *Server) readPayload(w http.ResponseWriter, r *http.Request, q query, un
 	if err := encoded(r); err != nil {
 		return nil, errBadEncoding(err)
 	}
-	body, err := s.readBody(w, r)
+	body, err := s.readBody(w, r) // restarts the write deadline after a slow body
 	if err != nil {
 		return nil, err
-	}
-	// The write deadline runs from the end of the request headers; restart
-	// it so that a slow upload does not eat into the call's time. A body
-	// read within slowBody leaves the call its whole time and the write
-	// most of writeMargin, so the usual small body costs no new deadline.
-	// Writers that cannot set deadlines (httptest) are fine without.
-	if info(w).elapsed() > slowBody {
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	}
 	return decodePayload(body, unwrap)
 }

@@ -198,6 +198,9 @@ type Conn struct {
 	phase atomic.Uint32
 	// start is the stamp of the current request's first bytes.
 	start time.Duration
+	// idleZeros counts net/http's zero read deadlines since StateIdle
+	// (see zeroWhileWaiting).
+	idleZeros uint8
 }
 
 // side is one direction's deadline.
@@ -248,7 +251,8 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // waiting for a request (phaseHeader or phaseIdle) whose deadline is a
 // timeout from its state: with its own timeouts off, net/http sets zero
 // read deadlines there to mean "no timeout of mine", which must not clear
-// the listener's.
+// the listener's (the second after StateIdle starts a request: see
+// zeroWhileWaiting).
 func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 	var due time.Duration
 	if !t.IsZero() {
@@ -270,8 +274,11 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 		s.real = false
 		return setReal(time.Time{})
 	case t.IsZero():
-		if s.state && s == &c.read && c.waiting() {
-			return nil
+		if s == &c.read && c.waiting() {
+			c.zeroWhileWaiting() // may start a request: a timeout from its state
+			if s.state {
+				return nil
+			}
 		}
 		s.due, s.state = 0, false
 		if !s.real {

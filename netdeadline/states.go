@@ -83,7 +83,8 @@ func (l *Listener) stamp() time.Duration {
 // StateActive (the headers are read) bounds the rest of the request's
 // reading by Read from its first byte and the response by Write from now;
 // StateIdle bounds the wait for the next request by Idle. The next
-// request's first bytes (see Read) start its ReadHeader timeout. A
+// request's first bytes (see Read), or net/http's sign that it found them
+// in its buffer (see zeroWhileWaiting), start its ReadHeader timeout. A
 // hijacked connection has no timeout any more.
 func (l *Listener) ConnState(nc net.Conn, state http.ConnState) {
 	c, ok := nc.(*Conn)
@@ -99,6 +100,7 @@ func (l *Listener) ConnState(nc net.Conn, state http.ConnState) {
 		c.stateDeadline(&c.write, l.stamp(), l.timeouts.Write, c.Conn.SetWriteDeadline)
 	case http.StateIdle:
 		c.phase.Store(phaseIdle)
+		c.idleZeros = 0
 		c.stateDeadline(&c.read, l.stamp(), l.timeouts.Idle, c.Conn.SetReadDeadline)
 	case http.StateHijacked, http.StateClosed:
 		c.phase.Store(phaseNone)
@@ -125,6 +127,28 @@ func (c *Conn) Read(p []byte) (int, error) {
 func (c *Conn) startRequest() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.startRequestLocked()
+}
+
+// zeroWhileWaiting notes a zero read deadline from net/http on a
+// connection waiting for a request; c.mu is held. With its own timeouts
+// off, net/http sets two after StateIdle: one before it peeks at the next
+// request's first bytes and one when the peek returns. A peek that needed
+// no read (the request came with the previous one and waits in net/http's
+// buffer) leaves the second as the only sign that the request started, so
+// it starts the ReadHeader timeout, as http.Server starts its own after
+// the peek; else a request half in the buffer would wait for Idle.
+func (c *Conn) zeroWhileWaiting() {
+	if c.phase.Load() != phaseIdle {
+		return
+	}
+	if c.idleZeros++; c.idleZeros >= 2 {
+		c.startRequestLocked()
+	}
+}
+
+// startRequestLocked is startRequest with c.mu held.
+func (c *Conn) startRequestLocked() {
 	if c.phase.Load() != phaseIdle {
 		return
 	}
