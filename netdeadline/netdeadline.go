@@ -268,11 +268,7 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 	switch {
 	case due > 0:
 		s.due, s.state = due, false
-		if !s.real {
-			return nil
-		}
-		s.real = false
-		return setReal(time.Time{})
+		return dropReal(s, setReal)
 	case t.IsZero():
 		if s == &c.read && c.waiting() {
 			c.zeroWhileWaiting() // may start a request: a timeout from its state
@@ -281,15 +277,21 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 			}
 		}
 		s.due, s.state = 0, false
-		if !s.real {
-			return nil
-		}
-		s.real = false
-		return setReal(time.Time{})
+		return dropReal(s, setReal)
 	default:
 		s.due, s.real, s.state = 0, true, false
 		return setReal(t)
 	}
+}
+
+// dropReal clears the deadline on the real connection when s set one, so
+// that s's coarse deadline, or none, is what counts; c.mu is held.
+func dropReal(s *side, setReal func(time.Time) error) error {
+	if !s.real {
+		return nil
+	}
+	s.real = false
+	return setReal(time.Time{})
 }
 
 // due reports whether a coarse deadline of c passed by now; expire checks

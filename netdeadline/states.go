@@ -172,16 +172,10 @@ func (c *Conn) stateDeadline(s *side, from, d time.Duration, setReal func(time.T
 	switch {
 	case d <= 0:
 		s.due, s.state = 0, false
-		if s.real {
-			s.real = false
-			_ = setReal(time.Time{}) // a closed connection fails harmlessly
-		}
+		_ = dropReal(s, setReal) // a closed connection fails harmlessly
 	case d >= c.l.minCoarse:
 		s.due, s.state = from+d, true
-		if s.real {
-			s.real = false
-			_ = setReal(time.Time{})
-		}
+		_ = dropReal(s, setReal)
 	default:
 		s.due, s.real, s.state = 0, true, true
 		_ = setReal(c.l.epoch.Add(from + d))
