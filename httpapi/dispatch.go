@@ -63,12 +63,11 @@ func (s *Server) dispatch(main *httprouter.Router) http.Handler {
 			h(w, r, ps)
 			return
 		}
-		if s.cfg.Routes != nil && p != "/" && reservedPath(p) == "" {
-			if router, err := s.pluginRouter(); err == nil {
-				if h, ps, _ := router.Lookup(r.Method, p); h != nil {
-					h(w, r, ps)
-					return
-				}
+		if p != "/" {
+			// A failed plugin router build is main's to answer, below.
+			if h, ps, err := s.pluginHandle(r); err == nil && h != nil {
+				h(w, r, ps)
+				return
 			}
 		}
 		main.ServeHTTP(w, r)

@@ -162,19 +162,35 @@ func (s *Server) pluginRouter() (*httprouter.Router, error) {
 // to here for a method it does not serve (PUT /v2/rpc/x).
 func (s *Server) servePlugin(notFound error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Routes != nil && reservedPath(r.URL.Path) == "" {
-			router, err := s.pluginRouter()
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			if h, ps, _ := router.Lookup(r.Method, r.URL.Path); h != nil {
-				h(w, r, ps)
-				return
-			}
+		h, ps, err := s.pluginHandle(r)
+		switch {
+		case err != nil:
+			s.writeError(w, r, err)
+		case h != nil:
+			h(w, r, ps)
+		default:
+			s.writeError(w, r, notFound)
 		}
-		s.writeError(w, r, notFound)
 	})
+}
+
+// pluginHandle returns the plugin route that serves r, or nil: always nil
+// for a path under a reserved prefix, which never reaches a plugin. It is
+// the one place that looks plugin routes up (servePlugin, dispatch).
+//
+// # Errors
+//
+// The plugin router's, when it cannot be built.
+func (s *Server) pluginHandle(r *http.Request) (httprouter.Handle, httprouter.Params, error) {
+	if s.cfg.Routes == nil || reservedPath(r.URL.Path) != "" {
+		return nil, nil, nil
+	}
+	router, err := s.pluginRouter()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, ps, _ := router.Lookup(r.Method, r.URL.Path)
+	return h, ps, nil
 }
 
 // pluginRoute returns the handler of one plugin route: it authenticates
