@@ -205,8 +205,8 @@ func TestServer_Refusals(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			req := httptest.NewRequest("GET", "/hook", nil)
-			if err := writeRouteResult(rec, req, host.Result{}, tt.err); err == nil {
-				t.Fatal("writeRouteResult returned no error")
+			if err := routeError(rec, req, tt.err); err == nil {
+				t.Fatal("routeError returned no error")
 			} else if e := toGateway(err); e.raw != tt.routeBody || e.Status != tt.status {
 				t.Errorf("route: got %d %s\nwant %d %s", e.Status, e.raw, tt.status, tt.routeBody)
 			}

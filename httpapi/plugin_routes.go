@@ -243,26 +243,17 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		if s.cfg.Observer != nil {
 			s.observeRoute(route.Pattern, start, len(body), res, err)
 		}
-		if err == nil && res.Plugin == route.Plugin && res.Version == route.Version {
-			setMark(w, mark) // the version the route was built for answered
-			writeRouteOutput(w, res)
-			return nil
+		if err != nil {
+			return routeError(w, r, err)
 		}
-		return writeRouteResult(w, r, res, err)
+		if res.Plugin == route.Plugin && res.Version == route.Version {
+			setMark(w, mark) // the version the route was built for answered
+		} else {
+			markPlugin(w, r, res.Plugin, res.Version)
+		}
+		writeRouteOutput(w, res)
+		return nil
 	})
-}
-
-// writeRouteResult writes a plugin route's response, or returns its error
-// in the gateway shape, with the plugin named in a header when the error is
-// the plugin's. A route that no plugin serves any more is grpc-gateway's
-// "Not Found", as any other path no route serves.
-func writeRouteResult(w http.ResponseWriter, r *http.Request, res host.Result, err error) error {
-	if err != nil {
-		return routeError(w, r, err)
-	}
-	markPlugin(w, r, res.Plugin, res.Version)
-	writeRouteOutput(w, res)
-	return nil
 }
 
 // writeRouteOutput writes a plugin route's status, headers and body.
@@ -287,9 +278,10 @@ func writeRouteOutput(w http.ResponseWriter, res host.Result) {
 }
 
 // routeError returns a plugin route's error in the gateway shape, with the
-// plugin named in a header when the error is the plugin's. It is apart
-// from writeRouteResult so that a successful call does not pay for the
-// CallError that errors.As moves to the heap.
+// plugin named in a header when the error is the plugin's; a route that no
+// plugin serves any more is grpc-gateway's "Not Found", as any other path
+// no route serves. It is apart from pluginRoute so that a successful call
+// does not pay for the CallError that errors.As moves to the heap.
 func routeError(w http.ResponseWriter, r *http.Request, err error) error {
 	var ce *host.CallError
 	if errors.As(err, &ce) {
