@@ -56,7 +56,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 // deadlines (httptest) are fine without.
 func (s *Server) restartWriteDeadline(w http.ResponseWriter) {
 	if info(w).elapsed() > slowBody {
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.writeTimeout))
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.timeouts.Write))
 	}
 }
 

@@ -29,7 +29,7 @@ func TestServer_pluginRoute_slowBodyRestartsWriteDeadline(t *testing.T) {
 	}
 	// Past the write timeout (5.1 s from the headers), within the read
 	// timeout (10 s from the first byte).
-	time.Sleep(s.writeTimeout + time.Second)
+	time.Sleep(s.timeouts.Write + time.Second)
 	if _, err := io.WriteString(c, "b"); err != nil {
 		t.Fatal(err)
 	}

@@ -138,13 +138,14 @@ type Server struct {
 	log           zerolog.Logger
 	httpKeyHash   [sha256.Size]byte
 	serverKeyHash [sha256.Size]byte
-	writeTimeout  time.Duration
-	timeouts      netdeadline.Timeouts
-	handler       http.Handler
-	srv           *http.Server
-	plugins       pluginRoutes
-	marks         pluginMarks
-	verifier      *session.Verifier
+	// timeouts are the connections' (see Listen); Write also restarts
+	// after a slow body (restartWriteDeadline).
+	timeouts netdeadline.Timeouts
+	handler  http.Handler
+	srv      *http.Server
+	plugins  pluginRoutes
+	marks    pluginMarks
+	verifier *session.Verifier
 	// access logs the requests, nil when the access log is off; its output
 	// is accessBuf when that is set.
 	access    *zerolog.Logger
@@ -173,7 +174,6 @@ func NewServer(cfg Config) (*Server, error) {
 		log:           cfg.Logger.With().Str("component", "httpapi").Logger(),
 		httpKeyHash:   sha256.Sum256([]byte(cfg.HTTPKey)),
 		serverKeyHash: sha256.Sum256([]byte(cfg.ServerKey)),
-		writeTimeout:  cfg.CallTimeout + writeMargin,
 		verifier:      session.NewVerifier(cfg.EncryptionKey, 0),
 		epoch:         time.Now(),
 	}
@@ -188,7 +188,7 @@ func NewServer(cfg Config) (*Server, error) {
 	s.handler = s.middleware(s.dispatch(s.routes()))
 	// The timeouts are the listener's (see Listen), not http.Server's.
 	s.timeouts = netdeadline.Timeouts{
-		ReadHeader: cfg.ReadHeaderTimeout, Read: readTimeout, Write: s.writeTimeout, Idle: idleTimeout,
+		ReadHeader: cfg.ReadHeaderTimeout, Read: readTimeout, Write: cfg.CallTimeout + writeMargin, Idle: idleTimeout,
 	}
 	s.srv = &http.Server{
 		Handler:        s.handler,

@@ -56,8 +56,8 @@ func TestServer_RPC_slowBodyRestartsWriteDeadline(t *testing.T) {
 	if len(w.deadlines) != 1 {
 		t.Fatalf("%d write deadlines set, want 1", len(w.deadlines))
 	}
-	if d := w.deadlines[0]; d.Before(read.Add(s.writeTimeout - time.Second)) {
-		t.Errorf("write deadline %v from the end of the body, want about %v", time.Until(d), s.writeTimeout)
+	if d := w.deadlines[0]; d.Before(read.Add(s.timeouts.Write - time.Second)) {
+		t.Errorf("write deadline %v from the end of the body, want about %v", time.Until(d), s.timeouts.Write)
 	}
 }
 
