@@ -164,6 +164,26 @@ func TestServer_dispatchParams(t *testing.T) {
 			{"GET", "/_bench/a/b/c", 404, notFoundBody, "", ""},
 		})
 	})
+	// A hostile client's spellings of reserved paths that a proxy might
+	// normalise, each four segments long so that the catch-all plugin's
+	// pattern matches it by shape: none reaches the plugin.
+	t.Run("catchallSpellings", func(t *testing.T) {
+		s, _ := dispatchServer(t, "../host/testdata/catchall.wasm")
+		for _, p := range []string{"//v2/rpc/a", "/./v2/rpc/a", "/v2/./rpc/a", "/%2E/v2/rpc/a", "/V2/Rpc/a/b", "/_Warden/plugins/a/b",
+			"/_warden/x/../plugins/a", "/HEALTHCHECK/a/b/c", "/_BENCH/echo/a/b", "/a/../_warden/console/x"} {
+			for _, m := range []string{"GET", "PUT", "PATCH"} {
+				got := do(t, s, m, p, nil, "")
+				if got.body == "plugin" || got.header.Get("Warden-Plugin") != "" {
+					t.Errorf("%s %s reached the plugin: %d %q", m, p, got.status, got.body)
+				}
+			}
+		}
+		// The control: the same plugin serves a path of that shape that is
+		// not reserved, so the loop above can fail.
+		if got := do(t, s, "PATCH", "/v3/rpc/a/b", nil, ""); got.body != "plugin" {
+			t.Fatalf("PATCH /v3/rpc/a/b: %d %q, want the plugin's answer", got.status, got.body)
+		}
+	})
 }
 
 // TestServer_dispatchRemoved checks that a plugin route stops being served
