@@ -1,0 +1,133 @@
+package gcfloor
+
+import (
+	"runtime"
+	"testing"
+	"time"
+)
+
+const mib = 1 << 20
+
+// sink keeps allocations from being optimized away.
+var sink []byte
+
+// churn allocates n bytes of garbage in 16 KiB pieces and returns how many
+// GC cycles ran meanwhile.
+func churn(n int) uint64 {
+	before := readMetric("/gc/cycles/total:gc-cycles")
+	for i := 0; i < n/(16<<10); i++ {
+		sink = make([]byte, 16<<10)
+	}
+	return readMetric("/gc/cycles/total:gc-cycles") - before
+}
+
+// waitPercent waits for the finalizer that follows a cycle to set want.
+func waitPercent(t *testing.T, want int) {
+	t.Helper()
+	for i := 0; i < 500 && Percent() != want; i++ {
+		runtime.GC()
+		time.Sleep(2 * time.Millisecond)
+	}
+	if got := Percent(); got != want {
+		t.Fatalf("percent %d, want %d", got, want)
+	}
+	if got := int(readMetric(percentMetric)); got != want {
+		t.Fatalf("runtime's percent %d, want %d", got, want)
+	}
+}
+
+// TestStart_fewerCycles is the point of the package: with a 64 MiB floor,
+// 512 MiB of short-lived garbage over a small live heap takes a handful
+// of cycles instead of one per 4 MiB or so.
+func TestStart_fewerCycles(t *testing.T) {
+	runtime.GC()
+	without := churn(512 * mib)
+	stop := Start(64 * mib)
+	churn(64 * mib) // the first cycles set the percentage from a live heap
+	with := churn(512 * mib)
+	stop()
+	t.Logf("cycles for 512 MiB: %d without a floor, %d with 64 MiB", without, with)
+	if without < 60 {
+		t.Fatalf("only %d cycles without a floor: the test no longer measures anything", without)
+	}
+	if with > 12 {
+		t.Fatalf("%d cycles with a 64 MiB floor, want at most 12", with)
+	}
+}
+
+// TestStart_goal checks the runtime's own goal: the floor, not the heap
+// minimum scaled by the percentage.
+func TestStart_goal(t *testing.T) {
+	stop := Start(48 * mib)
+	defer stop()
+	churn(100 * mib)
+	runtime.GC()
+	churn(mib) // the finalizer runs
+	goal := readMetric(goalMetric)
+	if goal < 46*mib || goal > 56*mib {
+		t.Fatalf("heap goal %d MiB, want about 48 (live %d KiB, percent %d)", goal/mib, liveHeap()>>10, Percent())
+	}
+}
+
+// TestStart_liveAboveFloor: a live heap over half the floor gets Go's own
+// pacing back, so that a growing heap never meets an inflated percentage.
+func TestStart_liveAboveFloor(t *testing.T) {
+	stop := Start(32 * mib)
+	defer stop()
+	waitPercent(t, percentFor(32*mib, liveHeap(), 100))
+	if Percent() <= 100 {
+		t.Fatalf("percent %d with a small live heap, want more than 100", Percent())
+	}
+	held := make([][]byte, 24)
+	for i := range held {
+		held[i] = make([]byte, mib)
+	}
+	waitPercent(t, 100)
+	runtime.KeepAlive(held)
+}
+
+// TestStart_stop restores the starting percentage when the last floor
+// stops, and the highest of several floors holds meanwhile.
+func TestStart_stop(t *testing.T) {
+	runtime.GC()
+	stopA := Start(16 * mib)
+	stopB := Start(64 * mib)
+	runtime.GC()
+	want := percentFor(64*mib, liveHeap(), 100)
+	waitPercent(t, want)
+	stopB()
+	stopB() // twice is once
+	waitPercent(t, percentFor(16*mib, liveHeap(), 100))
+	stopA()
+	waitPercent(t, 100)
+	if s := Start(0); s == nil {
+		t.Fatal("Start(0) returned no stop")
+	}
+	if Percent() != 100 {
+		t.Fatalf("Start(0) changed the percent to %d", Percent())
+	}
+}
+
+func TestPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		floor int64
+		live  uint64
+		base  int
+		want  int
+	}{
+		{"before any cycle: the scaled minimum is the floor", 32 * mib, 0, 100, 800},
+		{"small live heap: the scaled minimum bounds it", 32 * mib, 2 * mib, 100, 800},
+		{"live heap sets it", 32 * mib, 8 * mib, 100, 300},
+		{"half the floor: the base", 32 * mib, 16 * mib, 100, 100},
+		{"above the floor: the base", 32 * mib, 40 * mib, 100, 100},
+		{"a higher base wins", 32 * mib, 8 * mib, 400, 400},
+		{"GOGC=off stays off", 32 * mib, 8 * mib, -1, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := percentFor(tc.floor, tc.live, tc.base); got != tc.want {
+				t.Fatalf("percentFor(%d MiB, %d MiB, %d) = %d, want %d", tc.floor/mib, tc.live/mib, tc.base, got, tc.want)
+			}
+		})
+	}
+}
