@@ -60,7 +60,15 @@ type config struct {
 	Outbound outbound.Config
 	// MetricsAddr is the Prometheus listener's address; empty: off.
 	MetricsAddr string
+	// HeapFloorMiB is the garbage collector's heap floor (gcfloor); 0: Go's
+	// own pacing.
+	HeapFloorMiB int
 }
+
+// defaultHeapFloorMiB is -heap-floor's default: a heap of 32 MiB lets
+// the collector run a few times a second under load instead of dozens
+// (RATIONALE.md, "A heap floor for the garbage collector").
+const defaultHeapFloorMiB = 32
 
 // envList collects repeated -env KEY=VALUE flags.
 type envList map[string]string
@@ -133,6 +141,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.Int64Var(&c.Outbound.MaxResponseBytes, "outbound-max-response-bytes", outbound.DefaultMaxResponseBytes, "largest [http] max_response_bytes a plugin manifest may set")
 	// Metrics (issue 15): Prometheus exposition on a listener of its own.
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, such as 127.0.0.1:9100 (default: off)")
+	fs.IntVar(&c.HeapFloorMiB, "heap-floor", defaultHeapFloorMiB, "let the Go heap grow to this many MiB before the garbage collector runs, however little of it is live (0: Go's default pacing; ignored when GOGC is set)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -175,6 +184,8 @@ func (c *config) check() error {
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
 	case c.MaxPluginBytes <= 0:
 		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
+	case c.HeapFloorMiB < 0 || c.HeapFloorMiB > 1<<20:
+		return fmt.Errorf("heap-floor %d: want 0..1048576 MiB", c.HeapFloorMiB)
 	case c.Outbound.MaxRequests <= 0 || c.Outbound.MaxRequestsPerPlugin <= 0 || c.Outbound.MaxTimeout <= 0 ||
 		c.Outbound.MaxRequestBytes <= 0 || c.Outbound.MaxResponseBytes <= 0:
 		return errors.New("outbound-max-*: want positive values")

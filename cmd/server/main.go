@@ -22,6 +22,7 @@ import (
 
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/console"
+	"github.com/warden-rpc/warden/gcfloor"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/outbound"
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := cfg.checkDirs(); err != nil {
 		return err
 	}
+	defer startHeapFloor(cfg, log)()
 	cfg.Outbound.Logger = log
 	m := newMetrics(cfg)
 	cfg.Outbound.Observer = m.outboundObserver()
@@ -150,6 +152,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return serve(ctx, cfg, w, log)
+}
+
+// startHeapFloor gives the garbage collector -heap-floor MiB to grow
+// into, unless GOGC is set: the operator chose the pacing. GOGC is read
+// from the process's environment, where the runtime reads it, not through
+// run's getenv.
+func startHeapFloor(cfg *config, log zerolog.Logger) (stop func()) {
+	if os.Getenv("GOGC") != "" {
+		if cfg.HeapFloorMiB != defaultHeapFloorMiB {
+			log.Warn().Int("heap_floor_mib", cfg.HeapFloorMiB).Msg("GOGC is set: -heap-floor is ignored")
+		}
+		return func() {}
+	}
+	return gcfloor.Start(int64(cfg.HeapFloorMiB) << 20)
 }
 
 // wiring is what run opened for serve.
