@@ -31,8 +31,8 @@ const chainBody = `{"hello":"world","n":4242,"list":[1,2,3],"ok":false}`
 // figure to watch: they do not depend on the machine's load. The _metrics
 // cases run the same with Prometheus metrics on (-metrics-addr).
 func BenchmarkServer_chain(b *testing.B) {
-	plain, sessions := chainServer(b, nil)
-	withMetrics, _ := chainServer(b, metrics.New())
+	plain, plainSessions := chainServer(b, nil)
+	withMetrics, metricsSessions := chainServer(b, metrics.New())
 	authz := []string{"Bearer " + token(b, testEncKey, validClaims())}
 	cases := []struct {
 		name    string
@@ -49,10 +49,11 @@ func BenchmarkServer_chain(b *testing.B) {
 	}
 	for _, tc := range cases {
 		for _, v := range []struct {
-			suffix string
-			s      *Server
-		}{{"", plain}, {"_metrics", withMetrics}} {
-			s := v.s
+			suffix   string
+			s        *Server
+			sessions *countSessions
+		}{{"", plain, plainSessions}, {"_metrics", withMetrics, metricsSessions}} {
+			s, sessions := v.s, v.sessions
 			b.Run(tc.name+v.suffix, func(b *testing.B) {
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
