@@ -73,7 +73,7 @@ func (ri *requestInfo) elapsed() time.Duration {
 	if !ri.timed {
 		return time.Duration(math.MaxInt64)
 	}
-	return time.Since(ri.srv.epoch) - ri.start
+	return ri.srv.monotonic() - ri.start
 }
 
 // requestWriter is the ResponseWriter every handler gets: the connection's
@@ -183,7 +183,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 		rw := &requestWriter{ResponseWriter: w, info: requestInfo{srv: s}}
 		rw.setTraceID()
 		if s.access != nil || r.Body != http.NoBody || s.cfg.Observer != nil {
-			rw.info.start, rw.info.timed = time.Since(s.epoch), true
+			rw.info.start, rw.info.timed = s.monotonic(), true
 		}
 		if s.access != nil {
 			defer s.logAccess(r, rw)
@@ -202,7 +202,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 // when it can (lineBuffer.writeAccess), else zerolog does.
 func (s *Server) logAccess(r *http.Request, rw *requestWriter) {
 	ri := &rw.info
-	mono := time.Since(s.epoch) // the access log always times its requests
+	mono := s.monotonic() // the access log always times its requests
 	f := accessFields{
 		reqID: ri.traceID, remoteAddr: r.RemoteAddr, method: r.Method, path: r.URL.Path,
 		status: rw.status, size: rw.size, duration: mono - ri.start, plugin: ri.plugin,

@@ -60,8 +60,14 @@ func routeLabel(r *http.Request) string {
 	return routeOther
 }
 
-// observeRPC tells the observer of an RPC call that reached the host.
-func (s *Server) observeRPC(id string, start time.Time, in int, res host.Result, err error) {
+// monotonic returns the time since the server started, from the monotonic
+// clock alone: one clock read, where time.Now takes two (wall and
+// monotonic). Call timings for the observer are differences of two.
+func (s *Server) monotonic() time.Duration { return time.Since(s.epoch) }
+
+// observeRPC tells the observer of an RPC call that reached the host;
+// start is s.monotonic() before the call.
+func (s *Server) observeRPC(id string, start time.Duration, in int, res host.Result, err error) {
 	code := abi.CodeOK
 	if err != nil { // errors.As only here: its target escapes, one allocation
 		code = abi.CodeInternal
@@ -73,11 +79,11 @@ func (s *Server) observeRPC(id string, start time.Time, in int, res host.Result,
 			}
 		}
 	}
-	s.cfg.Observer.RPCDone(id, code, time.Since(start), in, len(res.Output))
+	s.cfg.Observer.RPCDone(id, code, s.monotonic()-start, in, len(res.Output))
 }
 
-// observeRoute tells the observer of a plugin route's call.
-func (s *Server) observeRoute(pattern string, start time.Time, in int, res host.Result, err error) {
+// observeRoute tells the observer of a plugin route's call, as observeRPC.
+func (s *Server) observeRoute(pattern string, start time.Duration, in int, res host.Result, err error) {
 	status := res.Status
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -86,7 +92,7 @@ func (s *Server) observeRoute(pattern string, start time.Time, in int, res host.
 			status = ce.Code.Normalize().HTTPStatus()
 		}
 	}
-	s.cfg.Observer.PluginRouteDone(pattern, status, time.Since(start), in, len(res.Output))
+	s.cfg.Observer.PluginRouteDone(pattern, status, s.monotonic()-start, in, len(res.Output))
 }
 
 // observeRequest, deferred by the middleware, tells the observer that a

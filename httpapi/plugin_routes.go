@@ -234,10 +234,10 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		}
 		req.HTTP = hostHTTPRequest(w)
 		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		var start time.Time
+		var start time.Duration
 		if s.cfg.Observer != nil {
 			info(w).route = route.Pattern
-			start = time.Now()
+			start = s.monotonic()
 		}
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
 		if s.cfg.Observer != nil {

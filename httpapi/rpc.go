@@ -34,10 +34,10 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		var start time.Time
+		var start time.Duration
 		if s.cfg.Observer != nil {
 			info(w).route = routeRPC
-			start = time.Now()
+			start = s.monotonic()
 		}
 		res, err := caller.Call(r.Context(), newHostRequest(w, r, id, payload, user, query))
 		if s.cfg.Observer != nil {
