@@ -1,10 +1,19 @@
 package gcfloor
 
 import (
+	"os"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 )
+
+// TestMain starts from Go's default percentage, whatever GOGC says, as
+// the tests compute what the floor sets from a base of 100.
+func TestMain(m *testing.M) {
+	debug.SetGCPercent(100)
+	os.Exit(m.Run())
+}
 
 const mib = 1 << 20
 
@@ -21,19 +30,28 @@ func churn(n int) uint64 {
 	return readMetric("/gc/cycles/total:gc-cycles") - before
 }
 
-// waitPercent waits for the finalizer that follows a cycle to set want.
-func waitPercent(t *testing.T, want int) {
+// settle forces cycles until the finalizer that follows one has set the
+// percentage for floor (0: none active) and the live heap that cycle
+// found, and returns it. The live heap is read again each time, as other
+// tests' garbage may still be going.
+func settle(t *testing.T, floor int64) int {
 	t.Helper()
-	for i := 0; i < 500 && Percent() != want; i++ {
+	want := func() int {
+		if floor == 0 {
+			return 100
+		}
+		return percentFor(floor, liveHeap(), 100)
+	}
+	for i := 0; i < 500; i++ {
 		runtime.GC()
 		time.Sleep(2 * time.Millisecond)
+		if w := want(); Percent() == w && int(readMetric(percentMetric)) == w {
+			return w
+		}
 	}
-	if got := Percent(); got != want {
-		t.Fatalf("percent %d, want %d", got, want)
-	}
-	if got := int(readMetric(percentMetric)); got != want {
-		t.Fatalf("runtime's percent %d, want %d", got, want)
-	}
+	t.Fatalf("percent %d (runtime's %d), want %d for a %d MiB floor and %d KiB live",
+		Percent(), readMetric(percentMetric), want(), floor/mib, liveHeap()>>10)
+	return 0
 }
 
 // TestStart_fewerCycles is the point of the package: with a 64 MiB floor,
@@ -61,11 +79,10 @@ func TestStart_goal(t *testing.T) {
 	stop := Start(48 * mib)
 	defer stop()
 	churn(100 * mib)
-	runtime.GC()
-	churn(mib) // the finalizer runs
+	p := settle(t, 48*mib)
 	goal := readMetric(goalMetric)
 	if goal < 46*mib || goal > 56*mib {
-		t.Fatalf("heap goal %d MiB, want about 48 (live %d KiB, percent %d)", goal/mib, liveHeap()>>10, Percent())
+		t.Fatalf("heap goal %d MiB, want about 48 (live %d KiB, percent %d)", goal/mib, liveHeap()>>10, p)
 	}
 }
 
@@ -74,32 +91,30 @@ func TestStart_goal(t *testing.T) {
 func TestStart_liveAboveFloor(t *testing.T) {
 	stop := Start(32 * mib)
 	defer stop()
-	waitPercent(t, percentFor(32*mib, liveHeap(), 100))
-	if Percent() <= 100 {
-		t.Fatalf("percent %d with a small live heap, want more than 100", Percent())
+	if p := settle(t, 32*mib); p <= 100 {
+		t.Fatalf("percent %d with a small live heap, want more than 100", p)
 	}
 	held := make([][]byte, 24)
 	for i := range held {
 		held[i] = make([]byte, mib)
 	}
-	waitPercent(t, 100)
+	if p := settle(t, 32*mib); p != 100 {
+		t.Fatalf("percent %d with %d KiB live, want 100", p, liveHeap()>>10)
+	}
 	runtime.KeepAlive(held)
 }
 
 // TestStart_stop restores the starting percentage when the last floor
 // stops, and the highest of several floors holds meanwhile.
 func TestStart_stop(t *testing.T) {
-	runtime.GC()
 	stopA := Start(16 * mib)
 	stopB := Start(64 * mib)
-	runtime.GC()
-	want := percentFor(64*mib, liveHeap(), 100)
-	waitPercent(t, want)
+	settle(t, 64*mib)
 	stopB()
 	stopB() // twice is once
-	waitPercent(t, percentFor(16*mib, liveHeap(), 100))
+	settle(t, 16*mib)
 	stopA()
-	waitPercent(t, 100)
+	settle(t, 0)
 	if s := Start(0); s == nil {
 		t.Fatal("Start(0) returned no stop")
 	}
