@@ -2,28 +2,34 @@ package host
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // pool holds a plugin version's instances: at most max in use at once, and
 // idle ones kept for reuse. A caller waits, under its context, for a free
-// slot, as Nakama's VM pools do.
+// slot, as Nakama's VM pools do. The idle instances are a stack: the one
+// used last, whose memory and state are likeliest still in the CPU's
+// caches, is the next one out, where a queue would take turns through all
+// of them.
 type pool struct {
 	slots   chan struct{}
-	idle    chan *instance
 	newInst func(ctx context.Context) (*instance, error)
 	live    atomic.Int64
-	closed  atomic.Bool
 	// mem is the linear memory of the live instances, in bytes, as of
 	// their last return to the pool.
 	mem atomic.Int64
+
+	mu     sync.Mutex
+	idle   []*instance // last in, first out
+	closed bool        // no instance joins idle once set
 }
 
 func newPool(maxInstances int, newInst func(context.Context) (*instance, error)) *pool {
 	return &pool{
 		slots:   make(chan struct{}, maxInstances),
-		idle:    make(chan *instance, maxInstances),
+		idle:    make([]*instance, 0, maxInstances),
 		newInst: newInst,
 	}
 }
@@ -52,10 +58,8 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fa
 			return nil, false, wctx.Err()
 		}
 	}
-	select {
-	case inst := <-pl.idle:
+	if inst := pl.pop(); inst != nil {
 		return inst, fast, nil
-	default:
 	}
 	inst, err = pl.newInst(ctx)
 	if err != nil {
@@ -68,29 +72,14 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fa
 }
 
 // put returns inst to the pool. An unhealthy instance, or any instance after
-// close, is closed instead and never reused.
-//
-// # Notes
-//
-// close may run between the check of closed and the send to idle, and
-// drain idle before inst is in it; so put checks again after the send and,
-// when the pool has closed meanwhile, drains idle itself. Each instance is
-// then closed exactly once: the atomics are sequentially consistent, so
-// either put's second check sees closed (and put drains), or close set
-// closed after it and so drains after the send; and an instance leaves
-// idle only by one receive, whose receiver alone closes (or, for get,
-// uses and puts back) it.
+// close, is closed instead and never reused. The slot is freed last, so
+// that an instance never outnumbers the slots.
 func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
-	if healthy && !pl.closed.Load() {
+	if healthy {
 		pl.track(inst)
-		select {
-		case pl.idle <- inst:
+		if pl.push(inst) {
 			<-pl.slots
-			if pl.closed.Load() {
-				pl.drain(ctx)
-			}
 			return
-		default:
 		}
 	}
 	pl.discard(ctx, inst)
@@ -101,11 +90,38 @@ func (pl *pool) put(ctx context.Context, inst *instance, healthy bool) {
 func (pl *pool) add(ctx context.Context, inst *instance) {
 	pl.live.Add(1)
 	pl.track(inst)
-	select {
-	case pl.idle <- inst:
-	default:
+	if !pl.push(inst) {
 		pl.discard(ctx, inst)
 	}
+}
+
+// pop takes the idle instance used last, or returns nil.
+func (pl *pool) pop() *instance {
+	pl.mu.Lock()
+	n := len(pl.idle)
+	if n == 0 {
+		pl.mu.Unlock()
+		return nil
+	}
+	inst := pl.idle[n-1]
+	pl.idle[n-1] = nil
+	pl.idle = pl.idle[:n-1]
+	pl.mu.Unlock()
+	return inst
+}
+
+// push keeps inst idle, unless the pool is closed (or, which its slots
+// prevent, full), and reports whether it did. Checking closed under the
+// same lock as close sets it and empties idle means that no instance can
+// join idle after close has emptied it.
+func (pl *pool) push(inst *instance) bool {
+	pl.mu.Lock()
+	ok := !pl.closed && len(pl.idle) < cap(pl.slots)
+	if ok {
+		pl.idle = append(pl.idle, inst)
+	}
+	pl.mu.Unlock()
+	return ok
 }
 
 func (pl *pool) discard(ctx context.Context, inst *instance) {
@@ -118,18 +134,19 @@ func (pl *pool) discard(ctx context.Context, inst *instance) {
 // close stops reuse and closes the idle instances. Instances in use are
 // closed when they are put back.
 func (pl *pool) close(ctx context.Context) {
-	pl.closed.Store(true)
-	pl.drain(ctx)
+	pl.mu.Lock()
+	pl.closed = true
+	idle := pl.idle
+	pl.idle = nil
+	pl.mu.Unlock()
+	for _, inst := range idle {
+		pl.discard(ctx, inst)
+	}
 }
 
-// drain closes the idle instances.
-func (pl *pool) drain(ctx context.Context) {
-	for {
-		select {
-		case inst := <-pl.idle:
-			pl.discard(ctx, inst)
-		default:
-			return
-		}
-	}
+// isClosed reports whether close has run.
+func (pl *pool) isClosed() bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.closed
 }

@@ -19,36 +19,22 @@ import (
 // are real wazero modules of one page of memory, cheap to make.
 func TestPool_putCloseRace(t *testing.T) {
 	ctx := context.Background()
-	h := newTestHost(t, t.TempDir(), nil)
-	rt := wazero.NewRuntime(ctx)
-	t.Cleanup(func() { _ = rt.Close(ctx) })
-	// (module (memory 1))
-	compiled, err := rt.CompileModule(ctx, []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Plugin{host: h}
 	const rounds, goroutines, size = 100, 8, 8
+	var mu sync.Mutex
+	var made []*instance // this round's
+	newInst := onePageInstances(t, func(inst *instance) {
+		mu.Lock()
+		made = append(made, inst)
+		mu.Unlock()
+	})
 	for round := range rounds {
-		var mu sync.Mutex
-		var made []*instance
-		pl := newPool(size, func(ctx context.Context) (*instance, error) {
-			mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
-			if err != nil {
-				return nil, err
-			}
-			inst := &instance{mod: mod, cc: newCallCtx(h.deadlines)}
-			inst.st.p = p
-			mu.Lock()
-			made = append(made, inst)
-			mu.Unlock()
-			return inst, nil
-		})
+		made = nil // no goroutine of the last round is left
+		pl := newPool(size, newInst)
 		var puts atomic.Int64
 		var wg sync.WaitGroup
 		for range goroutines {
 			wg.Go(func() {
-				for !pl.closed.Load() {
+				for !pl.isClosed() {
 					inst, _, err := pl.get(ctx, time.Now().Add(time.Minute))
 					if err != nil {
 						t.Error(err)
@@ -69,7 +55,7 @@ func TestPool_putCloseRace(t *testing.T) {
 		if n := pl.live.Load(); n != 0 {
 			t.Fatalf("round %d: %d instances live after close and every put, want 0", round, n)
 		}
-		if n := len(pl.idle); n != 0 {
+		if n := len(pl.idle); n != 0 { // every goroutine is done: no lock needed
 			t.Fatalf("round %d: %d instances left idle after close", round, n)
 		}
 		for i, inst := range made {
@@ -78,4 +64,94 @@ func TestPool_putCloseRace(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPool_lastInFirstOut: the instance put back last is the next one
+// out, so that a server under light load keeps reusing the instance warm
+// in the CPU's caches; an instance put back after close is closed, not
+// kept.
+func TestPool_lastInFirstOut(t *testing.T) {
+	ctx := context.Background()
+	pl := newPool(3, onePageInstances(t, nil))
+	get := func() *instance {
+		t.Helper()
+		inst, _, err := pl.get(ctx, time.Now().Add(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inst
+	}
+	a, b, c := get(), get(), get()
+	pl.put(ctx, a, true)
+	pl.put(ctx, b, true)
+	pl.put(ctx, c, true)
+	for i, want := range []*instance{c, b, a} {
+		if got := get(); got != want {
+			t.Fatalf("get %d: not the instance put back %d from last", i, i+1)
+		}
+	}
+	pl.put(ctx, a, true)
+	if got := get(); got != a {
+		t.Fatal("the instance just put back was not the next one out")
+	}
+	pl.put(ctx, a, true)
+	pl.close(ctx)
+	if !a.mod.IsClosed() {
+		t.Fatal("close left an idle instance open")
+	}
+	pl.put(ctx, b, true)
+	pl.put(ctx, c, true)
+	if !b.mod.IsClosed() || !c.mod.IsClosed() || len(pl.idle) != 0 {
+		t.Fatal("instances put back after close were kept")
+	}
+	if n := pl.live.Load(); n != 0 {
+		t.Fatalf("%d instances live after close, want 0", n)
+	}
+}
+
+// onePageInstances returns a pool's newInst that makes real wazero
+// instances of a module with one page of memory, cheap to make, each
+// passed to made (which may be nil) as it is made.
+func onePageInstances(t testing.TB, made func(*instance)) func(context.Context) (*instance, error) {
+	t.Helper()
+	ctx := context.Background()
+	h := newTestHost(t, t.TempDir(), nil)
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { _ = rt.Close(ctx) })
+	compiled, err := rt.CompileModule(ctx, []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01")) // (module (memory 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Plugin{host: h}
+	return func(ctx context.Context) (*instance, error) {
+		mod, err := rt.InstantiateModule(ctx, compiled, wazero.NewModuleConfig().WithName(""))
+		if err != nil {
+			return nil, err
+		}
+		inst := &instance{mod: mod, cc: newCallCtx(h.deadlines)}
+		inst.st.p = p
+		if made != nil {
+			made(inst)
+		}
+		return inst, nil
+	}
+}
+
+// BenchmarkPool_getPut is a call's pool work: take an idle instance and
+// put it back, from as many goroutines as there are Ps.
+func BenchmarkPool_getPut(b *testing.B) {
+	ctx := context.Background()
+	pl := newPool(64, onePageInstances(b, nil))
+	deadline := time.Now().Add(time.Hour)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			inst, _, err := pl.get(ctx, deadline)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			pl.put(ctx, inst, true)
+		}
+	})
 }
