@@ -155,3 +155,10 @@ func BenchmarkPool_getPut(b *testing.B) {
 		}
 	})
 }
+
+// TestBenchmarkPool_getPut runs the benchmark once, so that it cannot rot.
+func TestBenchmarkPool_getPut(t *testing.T) {
+	if res := benchOnce(t, BenchmarkPool_getPut); res.N == 0 {
+		t.Fatal("benchmark did not run")
+	}
+}
