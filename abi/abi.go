@@ -295,6 +295,11 @@ const (
 	ModeHTTP = "http"
 )
 
+// PagesPerMiB is how many 64 KiB WebAssembly memory pages make a MiB: the
+// unit of the server's -max-memory and a manifest's memory_mib, which the
+// host turns into pages.
+const PagesPerMiB = 16
+
 // Limits the host enforces on every plugin. ABI.md lists each one, by name
 // and value, in its section 1.3, and a contract test keeps the two in step.
 // Some are defaults that the server's configuration may change; those say so.

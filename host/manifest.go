@@ -4,19 +4,17 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/interrupt"
 	"github.com/warden-rpc/warden/manifest"
 	"github.com/warden-rpc/warden/outbound"
 )
 
-// pagesPerMiB is how many 64 KiB wasm pages make a MiB.
-const pagesPerMiB = 16
-
 // maxima are the server's bounds on what a manifest may set.
 func (h *Host) maxima() manifest.Maxima {
 	timeout, reqBytes, respBytes := h.cfg.Outbound.Maxima()
 	return manifest.Maxima{
-		MemoryMiB:         int(h.cfg.MaxMemoryPages / pagesPerMiB),
+		MemoryMiB:         int(h.cfg.MaxMemoryPages / abi.PagesPerMiB),
 		CallTimeout:       h.cfg.CallTimeout,
 		Instances:         h.cfg.MaxInstances,
 		HTTPTimeout:       timeout,
@@ -44,7 +42,7 @@ func (h *Host) applyManifest(p *Plugin, f snapshotFile, mod *interrupt.Module) e
 		}
 	}
 	if m.Limits.MemoryMiB < max.MemoryMiB {
-		if err := mod.CapMemory(uint32(m.Limits.MemoryMiB * pagesPerMiB)); err != nil {
+		if err := mod.CapMemory(uint32(m.Limits.MemoryMiB * abi.PagesPerMiB)); err != nil {
 			return fmt.Errorf("manifest %s: memory_mib %d: %w", filepath.Base(manifestPath(f.path)), m.Limits.MemoryMiB, err)
 		}
 	}

@@ -249,8 +249,8 @@ func TestManifest_limits(t *testing.T) {
 			t.Errorf("instances %d, call timeout %s", cap(p.pool.slots), p.callTimeout)
 		}
 		mem := p.compiled.ExportedMemories()[abi.ExportMemory]
-		if max, ok := mem.Max(); !ok || max != 16*pagesPerMiB {
-			t.Errorf("memory max %d pages (declared %v), want %d", max, ok, 16*pagesPerMiB)
+		if max, ok := mem.Max(); !ok || max != 16*abi.PagesPerMiB {
+			t.Errorf("memory max %d pages (declared %v), want %d", max, ok, 16*abi.PagesPerMiB)
 		}
 	})
 	t.Run("ErrInitialMemoryOver", func(t *testing.T) {

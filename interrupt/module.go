@@ -3,6 +3,8 @@ package interrupt
 import (
 	"errors"
 	"fmt"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // Read splits wasm into its sections and checks every section but the
@@ -81,9 +83,6 @@ func (m *Module) table(r *reader, mod, name string) error {
 	return nil
 }
 
-// pagesPerMiB is how many 64 KiB pages make a MiB, for messages.
-const pagesPerMiB = 16
-
 // CapMemory makes Instrument write every memory the module defines with a
 // maximum of at most pages (64 KiB each): wazero takes the smaller of a
 // memory's declared maximum and its runtime's cap, so this holds one module
@@ -99,7 +98,7 @@ func (m *Module) CapMemory(pages uint32) error {
 			return fmt.Errorf("memory %d is shared or 64-bit (limits flag %#x)", i, l.flags)
 		}
 		if l.min > pages {
-			return fmt.Errorf("memory %d starts at %d pages (%d MiB), over %d MiB", i, l.min, l.min/pagesPerMiB, pages/pagesPerMiB)
+			return fmt.Errorf("memory %d starts at %d pages (%d MiB), over %d MiB", i, l.min, l.min/abi.PagesPerMiB, pages/abi.PagesPerMiB)
 		}
 	}
 	m.memCap, m.capped = pages, true

@@ -10,16 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/outbound"
 )
-
-// pagesPerMiB is how many 64 KiB WebAssembly pages make a MiB, the unit of
-// -max-memory.
-const pagesPerMiB = 16
 
 // config is the server's configuration, from flags and WARDEN_* variables.
 type config struct {
@@ -116,7 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.DurationVar(&c.CallTimeout, "call-timeout", host.DefaultCallTimeout, "deadline of one plugin call")
 	fs.DurationVar(&c.HeaderTimeout, "read-header-timeout", httpapi.DefaultReadHeaderTimeout, "time a client may take to send a request's headers")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body", httpapi.DefaultMaxBodyBytes, "largest request body in bytes")
-	fs.IntVar(&c.MaxMemoryMiB, "max-memory", host.DefaultMaxMemoryPages/pagesPerMiB, "memory cap of each plugin instance, in MiB")
+	fs.IntVar(&c.MaxMemoryMiB, "max-memory", host.DefaultMaxMemoryPages/abi.PagesPerMiB, "memory cap of each plugin instance, in MiB")
 	fs.IntVar(&c.MaxInstances, "max-instances", 0, "instances per plugin (default: 2 x CPUs, at least 4)")
 	fs.StringVar(&c.Node, "node", host.DefaultNode, "node name, as plugins see it")
 	fs.Var(c.Env, "env", "plugin environment entry KEY=VALUE (repeatable; WARDEN_ENV: one entry per line)")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/console"
 	"github.com/warden-rpc/warden/gcfloor"
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Databases:      st.plugins,
 		Logger:         log,
 		CallTimeout:    cfg.CallTimeout,
-		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * pagesPerMiB,
+		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * abi.PagesPerMiB,
 		MaxInstances:   cfg.MaxInstances,
 		Env:            cfg.Env,
 		Node:           cfg.Node,
