@@ -201,7 +201,7 @@ func (m *Module) check(s section) error {
 		n, err = dataSection(r, m.globals)
 		m.decls.DataSegments = uint64(n)
 	case secCode:
-		return nil // rewritten, and so checked, by write
+		return nil // rewritten, and so checked, by Instrument
 	default:
 		return nil
 	}
@@ -251,8 +251,17 @@ func reserved(name string) bool {
 	return name == abi.ExportInterrupt || name == abi.ExportStart
 }
 
-// write assembles the rewritten module.
-func (m *Module) write(wasm []byte) ([]byte, error) {
+// Instrument returns the module rewritten, as the function Instrument
+// describes, with its memories capped when CapMemory was called. It reads
+// and checks the code section as it rewrites it.
+//
+// # Errors
+//
+// It refuses a malformed function, an instruction it does not know, a
+// function with too many locals (ErrLimit), a reference to a global the
+// module does not have (ErrGlobalIndex), and a module without a memory.
+func (m *Module) Instrument() ([]byte, error) {
+	wasm := m.wasm
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
 	out = append(out, wasm[:headerBytes]...)
 	flag := m.globals

@@ -28,17 +28,6 @@ func Read(wasm []byte) (*Module, error) {
 	return scan(wasm)
 }
 
-// Instrument returns the module rewritten, as the function Instrument
-// describes, with its memories capped when CapMemory was called. It reads
-// and checks the code section as it rewrites it.
-//
-// # Errors
-//
-// It refuses a malformed function, an instruction it does not know, a
-// function with too many locals (ErrLimit), a reference to a global the
-// module does not have (ErrGlobalIndex), and a module without a memory.
-func (m *Module) Instrument() ([]byte, error) { return m.write(m.wasm) }
-
 // Table is a table a module imports or defines, as its binary declares it.
 type Table struct {
 	// Index is the table's index: imported tables come first.
