@@ -18,7 +18,8 @@ func tableName(t interrupt.Table) string {
 
 // checkModuleLimits refuses a module that declares d (as interrupt.Read
 // found it in the original bytes) when d is more than the host bounds, as
-// wazero allocates them for each instance: tables that could hold more than abi.MaxTableElements elements, alone or together (a table
+// wazero allocates them for each instance: tables that could hold more
+// than abi.MaxTableElements elements, alone or together (a table
 // that declares no maximum, a larger one, or tables whose maxima add up to
 // more), or more than abi.MaxGlobals globals, abi.MaxDataSegments data
 // segments, abi.MaxElementSegments element segments or

@@ -143,10 +143,3 @@ func (pl *pool) close(ctx context.Context) {
 		pl.discard(ctx, inst)
 	}
 }
-
-// isClosed reports whether close has run.
-func (pl *pool) isClosed() bool {
-	pl.mu.Lock()
-	defer pl.mu.Unlock()
-	return pl.closed
-}

@@ -34,7 +34,7 @@ func TestPool_putCloseRace(t *testing.T) {
 		var wg sync.WaitGroup
 		for range goroutines {
 			wg.Go(func() {
-				for !pl.isClosed() {
+				for !closed(pl) {
 					inst, _, err := pl.get(ctx, time.Now().Add(time.Minute))
 					if err != nil {
 						t.Error(err)
@@ -161,4 +161,11 @@ func TestBenchmarkPool_getPut(t *testing.T) {
 	if res := benchOnce(t, BenchmarkPool_getPut); res.N == 0 {
 		t.Fatal("benchmark did not run")
 	}
+}
+
+// closed reports whether pl.close has run.
+func closed(pl *pool) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return pl.closed
 }
