@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"bufio"
-	"errors"
+	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,49 +18,22 @@ import (
 func TestServer_coarseHeaderTimeout(t *testing.T) {
 	const timeout = netdeadline.MinCoarse + 500*time.Millisecond
 	s := serve(t, Config{ReadHeaderTimeout: timeout})
-	addr := strings.TrimPrefix(s.URL(), "http://")
-
-	slow, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	slow := dialServer(t, s)
 	start := time.Now()
 	if _, err := io.WriteString(slow, "POST /v2/rpc/echo HTTP/1.1\r\nHost: x\r\n"); err != nil {
 		t.Fatal(err)
 	}
 
 	// Meanwhile a keep-alive client: three requests on one connection.
-	ka, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ka.Close()
+	ka := dialServer(t, s)
 	br := bufio.NewReader(ka)
 	for i := range 3 {
-		req := "POST /v2/rpc/echo?unwrap&http_key=" + testHTTPKey + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
-		if _, err := io.WriteString(ka, req); err != nil {
+		if _, err := io.WriteString(ka, rawEcho); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
-		resp, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("response %d: %v", i, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != "hi" {
-			t.Fatalf("response %d: %d %q", i, resp.StatusCode, body)
-		}
+		readEcho(t, br, fmt.Sprintf("response %d", i))
 	}
 
 	_ = slow.SetReadDeadline(time.Now().Add(timeout + 10*time.Second))
-	_, err = io.ReadAll(slow) // net/http closes it, with no response or a bare 400
-	cut := time.Since(start)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatalf("the half-sent request was never cut off (waited %s)", cut)
-	}
-	if cut < timeout {
-		t.Fatalf("cut off after %s, before the %s timeout", cut, timeout)
-	}
+	checkCutOff(t, slow, start, timeout, "the half-sent request")
 }

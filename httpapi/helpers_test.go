@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -215,3 +217,50 @@ func auth(tok string) http.Header { return http.Header{"Authorization": {"Bearer
 
 // b64 returns s in base64url without padding, as in JWTs.
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// rawEcho is an echo RPC with the HTTP key and the body "hi", as a client
+// writes it on the wire.
+const rawEcho = "POST /v2/rpc/echo?unwrap&http_key=" + testHTTPKey + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"
+
+// dialServer opens a raw TCP connection to s, closed at cleanup.
+func dialServer(t *testing.T, s *Server) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// readEcho reads the answer to rawEcho from br and checks it is 200 "hi";
+// what names the request in a failure.
+func readEcho(t *testing.T, br *bufio.Reader, what string) {
+	t.Helper()
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "hi" {
+		t.Fatalf("%s: %d %q", what, resp.StatusCode, body)
+	}
+}
+
+// checkCutOff reads r until the server closes the connection (net/http
+// sends nothing or a bare 4xx first) and checks that it did so no sooner
+// than timeout after start, and before the client's own read deadline,
+// which the caller set on the connection.
+func checkCutOff(t *testing.T, r io.Reader, start time.Time, timeout time.Duration, what string) {
+	t.Helper()
+	_, err := io.ReadAll(r)
+	cut := time.Since(start)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("%s was never cut off (waited %s)", what, cut)
+	}
+	if cut < timeout {
+		t.Fatalf("%s cut off after %s, before the %s timeout", what, cut, timeout)
+	}
+}

@@ -3,9 +3,7 @@ package httpapi
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 )
@@ -19,11 +17,7 @@ import (
 // timeout writeMargin plus a little.
 func TestServer_pluginRoute_slowBodyRestartsWriteDeadline(t *testing.T) {
 	s, _ := dispatchServerWith(t, Config{CallTimeout: 100 * time.Millisecond}, "../host/testdata/web.wasm")
-	c, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := dialServer(t, s)
 	if _, err := io.WriteString(c, "POST /created HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\na"); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -70,11 +69,7 @@ func TestServer_bodyTooLargeClosesConnection(t *testing.T) {
 	for _, accessLog := range []bool{true, false} {
 		t.Run(map[bool]string{true: "AccessLogOn", false: "AccessLogOff"}[accessLog], func(t *testing.T) {
 			s := startServer(t, Config{MaxBodyBytes: 100, AccessLog: accessLog, AccessLogOutput: io.Discard})
-			conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL(), "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
+			conn := dialServer(t, s)
 			body := strings.Repeat("x", 5000)
 			fmt.Fprintf(conn, "POST /v2/rpc/echo?unwrap&http_key=%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", testHTTPKey, len(body), body)
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
