@@ -28,11 +28,7 @@ func pair(t testing.TB) (*Listener, *Conn, net.Conn) {
 	}
 	l := wrap(ln, testResolution, testMinCoarse)
 	t.Cleanup(func() { _ = l.Close() })
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
+	client := dial(t, ln.Addr().String())
 	c, err := l.Accept()
 	if err != nil {
 		t.Fatal(err)

@@ -41,7 +41,7 @@ func serveHTTP(t *testing.T, to Timeouts, h http.HandlerFunc) (string, *Listener
 func ok(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }
 
 // dial connects to addr.
-func dial(t *testing.T, addr string) net.Conn {
+func dial(t testing.TB, addr string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
