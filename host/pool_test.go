@@ -169,3 +169,61 @@ func closed(pl *pool) bool {
 	defer pl.mu.Unlock()
 	return pl.closed
 }
+
+// TestHost_pool_hostileChurn attacks the pool as a hostile plugin would:
+// from eight goroutines, calls that grow memory to the cap, trap or echo,
+// mixed. With the idle instances on a stack, the instance put back last is
+// the next one out, so one spoiled instance kept by mistake would serve
+// the very next call. Afterwards no more instances live than the limit,
+// every idle one is open and within the high-water mark (the grown ones
+// were recycled, not kept), and the pool's memory figure is theirs.
+func TestHost_pool_hostileChurn(t *testing.T) {
+	const maxInstances, capPages, highWater = 4, 64, 1 << 20
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.MaxInstances, c.MaxMemoryPages, c.HighWaterBytes = maxInstances, capPages, highWater
+	})
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				id := [...]string{"echo", "grow", "echo", "trap"}[(w+i)%4]
+				res, err := h.Call(context.Background(), &Request{ID: id, Payload: []byte("hi")})
+				switch {
+				case id == "echo" && (err != nil || string(res.Output) != "hi"):
+					t.Errorf("echo after hostile calls: %q, %v", res.Output, err)
+					return
+				case id == "trap" && err == nil:
+					t.Error("trap answered")
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	p := h.Plugins()[0]
+	pl := p.pool
+	pl.mu.Lock()
+	idle := append([]*instance(nil), pl.idle...)
+	pl.mu.Unlock()
+	if n := p.Instances(); n > maxInstances || n != len(idle) {
+		t.Fatalf("%d instances live, %d idle, want at most %d and all idle", n, len(idle), maxInstances)
+	}
+	var sum int64
+	for i, inst := range idle {
+		if inst.mod.IsClosed() {
+			t.Fatalf("idle instance %d is closed", i)
+		}
+		size := int64(inst.mod.Memory().Size())
+		if size > highWater {
+			t.Fatalf("idle instance %d kept %d bytes of memory, over the %d high-water mark", i, size, highWater)
+		}
+		sum += size
+	}
+	if got := p.MemoryBytes(); got != sum {
+		t.Fatalf("pool memory %d bytes, its idle instances hold %d", got, sum)
+	}
+	// The instance the next call takes is one of those, and serves.
+	if res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("hi")}); err != nil || string(res.Output) != "hi" {
+		t.Fatalf("echo: %q, %v", res.Output, err)
+	}
+}
