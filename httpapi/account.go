@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -201,8 +199,7 @@ func (s *Server) checkServerKey(r *http.Request) error {
 	if !ok {
 		return gatewayError(abi.CodeUnauthenticated, msgServerKeyInvalid, nil)
 	}
-	h := sha256.Sum256([]byte(user))
-	if subtle.ConstantTimeCompare(h[:], s.serverKeyHash[:]) != 1 {
+	if !s.serverKey.matches(user) {
 		return gatewayError(abi.CodeUnauthenticated, msgServerKeyInvalid, nil)
 	}
 	return nil

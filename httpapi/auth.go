@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -59,13 +57,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, key string
 	return s.bearerUser(w, r, auth[0])
 }
 
-// isHTTPKey reports whether key is the HTTP key. It compares SHA-256 digests
-// in constant time, so neither the key's bytes nor its length leak through
-// timing.
-func (s *Server) isHTTPKey(key string) bool {
-	h := sha256.Sum256([]byte(key))
-	return subtle.ConstantTimeCompare(h[:], s.httpKeyHash[:]) == 1
-}
+// isHTTPKey reports whether key is the HTTP key, in a time that leaks
+// neither the key's bytes nor its length (see secret).
+func (s *Server) isHTTPKey(key string) bool { return s.httpKey.matches(key) }
 
 // parseBasic returns the user name of a Basic Authorization header, and
 // false when the header is not Basic or does not decode to "user:password".

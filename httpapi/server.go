@@ -12,7 +12,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -134,10 +133,10 @@ type Config struct {
 // Server serves the HTTP API. Create one with NewServer, then call Listen
 // and Serve, and finally Shutdown or Close.
 type Server struct {
-	cfg           Config
-	log           zerolog.Logger
-	httpKeyHash   [sha256.Size]byte
-	serverKeyHash [sha256.Size]byte
+	cfg       Config
+	log       zerolog.Logger
+	httpKey   secret
+	serverKey secret
 	// timeouts are the connections' (see Listen); Write also restarts
 	// after a slow body (restartWriteDeadline).
 	timeouts netdeadline.Timeouts
@@ -170,12 +169,12 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("httpapi: %w", err)
 	}
 	s := &Server{
-		cfg:           cfg,
-		log:           cfg.Logger.With().Str("component", "httpapi").Logger(),
-		httpKeyHash:   sha256.Sum256([]byte(cfg.HTTPKey)),
-		serverKeyHash: sha256.Sum256([]byte(cfg.ServerKey)),
-		verifier:      session.NewVerifier(cfg.EncryptionKey, 0),
-		epoch:         time.Now(),
+		cfg:       cfg,
+		log:       cfg.Logger.With().Str("component", "httpapi").Logger(),
+		httpKey:   newSecret(cfg.HTTPKey),
+		serverKey: newSecret(cfg.ServerKey),
+		verifier:  session.NewVerifier(cfg.EncryptionKey, 0),
+		epoch:     time.Now(),
 	}
 	if cfg.AccessLog {
 		access := s.log
