@@ -24,9 +24,26 @@ const (
 // only need http_key and unwrap, and most plugins never read the query, so
 // the map, its slices and strings would be built for nothing. The plugin
 // gets the raw string, less http_key, and the host parses it on first use.
+//
+// newQuery reads the pairs once and notes the API's own parameters, so
+// that get and forPlugin need not read them again.
 type query struct {
 	raw  string
 	vals url.Values // set, and raw unused, for a query of many pairs
+
+	// key, unwrap and payload are the API's own parameters.
+	key, unwrap, payload param
+	// keyPairs counts the http_key pairs; keyFirst and keyLast are the
+	// offsets in raw of the first and the last.
+	keyPairs          int
+	keyFirst, keyLast int
+}
+
+// param is the first value of a parameter, unescaped, and whether it is
+// present.
+type param struct {
+	value string
+	ok    bool
 }
 
 // newQuery reads raw, an encoded query string.
@@ -35,7 +52,38 @@ func newQuery(raw string) query {
 		v, _ := url.ParseQuery(raw) // the pairs that parse, as URL.Query
 		return query{vals: v}
 	}
-	return query{raw: raw}
+	q := query{raw: raw}
+	for off := 0; off < len(raw); {
+		end := strings.IndexByte(raw[off:], '&')
+		if end < 0 {
+			end = len(raw) - off
+		}
+		if k, v, ok := parsePair(raw[off : off+end]); ok {
+			switch k {
+			case paramHTTPKey:
+				if q.keyPairs == 0 {
+					q.keyFirst = off
+				}
+				q.keyPairs, q.keyLast = q.keyPairs+1, off
+				q.key.note(v)
+			case paramUnwrap:
+				q.unwrap.note(v)
+			case paramPayload:
+				q.payload.note(v)
+			}
+		}
+		off += end + 1
+	}
+	return q
+}
+
+// note records v, still escaped, unless a value was found already. A
+// value that does not unescape is passed over: url.ParseQuery skips its
+// pair.
+func (p *param) note(v string) {
+	if !p.ok {
+		*p = unescapeValue(v)
+	}
 }
 
 // get returns the first value of the parameter name, as url.Values.Get,
@@ -48,76 +96,101 @@ func (q query) get(name string) (string, bool) {
 		}
 		return v[0], true
 	}
-	for rest := q.raw; rest != ""; {
+	var p param
+	switch name {
+	case paramHTTPKey:
+		p = q.key
+	case paramUnwrap:
+		p = q.unwrap
+	case paramPayload:
+		p = q.payload
+	default:
+		p = q.scan(name)
+	}
+	return p.value, p.ok
+}
+
+// scan finds the parameter name in q.raw, for a name newQuery does not
+// note.
+func (q query) scan(name string) param {
+	var p param
+	for rest := q.raw; rest != "" && !p.ok; {
 		var pair string
 		pair, rest, _ = strings.Cut(rest, "&")
-		if !strings.HasPrefix(pair, name) && strings.IndexByte(pair, '%') < 0 && strings.IndexByte(pair, '+') < 0 {
-			continue // cannot be name, escaped or not: spares the unescaping
-		}
-		k, v, ok := parsePair(pair)
-		if ok && k == name {
-			if v, err := url.QueryUnescape(v); err == nil {
-				return v, true
-			}
+		if k, v, ok := parsePair(pair); ok && k == name {
+			p.note(v)
 		}
 	}
-	return "", false
+	return p
+}
+
+// unescapeValue returns a parameter of value v, which is absent when v
+// does not unescape.
+func unescapeValue(v string) param {
+	if !escaped(v) {
+		return param{v, true}
+	}
+	v, err := url.QueryUnescape(v)
+	if err != nil {
+		return param{}
+	}
+	return param{v, true}
 }
 
 // forPlugin returns what the plugin sees of the query: without the
 // http_key parameter, either as a raw string to parse on first use or,
-// for a query of many pairs, as url.Values.
+// for a query of many pairs, as url.Values. It copies nothing when the
+// query has no http_key, or one only, first or last (as in
+// "?http_key=K&unwrap"): the rest of raw is then returned as it is.
 func (q query) forPlugin() (string, url.Values) {
 	if q.vals != nil {
 		q.vals.Del(paramHTTPKey)
 		return "", q.vals
 	}
-	return withoutParam(q.raw, paramHTTPKey), nil
+	raw := q.raw
+	switch {
+	case q.keyPairs == 0:
+		return raw, nil
+	case q.keyPairs == 1 && q.keyFirst == 0:
+		_, rest, _ := strings.Cut(raw, "&")
+		return rest, nil
+	case q.keyPairs == 1 && strings.IndexByte(raw[q.keyLast:], '&') < 0:
+		return raw[:q.keyLast-1], nil
+	}
+	return withoutParam(raw, paramHTTPKey), nil
 }
 
 // parsePair splits one pair of a query into its unescaped key and its
 // still escaped value. ok is false for a pair url.ParseQuery skips for its
 // key: empty, with a ";", or with a bad escape.
 func parsePair(pair string) (key, value string, ok bool) {
-	if pair == "" || strings.Contains(pair, ";") {
+	if pair == "" || strings.IndexByte(pair, ';') >= 0 {
 		return "", "", false
 	}
 	k, v, _ := strings.Cut(pair, "=")
-	k, err := url.QueryUnescape(k) // allocates only for an escaped key
-	if err != nil {
-		return "", "", false
+	if escaped(k) {
+		var err error
+		if k, err = url.QueryUnescape(k); err != nil {
+			return "", "", false
+		}
 	}
 	return k, v, true
 }
 
+// escaped reports whether s holds a "%" escape or a "+", which
+// url.QueryUnescape would change; most keys and values hold neither.
+func escaped(s string) bool {
+	for i := range len(s) {
+		if c := s[i]; c == '%' || c == '+' {
+			return true
+		}
+	}
+	return false
+}
+
 // withoutParam returns raw without the pairs whose key is name. Parsing
-// the result gives what parsing raw and deleting name gives. It copies
-// nothing when raw has no such pair, or one only, first or last (as in
-// "?http_key=K&unwrap"): the rest of raw is then returned as it is.
+// the result gives what parsing raw and deleting name gives.
 func withoutParam(raw, name string) string {
-	first, last, n := -1, -1, 0 // offsets of the first and last such pair
-	for off := 0; off <= len(raw); {
-		end := strings.IndexByte(raw[off:], '&')
-		if end < 0 {
-			end = len(raw) - off
-		}
-		if k, _, ok := parsePair(raw[off : off+end]); ok && k == name {
-			if first < 0 {
-				first = off
-			}
-			last, n = off, n+1
-		}
-		off += end + 1
-	}
-	switch {
-	case n == 0:
-		return raw
-	case n == 1 && first == 0:
-		_, rest, _ := strings.Cut(raw, "&")
-		return rest
-	case n == 1 && strings.IndexByte(raw[last:], '&') < 0:
-		return raw[:last-1]
-	}
 	var b strings.Builder
 	b.Grow(len(raw))
 	for rest := raw; rest != ""; {
