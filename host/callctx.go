@@ -45,6 +45,9 @@ type callCtx struct {
 	// instantiated; interrupted makes interrupt write it at most once.
 	flag        api.MutableGlobal
 	interrupted atomic.Bool
+	// st is the instance's call state, for host functions called with c
+	// (see Host.stateOf); set with the flag.
+	st *callState
 }
 
 // newCallCtx returns an idle callCtx watched by sweeper. Call release when

@@ -108,3 +108,39 @@ func TestCallCtx_coarseDeadline(t *testing.T) {
 		t.Fatal("released callCtx still watched by the sweeper")
 	}
 }
+
+// TestHost_stateOf checks that a host function finds its own instance's
+// state whichever context it is called with: its instance's callCtx (the
+// shortcut), another instance's, or a context that is no callCtx (init).
+func TestHost_stateOf(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), nil)
+	p := h.Plugins()[0]
+	a, err := p.newInstance(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close(context.Background())
+	b, err := p.newInstance(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close(context.Background())
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		inst *instance
+	}{
+		{"own callCtx", a.cc, a},
+		{"own callCtx, b", b.cc, b},
+		{"another instance's callCtx", a.cc, b},
+		{"another instance's callCtx, b", b.cc, a},
+		{"not a callCtx", context.Background(), a},
+	} {
+		if got := h.stateOf(tc.ctx, tc.inst.mod); got != &tc.inst.st {
+			t.Errorf("%s: stateOf gives another state than the instance's", tc.name)
+		}
+	}
+	if got := h.stateOf(a.cc, nil); got != nil {
+		t.Errorf("stateOf(a.cc, nil) = %p, want nil", got)
+	}
+}

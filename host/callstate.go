@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tetratelabs/wazero/api"
+
 	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
@@ -34,7 +36,8 @@ type registration struct {
 // instance owns one and resets it per call, so host functions allocate little.
 type callState struct {
 	p     *Plugin
-	cc    *callCtx // the instance's, for Close to interrupt it
+	cc    *callCtx   // the instance's, for Close to interrupt it
+	mod   api.Module // the instance's module
 	phase phase
 	req   *Request
 	rpcID string

@@ -221,8 +221,15 @@ func (h *Host) instantiateHostModules(ctx context.Context) error {
 
 // stateOf returns the call state of the instance whose module is mod, or
 // nil when mod is not a live instance (a start section running during
-// instantiation).
-func (h *Host) stateOf(mod api.Module) *callState {
+// instantiation). A host function called during a call gets the
+// instance's callCtx as ctx, which holds the state: that spares the map
+// lookup (an interface hash and compare) on every host call. Any other
+// ctx, as during init, or a callCtx of another module, finds the state
+// in the map.
+func (h *Host) stateOf(ctx context.Context, mod api.Module) *callState {
+	if cc, ok := ctx.(*callCtx); ok && cc.st != nil && cc.st.mod == mod {
+		return cc.st
+	}
 	st, _ := h.states.Load(mod)
 	cs, _ := st.(*callState)
 	return cs

@@ -68,7 +68,7 @@ const (
 
 // instantiateABI builds the warden_v1 host module in r, one GoModuleFunc per
 // abi.Imports() entry.
-func instantiateABI(ctx context.Context, r wazero.Runtime, stateOf func(api.Module) *callState) error {
+func instantiateABI(ctx context.Context, r wazero.Runtime, stateOf func(context.Context, api.Module) *callState) error {
 	funcs := hostFuncs()
 	b := r.NewHostModuleBuilder(abi.ModuleName)
 	for _, f := range abi.Imports() {
@@ -88,11 +88,11 @@ func instantiateABI(ctx context.Context, r wazero.Runtime, stateOf func(api.Modu
 
 // wrap adapts fn to wazero: it finds the calling instance's state, enforces the phase, and
 // answers NOT_ALLOWED (in the result's width) when either check fails.
-func wrap(stateOf func(api.Module) *callState, fn hostFunc, phases phaseSet, results []abi.ValType) api.GoModuleFunc {
+func wrap(stateOf func(context.Context, api.Module) *callState, fn hostFunc, phases phaseSet, results []abi.ValType) api.GoModuleFunc {
 	hasResult := len(results) > 0
 	wide := hasResult && results[0] == abi.I64
 	return func(ctx context.Context, mod api.Module, stack []uint64) {
-		st := stateOf(mod)
+		st := stateOf(ctx, mod)
 		if st == nil || phases&(1<<st.phase) == 0 {
 			if st != nil {
 				st.fail(abi.StatusNotAllowed, "not allowed in this phase")

@@ -63,7 +63,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		_ = mod.Close(ctx)
 		return nil, err
 	}
-	st.cc = inst.cc
+	st.cc, st.mod, inst.cc.st = inst.cc, mod, st
 	p.host.states.Store(mod, st) // after the flag: Close may interrupt any stored instance
 	interrupting := context.AfterFunc(ctx, inst.cc.interrupt)
 	err = inst.runInit(ctx)
