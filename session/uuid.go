@@ -3,7 +3,6 @@ package session
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	mrand "math/rand/v2"
 )
 
@@ -54,20 +53,22 @@ func formatUUIDv4(u [16]byte) string {
 }
 
 // putUUIDv4 sets u's version (4) and variant bits and writes it into s in
-// canonical form.
+// canonical form: each byte's two hex digits at its place in uuidDigits,
+// and the dashes between the groups.
 func putUUIDv4(s *[36]byte, u [16]byte) {
+	const digits = "0123456789abcdef"
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
-	hex.Encode(s[0:8], u[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], u[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], u[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], u[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], u[10:])
+	for i, b := range u {
+		at := uuidDigits[i]
+		s[at], s[at+1] = digits[b>>4], digits[b&0x0f]
+	}
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
 }
+
+// uuidDigits is where each of a UUID's 16 bytes is written in its
+// canonical form, 8-4-4-4-12 hex digits.
+var uuidDigits = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
 // IsUUID reports whether s is a UUID in canonical form: 36 characters,
 // 8-4-4-4-12 hex digits of either case separated by hyphens. The version and

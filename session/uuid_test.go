@@ -61,3 +61,18 @@ func TestIsUUID(t *testing.T) {
 		})
 	}
 }
+
+// TestPutUUIDv4 checks the layout of a known UUID: each byte at its place,
+// the version and variant bits set, the dashes between the groups.
+func TestPutUUIDv4(t *testing.T) {
+	var u [16]byte
+	for i := range u {
+		u[i] = byte(i)
+	}
+	u[15] = 0xff
+	var s [36]byte
+	putUUIDv4(&s, u)
+	if got, want := string(s[:]), "00010203-0405-4607-8809-0a0b0c0d0eff"; got != want {
+		t.Errorf("putUUIDv4 = %q, want %q", got, want)
+	}
+}
