@@ -114,11 +114,10 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 // attempt as the 404 would: otherwise a client without budget could tell
 // unknown email addresses (429) from known ones (401) for free.
 func (s *Server) signIn(r *http.Request, c accounts.Credentials) (accounts.Session, error) {
-	ap, perr := netip.ParseAddrPort(r.RemoteAddr)
-	if s.cfg.Limiter == nil || perr != nil || !c.MayCreate() {
+	addr := peerOf(r).addr
+	if s.cfg.Limiter == nil || !addr.IsValid() || !c.MayCreate() {
 		return s.cfg.Accounts.Authenticate(r.Context(), c)
 	}
-	addr := ap.Addr()
 	c.Create = s.cfg.Limiter.TakeSignup(addr)
 	sess, err := s.cfg.Accounts.Authenticate(r.Context(), c)
 	var ae *accounts.Error

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"net/http"
-	"net/netip"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -38,11 +37,11 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 		return h
 	}
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		ap, perr := netip.ParseAddrPort(r.RemoteAddr)
-		if perr != nil {
+		addr := peerOf(r).addr
+		if !addr.IsValid() {
 			return h(w, r, ps)
 		}
-		if !s.cfg.Limiter.Allow(ap.Addr()) {
+		if !s.cfg.Limiter.Allow(addr) {
 			if rule.gateway {
 				return gatewayError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
 			}
@@ -50,7 +49,7 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 		}
 		err := h(w, r, ps)
 		if err != nil && isAuthFailure(err, rule) { // nil first: isAuthFailure's errors.As allocates
-			s.cfg.Limiter.Fail(ap.Addr())
+			s.cfg.Limiter.Fail(addr)
 		}
 		return err
 	}

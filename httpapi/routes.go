@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -96,12 +95,7 @@ func (s *Server) withLogger(h handlerFunc) handlerFunc {
 }
 
 // clientIP is the TCP peer's address without its port.
-func clientIP(r *http.Request) string {
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return ip
-	}
-	return r.RemoteAddr
-}
+func clientIP(r *http.Request) string { return peerOf(r).ip }
 
 // handle adapts h to httprouter, sending its error to writeError.
 func (s *Server) handle(h handlerFunc) httprouter.Handle {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -119,10 +118,7 @@ func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload [
 	delete(headers, "Authorization") // net/http's keys are canonical: Header.Del without canonicalizing
 	delete(headers, "Grpc-Timeout")
 	rawQuery, vals := q.forPlugin()
-	ip, port, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip, port = r.RemoteAddr, ""
-	}
+	peer := peerOf(r)
 	var req *host.Request
 	if rw, ok := w.(*requestWriter); ok {
 		req = &rw.hostReq // no allocation of its own
@@ -136,8 +132,8 @@ func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload [
 		Headers:    headers,
 		Query:      vals,
 		RawQuery:   rawQuery,
-		ClientIP:   ip,
-		ClientPort: port,
+		ClientIP:   peer.ip,
+		ClientPort: peer.port,
 		TraceID:    info(w).traceID,
 	}
 	return req

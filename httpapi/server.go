@@ -191,6 +191,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.srv = &http.Server{
 		Handler:        s.handler,
+		ConnContext:    connContext,
 		MaxHeaderBytes: maxHeaderBytes,
 		ErrorLog:       newStdLogger(s.log),
 	}
