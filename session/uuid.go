@@ -53,22 +53,40 @@ func formatUUIDv4(u [16]byte) string {
 }
 
 // putUUIDv4 sets u's version (4) and variant bits and writes it into s in
-// canonical form: each byte's two hex digits at its place in uuidDigits,
-// and the dashes between the groups.
+// canonical form: each byte's two hex digits in one store, at places known
+// when compiling (no bounds checks), and the dashes between the groups.
 func putUUIDv4(s *[36]byte, u [16]byte) {
-	const digits = "0123456789abcdef"
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // variant 10 (RFC 9562)
-	for i, b := range u {
-		at := uuidDigits[i]
-		s[at], s[at+1] = digits[b>>4], digits[b&0x0f]
-	}
+	le := binary.LittleEndian
+	le.PutUint16(s[0:], hexPairs[u[0]])
+	le.PutUint16(s[2:], hexPairs[u[1]])
+	le.PutUint16(s[4:], hexPairs[u[2]])
+	le.PutUint16(s[6:], hexPairs[u[3]])
+	le.PutUint16(s[9:], hexPairs[u[4]])
+	le.PutUint16(s[11:], hexPairs[u[5]])
+	le.PutUint16(s[14:], hexPairs[u[6]])
+	le.PutUint16(s[16:], hexPairs[u[7]])
+	le.PutUint16(s[19:], hexPairs[u[8]])
+	le.PutUint16(s[21:], hexPairs[u[9]])
+	le.PutUint16(s[24:], hexPairs[u[10]])
+	le.PutUint16(s[26:], hexPairs[u[11]])
+	le.PutUint16(s[28:], hexPairs[u[12]])
+	le.PutUint16(s[30:], hexPairs[u[13]])
+	le.PutUint16(s[32:], hexPairs[u[14]])
+	le.PutUint16(s[34:], hexPairs[u[15]])
 	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
 }
 
-// uuidDigits is where each of a UUID's 16 bytes is written in its
-// canonical form, 8-4-4-4-12 hex digits.
-var uuidDigits = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+// hexPairs holds each byte's two lowercase hex digits, the first in the
+// low byte, as binary.LittleEndian.PutUint16 writes them in order.
+var hexPairs = func() (t [256]uint16) {
+	const digits = "0123456789abcdef"
+	for b := range t {
+		t[b] = uint16(digits[b>>4]) | uint16(digits[b&0x0f])<<8
+	}
+	return t
+}()
 
 // IsUUID reports whether s is a UUID in canonical form: 36 characters,
 // 8-4-4-4-12 hex digits of either case separated by hyphens. The version and
