@@ -98,8 +98,8 @@ func (s *Server) bearerUser(w http.ResponseWriter, r *http.Request, auth string)
 			return nil, errAuthTokenInvalid(fmt.Errorf("session %s: %w", c.TokenID, err))
 		}
 	}
-	// Nakama parses uid into a UUID and formats it back: lowercase.
+	// The verifier gives the user ID in lowercase, as Nakama does.
 	u := hostUser(w)
-	*u = host.User{ID: strings.ToLower(c.UserID), Username: c.Username, Vars: c.Vars, Expiry: c.ExpiresAt}
+	*u = host.User{ID: c.UserID, Username: c.Username, Vars: c.Vars, Expiry: c.ExpiresAt}
 	return u, nil
 }

@@ -52,7 +52,10 @@ func NewVerifier(key []byte, entries int) *Verifier {
 }
 
 // Verify checks token at time now and returns its claims, as the package's
-// Verify does with the Verifier's key.
+// Verify does with the Verifier's key, but with the user ID in lowercase,
+// as Nakama reads it (it parses the uid into a UUID and formats it back).
+// Lowering it once, when the token is first verified, spares every
+// request with the token the work (a scan of its 36 bytes).
 //
 // # Notes
 //
@@ -78,6 +81,7 @@ func (v *Verifier) Verify(token string, now time.Time) (Claims, error) {
 	if err != nil {
 		return Claims{}, err
 	}
+	c.UserID = strings.ToLower(c.UserID)
 	if len(token) <= maxCachedTokenBytes {
 		v.remember(token, c, now)
 	}

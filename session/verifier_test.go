@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -89,4 +90,26 @@ func TestVerifier_Verify(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestVerifier_lowercaseUserID checks that the user ID comes out in
+// lowercase, as Nakama reads it, both when the token is first verified and
+// when it is remembered, whatever the case it was signed with.
+func TestVerifier_lowercaseUserID(t *testing.T) {
+	c := goldenClaims()
+	c.UserID = strings.ToUpper(c.UserID)
+	tok, err := Sign(testKey, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVerifier(testKey, 0)
+	for i := range 2 {
+		got, err := v.Verify(tok, goldenNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.ToLower(c.UserID); got.UserID != want {
+			t.Errorf("use %d: UserID = %q, want %q", i, got.UserID, want)
+		}
+	}
 }
