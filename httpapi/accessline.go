@@ -220,9 +220,9 @@ func plainPrefix(s string) int {
 	hasZero := func(v uint64) uint64 { return (v - ones) &^ v & highs } // exact: nonzero iff a byte is 0
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
-		_ = s[i+7]
-		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		w := s[i : i+8] // one bounds check; the compiler merges the loads
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 		special := x&highs | // 0x80 and up
 			(x-ones*0x20)&^x&highs | // below 0x20 (exact for a bound up to 0x80)
 			hasZero(x^(ones*0x7f)) | hasZero(x^(ones*'"')) | hasZero(x^(ones*'\\'))
