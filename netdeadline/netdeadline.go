@@ -104,7 +104,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 	if l.timeouts != (Timeouts{}) {
 		cc.start = l.stamp()
 		cc.phase.Store(phaseHeader)
-		cc.stateDeadline(&cc.read, cc.start, l.timeouts.ReadHeader, c.SetReadDeadline)
+		cc.stateDeadline(&cc.read, cc.start, l.timeouts.ReadHeader)
 	}
 	l.mu.Lock()
 	l.conns[cc] = struct{}{}
@@ -233,7 +233,7 @@ func (c *Conn) SetDeadline(t time.Time) error {
 //
 // The real connection's, for a deadline that goes to it.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	return c.set(&c.read, t, c.Conn.SetReadDeadline)
+	return c.set(&c.read, t)
 }
 
 // SetWriteDeadline sets the write deadline, as SetReadDeadline does.
@@ -242,7 +242,7 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 //
 // The real connection's, for a deadline that goes to it.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	return c.set(&c.write, t, c.Conn.SetWriteDeadline)
+	return c.set(&c.write, t)
 }
 
 // set sets the deadline of one side.
@@ -253,7 +253,7 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 // read deadlines there to mean "no timeout of mine", which must not clear
 // the listener's (the second after StateIdle starts a request: see
 // zeroWhileWaiting).
-func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
+func (c *Conn) set(s *side, t time.Time) error {
 	var due time.Duration
 	if !t.IsZero() {
 		// No clock read: t.Sub uses the monotonic readings of t (from
@@ -263,12 +263,18 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 			due = 0 // near or past: the real connection's
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.Lock() // not deferred: net/http sets five deadlines or so a request
+	err := c.setLocked(s, t, due)
+	c.mu.Unlock()
+	return err
+}
+
+// setLocked is set with c.mu held; due is t as a coarse deadline, or 0.
+func (c *Conn) setLocked(s *side, t time.Time, due time.Duration) error {
 	switch {
 	case due > 0:
 		s.due, s.state = due, false
-		return dropReal(s, setReal)
+		return c.dropReal(s)
 	case t.IsZero():
 		if s == &c.read && c.waiting() {
 			c.zeroWhileWaiting() // may start a request: a timeout from its state
@@ -277,21 +283,29 @@ func (c *Conn) set(s *side, t time.Time, setReal func(time.Time) error) error {
 			}
 		}
 		s.due, s.state = 0, false
-		return dropReal(s, setReal)
+		return c.dropReal(s)
 	default:
 		s.due, s.real, s.state = 0, true, false
-		return setReal(t)
+		return c.setReal(s, t)
 	}
+}
+
+// setReal sets the deadline of s's side on the real connection.
+func (c *Conn) setReal(s *side, t time.Time) error {
+	if s == &c.read {
+		return c.Conn.SetReadDeadline(t)
+	}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 // dropReal clears the deadline on the real connection when s set one, so
 // that s's coarse deadline, or none, is what counts; c.mu is held.
-func dropReal(s *side, setReal func(time.Time) error) error {
+func (c *Conn) dropReal(s *side) error {
 	if !s.real {
 		return nil
 	}
 	s.real = false
-	return setReal(time.Time{})
+	return c.setReal(s, time.Time{})
 }
 
 // due reports whether a coarse deadline of c passed by now; expire checks

@@ -96,16 +96,16 @@ func (l *Listener) ConnState(nc net.Conn, state http.ConnState) {
 	switch state {
 	case http.StateActive:
 		c.phase.Store(phaseActive)
-		c.stateDeadline(&c.read, c.start, l.timeouts.Read, c.Conn.SetReadDeadline)
-		c.stateDeadline(&c.write, l.stamp(), l.timeouts.Write, c.Conn.SetWriteDeadline)
+		c.stateDeadline(&c.read, c.start, l.timeouts.Read)
+		c.stateDeadline(&c.write, l.stamp(), l.timeouts.Write)
 	case http.StateIdle:
 		c.phase.Store(phaseIdle)
 		c.idleZeros = 0
-		c.stateDeadline(&c.read, l.stamp(), l.timeouts.Idle, c.Conn.SetReadDeadline)
+		c.stateDeadline(&c.read, l.stamp(), l.timeouts.Idle)
 	case http.StateHijacked, http.StateClosed:
 		c.phase.Store(phaseNone)
-		c.stateDeadline(&c.read, 0, 0, c.Conn.SetReadDeadline)
-		c.stateDeadline(&c.write, 0, 0, c.Conn.SetWriteDeadline)
+		c.stateDeadline(&c.read, 0, 0)
+		c.stateDeadline(&c.write, 0, 0)
 	}
 }
 
@@ -154,7 +154,7 @@ func (c *Conn) startRequestLocked() {
 	}
 	c.phase.Store(phaseHeader)
 	c.start = c.l.stamp()
-	c.stateDeadline(&c.read, c.start, c.l.timeouts.ReadHeader, c.Conn.SetReadDeadline)
+	c.stateDeadline(&c.read, c.start, c.l.timeouts.ReadHeader)
 }
 
 // waiting reports whether c waits for a request or its headers; c.mu is
@@ -168,16 +168,16 @@ func (c *Conn) waiting() bool {
 // from the connection's state, or clears it when d is not positive; c.mu
 // is held. A d under the listener's minimum coarse deadline goes to the
 // real connection.
-func (c *Conn) stateDeadline(s *side, from, d time.Duration, setReal func(time.Time) error) {
+func (c *Conn) stateDeadline(s *side, from, d time.Duration) {
 	switch {
 	case d <= 0:
 		s.due, s.state = 0, false
-		_ = dropReal(s, setReal) // a closed connection fails harmlessly
+		_ = c.dropReal(s) // a closed connection fails harmlessly
 	case d >= c.l.minCoarse:
 		s.due, s.state = from+d, true
-		_ = dropReal(s, setReal)
+		_ = c.dropReal(s)
 	default:
 		s.due, s.real, s.state = 0, true, true
-		_ = setReal(c.l.epoch.Add(from + d))
+		_ = c.setReal(s, c.l.epoch.Add(from+d))
 	}
 }

@@ -268,7 +268,7 @@ func TestHTTP_zeroDeadlinesBetweenRequests(t *testing.T) {
 	l.setTimeouts(Timeouts{ReadHeader: testTimeout, Read: long, Write: long, Idle: long})
 	c.mu.Lock()
 	c.phase.Store(phaseIdle)
-	c.stateDeadline(&c.read, l.stamp(), testTimeout, c.Conn.SetReadDeadline)
+	c.stateDeadline(&c.read, l.stamp(), testTimeout)
 	c.mu.Unlock()
 	if err := c.SetReadDeadline(time.Time{}); err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestHTTP_zeroDeadlinesBetweenRequests(t *testing.T) {
 	// Active: net/http's zero after reading ahead clears it.
 	c.mu.Lock()
 	c.phase.Store(phaseActive)
-	c.stateDeadline(&c.read, l.stamp(), testTimeout, c.Conn.SetReadDeadline)
+	c.stateDeadline(&c.read, l.stamp(), testTimeout)
 	c.mu.Unlock()
 	if err := c.SetReadDeadline(time.Time{}); err != nil {
 		t.Fatal(err)
