@@ -60,6 +60,9 @@ type config struct {
 	// HeapFloorMiB is the garbage collector's heap floor (gcfloor); 0: Go's
 	// own pacing.
 	HeapFloorMiB int
+	// CPUProfile is a file that receives a CPU profile (pprof) of the
+	// whole run, as cmd/server/default.pgo is made; "" for none.
+	CPUProfile string
 }
 
 // defaultHeapFloorMiB is -heap-floor's default: a heap of 32 MiB lets
@@ -139,6 +142,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	// Metrics (issue 15): Prometheus exposition on a listener of its own.
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, such as 127.0.0.1:9100 (default: off)")
 	fs.IntVar(&c.HeapFloorMiB, "heap-floor", defaultHeapFloorMiB, "let the Go heap grow to this many MiB before the garbage collector runs, however little of it is live (0: Go's default pacing; ignored when GOGC is set)")
+	fs.StringVar(&c.CPUProfile, "cpu-profile", "", "write a CPU profile (pprof) of the whole run to this file when the server stops, such as the one the profile-guided build uses (cmd/server/default.pgo)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

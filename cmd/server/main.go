@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -81,6 +82,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer startHeapFloor(cfg, log)()
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	cfg.Outbound.Logger = log
 	m := newMetrics(cfg)
 	cfg.Outbound.Observer = m.outboundObserver()
@@ -153,6 +161,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return serve(ctx, cfg, w, log)
+}
+
+// startCPUProfile writes a CPU profile of the process to path until stop
+// is called.
+//
+// # Errors
+//
+// The file's creation, or a profile already running in the process.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close() // the profile is written; a close error leaves it as it is
+	}, nil
 }
 
 // startHeapFloor gives the garbage collector -heap-floor MiB to grow
