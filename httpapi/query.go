@@ -33,10 +33,9 @@ type query struct {
 
 	// key, unwrap and payload are the API's own parameters.
 	key, unwrap, payload param
-	// keyPairs counts the http_key pairs; keyFirst and keyLast are the
-	// offsets in raw of the first and the last.
-	keyPairs          int
-	keyFirst, keyLast int
+	// keyPairs counts the http_key pairs; keyLast is the offset in raw of
+	// the last (of the only one, when keyPairs is 1).
+	keyPairs, keyLast int
 }
 
 // param is the first value of a parameter, unescaped, and whether it is
@@ -61,9 +60,6 @@ func newQuery(raw string) query {
 		if k, v, ok := parsePair(raw[off : off+end]); ok {
 			switch k {
 			case paramHTTPKey:
-				if q.keyPairs == 0 {
-					q.keyFirst = off
-				}
 				q.keyPairs, q.keyLast = q.keyPairs+1, off
 				q.key.note(v)
 			case paramUnwrap:
@@ -77,9 +73,9 @@ func newQuery(raw string) query {
 	return q
 }
 
-// note records v, still escaped, unless a value was found already. A
-// value that does not unescape is passed over: url.ParseQuery skips its
-// pair.
+// note records v, an escaped value, unescaped, unless a value was found
+// already. A value that does not unescape is passed over: url.ParseQuery
+// skips its pair.
 func (p *param) note(v string) {
 	if !p.ok {
 		*p = unescapeValue(v)
@@ -151,7 +147,7 @@ func (q query) forPlugin() (string, url.Values) {
 	switch {
 	case q.keyPairs == 0:
 		return raw, nil
-	case q.keyPairs == 1 && q.keyFirst == 0:
+	case q.keyPairs == 1 && q.keyLast == 0:
 		_, rest, _ := strings.Cut(raw, "&")
 		return rest, nil
 	case q.keyPairs == 1 && strings.IndexByte(raw[q.keyLast:], '&') < 0:
