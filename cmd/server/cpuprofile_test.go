@@ -17,14 +17,8 @@ func TestServer_cpuProfile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cpu.pprof")
 	s := startServer(t, append(dataArgs(t, fixtureDir(t, "../../plugins/echo/echo.wasm")), "-cpu-profile", path)...)
 	for range 50 {
-		res, err := http.Post(s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "application/json", strings.NewReader(`{"a":1}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, res.Body)
-		_ = res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("echo: status %d", res.StatusCode)
+		if res := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, `{"a":1}`, nil); res.Status != http.StatusOK {
+			t.Fatalf("echo: status %d %s", res.Status, res.Body)
 		}
 	}
 	s.stop(t)
