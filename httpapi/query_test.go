@@ -31,6 +31,14 @@ var queryCases = []string{
 	"a=1&http_key=k&b=2",
 	"http_key=k&a=1&http_key=j",
 	"http_key=k&" + strings.Repeat("p=1&", maxScannedPairs) + "unwrap",
+	// A client hiding a key from the plugin's view, or the check's: an
+	// escaped name, in either case, among other pairs; the key twice,
+	// first and last; a pair that url.ParseQuery skips.
+	"a=1&http%5Fkey=k&b=2&http_key=j",
+	"http_key=k&a=1&http%5fkey=j",
+	"http_key=k&http_key=k",
+	"http_key=k;x&a=1",
+	"a=1&http_key=k&b=%zz&http_key=j&c=3",
 }
 
 // TestQuery_matchesParseQuery checks that query's get and forPlugin give
