@@ -261,28 +261,41 @@ var (
 	textPlainValue       = []string{"text/plain"}
 )
 
-// commonHeaders sets Nakama's Cache-Control and CORS headers on every
-// response, answers every OPTIONS request itself and passes the others to
-// next.
+// commonHeaders sets Nakama's Cache-Control header on every response and
+// its CORS header, Access-Control-Allow-Origin: *, on a request with an
+// Origin, as gorilla/handlers' CORS does for Nakama (RATIONALE, "CORS
+// answers requests that have an Origin"). It answers every OPTIONS request
+// itself and passes the others to next.
 func commonHeaders(w http.ResponseWriter, r *http.Request, next http.Handler) {
 	h := w.Header()
 	h["Cache-Control"] = cacheControlValue
-	h["Access-Control-Allow-Origin"] = allowOriginValue
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(preflight(h, r))
 		return
 	}
+	if hasOrigin(r) {
+		h["Access-Control-Allow-Origin"] = allowOriginValue
+	}
 	next.ServeHTTP(w, r)
+}
+
+// hasOrigin reports whether r has a non-empty Origin header, which a
+// browser sends on every cross-origin request. net/http canonicalizes
+// header names, so the map is read directly, as Header.Get would.
+func hasOrigin(r *http.Request) bool {
+	o := r.Header["Origin"]
+	return len(o) > 0 && o[0] != ""
 }
 
 // preflight answers an OPTIONS request as gorilla/handlers' CORS does for
 // Nakama and returns the status, always with an empty body: 200 when there is
 // no Origin (a plain OPTIONS), 400 without Access-Control-Request-Method, 405
 // for a method and 403 for a header that is not allowed. A successful answer
-// lists the requested non-simple headers and, for a non-simple method, the
-// method.
+// with an Origin carries Access-Control-Allow-Origin: * and lists the
+// requested non-simple headers and, for a non-simple method, the method;
+// the others carry no CORS header.
 func preflight(h http.Header, r *http.Request) int {
-	if r.Header.Get("Origin") == "" {
+	if !hasOrigin(r) {
 		return http.StatusOK
 	}
 	method, ok := r.Header["Access-Control-Request-Method"]
@@ -309,6 +322,7 @@ func preflight(h http.Header, r *http.Request) int {
 	if !corsSimpleMethod(method[0]) {
 		h.Set("Access-Control-Allow-Methods", method[0])
 	}
+	h["Access-Control-Allow-Origin"] = allowOriginValue
 	return http.StatusOK
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +206,47 @@ func TestServer_Routes(t *testing.T) {
 	}
 }
 
+// TestServer_CORSOrigin checks that a response other than a preflight
+// carries Access-Control-Allow-Origin: * when, and only when, the request
+// has an Origin, as gorilla/handlers' CORS does for Nakama: a browser
+// sends Origin on every cross-origin request, and a server or a native
+// client, which sends none, gets no CORS header it has no use for.
+func TestServer_CORSOrigin(t *testing.T) {
+	s := startServer(t, Config{Caller: echo()})
+	for _, tc := range []struct {
+		method, path string
+		header       http.Header
+		body         string
+		status       int
+	}{
+		{"GET", "/healthcheck", nil, "", 200},
+		{"POST", "/v2/rpc/echo?unwrap&http_key=" + testHTTPKey, nil, `{"a":1}`, 200},
+		{"POST", "/v2/rpc/echo", nil, `"hi"`, 401},
+		{"GET", "/v2/rpc/echo?payload=x&http_key=" + testHTTPKey, nil, "", 200},
+		{"GET", "/no/such/path", nil, "", 404},
+	} {
+		for _, origin := range []string{"", "https://game.example", "null"} {
+			h := http.Header{}
+			for k, v := range tc.header {
+				h[k] = v
+			}
+			want := []string(nil)
+			if origin != "" {
+				h.Set("Origin", origin)
+				want = []string{"*"}
+			}
+			got := do(t, s, tc.method, tc.path, h, tc.body)
+			if got.status != tc.status {
+				t.Errorf("%s %s, Origin %q: status %d, want %d", tc.method, tc.path, origin, got.status, tc.status)
+			}
+			if o := got.header["Access-Control-Allow-Origin"]; !slices.Equal(o, want) {
+				t.Errorf("%s %s, Origin %q: Access-Control-Allow-Origin = %q, want %q", tc.method, tc.path, origin, o, want)
+			}
+			checkCommonHeaders(t, got.header)
+		}
+	}
+}
+
 func TestServer_HeaderTooLarge(t *testing.T) {
 	s := startServer(t, Config{})
 	got := do(t, s, "GET", "/healthcheck", http.Header{"X-Big": {strings.Repeat("a", 64<<10)}}, "")
@@ -225,11 +267,12 @@ func TestServer_CORS(t *testing.T) {
 		status      int
 		wantHeaders string
 		wantMethods string
+		wantOrigin  string // Access-Control-Allow-Origin: only on a preflight that passed
 	}{
 		{name: "plain OPTIONS", status: 200},
 		{name: "no request method", header: http.Header{"Origin": {"https://game.example"}}, status: 400},
-		{name: "POST with headers", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization, content-type,accept"}}, status: 200, wantHeaders: "Authorization,Content-Type"},
-		{name: "PUT", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"PUT"}}, status: 200, wantMethods: "PUT"},
+		{name: "POST with headers", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"POST"}, "Access-Control-Request-Headers": {"authorization, content-type,accept"}}, status: 200, wantHeaders: "Authorization,Content-Type", wantOrigin: "*"},
+		{name: "PUT", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"PUT"}}, status: 200, wantMethods: "PUT", wantOrigin: "*"},
 		{name: "method not allowed", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"PATCH"}}, status: 405},
 		{name: "header not allowed", header: http.Header{"Origin": {"https://game.example"}, "Access-Control-Request-Method": {"GET"}, "Access-Control-Request-Headers": {"X-Secret"}}, status: 403},
 	}
@@ -247,7 +290,12 @@ func TestServer_CORS(t *testing.T) {
 			if m := got.header.Get("Access-Control-Allow-Methods"); m != tt.wantMethods {
 				t.Errorf("Access-Control-Allow-Methods = %q, want %q", m, tt.wantMethods)
 			}
-			checkCommonHeaders(t, got.header)
+			if o, ok := got.header["Access-Control-Allow-Origin"]; tt.wantOrigin == "" && ok || tt.wantOrigin != "" && (len(o) != 1 || o[0] != tt.wantOrigin) {
+				t.Errorf("Access-Control-Allow-Origin = %q, want %q", o, tt.wantOrigin)
+			}
+			if cc := got.header.Get("Cache-Control"); cc != "no-store, no-cache, must-revalidate" {
+				t.Errorf("Cache-Control = %q", cc)
+			}
 			if len(caller.requests()) != 0 {
 				t.Error("OPTIONS reached the caller")
 			}
