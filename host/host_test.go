@@ -339,3 +339,43 @@ func TestHost_Call_deadlineCoversTheWait(t *testing.T) {
 		}
 	}
 }
+
+// TestHost_Call_start checks that a call's deadline runs from the
+// request's Start when the caller gives one (a clock reading it has just
+// taken), and from the host's own reading when it does not. A loop whose
+// Start is older than the call timeout (a minute) ends with code 4 while
+// the caller's own context (30 s) is still alive.
+func TestHost_Call_start(t *testing.T) {
+	const timeout = time.Minute
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.CallTimeout = timeout
+		c.MaxInstances = 1
+	})
+	p := h.Plugins()[0]
+	deadline := func() time.Time { // the one instance's last deadline
+		p.pool.mu.Lock()
+		defer p.pool.mu.Unlock()
+		return p.pool.idle[len(p.pool.idle)-1].cc.deadline
+	}
+	start := time.Now().Add(-time.Second)
+	if res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("x"), Start: start}); err != nil || string(res.Output) != "x" {
+		t.Fatalf("echo with a Start = %q, %v", res.Output, err)
+	}
+	if got := deadline(); !got.Equal(start.Add(timeout)) {
+		t.Errorf("deadline with a Start = %v, want %v", got, start.Add(timeout))
+	}
+	before := time.Now()
+	if res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("x")}); err != nil || string(res.Output) != "x" {
+		t.Fatalf("echo without a Start = %q, %v", res.Output, err)
+	}
+	if got := deadline(); got.Before(before.Add(timeout)) || got.After(time.Now().Add(timeout)) {
+		t.Errorf("deadline without a Start = %v, want between %v and %v", got, before.Add(timeout), time.Now().Add(timeout))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := h.Call(ctx, &Request{ID: "loop", Start: time.Now().Add(-2 * timeout)})
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Code != abi.CodeDeadlineExceeded || ctx.Err() != nil {
+		t.Fatalf("loop with a Start two minutes ago: %v (caller's context: %v), want code 4 first", err, ctx.Err())
+	}
+}

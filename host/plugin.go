@@ -198,10 +198,16 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	if !p.breaker.allow() {
 		return Result{}, p.coolingDown
 	}
-	// One monotonic clock read (time.Since) where time.Now reads the wall
-	// clock too, and none more unless getting the instance took time.
+	// The caller's clock reading when it has one, else one monotonic clock
+	// read (time.Since) where time.Now reads the wall clock too, and none
+	// more unless getting the instance took time.
 	timeout := p.callTimeout // the manifest's call_timeout, or the server's
-	deadline := p.host.epoch.Add(time.Since(p.host.epoch) + timeout)
+	var deadline time.Time
+	if req.Start.IsZero() {
+		deadline = p.host.epoch.Add(time.Since(p.host.epoch) + timeout)
+	} else {
+		deadline = req.Start.Add(timeout)
+	}
 	inst, fast, err := p.pool.get(ctx, deadline)
 	if err != nil {
 		return Result{}, p.acquireError(ctx, err)

@@ -3,6 +3,7 @@ package host
 import (
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/warden-rpc/warden/abi"
 )
@@ -32,6 +33,11 @@ type Request struct {
 	TraceID string
 	// HTTP is set for a custom HTTP handler's call, and nil for an RPC.
 	HTTP *HTTPRequest
+	// Start, when set, is a clock reading (with its monotonic part) taken
+	// just before the call, from which the call's deadline runs; when it
+	// is zero, the host reads the clock itself. A caller that has just
+	// read the clock spares the call a read of its own.
+	Start time.Time
 }
 
 // QueryParams returns the query parameters that plugins see: Query,
