@@ -55,7 +55,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 // usual small body costs no new deadline. Writers that cannot set
 // deadlines (httptest) are fine without.
 func (s *Server) restartWriteDeadline(w http.ResponseWriter) {
-	if info(w).elapsed() > slowBody {
+	if info(w).bodyElapsed() > slowBody {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.timeouts.Write))
 	}
 }

@@ -23,7 +23,7 @@ type Observer interface {
 	// ends: route is a bounded label (a registered pattern, or a fixed
 	// name for a path no route serves) and status the HTTP status.
 	RequestStarted()
-	RequestDone(route string, status int, elapsed time.Duration)
+	RequestDone(route string, status int)
 	// RPCDone is called once per RPC call that reached the host: id is a
 	// registered RPC id or UnknownRPC, code the call's gRPC-style code,
 	// elapsed the call's time, in and out the payload and result bytes.
@@ -65,8 +65,30 @@ func routeLabel(r *http.Request) string {
 // monotonic). Call timings for the observer are differences of two.
 func (s *Server) monotonic() time.Duration { return time.Since(s.epoch) }
 
+// callStart returns the clock reading, as s.monotonic(), that a plugin
+// call about to be made runs from: its request's body's (bodyRead, taken
+// just before), else a new reading when the observer times the call, else
+// 0, and the host reads its clock for the call's deadline itself.
+func (s *Server) callStart(w http.ResponseWriter) time.Duration {
+	if rw, ok := w.(*requestWriter); ok && rw.info.bodyRead != 0 {
+		return rw.info.bodyRead
+	}
+	if s.cfg.Observer != nil {
+		return s.monotonic()
+	}
+	return 0
+}
+
+// startCall gives req the reading start, from callStart, from which the
+// host counts the call's deadline.
+func (s *Server) startCall(req *host.Request, start time.Duration) {
+	if start != 0 {
+		req.Start = s.epoch.Add(start)
+	}
+}
+
 // observeRPC tells the observer of an RPC call that reached the host;
-// start is s.monotonic() before the call.
+// start is callStart's reading.
 func (s *Server) observeRPC(id string, start time.Duration, in int, res host.Result, err error) {
 	code := abi.CodeOK
 	if err != nil { // errors.As only here: its target escapes, one allocation
@@ -106,5 +128,5 @@ func (s *Server) observeRequest(r *http.Request, rw *requestWriter) {
 	if status == 0 {
 		status = http.StatusOK // nothing written: net/http sends 200
 	}
-	s.cfg.Observer.RequestDone(route, status, rw.info.elapsed())
+	s.cfg.Observer.RequestDone(route, status)
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -234,11 +233,11 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		}
 		req.HTTP = hostHTTPRequest(w)
 		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		var start time.Duration
+		start := s.callStart(w)
 		if s.cfg.Observer != nil {
 			info(w).route = route.Pattern
-			start = s.monotonic()
 		}
+		s.startCall(req, start)
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
 		if s.cfg.Observer != nil {
 			s.observeRoute(route.Pattern, start, len(body), res, err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -33,12 +32,13 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		var start time.Duration
+		start := s.callStart(w)
 		if s.cfg.Observer != nil {
 			info(w).route = routeRPC
-			start = s.monotonic()
 		}
-		res, err := caller.Call(r.Context(), newHostRequest(w, r, id, payload, user, query))
+		req := newHostRequest(w, r, id, payload, user, query)
+		s.startCall(req, start)
+		res, err := caller.Call(r.Context(), req)
 		if s.cfg.Observer != nil {
 			s.observeRPC(id, start, len(payload), res, err)
 		}

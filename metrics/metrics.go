@@ -34,7 +34,7 @@ var latencyBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.
 type Metrics struct {
 	reg *prometheus.Registry
 
-	inFlight prometheus.Gauge
+	inFlight atomic.Int64           // exported by a GaugeFunc: an integer add, not a float's compare-and-swap loop
 	httpReqs *prometheus.CounterVec // route, status
 	httpByRt sync.Map               // route -> *statusCounters
 
@@ -66,7 +66,8 @@ func New() *Metrics {
 	h := func(name, help, label string) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: latencyBuckets}, []string{label})
 	}
-	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "http_requests_in_flight", Help: "HTTP requests being served."})
+	inFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "http_requests_in_flight", Help: "HTTP requests being served."},
+		func() float64 { return float64(m.inFlight.Load()) })
 	m.httpReqs = f("http_requests_total", "HTTP requests answered, by route and status.", "route", "status")
 	m.rpcReqs = f("rpc_requests_total", "RPC calls that reached the host, by RPC id and gRPC-style code.", "id", "code")
 	m.rpcSeconds = h("rpc_duration_seconds", "Time of RPC calls, by RPC id.", "id")
@@ -82,7 +83,7 @@ func New() *Metrics {
 		Help:    "Writes made durable by one group COMMIT, by database (a plugin's, or warden).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 9)}, []string{"db"})
 	m.reg.MustRegister(m.commits)
-	m.reg.MustRegister(m.inFlight, m.httpReqs, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut,
+	m.reg.MustRegister(inFlight, m.httpReqs, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut,
 		m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut, m.reloads, m.outbound,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -138,11 +139,11 @@ func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVe
 }
 
 // RequestStarted implements httpapi.Observer.
-func (m *Metrics) RequestStarted() { m.inFlight.Inc() }
+func (m *Metrics) RequestStarted() { m.inFlight.Add(1) }
 
 // RequestDone implements httpapi.Observer.
-func (m *Metrics) RequestDone(route string, status int, _ time.Duration) {
-	m.inFlight.Dec()
+func (m *Metrics) RequestDone(route string, status int) {
+	m.inFlight.Add(-1)
 	s, ok := m.httpByRt.Load(route)
 	if !ok {
 		s, _ = m.httpByRt.LoadOrStore(route, &statusCounters{vec: m.httpReqs, label: route})

@@ -17,7 +17,7 @@ func TestMetrics_NoAllocations(t *testing.T) {
 		m.RequestStarted()
 		m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
 		m.PluginRouteDone("/items/:id", 404, time.Millisecond, 0, 5)
-		m.RequestDone("/v2/rpc/*id", 200, time.Millisecond)
+		m.RequestDone("/v2/rpc/*id", 200)
 		m.GroupCommitted("kv", 3)
 	}
 	events() // resolves the series
@@ -31,7 +31,9 @@ func TestMetrics_Values(t *testing.T) {
 	m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
 	m.RPCDone("echo", abi.CodeOK, time.Millisecond, 1, 2)
 	m.RPCDone("echo", abi.CodeInvalidArgument, time.Millisecond, 1, 0)
-	m.RequestDone("other", 999, 0) // a status out of range counts as 0
+	m.RequestStarted()
+	m.RequestStarted()
+	m.RequestDone("other", 999) // a status out of range counts as 0
 	m.PluginReloaded("kv", true)
 	m.PluginReloaded("kv", false)
 	m.OutboundCall("kv", "api.example.com", 200)
@@ -45,6 +47,7 @@ func TestMetrics_Values(t *testing.T) {
 		{"in", testutil.ToFloat64(m.rpcIn.WithLabelValues("echo")), 12},
 		{"out", testutil.ToFloat64(m.rpcOut.WithLabelValues("echo")), 22},
 		{"status0", testutil.ToFloat64(m.httpReqs.WithLabelValues("other", "0")), 1},
+		{"in flight", gathered(t, m, "warden_http_requests_in_flight"), 1},
 		{"loaded", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "loaded")), 1},
 		{"failed", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "failed")), 1},
 		{"outbound", testutil.ToFloat64(m.outbound.WithLabelValues("kv", "api.example.com", "200")), 1},
@@ -56,4 +59,22 @@ func TestMetrics_Values(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gathered returns the value of m's metric name, which has no labels.
+func gathered(t *testing.T, m *Metrics, name string) float64 {
+	t.Helper()
+	mfs, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			if g := mf.GetMetric()[0].GetGauge(); g != nil {
+				return g.GetValue()
+			}
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
