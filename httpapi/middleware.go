@@ -65,7 +65,7 @@ type requestInfo struct {
 	// bodyRead is when the request's body was read, as start is, or 0:
 	// the slow-body check's reading (see restartWriteDeadline), which also
 	// starts the plugin call that follows, so that the call reads the
-	// clock neither for its deadline nor for the observer (see callStart).
+	// clock neither for its deadline nor for the observer (see startCall).
 	bodyRead time.Duration
 	// route is the request's route label for the observer, set by the
 	// handlers that know it; empty means routeLabel decides.

@@ -65,30 +65,27 @@ func routeLabel(r *http.Request) string {
 // monotonic). Call timings for the observer are differences of two.
 func (s *Server) monotonic() time.Duration { return time.Since(s.epoch) }
 
-// callStart returns the clock reading, as s.monotonic(), that a plugin
-// call about to be made runs from: its request's body's (bodyRead, taken
-// just before), else a new reading when the observer times the call, else
-// 0, and the host reads its clock for the call's deadline itself.
-func (s *Server) callStart(w http.ResponseWriter) time.Duration {
+// startCall returns the clock reading, as s.monotonic(), that the plugin
+// call about to be made with req runs from, and gives it to req (Start),
+// from which the host counts the call's deadline: the request's body's
+// (bodyRead, taken just before), else a new reading when the observer
+// times the call, else 0, and req gets none: the host reads its clock
+// itself.
+func (s *Server) startCall(w http.ResponseWriter, req *host.Request) time.Duration {
+	var start time.Duration
 	if rw, ok := w.(*requestWriter); ok && rw.info.bodyRead != 0 {
-		return rw.info.bodyRead
+		start = rw.info.bodyRead
+	} else if s.cfg.Observer != nil {
+		start = s.monotonic()
 	}
-	if s.cfg.Observer != nil {
-		return s.monotonic()
-	}
-	return 0
-}
-
-// startCall gives req the reading start, from callStart, from which the
-// host counts the call's deadline.
-func (s *Server) startCall(req *host.Request, start time.Duration) {
 	if start != 0 {
 		req.Start = s.epoch.Add(start)
 	}
+	return start
 }
 
 // observeRPC tells the observer of an RPC call that reached the host;
-// start is callStart's reading.
+// start is startCall's reading.
 func (s *Server) observeRPC(id string, start time.Duration, in int, res host.Result, err error) {
 	code := abi.CodeOK
 	if err != nil { // errors.As only here: its target escapes, one allocation

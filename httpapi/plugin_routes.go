@@ -233,11 +233,10 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		}
 		req.HTTP = hostHTTPRequest(w)
 		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		start := s.callStart(w)
 		if s.cfg.Observer != nil {
 			info(w).route = route.Pattern
 		}
-		s.startCall(req, start)
+		start := s.startCall(w, req)
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
 		if s.cfg.Observer != nil {
 			s.observeRoute(route.Pattern, start, len(body), res, err)

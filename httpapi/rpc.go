@@ -32,12 +32,11 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		start := s.callStart(w)
 		if s.cfg.Observer != nil {
 			info(w).route = routeRPC
 		}
 		req := newHostRequest(w, r, id, payload, user, query)
-		s.startCall(req, start)
+		start := s.startCall(w, req)
 		res, err := caller.Call(r.Context(), req)
 		if s.cfg.Observer != nil {
 			s.observeRPC(id, start, len(payload), res, err)
