@@ -1,6 +1,10 @@
 package httpapi
 
 import (
+	"bufio"
+	"io"
+	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -67,5 +71,41 @@ func TestServer_callStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestServer_callStart_slowBody attacks the call's clock reading as a
+// client that uploads its body slowly: the headers, a pause, then the
+// body. The call's Start must come after the body's last byte was sent,
+// so that a slow upload takes nothing of the plugin's time, and within
+// the request. It asserts an order of events, not a duration: the server
+// cannot read the last byte before the client writes it.
+func TestServer_callStart_slowBody(t *testing.T) {
+	caller := echo()
+	s := startServer(t, Config{Caller: caller})
+	c := dialServer(t, s)
+	const body = `"slow"`
+	head := "POST /v2/rpc/echo?http_key=" + testHTTPKey + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := io.WriteString(c, head+body[:1]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the server waits for the rest of the body
+	lastByte := time.Now()
+	if _, err := io.WriteString(c, body[1:]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	answered := time.Now()
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d", res.StatusCode)
+	}
+	start := caller.only(t).Start
+	if start.Before(lastByte) || start.After(answered) {
+		t.Errorf("Start = %v, want after the last byte (%v) and before the answer (%v)", start, lastByte, answered)
 	}
 }

@@ -247,6 +247,47 @@ func TestServer_CORSOrigin(t *testing.T) {
 	}
 }
 
+// TestServer_CORSHostileOrigin attacks the CORS answer as a page on a
+// hostile site would: its Origin is never echoed (the answer is always *,
+// which browsers refuse to combine with credentials), credentials are
+// never allowed, a preflight asking for a header outside Nakama's list is
+// refused without a CORS header, and an empty first Origin hides a second
+// one, as Header.Get reads it in gorilla/handlers.
+func TestServer_CORSHostileOrigin(t *testing.T) {
+	s := startServer(t, Config{Caller: echo()})
+	for _, tc := range []struct {
+		name, method string
+		origin       []string
+		acrm, acrh   string
+		status       int
+		want         []string // Access-Control-Allow-Origin
+	}{
+		{"hostile GET", "GET", []string{"https://evil.example"}, "", "", 200, []string{"*"}},
+		{"hostile preflight", "OPTIONS", []string{"https://evil.example"}, "POST", "Authorization", 200, []string{"*"}},
+		{"preflight, a header not allowed", "OPTIONS", []string{"https://evil.example"}, "POST", "X-Api-Key", 403, nil},
+		{"preflight, PATCH", "OPTIONS", []string{"https://evil.example"}, "PATCH", "", 405, nil},
+		{"empty first Origin", "GET", []string{"", "https://evil.example"}, "", "", 200, nil},
+	} {
+		h := http.Header{"Origin": tc.origin}
+		if tc.acrm != "" {
+			h.Set("Access-Control-Request-Method", tc.acrm)
+		}
+		if tc.acrh != "" {
+			h.Set("Access-Control-Request-Headers", tc.acrh)
+		}
+		got := do(t, s, tc.method, "/healthcheck", h, "")
+		if got.status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, got.status, tc.status)
+		}
+		if o := got.header["Access-Control-Allow-Origin"]; !slices.Equal(o, tc.want) {
+			t.Errorf("%s: Access-Control-Allow-Origin = %q, want %q", tc.name, o, tc.want)
+		}
+		if c, ok := got.header["Access-Control-Allow-Credentials"]; ok {
+			t.Errorf("%s: Access-Control-Allow-Credentials = %q, want none", tc.name, c)
+		}
+	}
+}
+
 func TestServer_HeaderTooLarge(t *testing.T) {
 	s := startServer(t, Config{})
 	got := do(t, s, "GET", "/healthcheck", http.Header{"X-Big": {strings.Repeat("a", 64<<10)}}, "")
