@@ -56,7 +56,11 @@ func settle(t *testing.T, floor int64) int {
 
 // TestStart_fewerCycles is the point of the package: with a 64 MiB floor,
 // 512 MiB of short-lived garbage over a small live heap takes a handful
-// of cycles instead of one per 4 MiB or so.
+// of cycles instead of one per 4 MiB or so. The count without a floor
+// depends on the machine: when other tests hold the CPUs, a cycle's mark
+// phase runs long while the churn goes on, and 512 MiB took 27 cycles
+// instead of about 128 (go test ./... on two cores). So the test holds
+// the floor to a third of that count, and to the handful its goal allows.
 func TestStart_fewerCycles(t *testing.T) {
 	runtime.GC()
 	without := churn(512 * mib)
@@ -65,8 +69,8 @@ func TestStart_fewerCycles(t *testing.T) {
 	with := churn(512 * mib)
 	stop()
 	t.Logf("cycles for 512 MiB: %d without a floor, %d with 64 MiB", without, with)
-	if without < 60 {
-		t.Fatalf("only %d cycles without a floor: the test no longer measures anything", without)
+	if with*3 > without {
+		t.Fatalf("%d cycles with a 64 MiB floor against %d without: want at most a third", with, without)
 	}
 	if with > 12 {
 		t.Fatalf("%d cycles with a 64 MiB floor, want at most 12", with)
