@@ -122,6 +122,10 @@ pub const APPLICATION_JSON: &str = "application/json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpResponse {
     status: u16,
+    /// The Content-Type that [`HttpResponse::text`] or
+    /// [`HttpResponse::json`] set, sent before `headers`: a constant, so
+    /// those responses allocate nothing for their header.
+    content_type: Option<&'static str>,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -138,6 +142,7 @@ impl HttpResponse {
     pub fn new(status: u16) -> HttpResponse {
         HttpResponse {
             status,
+            content_type: None,
             headers: Vec::new(),
             body: Vec::new(),
         }
@@ -145,16 +150,20 @@ impl HttpResponse {
 
     /// text returns a 200 response with a `text/plain; charset=utf-8` body.
     pub fn text(body: impl Into<String>) -> HttpResponse {
-        HttpResponse::new(200)
-            .header("Content-Type", TEXT_PLAIN)
-            .body(body.into())
+        HttpResponse {
+            content_type: Some(TEXT_PLAIN),
+            ..HttpResponse::new(200)
+        }
+        .body(body.into())
     }
 
     /// json returns a 200 response with `value` as an `application/json` body.
     pub fn json(value: &Json) -> HttpResponse {
-        HttpResponse::new(200)
-            .header("Content-Type", APPLICATION_JSON)
-            .body(value.to_string())
+        HttpResponse {
+            content_type: Some(APPLICATION_JSON),
+            ..HttpResponse::new(200)
+        }
+        .body(value.to_string())
     }
 
     /// with_status replaces the status.
@@ -180,9 +189,15 @@ impl HttpResponse {
         self.status
     }
 
-    /// headers returns the headers, in the order they were added.
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
+    /// headers returns the headers, in the order they are sent: the
+    /// Content-Type of [`HttpResponse::text`] or [`HttpResponse::json`]
+    /// first, then the others in the order they were added.
+    pub fn headers(&self) -> Vec<(&str, &str)> {
+        let preset = self.content_type.map(|v| ("Content-Type", v));
+        preset
+            .into_iter()
+            .chain(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .collect()
     }
 
     /// body_bytes returns the body.
@@ -198,13 +213,21 @@ impl HttpResponse {
             let st = unsafe { sys::output_set_status(i32::from(self.status)) };
             check(st, || format!("set status {}", self.status))?;
         }
+        if let Some(v) = self.content_type {
+            add_header("Content-Type", v)?;
+        }
         for (k, v) in &self.headers {
-            // SAFETY: k and v are borrowed for the duration of the call.
-            let st = unsafe { sys::output_add_header(k.as_ptr(), k.len(), v.as_ptr(), v.len()) };
-            check(st, || format!("add header {:?}", k))?;
+            add_header(k, v)?;
         }
         crate::plugin::write_output(&self.body)
     }
+}
+
+/// Sends one response header to the host.
+fn add_header(k: &str, v: &str) -> Result<(), Error> {
+    // SAFETY: k and v are borrowed for the duration of the call.
+    let st = unsafe { sys::output_add_header(k.as_ptr(), k.len(), v.as_ptr(), v.len()) };
+    check(st, || format!("add header {:?}", k))
 }
 
 /// A host call that fails while sending a response is the plugin's bug: INTERNAL.
