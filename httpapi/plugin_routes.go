@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -35,7 +36,18 @@ var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"
 // compared as it is and cleaned ("/v2//rpc", "/x/../v2/rpc"), in any case
 // ("/V2/rpc"), so that no spelling of a reserved path that a proxy in
 // front might normalise reaches a plugin.
+//
+// # Notes
+//
+// Every plugin route's request asks, so the common path, rooted, clean
+// and ASCII, takes one pass without copies (cleanASCII, reservedFold);
+// any other goes through strings.ToLower and path.Clean, whose Unicode
+// case mapping (the Kelvin sign lowers to 'k') the fast path need not
+// know. FuzzReservedPath holds both to the plain definition.
 func reservedPath(p string) string {
+	if cleanASCII(p) {
+		return reservedFold(p)
+	}
 	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
 		return prefix
 	}
@@ -50,6 +62,62 @@ func reservedPath(p string) string {
 func reservedPrefix(c string) string {
 	for _, prefix := range reservedPrefixes {
 		if strings.HasPrefix(c, prefix) || c == prefix[:len(prefix)-1] {
+			return prefix
+		}
+	}
+	return ""
+}
+
+// cleanASCII reports whether p is a rooted ASCII path that path.Clean
+// returns unchanged: no element is empty, "." or "..", so there is no
+// double or trailing slash ("/" itself aside).
+func cleanASCII(p string) bool {
+	if p == "/" {
+		return true
+	}
+	if len(p) < 2 || p[0] != '/' {
+		return false
+	}
+	elem := 0 // the current element's length, up to 3
+	dots := 0 // how many of its bytes are dots, up to 3
+	for i := 1; i < len(p); i++ {
+		switch c := p[i]; {
+		case c >= utf8.RuneSelf:
+			return false
+		case c == '/':
+			if elem == 0 || elem == dots && dots <= 2 {
+				return false
+			}
+			elem, dots = 0, 0
+		default:
+			if elem < 3 {
+				elem++
+				if c == '.' {
+					dots++
+				}
+			}
+		}
+	}
+	return elem != 0 && !(elem == dots && dots <= 2)
+}
+
+// reservedFold is reservedPrefix of the lowercase ASCII path p, without
+// lowering it. Each prefix's second byte, after its slash, rules most
+// paths out before a comparison.
+func reservedFold(p string) string {
+	if len(p) < 2 {
+		return ""
+	}
+	second := p[1]
+	if 'A' <= second && second <= 'Z' {
+		second += 'a' - 'A'
+	}
+	for _, prefix := range reservedPrefixes {
+		if second != prefix[1] {
+			continue
+		}
+		if len(p) >= len(prefix) && strings.EqualFold(p[:len(prefix)], prefix) ||
+			len(p) == len(prefix)-1 && strings.EqualFold(p, prefix[:len(p)]) {
 			return prefix
 		}
 	}

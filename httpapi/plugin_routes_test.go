@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"path"
 	"reflect"
 	"strings"
 	"sync"
@@ -68,11 +69,92 @@ func TestReservedPath(t *testing.T) {
 		{"/healthcheckx", ""},
 		{"/", ""},
 		{"/a/v2/x", ""},
+		{"/healthchec\u212a", "/healthcheck/"}, // the Kelvin sign lowers to 'k'
+		{"/_WARDEN/x/", "/_warden/"},
+		{"/v2/.", "/v2/"},
+		{"/./v2", "/v2/"},
+		{"/../V2/x", "/v2/"},
+		{"//v2", "/v2/"},
+		{"v2/rpc", ""},
+		{"", ""},
+		{"/...", ""},
+		{"/.../v2", ""},
 	} {
 		if got := reservedPath(tc.path); got != tc.want {
 			t.Errorf("reservedPath(%q) = %q, want %q", tc.path, got, tc.want)
 		}
+		if got := reservedPathPlain(tc.path); got != tc.want {
+			t.Errorf("reservedPathPlain(%q) = %q, want %q", tc.path, got, tc.want)
+		}
 	}
+}
+
+// reservedPathPlain is reservedPath's definition, spelled out without its
+// fast path: the prefix of the path as sent or cleaned, lowercased.
+func reservedPathPlain(p string) string {
+	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
+		return prefix
+	}
+	return reservedPrefix(strings.ToLower(path.Clean(p)))
+}
+
+// TestCleanASCII checks the fast path's test against path.Clean.
+func TestCleanASCII(t *testing.T) {
+	for _, p := range []string{"/", "/test", "/a/b", "/a.b/.c/..d/...", "/a/b.", "/.a", "/a-b_c/~", "/%2e%2e"} {
+		if !cleanASCII(p) || path.Clean(p) != p {
+			t.Errorf("cleanASCII(%q) = %v, path.Clean = %q: want a clean path", p, cleanASCII(p), path.Clean(p))
+		}
+	}
+	for _, p := range []string{"", "a", "a/b", "//", "/a/", "/a//b", "/.", "/..", "/./a", "/../a", "/a/.", "/a/..", "/a/./b", "/a/../b", "/caf\u00e9", "/\x80"} {
+		if cleanASCII(p) {
+			t.Errorf("cleanASCII(%q) = true, want false (path.Clean gives %q)", p, path.Clean(p))
+		}
+	}
+}
+
+// TestReservedPath_exhaustive holds reservedPath to its definition for
+// every path of up to five pieces from the ones its rules turn on: slashes,
+// dot elements, reserved names in several cases (the Kelvin sign among
+// them), and other names.
+func TestReservedPath_exhaustive(t *testing.T) {
+	pieces := []string{"/", ".", "..", "v2", "V2", "_warden", "_bench", "healthcheck", "HealthChecK", "healthchec\u212a", "x", "%2e"}
+	var walk func(p string, depth int)
+	n := 0
+	walk = func(p string, depth int) {
+		n++
+		if got, want := reservedPath(p), reservedPathPlain(p); got != want {
+			t.Fatalf("reservedPath(%q) = %q, want %q", p, got, want)
+		}
+		if cleanASCII(p) && path.Clean(p) != p {
+			t.Fatalf("cleanASCII(%q) but path.Clean gives %q", p, path.Clean(p))
+		}
+		if depth == 5 {
+			return
+		}
+		for _, s := range pieces {
+			walk(p+s, depth+1)
+		}
+	}
+	walk("", 0)
+	if n < 200000 {
+		t.Fatalf("walked %d paths", n)
+	}
+}
+
+// FuzzReservedPath holds reservedPath to its definition for any path, and
+// cleanASCII to path.Clean: a path it calls clean must be unchanged by it.
+func FuzzReservedPath(f *testing.F) {
+	for _, s := range []string{"/test", "/v2/rpc/x", "/V2//x", "/x/../_bench", "/healthchec\u212a/", "/./.../..", "/_warden", "/a/b/c.d"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if got, want := reservedPath(p), reservedPathPlain(p); got != want {
+			t.Fatalf("reservedPath(%q) = %q, want %q", p, got, want)
+		}
+		if cleanASCII(p) && path.Clean(p) != p {
+			t.Fatalf("cleanASCII(%q) but path.Clean gives %q", p, path.Clean(p))
+		}
+	})
 }
 
 // TestServer_pluginRouteHeaders checks the headers of a plugin route that
