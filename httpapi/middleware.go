@@ -58,8 +58,8 @@ type requestInfo struct {
 	// start is when the middleware began the request, as time since
 	// srv.epoch: one monotonic clock read (time.Since), where time.Now
 	// reads the wall clock too; a clock read costs 35-150 ns on a VM. It
-	// is read only for the access log, the observer or a request with a
-	// body (see readPayload), and timed says whether it was.
+	// is read only for the access log or a request with a body (see
+	// readPayload), and timed says whether it was.
 	start time.Duration
 	timed bool
 	// bodyRead is when the request's body was read, as start is, or 0:
@@ -189,7 +189,7 @@ func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &requestWriter{ResponseWriter: w, info: requestInfo{srv: s}}
 		rw.setTraceID()
-		if s.access != nil || r.Body != http.NoBody || s.cfg.Observer != nil {
+		if s.access != nil || r.Body != http.NoBody { // the observer times calls, not requests (startCall)
 			rw.info.start, rw.info.timed = s.monotonic(), true
 		}
 		if s.access != nil {
