@@ -119,7 +119,7 @@ pub const APPLICATION_JSON: &str = "application/json";
 /// outside 200..599 and the headers it manages (`Content-Length`,
 /// `Transfer-Encoding`, `Connection`, `Warden-Plugin`); the call then fails
 /// with code 13 and the host's message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct HttpResponse {
     status: u16,
     /// The Content-Type that [`HttpResponse::text`] or
@@ -129,6 +129,19 @@ pub struct HttpResponse {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
+
+/// Two responses are equal when they send the same status, headers (in
+/// order) and body, however they were built: `text(s)` equals `new(200)`
+/// with the same Content-Type added by `header` and the same body.
+impl PartialEq for HttpResponse {
+    fn eq(&self, other: &HttpResponse) -> bool {
+        self.status == other.status
+            && self.body == other.body
+            && self.headers() == other.headers()
+    }
+}
+
+impl Eq for HttpResponse {}
 
 impl Default for HttpResponse {
     /// An empty 200 response.

@@ -239,6 +239,15 @@ fn response_builders() {
     );
     assert_eq!(r, r.clone());
     assert_ne!(r, HttpResponse::text("t").header("X", "1"));
+    // Equal when they send the same, however they were built.
+    assert_eq!(
+        HttpResponse::text("t"),
+        HttpResponse::new(200)
+            .header("Content-Type", TEXT_PLAIN)
+            .body("t")
+    );
+    assert_ne!(HttpResponse::text("t"), HttpResponse::json(&Json::from("t")));
+    assert_ne!(HttpResponse::text("t"), HttpResponse::text("t").with_status(201));
 }
 
 /// Counts the allocations the current thread makes, so that a test can
