@@ -40,13 +40,14 @@ var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"
 // # Notes
 //
 // Every plugin route's request asks, so the common path, rooted, clean
-// and ASCII, takes one pass without copies (cleanASCII, reservedFold);
-// any other goes through strings.ToLower and path.Clean, whose Unicode
-// case mapping (the Kelvin sign lowers to 'k') the fast path need not
-// know. FuzzReservedPath holds both to the plain definition.
+// and ASCII, takes one pass without copies (cleanASCII, then
+// reservedPrefix, which folds ASCII case itself); any other goes through
+// strings.ToLower and path.Clean, whose Unicode case mapping (the Kelvin
+// sign lowers to 'k') the fast path need not know. FuzzReservedPath holds
+// both to the plain definition.
 func reservedPath(p string) string {
 	if cleanASCII(p) {
-		return reservedFold(p)
+		return reservedPrefix(p)
 	}
 	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
 		return prefix
@@ -57,15 +58,33 @@ func reservedPath(p string) string {
 	return ""
 }
 
-// reservedPrefix returns the reserved prefix that the lowercase path c is
-// under or equal to without its final slash, or "".
+// reservedPrefix returns the reserved prefix that the path c is under or
+// equal to without its final slash, or "", with ASCII letters in any case.
+// c is an ASCII path or strings.ToLower's form of one: no other byte folds
+// to a prefix's.
 func reservedPrefix(c string) string {
 	for _, prefix := range reservedPrefixes {
-		if strings.HasPrefix(c, prefix) || c == prefix[:len(prefix)-1] {
+		if len(c) >= len(prefix) && equalLowerASCII(c[:len(prefix)], prefix) ||
+			len(c) == len(prefix)-1 && equalLowerASCII(c, prefix[:len(c)]) {
 			return prefix
 		}
 	}
 	return ""
+}
+
+// equalLowerASCII reports whether s, its ASCII letters lowered, is lower,
+// which has the same length and no upper-case letter.
+func equalLowerASCII(s, lower string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // cleanASCII reports whether p is a rooted ASCII path that path.Clean
@@ -99,29 +118,6 @@ func cleanASCII(p string) bool {
 		}
 	}
 	return elem != 0 && !(elem == dots && dots <= 2)
-}
-
-// reservedFold is reservedPrefix of the lowercase ASCII path p, without
-// lowering it. Each prefix's second byte, after its slash, rules most
-// paths out before a comparison.
-func reservedFold(p string) string {
-	if len(p) < 2 {
-		return ""
-	}
-	second := p[1]
-	if 'A' <= second && second <= 'Z' {
-		second += 'a' - 'A'
-	}
-	for _, prefix := range reservedPrefixes {
-		if second != prefix[1] {
-			continue
-		}
-		if len(p) >= len(prefix) && strings.EqualFold(p[:len(prefix)], prefix) ||
-			len(p) == len(prefix)-1 && strings.EqualFold(p, prefix[:len(p)]) {
-			return prefix
-		}
-	}
-	return ""
 }
 
 // builtinProbes are paths of Warden's own routes. A plugin pattern that

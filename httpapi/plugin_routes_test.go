@@ -89,13 +89,17 @@ func TestReservedPath(t *testing.T) {
 	}
 }
 
-// reservedPathPlain is reservedPath's definition, spelled out without its
-// fast path: the prefix of the path as sent or cleaned, lowercased.
+// reservedPathPlain is reservedPath's definition, spelled out with none of
+// its code: the prefix of the path as sent or cleaned, lowercased.
 func reservedPathPlain(p string) string {
-	if prefix := reservedPrefix(strings.ToLower(p)); prefix != "" {
-		return prefix
+	for _, c := range []string{strings.ToLower(p), strings.ToLower(path.Clean(p))} {
+		for _, prefix := range reservedPrefixes {
+			if strings.HasPrefix(c, prefix) || c == strings.TrimSuffix(prefix, "/") {
+				return prefix
+			}
+		}
 	}
-	return reservedPrefix(strings.ToLower(path.Clean(p)))
+	return ""
 }
 
 // TestCleanASCII checks the fast path's test against path.Clean.
