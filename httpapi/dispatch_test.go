@@ -170,7 +170,11 @@ func TestServer_dispatchParams(t *testing.T) {
 	t.Run("catchallSpellings", func(t *testing.T) {
 		s, _ := dispatchServer(t, "../host/testdata/catchall.wasm")
 		for _, p := range []string{"//v2/rpc/a", "/./v2/rpc/a", "/v2/./rpc/a", "/%2E/v2/rpc/a", "/V2/Rpc/a/b", "/_Warden/plugins/a/b",
-			"/_warden/x/../plugins/a", "/HEALTHCHECK/a/b/c", "/_BENCH/echo/a/b", "/a/../_warden/console/x"} {
+			"/_warden/x/../plugins/a", "/HEALTHCHECK/a/b/c", "/_BENCH/echo/a/b", "/a/../_warden/console/x",
+			// reservedPath's one-pass check of clean ASCII paths, and what
+			// it must hand to the full check: mixed case, the Kelvin sign
+			// (percent-encoded, decoded in the path), dot elements last.
+			"/hEaLtHcHeCk/a/b/c", "/healthchec%E2%84%AA/a/b/c", "/v2/rpc/a/.", "/_wArDeN/plugins/a/..", "/%5FBENCH/a/b/c"} {
 			for _, m := range []string{"GET", "PUT", "PATCH"} {
 				got := do(t, s, m, p, nil, "")
 				if got.body == "plugin" || got.header.Get("Warden-Plugin") != "" {
