@@ -137,7 +137,7 @@ impl PartialEq for HttpResponse {
     fn eq(&self, other: &HttpResponse) -> bool {
         self.status == other.status
             && self.body == other.body
-            && self.headers() == other.headers()
+            && self.sent_headers().eq(other.sent_headers())
     }
 }
 
@@ -206,11 +206,16 @@ impl HttpResponse {
     /// Content-Type of [`HttpResponse::text`] or [`HttpResponse::json`]
     /// first, then the others in the order they were added.
     pub fn headers(&self) -> Vec<(&str, &str)> {
+        self.sent_headers().collect()
+    }
+
+    /// The headers in the order [`send`](HttpResponse::send) sends them,
+    /// without collecting them.
+    fn sent_headers(&self) -> impl Iterator<Item = (&str, &str)> {
         let preset = self.content_type.map(|v| ("Content-Type", v));
         preset
             .into_iter()
             .chain(self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .collect()
     }
 
     /// body_bytes returns the body.
@@ -226,21 +231,13 @@ impl HttpResponse {
             let st = unsafe { sys::output_set_status(i32::from(self.status)) };
             check(st, || format!("set status {}", self.status))?;
         }
-        if let Some(v) = self.content_type {
-            add_header("Content-Type", v)?;
-        }
-        for (k, v) in &self.headers {
-            add_header(k, v)?;
+        for (k, v) in self.sent_headers() {
+            // SAFETY: k and v are borrowed for the duration of the call.
+            let st = unsafe { sys::output_add_header(k.as_ptr(), k.len(), v.as_ptr(), v.len()) };
+            check(st, || format!("add header {:?}", k))?;
         }
         crate::plugin::write_output(&self.body)
     }
-}
-
-/// Sends one response header to the host.
-fn add_header(k: &str, v: &str) -> Result<(), Error> {
-    // SAFETY: k and v are borrowed for the duration of the call.
-    let st = unsafe { sys::output_add_header(k.as_ptr(), k.len(), v.as_ptr(), v.len()) };
-    check(st, || format!("add header {:?}", k))
 }
 
 /// A host call that fails while sending a response is the plugin's bug: INTERNAL.
