@@ -136,7 +136,8 @@ func (st *callState) requestValue(key string) (string, bool) {
 	case abi.CtxRPCID:
 		return st.rpcID, true
 	case abi.CtxTraceID:
-		return req.TraceID, req.TraceID != ""
+		id := req.TraceID()
+		return id, id != ""
 	case abi.CtxClientIP:
 		return req.ClientIP, req.ClientIP != ""
 	case abi.CtxClientPort:

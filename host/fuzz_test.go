@@ -47,7 +47,7 @@ func FuzzHost_hostCalls(f *testing.F) {
 		c.BreakerThreshold = 1 << 30 // panics are expected here
 	})
 	f.Fuzz(func(t *testing.T, input []byte) {
-		res, err := h.Call(context.Background(), &Request{ID: "fuzz", Payload: input, TraceID: "t"})
+		res, err := h.Call(context.Background(), &Request{ID: "fuzz", Payload: input, Trace: TraceID("t")})
 		var ce *CallError
 		switch {
 		case err == nil:

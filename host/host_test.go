@@ -197,7 +197,7 @@ func TestHost_Call_memoryCap(t *testing.T) {
 // out-of-bounds range with a status instead of trapping or panicking.
 func TestHost_Call_outOfBounds(t *testing.T) {
 	h := newTestHost(t, pluginDir(t, "hostile.wasm"), nil)
-	res, err := h.Call(context.Background(), &Request{ID: "oob", TraceID: "trace-1"})
+	res, err := h.Call(context.Background(), &Request{ID: "oob", Trace: TraceID("trace-1")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,8 +253,10 @@ func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	if st.rpcID != "" {
 		ev = ev.Str("rpc_id", st.rpcID)
 	}
-	if st.req != nil && st.req.TraceID != "" {
-		ev = ev.Str("trace_id", st.req.TraceID)
+	if st.req != nil {
+		if id := st.req.TraceID(); id != "" {
+			ev = ev.Str("trace_id", id)
+		}
 	}
 	ev.Msg(msg)
 	status(stack, abi.StatusOK)

@@ -29,8 +29,9 @@ type Request struct {
 	RawQuery string
 	// ClientIP and ClientPort are the client's address.
 	ClientIP, ClientPort string
-	// TraceID identifies the request in logs.
-	TraceID string
+	// Trace gives the trace ID that identifies the request in logs and
+	// to plugins (see TraceID); nil when the request has none.
+	Trace Tracer
 	// HTTP is set for a custom HTTP handler's call, and nil for an RPC.
 	HTTP *HTTPRequest
 	// Start, when set, is a clock reading (with its monotonic part) taken
@@ -38,6 +39,27 @@ type Request struct {
 	// is zero, the host reads the clock itself. A caller that has just
 	// read the clock spares the call a read of its own.
 	Start time.Time
+}
+
+// Tracer gives a request's trace ID. It may make the ID the first time it
+// is asked, so that a request that no log line and no plugin asks about
+// makes none, but it must give the same ID every time.
+type Tracer interface {
+	TraceID() string
+}
+
+// TraceID is a Tracer that is its own ID, for callers that have one.
+type TraceID string
+
+// TraceID returns t.
+func (t TraceID) TraceID() string { return string(t) }
+
+// TraceID returns the request's trace ID, or "" when it has none.
+func (r *Request) TraceID() string {
+	if r.Trace == nil {
+		return ""
+	}
+	return r.Trace.TraceID()
 }
 
 // QueryParams returns the query parameters that plugins see: Query,

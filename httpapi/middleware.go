@@ -47,8 +47,12 @@ func corsSimpleHeader(h string) bool {
 // requestInfo is what the middleware and the handlers share about a
 // request.
 type requestInfo struct {
-	// traceID identifies the request: req_id in logs, trace_id for plugins.
-	traceID string
+	// trace holds the request's trace ID, which identifies it: req_id in
+	// logs, trace_id for plugins. It is made the first time TraceID is
+	// asked (traced says whether it was): a request that logs nothing
+	// and whose plugin never asks makes none.
+	trace  [36]byte
+	traced bool
 	// plugin is the plugin version that answered, for the logs.
 	plugin string
 	// srv is the server: its logger, whose events get req_id and
@@ -105,23 +109,31 @@ type requestWriter struct {
 	headerValues [1]string
 	// params holds the RPC route's parameter (see dispatch).
 	params [1]httprouter.Param
-	// traceBytes holds info.traceID's bytes (see setTraceID).
-	traceBytes [36]byte
 }
 
-// setTraceID gives the request a new trace ID whose bytes are the
-// writer's own, which saves the request an allocation.
+// TraceID returns the request's trace ID, made on the first call, or ""
+// for an info that did not come from the middleware. It is the request's
+// host.Tracer.
 //
 // # Notes
 //
-// The ID is a string over traceBytes (unsafe.String). That is safe
-// because traceBytes is written once, here, before the string exists, and
-// never again: a requestWriter serves one request and is never reused. The
-// string keeps the writer alive as long as anything holds it, as any
-// pointer into an object does, so logs and plugins may keep it.
-func (w *requestWriter) setTraceID() {
-	session.PutTraceID(&w.traceBytes)
-	w.info.traceID = unsafe.String(&w.traceBytes[0], len(w.traceBytes))
+// The ID is a string over ri.trace (unsafe.String), which saves the
+// request an allocation. That is safe because ri.trace is written once,
+// here, before the first string over it exists, and never again: a
+// requestInfo serves one request and is never reused. The string keeps
+// the writer alive as long as anything holds it, as any pointer into an
+// object does, so logs and plugins may keep it. Like the rest of the
+// request's info it is used by the goroutine serving the request, which
+// also runs the plugin call and its host functions.
+func (ri *requestInfo) TraceID() string {
+	if ri.srv == nil {
+		return ""
+	}
+	if !ri.traced {
+		session.PutTraceID(&ri.trace)
+		ri.traced = true
+	}
+	return unsafe.String(&ri.trace[0], len(ri.trace))
 }
 
 // hostUser returns the writer's host.User, or a new one when w did not
@@ -171,14 +183,18 @@ func event(w http.ResponseWriter, r *http.Request, lvl zerolog.Level) *zerolog.E
 	if ri.srv == nil {
 		return nil
 	}
-	return ri.srv.log.WithLevel(lvl).Str("req_id", ri.traceID).Str("remote_addr", r.RemoteAddr)
+	e := ri.srv.log.WithLevel(lvl)
+	if e == nil {
+		return nil // level off: make no trace ID for it
+	}
+	return e.Str("req_id", ri.TraceID()).Str("remote_addr", r.RemoteAddr)
 }
 
 // requestLogger returns a logger carrying r's req_id and remote_addr, for
 // code that finds its logger with zerolog.Ctx, such as the accounts
 // service. Only the account routes pay for it.
 func (s *Server) requestLogger(w http.ResponseWriter, r *http.Request) zerolog.Logger {
-	return s.log.With().Str("req_id", info(w).traceID).Str("remote_addr", r.RemoteAddr).Logger()
+	return s.log.With().Str("req_id", info(w).TraceID()).Str("remote_addr", r.RemoteAddr).Logger()
 }
 
 // middleware wraps h with, in one function: the request's info (its trace
@@ -188,7 +204,6 @@ func (s *Server) requestLogger(w http.ResponseWriter, r *http.Request) zerolog.L
 func (s *Server) middleware(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &requestWriter{ResponseWriter: w, info: requestInfo{srv: s}}
-		rw.setTraceID()
 		if s.access != nil || r.Body != http.NoBody { // the observer times calls, not requests (startCall)
 			rw.info.start, rw.info.timed = s.monotonic(), true
 		}
@@ -211,7 +226,7 @@ func (s *Server) logAccess(r *http.Request, rw *requestWriter) {
 	ri := &rw.info
 	mono := s.monotonic() // the access log always times its requests
 	f := accessFields{
-		reqID: ri.traceID, remoteAddr: r.RemoteAddr, method: r.Method, path: r.URL.Path,
+		reqID: ri.TraceID(), remoteAddr: r.RemoteAddr, method: r.Method, path: r.URL.Path,
 		status: rw.status, size: rw.size, duration: mono - ri.start, plugin: ri.plugin,
 	}
 	if s.accessBuf != nil && s.accessBuf.writeAccess(&f, s.epoch, mono) {

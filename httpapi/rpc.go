@@ -133,7 +133,7 @@ func newHostRequest(w http.ResponseWriter, r *http.Request, id string, payload [
 		RawQuery:   rawQuery,
 		ClientIP:   peer.ip,
 		ClientPort: peer.port,
-		TraceID:    info(w).traceID,
+		Trace:      info(w),
 	}
 	return req
 }

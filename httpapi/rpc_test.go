@@ -181,8 +181,8 @@ func TestServer_RPC_Request(t *testing.T) {
 	if req.ClientIP != "127.0.0.1" || req.ClientPort == "" {
 		t.Errorf("client = %q:%q, want 127.0.0.1 and the peer's port", req.ClientIP, req.ClientPort)
 	}
-	if !session.IsUUID(req.TraceID) || req.TraceID == reqs[1].TraceID {
-		t.Errorf("trace IDs %q, %q: want two different UUIDs", req.TraceID, reqs[1].TraceID)
+	if !session.IsUUID(req.TraceID()) || req.TraceID() == reqs[1].TraceID() {
+		t.Errorf("trace IDs %q, %q: want two different UUIDs", req.TraceID(), reqs[1].TraceID())
 	}
 	if string(req.Payload) != "x" {
 		t.Errorf("payload = %q, want the body, not the payload parameter, for POST", req.Payload)
