@@ -22,8 +22,9 @@ func (c *countingTracer) TraceID() string {
 // TestHost_Call_traceOnDemand checks that the host asks a request's Tracer
 // for the trace ID only when a plugin needs it, through the Rust
 // conformance plugin: its echo neither logs nor reads the context and
-// costs the request no ID; its ctx RPC reads trace_id and gets it; its log
-// RPC's lines carry it as trace_id.
+// costs the request no ID; its ctx RPC reads trace_id and gets it, or
+// finds none when the request has no Tracer; its log RPC's lines carry it
+// as trace_id.
 func TestHost_Call_traceOnDemand(t *testing.T) {
 	logs := &logBuffer{}
 	dir := t.TempDir()
@@ -48,6 +49,14 @@ func TestHost_Call_traceOnDemand(t *testing.T) {
 		t.Errorf("ctx: asked %d times, output %q: want trace_id=<present>", tr.asked, res.Output)
 	}
 
+	res, err = h.Call(ctx, &Request{ID: "ctx"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(res.Output), "trace_id=<absent>") {
+		t.Errorf("ctx without a Tracer: output %q, want trace_id=<absent>", res.Output)
+	}
+
 	logs.take()
 	tr = &countingTracer{id: "trace-log"}
 	if _, err := h.Call(ctx, &Request{ID: "log", Payload: []byte("hi"), Trace: tr}); err != nil {
@@ -56,20 +65,5 @@ func TestHost_Call_traceOnDemand(t *testing.T) {
 	got := logs.take()
 	if n := strings.Count(got, `"trace_id":"trace-log"`); n != 4 {
 		t.Errorf("log: %d lines carry the trace ID, want the 4 the RPC logs:\n%s", n, got)
-	}
-}
-
-// TestHost_Call_noTrace checks that a request without a Tracer reads as
-// having no trace ID.
-func TestHost_Call_noTrace(t *testing.T) {
-	dir := t.TempDir()
-	deploy(t, dir, "conformance", fixture(t, "../../conformance/rust/conformance.wasm"))
-	h := newTestHost(t, dir, nil)
-	res, err := h.Call(context.Background(), &Request{ID: "ctx"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(res.Output), "trace_id=<absent>") {
-		t.Errorf("ctx without a Tracer: output %q, want trace_id=<absent>", res.Output)
 	}
 }
