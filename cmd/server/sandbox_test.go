@@ -17,7 +17,8 @@ import (
 
 // TestServer_sandbox builds the real binary and runs against it the attacks
 // of the hostile review of Warden (issue 10), one subtest per finding, named
-// after its number. Each attack starts its own server from the shared
+// after its number (F), and later attacks on new surfaces that held when
+// they were written, kept so that they go on holding (A). Each attack starts its own server from the shared
 // binary, so that one that works cannot spoil the next, and each asserts an
 // outcome (the victim's data is unread and unchanged, the server's memory
 // stays bounded, the server keeps answering), not an error message. The
@@ -44,6 +45,7 @@ func TestServer_sandbox(t *testing.T) {
 	t.Run("F12_F13_signupLimit", func(t *testing.T) { testSignupLimit(t, a) })
 	t.Run("F14_reservedRoutes", func(t *testing.T) { testReservedRoutes(t, a) })
 	t.Run("F15_sqliteStat1", func(t *testing.T) { testSQLiteStat1(t, a) })
+	t.Run("A16_traceID", func(t *testing.T) { testTraceID(t, a) })
 }
 
 // dbAttackPlugins are the plugins of the database attacks: the bundled echo
