@@ -18,9 +18,9 @@ import (
 // TestServer_sandbox builds the real binary and runs against it the attacks
 // of the hostile review of Warden (issue 10), one subtest per finding, named
 // after its number (F), and later attacks on new surfaces that held when
-// they were written, kept so that they go on holding (A). Each attack starts its own server from the shared
-// binary, so that one that works cannot spoil the next, and each asserts an
-// outcome (the victim's data is unread and unchanged, the server's memory
+// they were written, kept so that they go on holding (A). Each attack
+// starts its own server from the shared binary, so that one that works
+// cannot spoil the next, and each asserts an outcome (the victim's data is unread and unchanged, the server's memory
 // stays bounded, the server keeps answering), not an error message. The
 // attack plugins are hand-written WAT in testdata/attacks.
 func TestServer_sandbox(t *testing.T) {
