@@ -46,6 +46,7 @@ func TestServer_sandbox(t *testing.T) {
 	t.Run("F14_reservedRoutes", func(t *testing.T) { testReservedRoutes(t, a) })
 	t.Run("F15_sqliteStat1", func(t *testing.T) { testSQLiteStat1(t, a) })
 	t.Run("A16_traceID", func(t *testing.T) { testTraceID(t, a) })
+	t.Run("A17_traceIDConcurrent", func(t *testing.T) { testTraceIDConcurrent(t, a) })
 }
 
 // dbAttackPlugins are the plugins of the database attacks: the bundled echo
