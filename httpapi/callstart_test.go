@@ -29,25 +29,31 @@ func (*callObserver) PluginRouteDone(string, int, time.Duration, int, int) {}
 
 // TestServer_callStart checks the clock reading a plugin call starts
 // from (host.Request.Start): a request with a body passes the reading its
-// slow-body check took, a GET passes none, so that the host reads its own
-// clock, unless an observer times the call; a reading lies within the
-// request, and the observer's time of the call runs from it.
+// slow-body check took; a GET passes the request's own start when the
+// access log read it, and none when nothing did, so that the host reads
+// its own clock, unless an observer times the call; a reading lies within
+// the request, and the observer's time of the call runs from it.
 func TestServer_callStart(t *testing.T) {
 	for _, tc := range []struct {
-		name, method, body string
-		observed, want     bool
+		name, method, body     string
+		observed, logged, want bool
 	}{
-		{"POST", "POST", `"hi"`, false, true},
-		{"GET", "GET", "", false, false},
-		{"POST observed", "POST", `"hi"`, true, true},
-		{"GET observed", "GET", "", true, true},
+		{"POST", "POST", `"hi"`, false, false, true},
+		{"GET", "GET", "", false, false, false},
+		{"GET logged", "GET", "", false, true, true},
+		{"POST observed", "POST", `"hi"`, true, false, true},
+		{"GET observed", "GET", "", true, false, true},
+		{"GET observed logged", "GET", "", true, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			caller := echo()
 			obs := &callObserver{}
-			cfg := Config{Caller: caller}
+			cfg := Config{Caller: caller, AccessLog: tc.logged}
 			if tc.observed {
 				cfg.Observer = obs
+			}
+			if tc.logged {
+				cfg.AccessLogOutput = io.Discard
 			}
 			s := startServer(t, cfg)
 			before := time.Now()

@@ -67,16 +67,24 @@ func (s *Server) monotonic() time.Duration { return time.Since(s.epoch) }
 
 // startCall returns the clock reading, as s.monotonic(), that the plugin
 // call about to be made with req runs from, and gives it to req (Start),
-// from which the host counts the call's deadline: the request's body's
-// (bodyRead, taken just before), else a new reading when the observer
-// times the call, else 0, and req gets none: the host reads its clock
-// itself.
+// from which the host counts the call's deadline:
+//   - the request's body's (bodyRead, taken just before);
+//   - else a new reading when the observer times the call;
+//   - else the request's own start, when the middleware read it for the
+//     access log: a bodiless request's call follows it within
+//     microseconds, and counting the deadline from it only shortens the
+//     call's time by those;
+//   - else 0, and req gets none: the host reads its clock itself.
 func (s *Server) startCall(w http.ResponseWriter, req *host.Request) time.Duration {
 	var start time.Duration
-	if rw, ok := w.(*requestWriter); ok && rw.info.bodyRead != 0 {
+	rw, ok := w.(*requestWriter)
+	switch {
+	case ok && rw.info.bodyRead != 0:
 		start = rw.info.bodyRead
-	} else if s.cfg.Observer != nil {
+	case s.cfg.Observer != nil:
 		start = s.monotonic()
+	case ok && rw.info.timed:
+		start = rw.info.start
 	}
 	if start != 0 {
 		req.Start = s.epoch.Add(start)
