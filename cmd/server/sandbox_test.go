@@ -20,9 +20,10 @@ import (
 // after its number (F), and later attacks on new surfaces that held when
 // they were written, kept so that they go on holding (A). Each attack
 // starts its own server from the shared binary, so that one that works
-// cannot spoil the next, and each asserts an outcome (the victim's data is unread and unchanged, the server's memory
-// stays bounded, the server keeps answering), not an error message. The
-// attack plugins are hand-written WAT in testdata/attacks.
+// cannot spoil the next, and each asserts an outcome (the victim's data
+// is unread and unchanged, the server's memory stays bounded, the server
+// keeps answering), not an error message. The attack plugins are
+// hand-written WAT in testdata/attacks.
 func TestServer_sandbox(t *testing.T) {
 	a := newArena(t)
 	t.Run("F01_dbpage", func(t *testing.T) { testDBPage(t, a) })
