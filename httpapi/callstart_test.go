@@ -84,21 +84,41 @@ func TestServer_callStart(t *testing.T) {
 // client that uploads its body slowly: the headers, a pause, then the
 // body. The call's Start must come after the body's last byte was sent,
 // so that a slow upload takes nothing of the plugin's time, and within
-// the request. It asserts an order of events, not a duration: the server
-// cannot read the last byte before the client writes it.
+// the request.
 func TestServer_callStart_slowBody(t *testing.T) {
 	caller := echo()
 	s := startServer(t, Config{Caller: caller})
-	c := dialServer(t, s)
 	const body = `"slow"`
 	head := "POST /v2/rpc/echo?http_key=" + testHTTPKey + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
-	if _, err := io.WriteString(c, head+body[:1]); err != nil {
+	checkSlowStart(t, s, caller, head+body[:1], body[1:])
+}
+
+// TestServer_callStart_slowHeaders attacks the reading a logged GET's
+// call starts from, the request's own start (startCall), as a client that
+// sends its request line and part of its headers, pauses, then sends the
+// rest. The request starts when net/http has the whole header, so the
+// pause must take nothing of the plugin's time either.
+func TestServer_callStart_slowHeaders(t *testing.T) {
+	caller := echo()
+	s := startServer(t, Config{Caller: caller, AccessLog: true, AccessLogOutput: io.Discard})
+	checkSlowStart(t, s, caller, "GET /v2/rpc/echo?http_key="+testHTTPKey+" HTTP/1.1\r\nHost: x\r\n", "Accept: */*\r\n\r\n")
+}
+
+// checkSlowStart sends one request to s in two parts with a pause between,
+// and checks that the one call caller saw started (host.Request.Start)
+// after the second part was sent and before the answer came. It asserts
+// an order of events, not a duration: the server cannot read the last
+// byte before the client writes it.
+func checkSlowStart(t *testing.T, s *Server, caller *fakeCaller, first, rest string) {
+	t.Helper()
+	c := dialServer(t, s)
+	if _, err := io.WriteString(c, first); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // the server waits for the rest of the body
+	time.Sleep(50 * time.Millisecond) // the server waits for the rest
 	lastByte := time.Now()
-	if _, err := io.WriteString(c, body[1:]); err != nil {
+	if _, err := io.WriteString(c, rest); err != nil {
 		t.Fatal(err)
 	}
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
