@@ -313,15 +313,18 @@ func TestHost_Call_deadlineCoversTheWait(t *testing.T) {
 		c.MaxInstances = 1
 	})
 	p := h.Plugins()[0]
-	p.pool.slots <- struct{}{} // the only instance is busy until the test says
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := h.Call(ctx, &Request{ID: "echo"})
+	busy, _, err := p.pool.get(ctx, time.Now().Add(time.Minute)) // the only instance is busy until the test says
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Call(ctx, &Request{ID: "echo"})
 	var ce *CallError
 	if !errors.As(err, &ce) || ce.Code != abi.CodeDeadlineExceeded || ce.Message != "rpc exceeded its deadline waiting for an instance" || ctx.Err() != nil {
 		t.Fatalf("call while the only instance is busy: %v (caller's context: %v), want code 4 waiting for an instance", err, ctx.Err())
 	}
-	<-p.pool.slots
+	p.pool.put(ctx, busy, true)
 	// Two loops at once on the one instance: each ends with code 4, whether
 	// it ran out of time waiting or looping.
 	first := make(chan *CallError)

@@ -245,8 +245,8 @@ func TestManifest_limits(t *testing.T) {
 		writeManifest(t, dir, "fetch", "[limits]\nmemory_mib = 16\ninstances = 2\ncall_timeout = \"3s\"\n")
 		h := newTestHost(t, dir, nil)
 		p := h.Plugins()[0]
-		if cap(p.pool.slots) != 2 || p.callTimeout != 3*time.Second {
-			t.Errorf("instances %d, call timeout %s", cap(p.pool.slots), p.callTimeout)
+		if p.pool.max != 2 || p.callTimeout != 3*time.Second {
+			t.Errorf("instances %d, call timeout %s", p.pool.max, p.callTimeout)
 		}
 		mem := p.compiled.ExportedMemories()[abi.ExportMemory]
 		if max, ok := mem.Max(); !ok || max != 16*abi.PagesPerMiB {

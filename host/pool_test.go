@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -106,6 +107,110 @@ func TestPool_lastInFirstOut(t *testing.T) {
 	}
 	if n := pl.live.Load(); n != 0 {
 		t.Fatalf("%d instances live after close, want 0", n)
+	}
+}
+
+// TestPool_waiters: with every slot taken, callers wait in the order they
+// came; one whose deadline passes gets DeadlineExceeded and leaves the
+// queue, and the slot a put frees goes to the first caller still waiting,
+// with the instance put back. Then, from many goroutines with deadlines
+// so short that many run out as a slot is handed to them, no more callers
+// ever hold an instance than there are slots, and at the end every slot is
+// free and nobody waits: a slot handed to a caller that gave up at that
+// moment must be passed on, not lost.
+func TestPool_waiters(t *testing.T) {
+	ctx := context.Background()
+	pl := newPool(1, onePageInstances(t, nil))
+	a, _, err := pl.get(ctx, time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type got struct {
+		inst *instance
+		fast bool
+		err  error
+	}
+	waitFor := func(n int) { // until n callers wait
+		t.Helper()
+		for start := time.Now(); ; {
+			pl.mu.Lock()
+			w := len(pl.waiters)
+			pl.mu.Unlock()
+			if w == n {
+				return
+			}
+			if time.Since(start) > 10*time.Second { // a bound for a broken pool, not a timing
+				t.Fatalf("%d callers waiting, want %d", w, n)
+			}
+			runtime.Gosched()
+		}
+	}
+	first := make(chan got, 1)
+	go func() {
+		inst, fast, err := pl.get(ctx, time.Now().Add(time.Minute))
+		first <- got{inst, fast, err}
+	}()
+	waitFor(1)
+	late, cancel := context.WithCancel(ctx)
+	second := make(chan error, 1)
+	go func() {
+		_, _, err := pl.get(late, time.Now().Add(time.Minute))
+		second <- err
+	}()
+	waitFor(2)
+	cancel()
+	if err := <-second; !errors.Is(err, context.Canceled) {
+		t.Fatalf("second caller, its context canceled: %v", err)
+	}
+	waitFor(1)
+	if _, _, err := pl.get(ctx, time.Now()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("caller whose deadline has passed: %v, want DeadlineExceeded", err)
+	}
+	waitFor(1)
+	pl.put(ctx, a, true)
+	g := <-first
+	if g.err != nil || g.inst != a || g.fast {
+		t.Fatalf("first caller: instance %p fast %v err %v, want the instance put back (%p), not fast", g.inst, g.fast, g.err, a)
+	}
+	pl.put(ctx, g.inst, true)
+
+	pl = newPool(2, onePageInstances(t, nil))
+	var holders, timeouts atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				wait := time.Duration((w*i)%5) * 20 * time.Microsecond
+				inst, _, err := pl.get(ctx, time.Now().Add(wait))
+				if errors.Is(err, context.DeadlineExceeded) {
+					timeouts.Add(1)
+					continue
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := holders.Add(1); n > 2 {
+					t.Errorf("%d callers hold an instance, the pool has 2 slots", n)
+				}
+				runtime.Gosched()
+				holders.Add(-1)
+				pl.put(ctx, inst, true)
+			}
+		})
+	}
+	wg.Wait()
+	pl.mu.Lock()
+	inUse, waiting := pl.inUse, len(pl.waiters)
+	pl.mu.Unlock()
+	if inUse != 0 || waiting != 0 {
+		t.Fatalf("after every caller: %d slots taken, %d waiting, want none", inUse, waiting)
+	}
+	if timeouts.Load() == 0 {
+		t.Fatal("no caller ran out of time: the test did not test giving up")
+	}
+	if _, fast, err := pl.get(ctx, time.Now().Add(time.Minute)); err != nil || !fast {
+		t.Fatalf("a call after the churn: fast %v, %v", fast, err)
 	}
 }
 
