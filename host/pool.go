@@ -97,8 +97,8 @@ func (pl *pool) wait(ctx context.Context, deadline time.Time, ready chan struct{
 	pl.mu.Lock()
 	select {
 	case <-ready: // handed over as the wait ended: not ours to keep
+		pl.releaseLocked()
 		pl.mu.Unlock()
-		pl.release()
 	default:
 		for i, w := range pl.waiters {
 			if w == ready {
