@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // TestPool_putCloseRace puts instances back from many goroutines while the
@@ -333,5 +335,54 @@ func TestHost_pool_hostileChurn(t *testing.T) {
 	// The instance the next call takes is one of those, and serves.
 	if res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("hi")}); err != nil || string(res.Output) != "hi" {
 		t.Fatalf("echo: %q, %v", res.Output, err)
+	}
+}
+
+// TestHost_pool_hostileLoops attacks the pool's slots as a hostile plugin
+// and its clients would together: calls that loop until the host's
+// deadline stops them, on a pool of two instances, from six callers at
+// once, half of whom give up (their context ends) at staggered moments.
+// Callers then time out waiting just as looping calls end and their slots
+// are handed on. Every loop must end with code 4 or code 1, and afterwards
+// no slot may stay taken and nobody may wait: a lost slot would leave the
+// plugin answering slower, or not at all, for good. The next echo gets an
+// idle instance at once.
+func TestHost_pool_hostileLoops(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "hostile.wasm"), func(c *Config) {
+		c.MaxInstances, c.CallTimeout = 2, 200*time.Millisecond
+		c.BreakerThreshold = 1 << 30 // this test is about the pool, not the breaker
+	})
+	for round := range 3 {
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				ctx := context.Background()
+				if i%2 == 1 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, time.Duration(i*40)*time.Millisecond)
+					defer cancel()
+				}
+				_, err := h.Call(ctx, &Request{ID: "loop"})
+				var ce *CallError
+				if !errors.As(err, &ce) || (ce.Code != abi.CodeDeadlineExceeded && ce.Code != abi.CodeCanceled) {
+					t.Errorf("round %d, caller %d: loop ended with %v, want code 4 or 1", round, i, err)
+				}
+			})
+		}
+		wg.Wait()
+		pl := h.Plugins()[0].pool
+		pl.mu.Lock()
+		inUse, waiting := pl.inUse, len(pl.waiters)
+		pl.mu.Unlock()
+		if inUse != 0 || waiting != 0 {
+			t.Fatalf("round %d: after every loop, %d slots taken and %d callers waiting, want none", round, inUse, waiting)
+		}
+		if n := h.Plugins()[0].Instances(); n > 2 {
+			t.Fatalf("round %d: %d instances live, the limit is 2", round, n)
+		}
+		res, err := h.Call(context.Background(), &Request{ID: "echo", Payload: []byte("x")})
+		if err != nil || string(res.Output) != "x" {
+			t.Fatalf("round %d: echo after the loops = %q, %v", round, res.Output, err)
+		}
 	}
 }
