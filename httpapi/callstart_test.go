@@ -18,14 +18,23 @@ type callObserver struct {
 	calls []time.Duration
 }
 
-func (*callObserver) RequestStarted()         {}
-func (*callObserver) RequestDone(string, int) {}
+func (*callObserver) RequestStarted()                {}
+func (*callObserver) Requests(string) RequestCounter { return noRequests{} }
+func (*callObserver) PluginRoute(string) CallCounter { return noCalls{} }
 func (o *callObserver) RPCDone(_ string, _ abi.Code, elapsed time.Duration, _, _ int) {
 	o.mu.Lock()
 	o.calls = append(o.calls, elapsed)
 	o.mu.Unlock()
 }
-func (*callObserver) PluginRouteDone(string, int, time.Duration, int, int) {}
+
+// noRequests and noCalls count nothing.
+type (
+	noRequests struct{}
+	noCalls    struct{}
+)
+
+func (noRequests) Done(int)                       {}
+func (noCalls) Done(int, time.Duration, int, int) {}
 
 // TestServer_callStart checks the clock reading a plugin call starts
 // from (host.Request.Start): a request with a body passes the reading its

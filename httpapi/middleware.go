@@ -71,9 +71,10 @@ type requestInfo struct {
 	// starts the plugin call that follows, so that the call reads the
 	// clock neither for its deadline nor for the observer (see startCall).
 	bodyRead time.Duration
-	// route is the request's route label for the observer, set by the
-	// handlers that know it; empty means routeLabel decides.
-	route string
+	// reqs is the request counter of the request's route for the
+	// observer, set by the handlers that keep one; nil means routeLabel
+	// decides.
+	reqs RequestCounter
 }
 
 // bodyElapsed returns the time from the request's start to the end of its

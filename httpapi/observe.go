@@ -16,21 +16,41 @@ import (
 const UnknownRPC = "(unknown)"
 
 // Observer is told of the requests the server answers, for metrics. Its
-// methods are called on the request path, concurrently, and must not
-// block; a nil Observer costs nothing.
+// methods, and those of the counters it returns, are called on the request
+// path, concurrently, and must not block; a nil Observer costs nothing.
+//
+// The counters of a route are asked for once and kept (the RPC route's
+// when the server is made, a plugin route's when the plugin routes are
+// built), so that a request's end costs no lookup by label; only a path
+// that no route serves asks per request.
 type Observer interface {
-	// RequestStarted is called as a request starts, RequestDone as it
-	// ends: route is a bounded label (a registered pattern, or a fixed
-	// name for a path no route serves) and status the HTTP status.
+	// RequestStarted is called as a request starts; the request counter
+	// of its route ends it.
 	RequestStarted()
-	RequestDone(route string, status int)
+	// Requests returns the request counter of route, a bounded label (a
+	// registered pattern, or a fixed name for a path no route serves).
+	Requests(route string) RequestCounter
 	// RPCDone is called once per RPC call that reached the host: id is a
 	// registered RPC id or UnknownRPC, code the call's gRPC-style code,
 	// elapsed the call's time, in and out the payload and result bytes.
 	RPCDone(id string, code abi.Code, elapsed time.Duration, in, out int)
-	// PluginRouteDone is RPCDone for a plugin's HTTP route, by its
-	// registered pattern, with the response's HTTP status.
-	PluginRouteDone(pattern string, status int, elapsed time.Duration, in, out int)
+	// PluginRoute returns the call counter of a plugin's HTTP route, by
+	// its registered pattern.
+	PluginRoute(pattern string) CallCounter
+}
+
+// RequestCounter counts the requests of one route: Done ends one, with the
+// HTTP status it was answered with. It is an alias of an interface
+// literal so that an observer needs no import of httpapi to return one
+// (package metrics, which httpapi's tests import, does not).
+type RequestCounter = interface {
+	Done(status int)
+}
+
+// CallCounter counts the calls of one plugin route, as RPCDone does an
+// RPC's, with the response's HTTP status; an alias, as RequestCounter.
+type CallCounter = interface {
+	Done(status int, elapsed time.Duration, in, out int)
 }
 
 // Route labels of the paths that no registered pattern names.
@@ -109,8 +129,9 @@ func (s *Server) observeRPC(id string, start time.Duration, in int, res host.Res
 	s.cfg.Observer.RPCDone(id, code, s.monotonic()-start, in, len(res.Output))
 }
 
-// observeRoute tells the observer of a plugin route's call, as observeRPC.
-func (s *Server) observeRoute(pattern string, start time.Duration, in int, res host.Result, err error) {
+// observeRoute tells a plugin route's call counter of a call, as
+// observeRPC.
+func (s *Server) observeRoute(calls CallCounter, start time.Duration, in int, res host.Result, err error) {
 	status := res.Status
 	if err != nil {
 		status = http.StatusInternalServerError
@@ -119,19 +140,19 @@ func (s *Server) observeRoute(pattern string, start time.Duration, in int, res h
 			status = ce.Code.Normalize().HTTPStatus()
 		}
 	}
-	s.cfg.Observer.PluginRouteDone(pattern, status, s.monotonic()-start, in, len(res.Output))
+	calls.Done(status, s.monotonic()-start, in, len(res.Output))
 }
 
 // observeRequest, deferred by the middleware, tells the observer that a
 // request ended.
 func (s *Server) observeRequest(r *http.Request, rw *requestWriter) {
-	route := rw.info.route
-	if route == "" {
-		route = routeLabel(r)
+	reqs := rw.info.reqs
+	if reqs == nil {
+		reqs = s.cfg.Observer.Requests(routeLabel(r))
 	}
 	status := rw.status
 	if status == 0 {
 		status = http.StatusOK // nothing written: net/http sends 200
 	}
-	s.cfg.Observer.RequestDone(route, status)
+	reqs.Done(status)
 }

@@ -264,6 +264,11 @@ func (s *Server) pluginHandle(r *http.Request) (httprouter.Handle, httprouter.Pa
 // of the plugin routes, rather than looked up per request.
 func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 	mark := s.marks.value(route.Plugin, route.Version)
+	var reqs RequestCounter
+	var calls CallCounter
+	if s.cfg.Observer != nil {
+		reqs, calls = s.cfg.Observer.Requests(route.Pattern), s.cfg.Observer.PluginRoute(route.Pattern)
+	}
 	return gateway(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		var user *host.User
 		authz, hasAuthz := r.Header["Authorization"] // net/http's keys are canonical
@@ -297,13 +302,13 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		}
 		req.HTTP = hostHTTPRequest(w)
 		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		if s.cfg.Observer != nil {
-			info(w).route = route.Pattern
+		if reqs != nil {
+			info(w).reqs = reqs
 		}
 		start := s.startCall(w, req)
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
-		if s.cfg.Observer != nil {
-			s.observeRoute(route.Pattern, start, len(body), res, err)
+		if calls != nil {
+			s.observeRoute(calls, start, len(body), res, err)
 		}
 		if err != nil {
 			return routeError(w, r, err)

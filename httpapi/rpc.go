@@ -32,8 +32,8 @@ func (s *Server) rpc(caller RPCCaller, rpcID func(httprouter.Params) string) han
 		if err != nil {
 			return err
 		}
-		if s.cfg.Observer != nil {
-			info(w).route = routeRPC
+		if s.rpcRequests != nil {
+			info(w).reqs = s.rpcRequests
 		}
 		req := newHostRequest(w, r, id, payload, user, query)
 		start := s.startCall(w, req)

@@ -144,7 +144,10 @@ type Server struct {
 	srv      *http.Server
 	plugins  pluginRoutes
 	marks    pluginMarks
-	verifier *session.Verifier
+	// rpcRequests is the observer's request counter of the RPC route, nil
+	// without an observer.
+	rpcRequests RequestCounter
+	verifier    *session.Verifier
 	// access logs the requests, nil when the access log is off; its output
 	// is accessBuf when that is set.
 	access    *zerolog.Logger
@@ -183,6 +186,9 @@ func NewServer(cfg Config) (*Server, error) {
 			access = s.log.Output(s.accessBuf)
 		}
 		s.access = &access
+	}
+	if cfg.Observer != nil {
+		s.rpcRequests = cfg.Observer.Requests(routeRPC)
 	}
 	s.handler = s.middleware(s.dispatch(s.routes()))
 	// The timeouts are the listener's (see Listen), not http.Server's.

@@ -6,7 +6,9 @@
 // registrations (httpapi passes UnknownRPC for an id no plugin
 // registers), an HTTP route from the router's fixed set, a status or a
 // code from a fixed range. The series of one RPC id are resolved once and
-// cached, so that a call costs a lookup and a few atomic adds.
+// cached, so that a call costs a lookup and a few atomic adds; the server
+// keeps the counters of its routes (Requests, PluginRoute), so that their
+// requests cost no lookup.
 package metrics
 
 import (
@@ -36,7 +38,7 @@ type Metrics struct {
 
 	inFlight atomic.Int64           // exported by a GaugeFunc: an integer add, not a float's compare-and-swap loop
 	httpReqs *prometheus.CounterVec // route, status
-	httpByRt sync.Map               // route -> *statusCounters
+	httpByRt sync.Map               // route -> *routeRequests
 
 	rpcReqs    *prometheus.CounterVec   // id, code
 	rpcSeconds *prometheus.HistogramVec // id
@@ -124,6 +126,19 @@ type callSeries struct {
 	codes   statusCounters // by code for RPCs, by status for routes
 }
 
+// Done counts one call of a route pattern: its status, time and bytes.
+func (s *callSeries) Done(status int, elapsed time.Duration, in, out int) {
+	s.done(status, elapsed, in, out)
+}
+
+// done counts one call: its code or status, time and bytes.
+func (s *callSeries) done(code int, elapsed time.Duration, in, out int) {
+	s.codes.inc(code)
+	s.seconds.Observe(elapsed.Seconds())
+	s.in.Add(float64(in))
+	s.out.Add(float64(out))
+}
+
 func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVec, seconds *prometheus.HistogramVec, in, out *prometheus.CounterVec) *callSeries {
 	if s, ok := cache.Load(key); ok {
 		return s.(*callSeries)
@@ -141,32 +156,42 @@ func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVe
 // RequestStarted implements httpapi.Observer.
 func (m *Metrics) RequestStarted() { m.inFlight.Add(1) }
 
-// RequestDone implements httpapi.Observer.
-func (m *Metrics) RequestDone(route string, status int) {
-	m.inFlight.Add(-1)
+// Requests implements httpapi.Observer: the counter of route's requests
+// (httpapi.RequestCounter, an interface literal), resolved once: the
+// server keeps one for each route it knows, so that a request's end costs
+// no lookup.
+func (m *Metrics) Requests(route string) interface{ Done(status int) } {
 	s, ok := m.httpByRt.Load(route)
 	if !ok {
-		s, _ = m.httpByRt.LoadOrStore(route, &statusCounters{vec: m.httpReqs, label: route})
+		s, _ = m.httpByRt.LoadOrStore(route, &routeRequests{m: m, codes: statusCounters{vec: m.httpReqs, label: route}})
 	}
-	s.(*statusCounters).inc(status)
+	return s.(*routeRequests)
+}
+
+// routeRequests counts one route label's requests by status.
+type routeRequests struct {
+	m     *Metrics
+	codes statusCounters
+}
+
+// Done ends a request of the route, answered with status.
+func (r *routeRequests) Done(status int) {
+	r.m.inFlight.Add(-1)
+	r.codes.inc(status)
 }
 
 // RPCDone implements httpapi.Observer.
 func (m *Metrics) RPCDone(id string, code abi.Code, elapsed time.Duration, in, out int) {
-	s := m.series(&m.rpcs, id, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut)
-	s.codes.inc(int(code))
-	s.seconds.Observe(elapsed.Seconds())
-	s.in.Add(float64(in))
-	s.out.Add(float64(out))
+	m.series(&m.rpcs, id, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut).done(int(code), elapsed, in, out)
 }
 
-// PluginRouteDone implements httpapi.Observer.
-func (m *Metrics) PluginRouteDone(pattern string, status int, elapsed time.Duration, in, out int) {
-	s := m.series(&m.routes, pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
-	s.codes.inc(status)
-	s.seconds.Observe(elapsed.Seconds())
-	s.in.Add(float64(in))
-	s.out.Add(float64(out))
+// PluginRoute implements httpapi.Observer: the series of plugin route
+// pattern's calls (httpapi.CallCounter, an interface literal), resolved
+// once: the server keeps them with the route.
+func (m *Metrics) PluginRoute(pattern string) interface {
+	Done(status int, elapsed time.Duration, in, out int)
+} {
+	return m.series(&m.routes, pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
 }
 
 // PluginReloaded implements host.Observer.

@@ -16,8 +16,8 @@ func TestMetrics_NoAllocations(t *testing.T) {
 	events := func() {
 		m.RequestStarted()
 		m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
-		m.PluginRouteDone("/items/:id", 404, time.Millisecond, 0, 5)
-		m.RequestDone("/v2/rpc/*id", 200)
+		m.PluginRoute("/items/:id").Done(404, time.Millisecond, 0, 5)
+		m.Requests("/v2/rpc/*id").Done(200)
 		m.GroupCommitted("kv", 3)
 	}
 	events() // resolves the series
@@ -33,7 +33,16 @@ func TestMetrics_Values(t *testing.T) {
 	m.RPCDone("echo", abi.CodeInvalidArgument, time.Millisecond, 1, 0)
 	m.RequestStarted()
 	m.RequestStarted()
-	m.RequestDone("other", 999) // a status out of range counts as 0
+	m.RequestStarted()
+	m.Requests("other").Done(999) // a status out of range counts as 0
+	// A counter kept by the server and one asked for again are the same
+	// series.
+	kept := m.Requests("/test")
+	kept.Done(200)
+	m.Requests("/test").Done(200)
+	route := m.PluginRoute("/items/:id")
+	route.Done(404, time.Millisecond, 3, 5)
+	m.PluginRoute("/items/:id").Done(200, 2*time.Millisecond, 4, 6)
 	m.PluginReloaded("kv", true)
 	m.PluginReloaded("kv", false)
 	m.OutboundCall("kv", "api.example.com", 200)
@@ -47,7 +56,12 @@ func TestMetrics_Values(t *testing.T) {
 		{"in", testutil.ToFloat64(m.rpcIn.WithLabelValues("echo")), 12},
 		{"out", testutil.ToFloat64(m.rpcOut.WithLabelValues("echo")), 22},
 		{"status0", testutil.ToFloat64(m.httpReqs.WithLabelValues("other", "0")), 1},
-		{"in flight", gathered(t, m, "warden_http_requests_in_flight"), 1},
+		{"kept", testutil.ToFloat64(m.httpReqs.WithLabelValues("/test", "200")), 2},
+		{"in flight", gathered(t, m, "warden_http_requests_in_flight"), 0},
+		{"route 404", testutil.ToFloat64(m.routeReqs.WithLabelValues("/items/:id", "404")), 1},
+		{"route 200", testutil.ToFloat64(m.routeReqs.WithLabelValues("/items/:id", "200")), 1},
+		{"route in", testutil.ToFloat64(m.routeIn.WithLabelValues("/items/:id")), 7},
+		{"route out", testutil.ToFloat64(m.routeOut.WithLabelValues("/items/:id")), 11},
 		{"loaded", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "loaded")), 1},
 		{"failed", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "failed")), 1},
 		{"outbound", testutil.ToFloat64(m.outbound.WithLabelValues("kv", "api.example.com", "200")), 1},
