@@ -138,14 +138,15 @@ func appendMillis(dst []byte, d time.Duration) []byte {
 		d = -d
 	}
 	dst = strconv.AppendInt(dst, int64(d/time.Millisecond), 10)
-	frac := int64(d % time.Millisecond)
+	frac := uint32(d % time.Millisecond)
 	if frac == 0 {
 		return dst
 	}
-	var digits [6]byte // the fraction, with its leading zeros
-	for i := len(digits) - 1; i >= 0; i-- {
-		digits[i] = byte('0' + frac%10)
-		frac /= 10
+	var digits [6]byte // the fraction, with its leading zeros, two digits a step
+	for i := len(digits) - 2; i >= 0; i -= 2 {
+		pair := frac % 100
+		frac /= 100
+		digits[i], digits[i+1] = digitPairs[2*pair], digitPairs[2*pair+1]
 	}
 	n := len(digits)
 	for digits[n-1] == '0' {
@@ -153,6 +154,9 @@ func appendMillis(dst []byte, d time.Duration) []byte {
 	}
 	return append(append(dst, '.'), digits[:n]...)
 }
+
+// digitPairs are the two decimal digits of 0 to 99, in order.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 // appendJSONFloat appends v as zerolog writes a float64: NaN and the
 // infinities as strings; with precision -1, the shortest form, in
