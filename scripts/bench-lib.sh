@@ -1,7 +1,9 @@
-# bench-lib.sh: what the benchmark scripts share, sourced by bench-http,
-# bench-instr and bench-perf, so that their figures are of the same
-# request: the body of every POST, the wrk script that sends it, and
-# wrk's request count.
+# bench-lib.sh: what the benchmark scripts share, sourced by bench,
+# bench-cluster, bench-http, bench-runs, bench-instr and bench-perf: the
+# body of every POST, the wrk script that sends it and wrk's request
+# count, so that their figures are of the same request; the machine line
+# each prints; and the guest idle setting bench-http and bench-perf can
+# set for a run.
 
 # bench_body is the JSON body of every POST: 52 bytes.
 bench_body='{"hello":"world","n":4242,"list":[1,2,3],"ok":false}'
@@ -14,4 +16,42 @@ write_post_lua() {
 # wrk_requests FILE prints the number of requests in wrk's output FILE.
 wrk_requests() {
   awk '/ requests in /{print $1}' "$1"
+}
+
+# haltpoll_param is the guest kernel's halt-polling window (cpuidle-haltpoll,
+# in ns), present on a KVM guest that uses that idle driver.
+haltpoll_param=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+
+# machine_line prints what the figures were measured on: cores, CPU model,
+# Go, the time, the load average, and on a KVM guest its idle policy.
+# Why the idle policy: with halt-polling off (guest_halt_poll_ns=0, as
+# Firecracker boots its guests), an idle core halts at once and waking it
+# is a VM exit on the waker's side. wrk's core idles more while it waits
+# on a slower server, so the slower server pays more for each response's
+# wake-up: Warden's ratios to the bare server then fall further than its
+# own costs say (docs/benchmarks.md, "Issue 12, fourteenth pass").
+machine_line() {
+  local idle=""
+  if [ -r "$haltpoll_param" ]; then
+    idle=", idle: $(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo '?') with guest_halt_poll_ns=$(cat "$haltpoll_param")"
+  fi
+  echo "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(go version | cut -d' ' -f3), $(date -u '+%F %H:%M'), load average $(cut -d' ' -f1-3 /proc/loadavg)$idle"
+}
+
+# haltpoll_for_run sets the guest's halt-polling window to
+# BENCH_HALTPOLL_NS for the rest of the script, when that is set, and
+# prints the command that puts the old value back (for the caller's exit
+# trap); it prints nothing when BENCH_HALTPOLL_NS is unset. Setting it
+# needs root on a KVM guest with the haltpoll idle driver; 200000 is the
+# kernel's default.
+haltpoll_for_run() {
+  [ -n "${BENCH_HALTPOLL_NS:-}" ] || return 0
+  if [ ! -w "$haltpoll_param" ]; then
+    echo "bench: BENCH_HALTPOLL_NS is set, but $haltpoll_param is not writable (not a KVM guest with cpuidle-haltpoll, or not root)" >&2
+    return 1
+  fi
+  local old
+  old=$(cat "$haltpoll_param")
+  echo "$BENCH_HALTPOLL_NS" >"$haltpoll_param"
+  echo "echo $old >$haltpoll_param"
 }
