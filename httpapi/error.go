@@ -110,23 +110,49 @@ func setMark(w http.ResponseWriter, v []string) {
 // maxPluginMarks bounds pluginMarks; reloads make new versions.
 const maxPluginMarks = 1024
 
+// recentMarks is how many of the newest values pluginMarks keeps in the
+// list it scans before its map.
+const recentMarks = 8
+
 // pluginMarks holds a prebuilt Warden-Plugin header value for each plugin
 // version that answered, so that answering costs no allocation. The values
 // are shared by every response and never modified.
 //
-// The map is copied on write: a new plugin version is rare (a reload),
+// The set is copied on write: a new plugin version is rare (a reload),
 // and a read then takes no lock, whose atomic counter every request on
-// every core would otherwise update.
+// every core would otherwise update. A read scans the newest values
+// first: the host names a plugin version with the same two strings on
+// every call, so comparing them usually compares pointers, where the map
+// would hash both and compare the key again (about 300 instructions an
+// RPC; docs/benchmarks.md, "Issue 12, fourteenth pass").
 type pluginMarks struct {
 	mu sync.Mutex // serialises writers
-	m  atomic.Pointer[map[[2]string][]string]
+	m  atomic.Pointer[markSet]
+}
+
+// markSet is one copy of pluginMarks' values: the newest in recent, every
+// one in all.
+type markSet struct {
+	recent []markEntry
+	all    map[[2]string][]string
+}
+
+// markEntry is one plugin version's value.
+type markEntry struct {
+	plugin, version string
+	v               []string
 }
 
 // value returns the header value "plugin@version".
 func (pm *pluginMarks) value(plugin, version string) []string {
 	k := [2]string{plugin, version}
-	if m := pm.m.Load(); m != nil {
-		if v, ok := (*m)[k]; ok {
+	if set := pm.m.Load(); set != nil {
+		for i := range set.recent {
+			if e := &set.recent[i]; e.plugin == plugin && e.version == version {
+				return e.v
+			}
+		}
+		if v, ok := set.all[k]; ok {
 			return v
 		}
 	}
@@ -134,24 +160,26 @@ func (pm *pluginMarks) value(plugin, version string) []string {
 	defer pm.mu.Unlock()
 	old := pm.m.Load()
 	if old != nil {
-		if v, ok := (*old)[k]; ok {
+		if v, ok := old.all[k]; ok {
 			return v // another request added it
 		}
 	}
-	next := make(map[[2]string][]string)
-	if old != nil && len(*old) < maxPluginMarks {
-		maps.Copy(next, *old)
-	}
+	next := &markSet{all: make(map[[2]string][]string)}
 	v := []string{plugin + "@" + version}
-	next[k] = v
-	pm.m.Store(&next)
+	next.recent = append(next.recent, markEntry{plugin, version, v})
+	if old != nil && len(old.all) < maxPluginMarks {
+		maps.Copy(next.all, old.all)
+		next.recent = append(next.recent, old.recent[:min(len(old.recent), recentMarks-1)]...)
+	}
+	next.all[k] = v
+	pm.m.Store(next)
 	return v
 }
 
 // len returns the number of values held.
 func (pm *pluginMarks) len() int {
-	if m := pm.m.Load(); m != nil {
-		return len(*m)
+	if set := pm.m.Load(); set != nil {
+		return len(set.all)
 	}
 	return 0
 }

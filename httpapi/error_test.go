@@ -315,6 +315,17 @@ func TestPluginMarks(t *testing.T) {
 	if n := pm.len(); n != 10 {
 		t.Fatalf("%d values held, want 10", n)
 	}
+	// Past the newest few, a value is still the one built first.
+	for i := range 3 * recentMarks {
+		pm.value("r", fmt.Sprint(i))
+	}
+	if v := pm.value("p", "0"); &v[0] != &first[0][0] || v[0] != "p@0" {
+		t.Fatalf("value %q, built again or wrong, after newer ones", v)
+	}
+	// The scan compares the strings, not only their bytes' addresses.
+	if v := pm.value(strings.Clone("r"), strings.Clone("5")); v[0] != "r@5" {
+		t.Fatalf("value %q, want r@5", v)
+	}
 	for i := range maxPluginMarks + 5 {
 		pm.value("q", fmt.Sprint(i))
 	}
