@@ -322,9 +322,12 @@ func TestPluginMarks(t *testing.T) {
 	if v := pm.value("p", "0"); &v[0] != &first[0][0] || v[0] != "p@0" {
 		t.Fatalf("value %q, built again or wrong, after newer ones", v)
 	}
-	// The scan compares the strings, not only their bytes' addresses.
-	if v := pm.value(strings.Clone("r"), strings.Clone("5")); v[0] != "r@5" {
-		t.Fatalf("value %q, want r@5", v)
+	// The list holds the newest values, newest first, and no more than
+	// recentMarks of them.
+	set := pm.m.Load()
+	if len(set.recent) != recentMarks || set.recent[0].v[0] != fmt.Sprint("r@", 3*recentMarks-1) {
+		t.Fatalf("%d values in the list, the first %q; want %d, the newest first",
+			len(set.recent), set.recent[0].v, recentMarks)
 	}
 	for i := range maxPluginMarks + 5 {
 		pm.value("q", fmt.Sprint(i))

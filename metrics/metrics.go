@@ -126,11 +126,6 @@ type callSeries struct {
 	codes   statusCounters // by code for RPCs, by status for routes
 }
 
-// Done counts one call of a route pattern: its status, time and bytes.
-func (s *callSeries) Done(status int, elapsed time.Duration, in, out int) {
-	s.done(status, elapsed, in, out)
-}
-
 // done counts one call: its code or status, time and bytes.
 func (s *callSeries) done(code int, elapsed time.Duration, in, out int) {
 	s.codes.inc(code)
@@ -185,13 +180,34 @@ func (m *Metrics) RPCDone(id string, code abi.Code, elapsed time.Duration, in, o
 	m.series(&m.rpcs, id, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut).done(int(code), elapsed, in, out)
 }
 
-// PluginRoute implements httpapi.Observer: the series of plugin route
-// pattern's calls (httpapi.CallCounter, an interface literal), resolved
-// once: the server keeps them with the route.
+// PluginRoute implements httpapi.Observer: the counter of plugin route
+// pattern's calls (httpapi.CallCounter, an interface literal), which the
+// server keeps with the route. Its series are made at its first call, as
+// an RPC's are: a pattern that is registered but never called exports
+// nothing.
 func (m *Metrics) PluginRoute(pattern string) interface {
 	Done(status int, elapsed time.Duration, in, out int)
 } {
-	return m.series(&m.routes, pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
+	return &routeCalls{m: m, pattern: pattern}
+}
+
+// routeCalls is a plugin route's call counter; s is its series, resolved
+// at the first call.
+type routeCalls struct {
+	m       *Metrics
+	pattern string
+	s       atomic.Pointer[callSeries]
+}
+
+// Done counts one call of the route: its status, time and bytes.
+func (r *routeCalls) Done(status int, elapsed time.Duration, in, out int) {
+	s := r.s.Load()
+	if s == nil {
+		m := r.m
+		s = m.series(&m.routes, r.pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
+		r.s.Store(s) // a race stores the same series twice: harmless
+	}
+	s.done(status, elapsed, in, out)
 }
 
 // PluginReloaded implements host.Observer.

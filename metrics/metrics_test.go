@@ -13,11 +13,13 @@ import (
 // nothing once their series exist: the cost metrics add to the hot path.
 func TestMetrics_NoAllocations(t *testing.T) {
 	m := New()
+	// The counters the server keeps, as it keeps them: asked for once.
+	route, rpcs := m.PluginRoute("/items/:id"), m.Requests("/v2/rpc/*id")
 	events := func() {
 		m.RequestStarted()
 		m.RPCDone("echo", abi.CodeOK, time.Millisecond, 10, 20)
-		m.PluginRoute("/items/:id").Done(404, time.Millisecond, 0, 5)
-		m.Requests("/v2/rpc/*id").Done(200)
+		route.Done(404, time.Millisecond, 0, 5)
+		rpcs.Done(200)
 		m.GroupCommitted("kv", 3)
 	}
 	events() // resolves the series
@@ -43,6 +45,7 @@ func TestMetrics_Values(t *testing.T) {
 	route := m.PluginRoute("/items/:id")
 	route.Done(404, time.Millisecond, 3, 5)
 	m.PluginRoute("/items/:id").Done(200, 2*time.Millisecond, 4, 6)
+	m.PluginRoute("/never") // kept by the server, never called
 	m.PluginReloaded("kv", true)
 	m.PluginReloaded("kv", false)
 	m.OutboundCall("kv", "api.example.com", 200)
@@ -65,6 +68,10 @@ func TestMetrics_Values(t *testing.T) {
 		{"loaded", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "loaded")), 1},
 		{"failed", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "failed")), 1},
 		{"outbound", testutil.ToFloat64(m.outbound.WithLabelValues("kv", "api.example.com", "200")), 1},
+	}
+	// A route that is registered but never called has no series.
+	if n := testutil.CollectAndCount(m.routeSeconds); n != 1 {
+		t.Errorf("%d route latency series, want 1 (/items/:id only)", n)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
