@@ -270,6 +270,9 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		reqs, calls = s.cfg.Observer.Requests(route.Pattern), s.cfg.Observer.PluginRoute(route.Pattern)
 	}
 	return gateway(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if reqs != nil { // first: a request refused below is the route's too
+			info(w).reqs = reqs
+		}
 		var user *host.User
 		authz, hasAuthz := r.Header["Authorization"] // net/http's keys are canonical
 		var auth string
@@ -302,9 +305,6 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 		}
 		req.HTTP = hostHTTPRequest(w)
 		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		if reqs != nil {
-			info(w).reqs = reqs
-		}
 		start := s.startCall(w, req)
 		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
 		if calls != nil {
