@@ -39,19 +39,22 @@ machine_line() {
 }
 
 # haltpoll_for_run sets the guest's halt-polling window to
-# BENCH_HALTPOLL_NS for the rest of the script, when that is set, and
-# prints the command that puts the old value back (for the caller's exit
-# trap); it prints nothing when BENCH_HALTPOLL_NS is unset. Setting it
-# needs root on a KVM guest with the haltpoll idle driver; 200000 is the
-# kernel's default.
+# BENCH_HALTPOLL_NS for the rest of the script, when that is set, keeping
+# the old value in haltpoll_old for haltpoll_restore, which the caller's
+# exit trap runs. Setting it needs root on a KVM guest with the haltpoll
+# idle driver; 200000 is the kernel's default.
+haltpoll_old=
 haltpoll_for_run() {
   [ -n "${BENCH_HALTPOLL_NS:-}" ] || return 0
   if [ ! -w "$haltpoll_param" ]; then
     echo "bench: BENCH_HALTPOLL_NS is set, but $haltpoll_param is not writable (not a KVM guest with cpuidle-haltpoll, or not root)" >&2
     return 1
   fi
-  local old
-  old=$(cat "$haltpoll_param")
+  haltpoll_old=$(cat "$haltpoll_param")
   echo "$BENCH_HALTPOLL_NS" >"$haltpoll_param"
-  echo "echo $old >$haltpoll_param"
+}
+
+# haltpoll_restore puts back the window haltpoll_for_run replaced, if any.
+haltpoll_restore() {
+  [ -z "$haltpoll_old" ] || echo "$haltpoll_old" >"$haltpoll_param"
 }
