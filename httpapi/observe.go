@@ -19,10 +19,11 @@ const UnknownRPC = "(unknown)"
 // methods, and those of the counters it returns, are called on the request
 // path, concurrently, and must not block; a nil Observer costs nothing.
 //
-// The counters of a route are asked for once and kept (the RPC route's
-// when the server is made, a plugin route's when the plugin routes are
-// built), so that a request's end costs no lookup by label; only a path
-// that no route serves asks per request.
+// The counters of the RPC route and of plugin routes are asked for once
+// and kept (the RPC route's when the server is made, a plugin route's when
+// the plugin routes are built), so that their requests' ends cost no
+// lookup by label; the other built-in paths (accounts, health, admin) and
+// the paths no route serves ask per request, by routeLabel.
 type Observer interface {
 	// RequestStarted is called as a request starts; the request counter
 	// of its route ends it.
