@@ -6,17 +6,18 @@
 
 # Every directory with a build.sh that makes a committed .wasm.
 BUILDS = $(wildcard plugins/*/build.sh examples/*/*/build.sh conformance/*/build.sh)
-WASM_DIRS = plugins examples conformance host/testdata cmd/server/testdata
+WASM_DIRS = plugins examples conformance host/testdata cmd/server/testdata tests/floor
 
 ## plugins: rebuild every plugin, example and conformance plugin with its
 ## build.sh, and the hand-written WAT test fixtures.
 plugins: fixtures
 	@set -e; for b in $(BUILDS); do sh "$$b"; done
 
-## fixtures: rebuild host/testdata/**/*.wasm and the attack plugins of
-## cmd/server/testdata/attacks from their .wat sources (wabt).
+## fixtures: rebuild host/testdata/**/*.wasm, the attack plugins of
+## cmd/server/testdata/attacks and tests/floor's guest from their .wat
+## sources (wabt).
 fixtures:
-	@set -e; for w in host/testdata/*.wat host/testdata/*/*.wat cmd/server/testdata/attacks/*.wat; do wat2wasm "$$w" -o "$${w%.wat}.wasm"; done
+	@set -e; for w in host/testdata/*.wat host/testdata/*/*.wat cmd/server/testdata/attacks/*.wat tests/floor/*.wat; do wat2wasm "$$w" -o "$${w%.wat}.wasm"; done
 
 ## plugins-check: fail when a rebuilt plugin differs from the committed one.
 plugins-check: plugins
