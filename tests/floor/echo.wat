@@ -1,6 +1,6 @@
 ;; The guest of tests/floor: echo(n) copies the n bytes the host wrote at
 ;; offset 0 to offset 32768, where the host reads them back, and returns n.
-;; As little as a WebAssembly echo can do; `make plugins` builds echo.wasm.
+;; As little as a WebAssembly echo can do; `make fixtures` builds echo.wasm.
 (module
   (memory (export "memory") 1)
   (func (export "echo") (param $n i32) (result i32)
