@@ -32,18 +32,16 @@ func newTestServer(t *testing.T, o options) (*echo, *httptest.Server) {
 	return e, srv
 }
 
-// post sends body to the floor's /echo with query and returns the answer.
-func post(t testing.TB, url, query, body string) (int, string, string) {
+// post sends body to the floor's /echo with query and returns the
+// answer's status, Content-Type and body. It may run on any goroutine.
+func post(url, query, body string) (int, string, string, error) {
 	res, err := http.Post(url+"/echo"+query, "application/json", strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", "", err
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, res.Header.Get("Content-Type"), string(b)
+	return res.StatusCode, res.Header.Get("Content-Type"), string(b), err
 }
 
 // TestEcho checks that each variant does the work the bare server's POST
@@ -69,7 +67,10 @@ func TestEcho(t *testing.T) {
 				// Twice: the second call reuses the idle instance, whose
 				// memory still holds the first call's bytes.
 				for i := 0; i < 2; i++ {
-					status, ct, b := post(t, srv.URL, tt.query, tt.body)
+					status, ct, b, err := post(srv.URL, tt.query, tt.body)
+					if err != nil {
+						t.Fatal(err)
+					}
 					if status != tt.wantStatus || ct != tt.wantCT || b != tt.wantBody {
 						t.Fatalf("got %d %q %.40q (%d bytes)", status, ct, b, len(b))
 					}
@@ -101,9 +102,9 @@ func TestEcho_Concurrent(t *testing.T) {
 						// Lengths differ too, so that a stale answer
 						// cannot pass for a fresh one.
 						body := fmt.Sprintf(`{"client":%d,"i":%d,"pad":"%s"}`, c, i, bytes.Repeat([]byte("p"), (c*perRound+i)%97))
-						status, _, b := post(t, srv.URL, "?http_key=k", body)
-						if status != 200 || b != body {
-							errs <- fmt.Errorf("client %d request %d: got %d %q, want %q", c, i, status, b, body)
+						status, _, b, err := post(srv.URL, "?http_key=k", body)
+						if err != nil || status != 200 || b != body {
+							errs <- fmt.Errorf("client %d request %d: got %d %q (%v), want %q", c, i, status, b, err, body)
 							return
 						}
 					}
