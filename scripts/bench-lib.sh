@@ -1,9 +1,10 @@
 # bench-lib.sh: what the benchmark scripts share, sourced by bench,
-# bench-cluster, bench-http, bench-runs, bench-instr and bench-perf: the
-# body of every POST, the wrk script that sends it and wrk's request
-# count, so that their figures are of the same request; the machine line
-# each prints; and the guest idle setting bench-http and bench-perf can
-# set for a run.
+# bench-cluster, bench-floor, bench-http, bench-runs, bench-instr,
+# bench-perf and pgo-profile: the body of every POST, the wrk script that
+# sends it and wrk's request count, so that their figures are of the same
+# request; the cores a server and wrk are pinned to; the wait for a
+# server to answer; the machine line each prints; and the guest idle
+# setting bench-http, bench-floor and bench-perf can set for a run.
 
 # bench_body is the JSON body of every POST: 52 bytes.
 bench_body='{"hello":"world","n":4242,"list":[1,2,3],"ok":false}'
@@ -16,6 +17,34 @@ write_post_lua() {
 # wrk_requests FILE prints the number of requests in wrk's output FILE.
 wrk_requests() {
   awk '/ requests in /{print $1}' "$1"
+}
+
+# need_wrk stops the script when wrk is missing.
+need_wrk() {
+  command -v wrk >/dev/null || { echo "$(basename "$0"): wrk is missing (apt-get install -y wrk)" >&2; exit 1; }
+}
+
+# pin_cores sets pin_server and pin_wrk, the command prefixes that run a
+# server on core 0 and wrk on core 1, when there are two cores and
+# taskset; both are empty otherwise.
+pin_cores() {
+  pin_server=(); pin_wrk=()
+  if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+    pin_server=(taskset -c 0); pin_wrk=(taskset -c 1)
+  fi
+}
+
+# wait_url URL [curl args...] polls URL every 50 ms until it answers 2xx,
+# for wait_secs seconds (default 30; a server under valgrind needs more),
+# and stops the script if it never does.
+wait_url() {
+  local u=$1; shift
+  for _ in $(seq $((${wait_secs:-30} * 20))); do
+    curl -fsS -o /dev/null "$@" "$u" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "$(basename "$0"): $u does not answer" >&2
+  exit 1
 }
 
 # haltpoll_param is the guest kernel's halt-polling window (cpuidle-haltpoll,
