@@ -152,15 +152,45 @@ func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVe
 func (m *Metrics) RequestStarted() { m.inFlight.Add(1) }
 
 // Requests implements httpapi.Observer: the counter of route's requests
-// (httpapi.RequestCounter, an interface literal), resolved once: the
-// server keeps one for each route it knows, so that a request's end costs
-// no lookup.
+// (httpapi.RequestCounter, an interface literal). The server keeps one for
+// each route it knows, so that a request's end costs no lookup. A route
+// that has had a request answers its counters; another gets a handle that
+// makes them at its first request, as PluginRoute does: the server asks
+// for every plugin route's counter when it builds the routes, and a route
+// no client requests must hold nothing (each route's counters are a table
+// of statuses, and each reload can bring new patterns).
 func (m *Metrics) Requests(route string) interface{ Done(status int) } {
+	if s, ok := m.httpByRt.Load(route); ok {
+		return s.(*routeRequests)
+	}
+	return &lazyRequests{m: m, route: route}
+}
+
+// routeRequestsOf returns route's counters, made at its first request.
+func (m *Metrics) routeRequestsOf(route string) *routeRequests {
 	s, ok := m.httpByRt.Load(route)
 	if !ok {
 		s, _ = m.httpByRt.LoadOrStore(route, &routeRequests{m: m, codes: statusCounters{vec: m.httpReqs, label: route}})
 	}
 	return s.(*routeRequests)
+}
+
+// lazyRequests is the request counter of a route that had no request when
+// it was asked for; r is its counters, resolved at its first request.
+type lazyRequests struct {
+	m     *Metrics
+	route string
+	r     atomic.Pointer[routeRequests]
+}
+
+// Done ends a request of the route, answered with status.
+func (l *lazyRequests) Done(status int) {
+	r := l.r.Load()
+	if r == nil {
+		r = l.m.routeRequestsOf(l.route)
+		l.r.Store(r) // a race stores the same counters twice: harmless
+	}
+	r.Done(status)
 }
 
 // routeRequests counts one route label's requests by status.

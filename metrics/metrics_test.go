@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,4 +99,46 @@ func gathered(t *testing.T, m *Metrics, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// TestMetrics_keptRoutesHoldNothingUntilCalled attacks the counters the
+// server keeps for plugin routes as a hostile plugin would: each of its
+// versions registers as many routes as a plugin may, all new patterns, and
+// none is ever requested. The server asks for every route's counters when
+// it builds the routes, so what a kept counter holds before its first
+// request must be nothing per pattern: otherwise each reload of such a
+// plugin would leave abi.MaxRoutesPerPlugin route states behind (each a
+// table of 600 statuses) for routes no client reached.
+func TestMetrics_keptRoutesHoldNothingUntilCalled(t *testing.T) {
+	m := New()
+	for version := range 4 {
+		for i := range abi.MaxRoutesPerPlugin {
+			pattern := fmt.Sprintf("/v%d/r%d/:id", version, i)
+			m.Requests(pattern)
+			m.PluginRoute(pattern)
+		}
+	}
+	held := 0
+	m.httpByRt.Range(func(any, any) bool { held++; return true })
+	m.routes.Range(func(any, any) bool { held++; return true })
+	if held != 0 {
+		t.Errorf("%d route states held for %d routes never requested, want 0", held, 4*abi.MaxRoutesPerPlugin)
+	}
+	if n := testutil.CollectAndCount(m.httpReqs); n != 0 {
+		t.Errorf("%d request series for routes never requested, want 0", n)
+	}
+	// Once requested, a kept counter and one asked for again count into
+	// one series, and only the requested route holds state.
+	kept := m.Requests("/v0/r1/:id")
+	kept.Done(200)
+	kept.Done(200)
+	m.Requests("/v0/r1/:id").Done(200)
+	if got := testutil.ToFloat64(m.httpReqs.WithLabelValues("/v0/r1/:id", "200")); got != 3 {
+		t.Errorf("/v0/r1/:id 200 = %v, want 3", got)
+	}
+	held = 0
+	m.httpByRt.Range(func(any, any) bool { held++; return true })
+	if held != 1 {
+		t.Errorf("%d route states held after one route's requests, want 1", held)
+	}
 }
