@@ -243,3 +243,20 @@ func TestHost_pluginDatabases_reload(t *testing.T) {
 		t.Fatalf("reload with a plugin named %q = %+v, %v; want it refused with ErrBadName", "bad name", res, err)
 	}
 }
+
+// TestHost_pluginDatabases_wideNullRows: a value costs the host memory
+// whatever its size, so a query of wide rows of NULLs is bounded by the
+// result limit as one of large values is. 600 rows of 2,000 NULLs (SQLite's
+// most columns) are 1.2 million values from a 10 KB statement; counted at
+// nothing each, the host held them all and answered a 1.2 MB result.
+func TestHost_pluginDatabases_wideNullRows(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "sqlprobe.wasm"), nil)
+	sql := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 600) SELECT " +
+		strings.Repeat("NULL, ", 1999) + "NULL FROM c"
+	if n, rest := probe(t, h, "query", sql); n != int64(abi.StatusLimitExceeded) {
+		t.Fatalf("600 rows of 2,000 NULLs: db_query returned %d (%d bytes), want LIMIT_EXCEEDED (%d)", n, len(rest), abi.StatusLimitExceeded)
+	}
+	if rows := probeRows(t, h, "SELECT NULL, ''"); len(rows) != 1 || len(rows[0]) != 2 {
+		t.Fatalf("a narrow row after the refusal: %v", rows)
+	}
+}

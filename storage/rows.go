@@ -34,8 +34,12 @@ type Rows struct {
 // timeFormat is how a time.Time from the driver is returned as TEXT.
 const timeFormat = "2006-01-02 15:04:05.999999999-07:00"
 
-// numericSize is what an INTEGER or REAL value counts towards MaxResultBytes.
-const numericSize = 8
+// minValueSize is the least a value counts towards MaxResultBytes: an
+// INTEGER's or REAL's 8 bytes. NULL and short TEXT and BLOB values count as
+// much, since the host holds each value of a result whatever its size; were
+// they free, one query of wide rows of NULLs would make the host hold
+// hundreds of megabytes.
+const minValueSize = 8
 
 // bytesType is the scan type modernc.org/sqlite reports for a BLOB value.
 var bytesType = reflect.TypeFor[[]byte]()
@@ -138,15 +142,16 @@ func normalize(v driver.Value) (any, error) {
 }
 
 // ValueSize is what v, one of the five Rows value types, counts towards
-// Options.MaxResultBytes; the PostgreSQL engine counts the same.
+// Options.MaxResultBytes; the PostgreSQL engine counts the same. A TEXT or
+// BLOB value counts its length, and every value at least minValueSize, so
+// that a stored value of MaxValueBytes can still be returned whole.
 func ValueSize(v any) int {
+	n := minValueSize
 	switch x := v.(type) {
 	case string:
-		return len(x)
+		n = max(n, len(x))
 	case []byte:
-		return len(x)
-	case int64, float64:
-		return numericSize
+		n = max(n, len(x))
 	}
-	return 0
+	return n
 }

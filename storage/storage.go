@@ -61,7 +61,8 @@ type Options struct {
 	// MaxRows is the most rows one Query may return. Default 10000.
 	MaxRows int
 	// MaxResultBytes is the most bytes one Query may return, counting TEXT
-	// and BLOB lengths and 8 per INTEGER or REAL. Default 4 MiB.
+	// and BLOB lengths, and at least 8 for every value, NULL included
+	// (ValueSize). Default 4 MiB.
 	MaxResultBytes int
 	// Observer, when set, is told of every group commit, for metrics.
 	Observer CommitObserver

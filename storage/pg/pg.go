@@ -69,8 +69,9 @@ type Options struct {
 	// MaxRows is the most rows one Query may return. Default
 	// storage.DefaultMaxRows.
 	MaxRows int
-	// MaxResultBytes is the most bytes one Query may return, counting TEXT
-	// and BYTEA lengths and 8 per number. Default
+	// MaxResultBytes is the most bytes one Query may return, counting
+	// values as SQLite's engine does (storage.ValueSize): TEXT and BYTEA
+	// lengths, and at least 8 for every value, NULL included. Default
 	// storage.DefaultMaxResultBytes.
 	MaxResultBytes int
 }

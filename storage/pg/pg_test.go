@@ -226,6 +226,16 @@ func TestSession_Errors(t *testing.T) {
 		if _, err := s.Query(ctx, "SELECT repeat('x', 101)", nil); !errors.Is(err, storage.ErrLimit) {
 			t.Errorf("101 bytes over 100: %v", err)
 		}
+		// 13 NULLs count 8 bytes each, as a number does: 104 over 100.
+		if _, err := s.Query(ctx, "SELECT "+strings.Repeat("NULL, ", 12)+"NULL", nil); !errors.Is(err, storage.ErrLimit) {
+			t.Errorf("13 NULLs over 100 bytes: %v", err)
+		}
+		if _, err := s.Query(ctx, "SELECT "+strings.Repeat("'', ", 12)+"''", nil); !errors.Is(err, storage.ErrLimit) {
+			t.Errorf("13 empty strings over 100 bytes: %v", err)
+		}
+		if rows := mustQuery(t, s, "SELECT "+strings.Repeat("NULL, ", 11)+"NULL"); len(rows.Values[0]) != 12 {
+			t.Errorf("12 NULLs within 100 bytes: %v", rows.Values)
+		}
 		if rows := mustQuery(t, s, "SELECT id FROM t WHERE id <= 3"); len(rows.Values) != 3 {
 			t.Errorf("after ErrLimit: %v", rows.Values)
 		}
