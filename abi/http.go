@@ -6,6 +6,16 @@ import (
 	"strings"
 )
 
+// RouteContentSecurityPolicy is the Content-Security-Policy header the host
+// adds to every response of a plugin's HTTP handler (ABI.md, section 3.7).
+// Plugin routes share their origin with Warden's web console and API, so a
+// page a plugin serves runs sandboxed, in an opaque origin of its own: its
+// scripts run, but they cannot use the console's session cookie, read or
+// write the origin's storage, or install a service worker over it. A header
+// the plugin adds itself only narrows this one, as browsers enforce every
+// policy they are given.
+const RouteContentSecurityPolicy = "sandbox allow-downloads allow-forms allow-modals allow-popups allow-scripts"
+
 // HTTPRequest is the argument of http_request (ABI.md section 4.4):
 // method, URL, headers, body and timeout in milliseconds (0: the plugin's
 // configured timeout).

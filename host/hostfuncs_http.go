@@ -63,8 +63,12 @@ func outputSetStatus(_ context.Context, st *callState, _ api.Memory, stack []uin
 	}
 }
 
-// managedHeaders are response headers only the host sets.
-var managedHeaders = []string{"Connection", "Content-Length", "Transfer-Encoding", "Warden-Plugin"}
+// managedHeaders are response headers only the host sets, or that no
+// plugin may set because they reach past its own routes to the whole
+// origin, which the web console shares: Service-Worker-Allowed would let a
+// worker a plugin serves control every path, and Clear-Site-Data would
+// wipe the origin's cookies and storage, the console's session included.
+var managedHeaders = []string{"Clear-Site-Data", "Connection", "Content-Length", "Service-Worker-Allowed", "Transfer-Encoding", "Warden-Plugin"}
 
 // outputAddHeader: (name_ptr, name_len, value_ptr, value_len) -> status.
 // Adds a response header to an HTTP handler's response.

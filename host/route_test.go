@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,4 +96,27 @@ func TestHost_New_routeConflicts(t *testing.T) {
 			t.Fatalf("New() error = %v, want the checker's error naming the plugin", err)
 		}
 	})
+}
+
+// TestHost_routeHeadersReachingTheOrigin: a plugin route may not send the
+// headers that act on the whole origin, which the web console shares:
+// Service-Worker-Allowed, which lets a worker the plugin serves take every
+// path, and Clear-Site-Data, which wipes the origin's cookies and storage.
+// The pagejack attack plugin asks for both on /sw.js; the route is still
+// served, with its other headers.
+func TestHost_routeHeadersReachingTheOrigin(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "../../cmd/server/testdata/attacks/pagejack.wasm"), nil)
+	routes, _ := h.Routes()
+	i := slices.IndexFunc(routes, func(r *Route) bool { return r.Pattern == "/sw.js" })
+	if i < 0 {
+		t.Fatalf("routes = %v, want /sw.js", routes)
+	}
+	res, err := h.CallRoute(context.Background(), routes[i], &Request{HTTP: &HTTPRequest{Method: "GET", Path: "/sw.js", Route: "/sw.js"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{"Content-Type", "text/javascript"}}
+	if !slices.Equal(res.Headers, want) || !strings.Contains(string(res.Output), "addEventListener") {
+		t.Fatalf("GET /sw.js: headers %q, body %.40q; want only %q and the script", res.Headers, res.Output, want)
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/host"
 )
 
@@ -323,9 +324,19 @@ func (s *Server) pluginRoute(route *host.Route) handlerFunc {
 	})
 }
 
-// writeRouteOutput writes a plugin route's status, headers and body.
+// headerCSP and routeCSPValue are the Content-Security-Policy header that
+// sandboxes every page a plugin route serves (abi.RouteContentSecurityPolicy).
+const headerCSP = "Content-Security-Policy"
+
+var routeCSPValue = []string{abi.RouteContentSecurityPolicy}
+
+// writeRouteOutput writes a plugin route's status, headers and body, with
+// the sandbox's Content-Security-Policy.
 func writeRouteOutput(w http.ResponseWriter, res host.Result) {
 	h := w.Header()
+	// First, so that a policy the plugin adds is a second one, which only
+	// narrows it; the slice's capacity is its length, so that adding copies.
+	h[headerCSP] = routeCSPValue
 	var room []string
 	if rw, ok := w.(*requestWriter); ok {
 		room = rw.headerValues[:0]

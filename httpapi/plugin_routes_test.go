@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/host"
 )
 
@@ -164,7 +165,8 @@ func FuzzReservedPath(f *testing.F) {
 // TestServer_pluginRouteHeaders checks the headers of a plugin route that
 // sets more headers than the host and the server keep room for, one name
 // twice and one that every response carries already, asked with an Origin
-// so that the CORS header is among them too: each value reaches
+// so that the CORS header is among them too, and the sandbox's policy on
+// every plugin page (abi.RouteContentSecurityPolicy): each value reaches
 // the client once, in order, and no request sees another's, including
 // requests served at the same time.
 func TestServer_pluginRouteHeaders(t *testing.T) {
@@ -177,6 +179,7 @@ func TestServer_pluginRouteHeaders(t *testing.T) {
 		"Warden-Plugin":               {"headers@" + pluginVersion(t, h, "headers")},
 		"Access-Control-Allow-Origin": {"*"},
 		"Content-Length":              {"2"},
+		"Content-Security-Policy":     {abi.RouteContentSecurityPolicy},
 	}
 	var wg sync.WaitGroup
 	for range 4 {
