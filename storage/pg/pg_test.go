@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 	"github.com/warden-rpc/warden/storage/pg"
 	"github.com/warden-rpc/warden/storage/pg/pgtest"
@@ -335,5 +336,35 @@ func TestSession_hugeValue(t *testing.T) {
 	// The engine still serves the plugin afterwards.
 	if rows := mustQuery(t, s, "SELECT 1"); len(rows.Values) != 1 {
 		t.Errorf("after the refusal: %v", rows.Values)
+	}
+}
+
+// TestSession_boundValueOverLimit: a bound TEXT or BLOB value over
+// abi.MaxValueBytes is refused with storage.ErrLimit before it is sent, as
+// SQLite refuses it, and nothing is stored; a value of exactly the limit
+// is stored and comes back whole.
+func TestSession_boundValueOverLimit(t *testing.T) {
+	db, _ := open(t, pg.Options{})
+	s := session(t, db, "big")
+	ctx := context.Background()
+	mustExec(t, s, "CREATE TABLE big_t (v TEXT, b BYTEA)")
+	over := abi.MaxValueBytes + 1
+	for _, tc := range []struct {
+		sql string
+		arg any
+	}{
+		{"INSERT INTO big_t (v) VALUES ($1)", strings.Repeat("x", over)},
+		{"INSERT INTO big_t (b) VALUES ($1)", make([]byte, over)},
+	} {
+		if _, err := s.Exec(ctx, tc.sql, []any{tc.arg}); !errors.Is(err, storage.ErrLimit) {
+			t.Errorf("a bound %T of %d bytes: %v, want ErrLimit", tc.arg, over, err)
+		}
+	}
+	if rows := mustQuery(t, s, "SELECT count(*) FROM big_t"); rows.Values[0][0] != int64(0) {
+		t.Errorf("%v rows stored after the refusals, want 0", rows.Values[0][0])
+	}
+	mustExec(t, s, "INSERT INTO big_t (b) VALUES ($1)", make([]byte, abi.MaxValueBytes))
+	if rows := mustQuery(t, s, "SELECT b FROM big_t"); len(rows.Values) != 1 || len(rows.Values[0][0].([]byte)) != abi.MaxValueBytes {
+		t.Errorf("a BYTEA of exactly MaxValueBytes did not come back whole")
 	}
 }

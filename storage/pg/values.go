@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -48,7 +49,9 @@ type params struct {
 //
 // # Errors
 //
-// A *storage.SQLError for a value of another type.
+// A *storage.SQLError for a value of another type, and storage.ErrLimit
+// for a TEXT or BLOB value over abi.MaxValueBytes, which SQLite refuses
+// too (SQLITE_LIMIT_LENGTH).
 func encodeArgs(args []any) (*params, error) {
 	p := &params{
 		values:  make([][]byte, len(args)),
@@ -67,8 +70,14 @@ func encodeArgs(args []any) (*params, error) {
 				p.values[i] = binary.BigEndian.AppendUint64(nil, math.Float64bits(v))
 			}
 		case string:
+			if len(v) > abi.MaxValueBytes {
+				return nil, errValueTooLong(i)
+			}
 			p.values[i], p.oids[i] = []byte(v), oidUnknown
 		case []byte:
+			if len(v) > abi.MaxValueBytes {
+				return nil, errValueTooLong(i)
+			}
 			p.values[i], p.oids[i], p.formats[i] = v, oidBytea, formatBinary
 			if v == nil {
 				p.values[i] = []byte{}
@@ -78,6 +87,12 @@ func encodeArgs(args []any) (*params, error) {
 		}
 	}
 	return p, nil
+}
+
+// errValueTooLong is the error of argument i, a TEXT or BLOB value over
+// abi.MaxValueBytes.
+func errValueTooLong(i int) error {
+	return fmt.Errorf("%w: argument %d is over %d bytes", storage.ErrLimit, i+1, abi.MaxValueBytes)
 }
 
 // decodeValue converts a text-format result value to an API value: NULL is
