@@ -55,25 +55,23 @@ func settle(t *testing.T, floor int64) int {
 }
 
 // TestStart_fewerCycles is the point of the package: with a 64 MiB floor,
-// 512 MiB of short-lived garbage over a small live heap takes a handful
-// of cycles instead of one per 4 MiB or so. The count without a floor
-// depends on the machine: when other tests hold the CPUs, a cycle's mark
-// phase runs long while the churn goes on, and 512 MiB took 27 cycles
-// instead of about 128 (go test ./... on two cores). So the test holds
-// the floor to a third of that count, and to the handful its goal allows.
+// 512 MiB of short-lived garbage over a small live heap takes about 512/64
+// = 8 cycles instead of one per 4 MiB or so. The test allows twice that:
+// when other tests hold the CPUs, a cycle's mark phase runs long while the
+// churn goes on, which changes the counts (with the floor, 10 or 11 under
+// load). Without a floor the count is far above the bound on a quiet
+// machine (about 128) and still above it on a loaded one (27, go test
+// ./... on two cores), so a floor that does nothing fails; a ratio to that
+// loaded count did not hold, and the test no longer makes one.
 func TestStart_fewerCycles(t *testing.T) {
 	runtime.GC()
-	without := churn(512 * mib)
 	stop := Start(64 * mib)
 	churn(64 * mib) // the first cycles set the percentage from a live heap
 	with := churn(512 * mib)
 	stop()
-	t.Logf("cycles for 512 MiB: %d without a floor, %d with 64 MiB", without, with)
-	if with*3 > without {
-		t.Fatalf("%d cycles with a 64 MiB floor against %d without: want at most a third", with, without)
-	}
-	if with > 12 {
-		t.Fatalf("%d cycles with a 64 MiB floor, want at most 12", with)
+	t.Logf("cycles for 512 MiB with a 64 MiB floor: %d", with)
+	if with > 16 {
+		t.Fatalf("%d cycles with a 64 MiB floor, want at most 16 (512/64, twice)", with)
 	}
 }
 

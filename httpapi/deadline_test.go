@@ -18,8 +18,8 @@ import (
 func TestServer_coarseHeaderTimeout(t *testing.T) {
 	const timeout = netdeadline.MinCoarse + 500*time.Millisecond
 	s := serve(t, Config{ReadHeaderTimeout: timeout})
+	start := time.Now() // before the dial: the server's timer starts at the accept
 	slow := dialServer(t, s)
-	start := time.Now()
 	if _, err := io.WriteString(slow, "POST /v2/rpc/echo HTTP/1.1\r\nHost: x\r\n"); err != nil {
 		t.Fatal(err)
 	}
