@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,12 +25,7 @@ import (
 func privatePostgres(t *testing.T) (string, func(cmd string)) {
 	t.Helper()
 	_ = pgtest.URL(t) // skips without PostgreSQL, fails under CI
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	_ = l.Close()
+	port := fmt.Sprint(freePortBelowEphemeral(t))
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	env := append(os.Environ(), "PGTEST_PORT="+port, "PGTEST_DIR=/tmp/warden-cluster-pg-"+hex.EncodeToString(b))
@@ -49,6 +45,40 @@ func privatePostgres(t *testing.T) (string, func(cmd string)) {
 	}
 	t.Cleanup(func() { run("stop") })
 	return strings.TrimSpace(string(out)), run
+}
+
+// freePortBelowEphemeral returns a port that is free on 127.0.0.1 and
+// below the kernel's range for ephemeral ports. The test stops and starts
+// its PostgreSQL on one port; while it is stopped, a port from the
+// ephemeral range could be taken by any outgoing connection or any
+// listener on port 0, as every other test's is, and the restart would
+// fail. Ports below the range are taken only by those who name them.
+func freePortBelowEphemeral(t *testing.T) int {
+	t.Helper()
+	low := 32768 // Linux's default when the range cannot be read
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	const base = 20000
+	if low <= base+100 {
+		t.Fatalf("the ephemeral port range starts at %d: no room below it", low)
+	}
+	var b [2]byte
+	for range 100 {
+		_, _ = rand.Read(b[:])
+		port := base + (int(b[0])<<8|int(b[1]))%(low-base)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			_ = l.Close()
+			return port
+		}
+	}
+	t.Fatalf("no free port in %d..%d", base, low-1)
+	return 0
 }
 
 // TestCluster_postgresRestart restarts PostgreSQL under a load on three
