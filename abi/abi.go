@@ -310,6 +310,14 @@ const (
 	MaxRPCsPerPlugin = 1024
 	// MaxLogBytes bounds one log message; longer ones are cut and marked.
 	MaxLogBytes = 8 << 10
+	// MaxLogLinesPerSecond is the sustained rate of a plugin version's log
+	// budget: the lines per second that log, stdout and stderr together
+	// may write, shared by all its instances. A line over the budget is
+	// dropped and counted, and the call goes on.
+	MaxLogLinesPerSecond = 500
+	// MaxLogBurstLines is the burst of that budget: the lines a plugin
+	// version that has been quiet may write at once.
+	MaxLogBurstLines = 5000
 	// MaxErrorBytes bounds an error_set or panic message.
 	MaxErrorBytes = 8 << 10
 	// MaxCtxKeyBytes bounds a key given to ctx_get.

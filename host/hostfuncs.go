@@ -232,7 +232,9 @@ func ctxGet(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 }
 
 // logWrite: (level, msg_ptr, msg_len) -> status. Logs at the guest's level,
-// tagged with plugin, version, rpc id and trace id.
+// tagged with plugin, version, rpc id and trace id, and spends a line of the
+// plugin's log budget: a line over it is dropped unread and counted, and
+// the status is OK all the same. The message is borrowed, and copied.
 func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 	lvl := abi.LogLevel(i32(stack, 0))
 	if lvl < abi.LogDebug || lvl > abi.LogError {
@@ -244,12 +246,18 @@ func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 		status(stack, abi.StatusOK)
 		return
 	}
-	msg, s := readMessage(m, u32(stack, 1), u32(stack, 2), abi.MaxLogBytes)
-	if s != abi.StatusOK {
+	ptr, n := u32(stack, 1), u32(stack, 2)
+	if !guestRange(m, ptr, n) {
 		ev.Discard()
-		status(stack, st.fail(s, "log message out of bounds"))
+		status(stack, st.fail(abi.StatusInvalidMemory, "log message out of bounds"))
 		return
 	}
+	if !st.p.logs.take() {
+		ev.Discard()
+		status(stack, abi.StatusOK)
+		return
+	}
+	msg, _ := readMessage(m, ptr, n, abi.MaxLogBytes) // in bounds: checked above
 	if st.rpcID != "" {
 		ev = ev.Str("rpc_id", st.rpcID)
 	}

@@ -39,6 +39,7 @@ type Plugin struct {
 	regs     []registration
 	pool     *pool
 	log      zerolog.Logger
+	logs     *logBudget       // shared by log, stdout and stderr of all its instances
 	db       storage.PluginDB // nil when the plugin has no database
 	dbStats  *DBStats
 
@@ -142,6 +143,7 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 	p.dbStats = h.statsFor(name)
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
+	p.logs = newLogBudget(&p.log)
 	// One read of the bytes: the limits are checked on the original's
 	// counts before the rewrite and before wazero allocates by them.
 	mod, err := readModule(f.wasm)
@@ -253,4 +255,5 @@ func (p *Plugin) close(ctx context.Context) {
 	_ = p.compiled.Close(ctx) // safe with calls still running on instances
 	p.closeDB()
 	p.http.Close()
+	p.logs.close()
 }
