@@ -93,10 +93,24 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 }
 
 // Allow reports whether the client at addr may attempt to authenticate.
+// Allow and Fail suit a check of a secret that cannot be guessed (a key, a
+// signed token): requests sent together all pass Allow before any of them
+// fails. A password is checked with TakeAttempt and RefundAttempt.
 func (l *Limiter) Allow(addr netip.Addr) bool { return l.failures.allow(addr) }
 
 // Fail records a failed attempt by the client at addr.
 func (l *Limiter) Fail(addr netip.Addr) { l.failures.spend(addr, true) }
+
+// TakeAttempt takes one failure from the budget of the client at addr
+// before an attempt whose outcome is not known yet, and reports whether
+// one was left; RefundAttempt gives it back when the attempt did not fail.
+// So concurrent attempts cannot check more passwords than the budget
+// allows, as they could between Allow and Fail.
+func (l *Limiter) TakeAttempt(addr netip.Addr) bool { return l.failures.spend(addr, false) }
+
+// RefundAttempt gives back an attempt that TakeAttempt took for a request
+// that did not fail.
+func (l *Limiter) RefundAttempt(addr netip.Addr) { l.failures.refund(addr) }
 
 // TakeSignup takes one account creation from the budget of the client at
 // addr and reports whether one was left.
@@ -174,14 +188,17 @@ func (b *budget) spend(addr netip.Addr, force bool) bool {
 }
 
 // refund gives a token back to the client at addr, unless it was forgotten
-// meanwhile.
+// meanwhile; a bucket it fills is forgotten, so that clients that do not
+// fail hold no memory and push no one out of the list.
 func (b *budget) refund(addr netip.Addr) {
 	key := clientKey(addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if e, ok := b.buckets[key]; ok {
 		bk := e.Value.(*bucket)
-		bk.tokens = min(b.refill(bk)+1, b.burst)
+		if bk.tokens = min(b.refill(bk)+1, b.burst); bk.tokens >= b.burst {
+			b.remove(e)
+		}
 	}
 }
 

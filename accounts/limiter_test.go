@@ -26,6 +26,38 @@ func TestLimiter(t *testing.T) {
 				t.Fatal("a client that never failed is refused")
 			}
 		}},
+		{"AttemptsTakenBeforehand", func(t *testing.T, l *Limiter, _ *clock) {
+			// Three attempts in flight at once spend the burst of 3; a
+			// fourth is refused before any of them is known to fail.
+			for i := range 3 {
+				if !l.TakeAttempt(a) {
+					t.Fatalf("attempt %d refused, burst is 3", i+1)
+				}
+			}
+			if l.TakeAttempt(a) || l.Allow(a) {
+				t.Fatal("a fourth attempt in flight is allowed")
+			}
+			// Two succeed and give theirs back; the third failed.
+			l.RefundAttempt(a)
+			l.RefundAttempt(a)
+			for i := range 2 {
+				if !l.TakeAttempt(a) {
+					t.Fatalf("attempt %d after two refunds refused", i+1)
+				}
+			}
+			if l.TakeAttempt(a) {
+				t.Fatal("the failed attempt was given back")
+			}
+		}},
+		{"RefundForgetsAFullBucket", func(t *testing.T, l *Limiter, _ *clock) {
+			if !l.TakeAttempt(a) {
+				t.Fatal("a fresh client is refused")
+			}
+			l.RefundAttempt(a)
+			if n := len(l.failures.buckets); n != 0 {
+				t.Fatalf("%d buckets kept after an attempt that did not fail, want 0", n)
+			}
+		}},
 		{"BurstThenRefused", func(t *testing.T, l *Limiter, _ *clock) {
 			for i := range 3 {
 				if !l.Allow(a) {

@@ -166,7 +166,10 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 		return apiErr(http.StatusForbidden, "cross-origin request refused", nil)
 	}
 	addr := clientAddr(r)
-	if !c.cfg.Limiter.Allow(addr) {
+	// The attempt is taken before the password is read and given back
+	// unless it is wrong, so that sign-ins sent together check no more
+	// passwords than the limit allows.
+	if !c.cfg.Limiter.TakeAttempt(addr) {
 		return apiErr(http.StatusTooManyRequests, "too many failed sign-ins from this address, try again later", nil)
 	}
 	var in struct {
@@ -174,17 +177,18 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 		Password string `json:"password"`
 	}
 	if err := readJSON(w, r, maxSignInBytes, &in); err != nil {
+		c.cfg.Limiter.RefundAttempt(addr)
 		return err
 	}
 	userOK := equalSecret(in.User, c.cfg.User)
 	passOK := equalSecret(in.Password, c.cfg.Password)
 	entry := AuditEntry{Actor: in.User, ClientAddr: addr.String(), Action: "sign-in"}
 	if !userOK || !passOK {
-		c.cfg.Limiter.Fail(addr)
 		entry.Outcome = "refused: " + errSignIn.Error()
 		c.recordDone(r, entry)
 		return apiErr(http.StatusUnauthorized, errSignIn.Error(), nil)
 	}
+	c.cfg.Limiter.RefundAttempt(addr)
 	entry.Outcome = "ok"
 	if err := c.cfg.Audit.Record(r.Context(), entry); err != nil {
 		return apiErr(http.StatusInternalServerError, "audit log unavailable", err)

@@ -48,8 +48,11 @@ var staticFiles embed.FS
 // Limiter bounds failed sign-ins per client address; *accounts.Limiter
 // implements it.
 type Limiter interface {
-	Allow(addr netip.Addr) bool
-	Fail(addr netip.Addr)
+	// TakeAttempt takes one failure from the budget of the client at addr
+	// before its password is checked, and reports whether one was left.
+	TakeAttempt(addr netip.Addr) bool
+	// RefundAttempt gives the attempt back when the sign-in did not fail.
+	RefundAttempt(addr netip.Addr)
 }
 
 // Config configures New. User, Password, HTTPKey, EncryptionKey, Audit and

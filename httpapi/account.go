@@ -37,6 +37,12 @@ type AttemptLimiter interface {
 	Allow(addr netip.Addr) bool
 	// Fail records a failed attempt by the client at addr.
 	Fail(addr netip.Addr)
+	// TakeAttempt takes one failure from the budget of the client at addr
+	// before an attempt at a password, and reports whether one was left.
+	TakeAttempt(addr netip.Addr) bool
+	// RefundAttempt gives back an attempt that TakeAttempt took for a
+	// request that did not fail.
+	RefundAttempt(addr netip.Addr)
 	// TakeSignup takes one account creation from the budget of the client
 	// at addr and reports whether one was left.
 	TakeSignup(addr netip.Addr) bool

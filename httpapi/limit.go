@@ -19,10 +19,37 @@ type limitRule struct {
 	// the authenticate endpoints they tell whether an account exists or a
 	// username is taken.
 	notFound bool
+	// reserve takes the attempt from the client's budget before h runs and
+	// gives it back unless h failed (accounts.Limiter.TakeAttempt), for
+	// endpoints that check a password or tell whether an account exists:
+	// there, requests sent together must not all pass before any fails.
+	// Routes that check a key or a signed token, which cannot be guessed,
+	// ask and record instead, which costs a request that succeeds nothing.
+	reserve bool
+	// reserveLogins reserves as reserve does for a request with
+	// create=false: a login that fails when the ID is unknown. A sign-up
+	// (create=true, the default) is bounded by the sign-up budget, which
+	// it reserves already (signIn), and reserving a failure too would cap
+	// a burst of sign-ups from one address at the failure budget.
+	reserveLogins bool
+}
+
+// reserves reports whether r's attempt is taken before it runs (reserve,
+// reserveLogins).
+func (rule limitRule) reserves(r *http.Request) bool {
+	if rule.reserve {
+		return true
+	}
+	if !rule.reserveLogins {
+		return false
+	}
+	create, _, err := authenticateQuery(r.URL.Query())
+	return err == nil && !create
 }
 
 // limited refuses requests from a client that failed to authenticate too
-// often, before h runs, and records h's failures. A failure is a 401 other
+// often, before h runs, and records h's failures (under rule.reserve, it
+// takes each attempt beforehand and gives back those that did not fail). A failure is a 401 other
 // than for an expired or revoked session token (a genuine token, which a
 // client legitimately still holds), and under rule.notFound an
 // *accounts.Error with code 5 or 6 in the error's chain. Without
@@ -41,14 +68,25 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 		if !addr.IsValid() {
 			return h(w, r, ps)
 		}
-		if !s.cfg.Limiter.Allow(addr) {
+		reserve := rule.reserves(r)
+		var ok bool
+		if reserve {
+			ok = s.cfg.Limiter.TakeAttempt(addr)
+		} else {
+			ok = s.cfg.Limiter.Allow(addr)
+		}
+		if !ok {
 			if rule.gateway {
 				return gatewayError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
 			}
 			return newError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
 		}
 		err := h(w, r, ps)
-		if err != nil && isAuthFailure(err, rule) { // nil first: isAuthFailure's errors.As allocates
+		failed := err != nil && isAuthFailure(err, rule) // nil first: isAuthFailure's errors.As allocates
+		switch {
+		case reserve && !failed:
+			s.cfg.Limiter.RefundAttempt(addr)
+		case !reserve && failed:
 			s.cfg.Limiter.Fail(addr)
 		}
 		return err

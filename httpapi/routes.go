@@ -74,10 +74,14 @@ func (s *Server) accountRoutes(r *httprouter.Router) {
 		rule.gateway = true
 		return s.handle(s.withLogger(s.limited(gateway(h), rule)))
 	}
-	auth := limitRule{notFound: true}
-	r.POST("/v2/account/authenticate/custom", account(s.authenticateAccount(accounts.KindCustom), auth))
-	r.POST("/v2/account/authenticate/device", account(s.authenticateAccount(accounts.KindDevice), auth))
-	r.POST("/v2/account/authenticate/email", account(s.authenticateAccount(accounts.KindEmail), auth))
+	// A password is checked at every email sign-in, so each takes its
+	// attempt beforehand; a custom or device ID is checked so at a login
+	// (create=false) only (limitRule).
+	byID := limitRule{notFound: true, reserveLogins: true}
+	byPassword := limitRule{notFound: true, reserve: true}
+	r.POST("/v2/account/authenticate/custom", account(s.authenticateAccount(accounts.KindCustom), byID))
+	r.POST("/v2/account/authenticate/device", account(s.authenticateAccount(accounts.KindDevice), byID))
+	r.POST("/v2/account/authenticate/email", account(s.authenticateAccount(accounts.KindEmail), byPassword))
 	r.POST("/v2/account/session/refresh", account(s.refreshSession, limitRule{}))
 	r.POST("/v2/session/logout", account(s.logout, limitRule{}))
 	r.GET("/v2/account", account(s.getAccount, limitRule{}))
