@@ -66,9 +66,14 @@ func outputSetStatus(_ context.Context, st *callState, _ api.Memory, stack []uin
 // managedHeaders are response headers only the host sets, or that no
 // plugin may set because they reach past its own routes to the whole
 // origin, which the web console shares: Service-Worker-Allowed would let a
-// worker a plugin serves control every path, and Clear-Site-Data would
-// wipe the origin's cookies and storage, the console's session included.
-var managedHeaders = []string{"Clear-Site-Data", "Connection", "Content-Length", "Service-Worker-Allowed", "Transfer-Encoding", "Warden-Plugin"}
+// worker a plugin serves control every path; Clear-Site-Data would wipe
+// the origin's cookies and storage, the console's session included;
+// Strict-Transport-Security would end or set the origin's HTTPS policy;
+// Alt-Svc would name another server for the origin; NEL, Report-To and
+// Reporting-Endpoints would send reports of the origin's requests to a
+// place the plugin chose. Names are canonical (http.CanonicalHeaderKey).
+var managedHeaders = []string{"Alt-Svc", "Clear-Site-Data", "Connection", "Content-Length", "Nel", "Report-To",
+	"Reporting-Endpoints", "Service-Worker-Allowed", "Strict-Transport-Security", "Transfer-Encoding", "Warden-Plugin"}
 
 // outputAddHeader: (name_ptr, name_len, value_ptr, value_len) -> status.
 // Adds a response header to an HTTP handler's response.

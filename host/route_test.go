@@ -99,11 +99,11 @@ func TestHost_New_routeConflicts(t *testing.T) {
 }
 
 // TestHost_routeHeadersReachingTheOrigin: a plugin route may not send the
-// headers that act on the whole origin, which the web console shares:
-// Service-Worker-Allowed, which lets a worker the plugin serves take every
-// path, and Clear-Site-Data, which wipes the origin's cookies and storage.
-// The pagejack attack plugin asks for both on /sw.js; the route is still
-// served, with its other headers.
+// headers that act on the whole origin, which the web console shares
+// (managedHeaders): Service-Worker-Allowed, Clear-Site-Data,
+// Strict-Transport-Security, Alt-Svc, NEL, Report-To and
+// Reporting-Endpoints. The pagejack attack plugin asks for each on
+// /sw.js; the route is still served, with its other header.
 func TestHost_routeHeadersReachingTheOrigin(t *testing.T) {
 	h := newTestHost(t, pluginDir(t, "../../cmd/server/testdata/attacks/pagejack.wasm"), nil)
 	routes, _ := h.Routes()

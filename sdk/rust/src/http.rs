@@ -118,7 +118,9 @@ pub const APPLICATION_JSON: &str = "application/json";
 /// `output_add_header` and `output_write`. The host refuses a status
 /// outside 200..599, the headers it manages (`Content-Length`,
 /// `Transfer-Encoding`, `Connection`, `Warden-Plugin`) and those that act
-/// on the whole origin (`Service-Worker-Allowed`, `Clear-Site-Data`); the
+/// on the whole origin (`Service-Worker-Allowed`, `Clear-Site-Data`,
+/// `Strict-Transport-Security`, `Alt-Svc`, `NEL`, `Report-To`,
+/// `Reporting-Endpoints`); the
 /// call then fails with code 13 and the host's message. The host adds a
 /// sandboxing `Content-Security-Policy` to every response (ABI.md 3.7).
 #[derive(Debug, Clone)]
