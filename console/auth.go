@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Cookie and header names.
@@ -23,6 +24,9 @@ const (
 	csrfHeader = "X-Warden-CSRF"
 	// maxSignInBytes bounds a sign-in body.
 	maxSignInBytes = 4 << 10
+	// maxAuditActorBytes bounds the user name a refused sign-in is audited
+	// under; a longer one is cut and marked.
+	maxAuditActorBytes = 64
 )
 
 // login is one signed-in console user: a console session.
@@ -184,6 +188,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) error {
 	passOK := equalSecret(in.Password, c.cfg.Password)
 	entry := AuditEntry{Actor: in.User, ClientAddr: addr.String(), Action: "sign-in"}
 	if !userOK || !passOK {
+		entry.Actor = clip(in.User, maxAuditActorBytes)
 		entry.Outcome = "refused: " + errSignIn.Error()
 		c.recordDone(r, entry)
 		return apiErr(http.StatusUnauthorized, errSignIn.Error(), nil)
@@ -271,4 +276,16 @@ func (c *Console) change(h sessionHandler) func(http.ResponseWriter, *http.Reque
 		}
 		return h(w, r, s)
 	}
+}
+
+// clip returns s cut to at most n bytes on a character boundary, marked
+// with "…" when it was cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

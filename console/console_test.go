@@ -60,7 +60,7 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	c, err := New(Config{
 		User: "ops", Password: testPassword, Node: "n1", Version: "test",
 		HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
-		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: 3, Every: time.Hour}),
+		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: fixtureSignInBurst, Every: time.Hour}),
 		Logs:    NewLogRing(10), Logger: log,
 	})
 	if err != nil {
@@ -163,6 +163,9 @@ func TestConsole_signIn(t *testing.T) {
 		{"ErrWrongUser", `{"user":"root","password":"` + testPassword + `"}`, f.srv.URL, 401},
 		{"ErrNoOrigin", `{"user":"ops","password":"` + testPassword + `"}`, "", 403},
 		{"ErrOtherOrigin", `{"user":"ops","password":"` + testPassword + `"}`, "http://evil.example", 403},
+		// A refused sign-in is audited with its user name cut, so that
+		// guesses with long names do not fill the audit table.
+		{"ErrLongUser", `{"user":"` + strings.Repeat("é", 2000) + `","password":"nope"}`, f.srv.URL, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +195,8 @@ func TestConsole_signIn(t *testing.T) {
 			t.Fatalf("me: %d %s", s, b)
 		}
 	})
-	want := []string{"ops sign-in refused: wrong user name or password", "root sign-in refused: wrong user name or password", "ops sign-in ok"}
+	want := []string{"ops sign-in refused: wrong user name or password", "root sign-in refused: wrong user name or password",
+		strings.Repeat("é", maxAuditActorBytes/2) + "… sign-in refused: wrong user name or password", "ops sign-in ok"}
 	if got := f.auditRows(t); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("audit rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
@@ -208,10 +212,14 @@ func TestConsole_secureCookieOverTLS(t *testing.T) {
 	}
 }
 
+// fixtureSignInBurst is the failed sign-ins in a row the fixture's limiter
+// allows: as many as TestConsole_signIn makes, and then its right one.
+const fixtureSignInBurst = 4
+
 func TestConsole_signInRateLimit(t *testing.T) {
 	f := newFixture(t, false)
 	cl := f.client(t)
-	for i := range 3 { // the fixture's burst
+	for i := range fixtureSignInBurst {
 		if s, b, _ := f.send(t, cl, "POST", "api/signin", `{"user":"ops","password":"wrong"}`, f.srv.URL, ""); s != 401 {
 			t.Fatalf("attempt %d: %d %s, want 401", i, s, b)
 		}
