@@ -45,6 +45,11 @@ const (
 	DefaultMaxRows = 10000
 	// DefaultMaxResultBytes is the default Options.MaxResultBytes, 4 MiB.
 	DefaultMaxResultBytes = 4 << 20
+	// DefaultMaxPluginDBBytes is the server's default bound on one plugin's
+	// SQLite database (Options.MaxBytes of its Dir), 1 GiB: far past what
+	// a plugin's own data needs on one machine, and short of a disk that a
+	// hostile plugin fills for every other plugin and the server itself.
+	DefaultMaxPluginDBBytes = 1 << 30
 )
 
 // rollbackTimeout bounds a ROLLBACK run on behalf of a caller whose context
@@ -64,9 +69,19 @@ type Options struct {
 	// and BLOB lengths, and at least 8 for every value, NULL included
 	// (ValueSize). Default 4 MiB.
 	MaxResultBytes int
+	// MaxBytes bounds the database file, in bytes (SQLite's max_page_count,
+	// in pages of sqlitePageSize): a write that needs a page past it fails
+	// with ErrLimit, and reads and deletes go on. 0 means no bound. A file
+	// already larger is not cut, but grows no more.
+	MaxBytes int64
 	// Observer, when set, is told of every group commit, for metrics.
 	Observer CommitObserver
 }
+
+// sqlitePageSize is the page size of the databases Warden creates:
+// SQLite's default, which no plugin can change (the policy refuses PRAGMA
+// and VACUUM).
+const sqlitePageSize = 4096
 
 // DB is an open Warden database. It is safe for concurrent use.
 type DB struct {
@@ -113,7 +128,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.BusyTimeout == 0 {
@@ -137,8 +152,16 @@ func (o Options) withDefaults() (Options, error) {
 // survives a crash of the process (even SIGKILL), and only a power loss or
 // OS crash can lose the last commits; the database is never corrupted.
 // _txlock=immediate makes Writer().BeginTx take the write lock at BEGIN.
+//
+// With Options.MaxBytes, max_page_count bounds the file on every writer
+// connection the pool opens (the setting is the connection's, not the
+// file's); the readers are query_only and need none.
 func writerDSN(path string, o Options) string {
-	return dsn(path, o, "journal_mode(WAL)", "synchronous(NORMAL)") + "&_txlock=immediate"
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)"}
+	if o.MaxBytes > 0 {
+		pragmas = append(pragmas, "max_page_count("+strconv.FormatInt(max(o.MaxBytes/sqlitePageSize, 1), 10)+")")
+	}
+	return dsn(path, o, pragmas...) + "&_txlock=immediate"
 }
 
 // readerDSN is the DSN of the reader pool. query_only makes SQLite refuse

@@ -16,6 +16,7 @@ import (
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
 	"github.com/warden-rpc/warden/outbound"
+	"github.com/warden-rpc/warden/storage"
 )
 
 // config is the server's configuration, from flags and WARDEN_* variables.
@@ -45,6 +46,8 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
+	// MaxPluginDBBytes bounds each plugin's SQLite database file; 0: none.
+	MaxPluginDBBytes int64
 	// Database is the PostgreSQL URL of cluster mode, or "" for SQLite
 	// files under DataDir (see cluster.go).
 	Database string
@@ -125,6 +128,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	fs.Int64Var(&c.MaxPluginDBBytes, "plugin-db-max-bytes", storage.DefaultMaxPluginDBBytes, "largest SQLite database file of one plugin, in bytes; a write past it fails with LIMIT_EXCEEDED (0: no bound; not applied with -database)")
 	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
 	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given, and the data directory holds only the compilation cache (default: SQLite files in the data directory)")
 	// The web console (package console).
@@ -185,6 +189,8 @@ func (c *config) check() error {
 		return fmt.Errorf("max-memory %d: want 1..4096 MiB", c.MaxMemoryMiB)
 	case c.MaxPluginBytes <= 0:
 		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
+	case c.MaxPluginDBBytes < 0:
+		return fmt.Errorf("plugin-db-max-bytes %d: want 0 (no bound) or a positive size", c.MaxPluginDBBytes)
 	case c.HeapFloorMiB < 0 || c.HeapFloorMiB > 1<<20:
 		return fmt.Errorf("heap-floor %d: want 0..1048576 MiB", c.HeapFloorMiB)
 	case c.Outbound.MaxRequests <= 0 || c.Outbound.MaxRequestsPerPlugin <= 0 || c.Outbound.MaxTimeout <= 0 ||

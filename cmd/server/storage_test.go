@@ -181,3 +181,36 @@ CREATE TABLE legacy_stuff (a); INSERT INTO legacy_stuff VALUES (1);`)
 		t.Fatalf("warden.db holds %q beside Warden's tables, want legacy_stuff only", names)
 	}
 }
+
+// TestServer_pluginDatabaseBound: a plugin that writes until its database
+// holds -plugin-db-max-bytes gets LIMIT_EXCEEDED, keeps what it stored,
+// and does not stop another plugin's writes; its file stays in the bound.
+func TestServer_pluginDatabaseBound(t *testing.T) {
+	const limit = 1 << 20
+	data := newDataDir(t)
+	args := []string{"-data", data, "-plugins", fixtureDir(t, "../../plugins/kv/kv.wasm", sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false", "-plugin-db-max-bytes", "1048576"}
+	s := startServer(t, args...)
+	if n, msg := probeSQL(t, s, "exec", "CREATE TABLE fill (v BLOB)"); n < 0 {
+		t.Fatalf("create: %d %s", n, msg)
+	}
+	stored, n, msg := 0, int64(0), ""
+	for range 64 { // 64 × 64 KiB, four times the bound
+		if n, msg = probeSQL(t, s, "exec", "INSERT INTO fill VALUES (zeroblob(65536))"); n < 0 {
+			break
+		}
+		stored++
+	}
+	if abi.Status(n) != abi.StatusLimitExceeded || !strings.Contains(msg, "full") {
+		t.Fatalf("after %d rows of 64 KiB: %d %q, want LIMIT_EXCEEDED saying the database is full", stored, n, msg)
+	}
+	if n, _ := probeSQL(t, s, "query", "SELECT count(*) FROM fill"); n < 0 {
+		t.Fatalf("reading after the refusal: %d", n)
+	}
+	if res := serverRPC(t, s, "kv_put", `{"key":"k","value":"v"}`); res.Status != 200 {
+		t.Fatalf("another plugin's write: %d %s", res.Status, res.Body)
+	}
+	if fi, err := os.Stat(filepath.Join(data, pluginDBDir, "sqlprobe.db")); err != nil || fi.Size() > limit {
+		t.Fatalf("sqlprobe.db: %v, %d bytes, want at most %d", err, fi.Size(), limit)
+	}
+}

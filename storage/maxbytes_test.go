@@ -1,0 +1,73 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/warden-rpc/warden/storage"
+)
+
+// TestDB_MaxBytes: a plugin that writes until its database is full gets
+// ErrLimit at Options.MaxBytes, in a transaction of its own or in a group,
+// loses nothing it wrote before, can still read and delete, and the file
+// stays within the bound.
+func TestDB_MaxBytes(t *testing.T) {
+	const limit = 1 << 20
+	db := openDB(t, storage.Options{MaxBytes: limit})
+	s := session(t, db)
+	ctx := context.Background()
+	mustExec(t, s, "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+	var err error
+	stored := 0
+	for i := range 64 { // 64 × 64 KiB = 4 MiB, four times the bound
+		if _, err = s.Exec(ctx, "INSERT INTO t VALUES ($1, zeroblob(65536))", []any{int64(i)}); err != nil {
+			break
+		}
+		stored++
+	}
+	if !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("after %d rows of 64 KiB: %v, want ErrLimit", stored, err)
+	}
+	if stored == 0 || stored*65536 > limit {
+		t.Fatalf("%d rows of 64 KiB stored under a bound of %d bytes", stored, limit)
+	}
+	if n := count(t, db, "t"); n != int64(stored) {
+		t.Fatalf("%d rows after the refusal, want the %d stored before it", n, stored)
+	}
+	mustExec(t, s, "DELETE FROM t WHERE k = 0")
+	mustExec(t, s, "INSERT INTO t VALUES (1000, x'01')") // room again after a delete
+	if fi, err := os.Stat(db.Path()); err != nil || fi.Size() > limit {
+		t.Fatalf("database file: %v, %d bytes, want at most %d", err, fi.Size(), limit)
+	}
+	if _, err := s.Exec(ctx, "INSERT INTO t SELECT k + 2000, v FROM t", nil); !errors.Is(err, storage.ErrLimit) || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("a statement that doubles the table: %v, want ErrLimit saying the database is full", err)
+	}
+}
+
+// TestDB_MaxBytes_inAGroup: a write that fills the database fails alone
+// when it shares a group commit with others, which are kept.
+func TestDB_MaxBytes_inAGroup(t *testing.T) {
+	db := openDB(t, storage.Options{MaxBytes: 1 << 20})
+	mustExec(t, session(t, db), "CREATE TABLE t(k TEXT PRIMARY KEY, v BLOB)")
+	const ins = "INSERT INTO t VALUES ($1, $2)"
+	full := func(ctx context.Context, s *storage.Session) error {
+		_, err := s.Exec(ctx, "INSERT INTO t VALUES ('full', zeroblob(2 * 1024 * 1024))", nil)
+		return err
+	}
+	errs := groupOf(t, db, insertRow(ins, "a", 1), insertRow(ins, "b", 2), full, insertRow(ins, "c", 3))
+	for i, err := range errs {
+		if i == 2 {
+			if !errors.Is(err, storage.ErrLimit) {
+				t.Errorf("the write past the bound: %v, want ErrLimit", err)
+			}
+		} else if err != nil {
+			t.Errorf("write %d: %v", i, err)
+		}
+	}
+	if n := count(t, db, "t"); n != 3 {
+		t.Fatalf("%d rows, want a, b and c", n)
+	}
+}
