@@ -161,10 +161,10 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed plugin store: %w", err)
 	}
-	wasm := map[string][]byte{}
+	byName := map[string]snapshotFile{} // names are unique in a folder
 	for i, f := range files {
 		files[i].path = storePath(f.name)
-		wasm[f.version] = f.wasm
+		byName[f.name] = f
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -176,7 +176,10 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 	}
 	var seeds []StoredPlugin
 	for _, p := range b.reg.plugins {
-		seeds = append(seeds, StoredPlugin{Name: p.Name, Wasm: wasm[p.Version]})
+		// The operator's manifest goes with its plugin: without it, every
+		// node would serve the plugin with no grants and every -env entry.
+		f := byName[p.Name]
+		seeds = append(seeds, StoredPlugin{Name: p.Name, Wasm: f.wasm, Manifest: f.manifest})
 	}
 	slices.SortFunc(seeds, func(a, b StoredPlugin) int { return cmp.Compare(a.Name, b.Name) })
 	if err := h.cfg.Store.Put(ctx, 0, seeds); err != nil {

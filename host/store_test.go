@@ -297,3 +297,34 @@ func TestHost_Store_hammer(t *testing.T) {
 		}
 	}
 }
+
+// TestHost_seedKeepsManifests: the first node of a cluster seeds the empty
+// store from its plugin folder, manifests included. The operator's
+// fetch.toml lets the plugin see API_URL and not DB_PASSWORD; after the
+// seed, another node and the seeding node after a reload serve the plugin
+// under that manifest, not with every -env entry.
+func TestHost_seedKeepsManifests(t *testing.T) {
+	env := map[string]string{"API_URL": "https://api.example.com", "DB_PASSWORD": "secret"}
+	want := encodeStringMap(map[string]string{"API_URL": env["API_URL"]})
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[env]\nallow = [\"API_URL\"]\n")
+	s := newMemStore()
+	a := newTestHost(t, dir, func(c *Config) { c.Store = s; c.Env = env })
+	b := newTestHost(t, t.TempDir(), func(c *Config) { c.Store = s; c.Env = env })
+	envOf := func(h *Host, who string) {
+		t.Helper()
+		out, err := h.Call(context.Background(), &Request{ID: "fetch.env"})
+		if err != nil {
+			t.Fatalf("%s: %v", who, err)
+		}
+		if string(out.Output) != want {
+			t.Errorf("%s: env %q, want %q", who, out.Output, want)
+		}
+	}
+	envOf(a, "the seeding node")
+	envOf(b, "another node")
+	if _, err := a.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	envOf(a, "the seeding node after a reload")
+}
