@@ -351,6 +351,20 @@ const (
 	// local at compile time, so a few bytes declaring 2^32 of them would
 	// exhaust the server's memory.
 	MaxFunctionLocals = 50000
+	// MaxFunctionCompileCost bounds what one function of a plugin costs
+	// wazero's optimizing compiler: (locals + 1) times its block, loop and
+	// if instructions, where the compiler merges every local. Its time and
+	// memory grow with that product: a 22 KB function of 2,000 locals and
+	// 2,000 blocks took 15 s and 880 MiB, one twice as large two minutes.
+	// The largest function of the SDKs' plugins costs 6,534; one at this
+	// bound compiles in about 0.7 s.
+	MaxFunctionCompileCost = 1 << 19
+	// MaxModuleCompileCost bounds the same cost over all of a plugin's
+	// functions together, so that many functions under the bound cannot
+	// add up to minutes of compiling (at this bound, about 10 s). A Go
+	// plugin's functions cost about 400,000 together, the other SDKs'
+	// under 30,000.
+	MaxModuleCompileCost = 1 << 23
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a slice header per instance. Go's linker emits about 12,000 per MiB
 	// of plugin, so this admits a Go plugin of the largest default size.

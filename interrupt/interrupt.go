@@ -370,6 +370,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 	ins := newInserts(flag)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
+	var cost uint64 // the functions' compile costs together
 	for i := range n {
 		idx := m.importedFuncs + i
 		size, err := r.u32()
@@ -381,8 +382,13 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 		if err != nil {
 			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
 		}
-		if fn, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals); err != nil {
+		var c uint64
+		if fn, c, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
+		}
+		if cost += c; cost > abi.MaxModuleCompileCost {
+			return nil, fmt.Errorf("the module's functions would cost the compiler more than the limit of %d together (function %d reaches %d): %w",
+				abi.MaxModuleCompileCost, idx, cost, ErrLimit)
 		}
 		b = append(appendU32(b, uint32(len(fn))), fn...)
 	}
