@@ -29,14 +29,16 @@ func isMultipart(r *http.Request) bool {
 // multipart/form-data body: a part "wasm" (the module, required) and a
 // part "manifest" (its NAME.toml, optional), deployed together, so that
 // the new version is validated, written and swapped in with its manifest
-// in one step. Each part is bounded as when sent alone; another part name
-// is 400.
+// in one step. Each part is bounded as when sent alone; another part name,
+// or a part given twice, is 400: which of two the sender meant is not for
+// the server to guess.
 func (s *Server) deployMultipart(w http.ResponseWriter, r *http.Request, name string) error {
 	limit := s.cfg.Admin.MaxPluginBytes()
 	_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	body := http.MaxBytesReader(w, r.Body, limit+manifest.MaxBytes+64<<10) // parts' headers and boundaries
 	mr := multipart.NewReader(body, params["boundary"])
 	var u host.Upload
+	seen := map[string]bool{}
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -45,6 +47,10 @@ func (s *Server) deployMultipart(w http.ResponseWriter, r *http.Request, name st
 		if err != nil {
 			return newError(abi.CodeInvalidArgument, "read multipart body", err)
 		}
+		if seen[part.FormName()] {
+			return newError(abi.CodeInvalidArgument, fmt.Sprintf("part %q is given twice", part.FormName()), nil)
+		}
+		seen[part.FormName()] = true
 		switch part.FormName() {
 		case partWasm:
 			u.Wasm, err = readPart(part, limit)

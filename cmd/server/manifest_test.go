@@ -156,9 +156,20 @@ func TestServer_deployMultipart(t *testing.T) {
 	if res := put([2]string{"wasm", wasm}, [2]string{"manifest", "[http]\nallow = [\"nope\"]\n"}); res.Status != 422 {
 		t.Fatalf("bad manifest: %d %s", res.Status, res.Body)
 	}
-	for _, parts := range [][][2]string{{{"manifest", "[http]\n"}}, {{"wasm", wasm}, {"other", "x"}}} {
+	// No module, an unknown part, and a part given twice (which one the
+	// sender meant is not for the server to guess).
+	for _, parts := range [][][2]string{
+		{{"manifest", "[http]\n"}},
+		{{"wasm", wasm}, {"other", "x"}},
+		{{"wasm", wasm}, {"manifest", "[http]\n"}, {"manifest", "[http]\nallow = [\"" + upstream.URL + "\"]\n"}},
+		{{"wasm", wasm}, {"wasm", wasm}},
+	} {
 		if res := put(parts...); res.Status != 400 {
-			t.Errorf("parts %q: %d %s, want 400", parts[0][0], res.Status, res.Body)
+			var names []string
+			for _, p := range parts {
+				names = append(names, p[0])
+			}
+			t.Errorf("parts %q: %d %s, want 400", names, res.Status, res.Body)
 		}
 	}
 	if !sameFolder(before, folder(t, dir)) {
