@@ -246,8 +246,8 @@ func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 		status(stack, abi.StatusOK)
 		return
 	}
-	ptr, n := u32(stack, 1), u32(stack, 2)
-	if !guestRange(m, ptr, n) {
+	b, ok := guestRead(m, u32(stack, 1), u32(stack, 2)) // a view: copied only if the budget allows
+	if !ok {
 		ev.Discard()
 		status(stack, st.fail(abi.StatusInvalidMemory, "log message out of bounds"))
 		return
@@ -257,7 +257,7 @@ func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 		status(stack, abi.StatusOK)
 		return
 	}
-	msg, _ := readMessage(m, ptr, n, abi.MaxLogBytes) // in bounds: checked above
+	msg := message(b, abi.MaxLogBytes)
 	if st.rpcID != "" {
 		ev = ev.Str("rpc_id", st.rpcID)
 	}

@@ -51,6 +51,12 @@ func readMessage(m api.Memory, ptr, n uint32, limit int) (string, abi.Status) {
 	if !ok {
 		return "", abi.StatusInvalidMemory
 	}
+	return message(b, limit), abi.StatusOK
+}
+
+// message copies up to limit bytes of b, a view of guest memory, as valid
+// UTF-8, marked when it was cut.
+func message(b []byte, limit int) string {
 	cut := len(b) > limit
 	if cut {
 		b = b[:limit]
@@ -59,7 +65,7 @@ func readMessage(m api.Memory, ptr, n uint32, limit int) (string, abi.Status) {
 	if cut {
 		s += "…[truncated]"
 	}
-	return s, abi.StatusOK
+	return s
 }
 
 // writeBuffered answers a buffer-convention call: it writes v to

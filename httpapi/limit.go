@@ -48,10 +48,11 @@ func (rule limitRule) reserves(r *http.Request) bool {
 }
 
 // limited refuses requests from a client that failed to authenticate too
-// often, before h runs, and records h's failures (under rule.reserve, it
-// takes each attempt beforehand and gives back those that did not fail). A failure is a 401 other
-// than for an expired or revoked session token (a genuine token, which a
-// client legitimately still holds), and under rule.notFound an
+// often, before h runs, and records h's failures (when rule.reserves the
+// request, it takes the attempt beforehand and gives it back unless it
+// failed). A failure is a 401 other than for an expired or revoked session
+// token (a genuine token, which a client legitimately still holds), and
+// under rule.notFound an
 // *accounts.Error with code 5 or 6 in the error's chain. Without
 // a Limiter, or for a request whose peer address does not parse, h runs
 // unlimited.
