@@ -71,3 +71,28 @@ func TestDB_MaxBytes_inAGroup(t *testing.T) {
 		t.Fatalf("%d rows, want a, b and c", n)
 	}
 }
+
+// TestDB_MaxBytes_pluginCannotRaiseIt: a plugin that tries to lift its
+// bound with the pragma, plain or qualified, to read it through its table
+// function, or to write past it into another database file, is refused,
+// and the bound still holds.
+func TestDB_MaxBytes_pluginCannotRaiseIt(t *testing.T) {
+	db := openDB(t, storage.Options{MaxBytes: 1 << 20})
+	s := session(t, db)
+	ctx := context.Background()
+	for _, q := range []string{
+		"PRAGMA max_page_count = 1000000",
+		"PRAGMA main.max_page_count = 1000000",
+		"SELECT * FROM pragma_max_page_count",
+		"ATTACH DATABASE 'other.db' AS other",
+		"VACUUM INTO 'copy.db'",
+	} {
+		if _, err := s.Exec(ctx, q, nil); !errors.Is(err, storage.ErrNotAllowed) {
+			t.Errorf("%s: %v, want ErrNotAllowed", q, err)
+		}
+	}
+	mustExec(t, s, "CREATE TABLE t(v BLOB)")
+	if _, err := s.Exec(ctx, "INSERT INTO t VALUES (zeroblob(2 * 1024 * 1024))", nil); !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("2 MiB past a 1 MiB bound after the attempts: %v, want ErrLimit", err)
+	}
+}

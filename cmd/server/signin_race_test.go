@@ -118,11 +118,16 @@ func TestAccounts_signInLimitHoldsUnderConcurrency(t *testing.T) {
 // TestAccounts_loginByIDLimitHoldsUnderConcurrency: logins by custom ID
 // (create=false) sent together from one address, each for an ID that has
 // no account, are as many guesses at who has one: no more are answered
-// than the failures budget allows.
+// than the failures budget allows, with every spelling of false the
+// endpoint takes.
 func TestAccounts_loginByIDLimitHoldsUnderConcurrency(t *testing.T) {
-	s := startServer(t, accountArgs(t)...)
-	bodies := guesses(29, func(id string) string { return `{"id":"` + id + `"}` }, "wrong-guess-last")
-	counts, elapsed := concurrentSignIns(t, s, "/v2/account/authenticate/custom?create=false",
-		map[string]string{"Authorization": "Basic " + basic(testServerKey)}, bodies, len(bodies))
-	checkGuesses(t, counts, elapsed, accounts.DefaultLimiterBurst, accounts.DefaultLimiterEvery)
+	for _, create := range []string{"false", "0", "FALSE"} {
+		t.Run(create, func(t *testing.T) {
+			s := startServer(t, accountArgs(t)...)
+			bodies := guesses(29, func(id string) string { return `{"id":"` + id + `"}` }, "wrong-guess-last")
+			counts, elapsed := concurrentSignIns(t, s, "/v2/account/authenticate/custom?create="+create,
+				map[string]string{"Authorization": "Basic " + basic(testServerKey)}, bodies, len(bodies))
+			checkGuesses(t, counts, elapsed, accounts.DefaultLimiterBurst, accounts.DefaultLimiterEvery)
+		})
+	}
 }
