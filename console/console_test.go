@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -348,4 +349,59 @@ func echoWasm(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return wasm
+}
+
+// TestLogRing_Share checks a plugin's share of the ring: a burst keeps a
+// quarter of the ring, then a warning, and none of the rest; other lines
+// are kept all along; the share refills with time, and the first line kept
+// again comes after the count of those left out.
+func TestLogRing_Share(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	r := NewLogRing(40)
+	r.now = func() time.Time { return now }
+	flood := r.Share("flood")
+	for i := range 100 {
+		_, _ = fmt.Fprintf(flood, `{"level":"info","plugin":"flood","n":%d}`+"\n", i)
+		if i%10 == 0 {
+			_, _ = fmt.Fprintf(r, `{"level":"info","component":"host","n":%d}`+"\n", i)
+		}
+	}
+	lines, _ := r.since(0)
+	count := func(sub string) int {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(string(l), sub) {
+				n++
+			}
+		}
+		return n
+	}
+	if got := count(`"plugin":"flood","n"`); got != 10 {
+		t.Fatalf("%d flood lines kept, want 10 (a quarter of 40): %q", got, lines)
+	}
+	if got := count(`"component":"host"`); got != 10 {
+		t.Fatalf("%d host lines kept, want all 10: %q", got, lines)
+	}
+	if got := count(`"level":"warn","component":"console","plugin":"flood"`); got != 1 {
+		t.Fatalf("%d warnings, want 1: %q", got, lines)
+	}
+	_, _ = fmt.Fprintln(flood, `{"level":"error","plugin":"flood"}`)
+	if st := r.Stats(); st.LastMinute.ErrorLogs != 1 {
+		t.Fatalf("an error line left out of the ring was not counted: %+v", st)
+	}
+
+	now = now.Add(2 * time.Second) // a fifth of the refill: 2 lines
+	for i := range 5 {
+		_, _ = fmt.Fprintf(flood, `{"level":"info","plugin":"flood","m":%d}`+"\n", i)
+	}
+	lines, _ = r.since(0)
+	if got := count(`"m":`); got != 2 {
+		t.Fatalf("%d lines kept after 2 s, want 2: %q", got, lines)
+	}
+	if got := count(`"lines":91,`); got != 1 {
+		t.Fatalf("no count of the 91 lines left out: %q", lines)
+	}
+	if again := r.Share("flood"); again.(shareWriter).sh != flood.(shareWriter).sh {
+		t.Fatal("a second Share of the same plugin has its own allowance")
+	}
 }

@@ -2,6 +2,8 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"sync"
 	"time"
 )
@@ -14,6 +16,11 @@ const (
 	maxLogLineBytes = 8 << 10
 	// statWindow is how many seconds of request counts the ring keeps.
 	statWindow = 60
+	// guestShare is the part of the ring one plugin's own lines may fill
+	// in a burst (see Share), and guestRefill how long, in seconds, the
+	// plugin takes to regain that part.
+	guestShare  = 4
+	guestRefill = 10
 )
 
 // LogRing keeps the server's latest log lines (JSON, one per line) in a
@@ -30,6 +37,17 @@ type LogRing struct {
 	subs  map[chan struct{}]struct{}
 	secs  [statWindow]secStats
 	total secStats
+	// shares are the plugins' allowances of lines (see Share), by name.
+	shares map[string]*share
+}
+
+// share is one plugin's allowance of lines in the ring: a bucket of
+// len(lines)/guestShare lines that refills over guestRefill seconds.
+type share struct {
+	plugin  string
+	tokens  float64
+	last    time.Time // when tokens was counted
+	dropped int64     // lines not kept since the last notice
 }
 
 // secStats counts one second's requests by class, and error log lines.
@@ -46,13 +64,62 @@ func NewLogRing(n int) *LogRing {
 	if n <= 0 {
 		n = DefaultLogLines
 	}
-	return &LogRing{now: time.Now, lines: make([][]byte, n), subs: map[chan struct{}]struct{}{}}
+	return &LogRing{now: time.Now, lines: make([][]byte, n), subs: map[chan struct{}]struct{}{}, shares: map[string]*share{}}
 }
 
 // Write keeps every line of p. It always returns len(p), nil.
 func (l *LogRing) Write(p []byte) (int, error) {
-	now := l.now().Unix()
+	l.write(p, nil)
+	return len(p), nil
+}
+
+// Share returns the writer for the lines plugin's own code writes (its
+// log calls, stdout and stderr), in place of the ring itself: it keeps
+// them as Write does, but no more than a quarter of the ring in a burst,
+// regained over 10 seconds, so that one plugin's flood cannot push every
+// other line out of the ring (the logs page would then show nothing but
+// it). The lines it does not keep still go wherever else the logger
+// writes. When it starts leaving a plugin's lines out, the ring keeps a
+// warning naming the plugin; when it keeps them again, one with the count
+// it left out.
+func (l *LogRing) Share(plugin string) io.Writer {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	sh := l.shares[plugin]
+	if sh == nil {
+		sh = &share{plugin: plugin, tokens: float64(l.shareBurst()), last: l.now()}
+		l.shares[plugin] = sh
+	}
+	return shareWriter{l, sh}
+}
+
+// shareBurst is how many lines one plugin may keep in a burst.
+func (l *LogRing) shareBurst() int { return max(1, len(l.lines)/guestShare) }
+
+// shareWriter writes into its ring under a plugin's share.
+type shareWriter struct {
+	l  *LogRing
+	sh *share
+}
+
+// Write keeps the lines of p that the plugin's share allows. It always
+// returns len(p), nil.
+func (w shareWriter) Write(p []byte) (int, error) {
+	w.l.write(p, w.sh)
+	return len(p), nil
+}
+
+// write keeps the lines of p, under sh when it is not nil, and wakes the
+// tails.
+func (l *LogRing) write(p []byte, sh *share) {
+	t := l.now()
+	now := t.Unix()
+	l.mu.Lock()
+	if sh != nil {
+		burst := float64(l.shareBurst())
+		sh.tokens = min(burst, sh.tokens+t.Sub(sh.last).Seconds()*burst/guestRefill)
+		sh.last = t
+	}
 	rest := p
 	for len(rest) > 0 {
 		line := rest
@@ -64,6 +131,10 @@ func (l *LogRing) Write(p []byte) (int, error) {
 		if len(line) == 0 {
 			continue
 		}
+		if sh != nil && !l.admitLocked(sh, t) {
+			l.countLocked(line, now) // the status page still counts its errors
+			continue
+		}
 		l.keepLocked(line, now)
 	}
 	for ch := range l.subs {
@@ -73,7 +144,44 @@ func (l *LogRing) Write(p []byte) (int, error) {
 		}
 	}
 	l.mu.Unlock()
-	return len(p), nil
+}
+
+// admitLocked spends a line of sh and reports whether it may be kept. It
+// keeps the warning when sh starts leaving lines out, and the count when
+// it keeps one again.
+func (l *LogRing) admitLocked(sh *share, t time.Time) bool {
+	if sh.tokens < 1 {
+		if sh.dropped == 0 {
+			l.keepLocked(shareNotice(sh.plugin, t, "the console's log ring is leaving out this plugin's lines for a while: its share of the ring is full (they still go to the log output)", -1), t.Unix())
+		}
+		sh.dropped++
+		return false
+	}
+	sh.tokens--
+	if sh.dropped > 0 {
+		l.keepLocked(shareNotice(sh.plugin, t, "lines of this plugin not kept in the console's log ring (they went to the log output)", sh.dropped), t.Unix())
+		sh.dropped = 0
+	}
+	return true
+}
+
+// shareNotice is the ring's own warning about plugin's lines, a JSON line
+// as the logger writes them, with the count of lines left out when it is
+// not negative.
+func shareNotice(plugin string, t time.Time, msg string, lines int64) []byte {
+	var n *int64
+	if lines >= 0 {
+		n = &lines
+	}
+	b, _ := json.Marshal(struct { // strings and a number: it cannot fail
+		Level     string `json:"level"`
+		Component string `json:"component"`
+		Plugin    string `json:"plugin"`
+		Lines     *int64 `json:"lines,omitempty"`
+		Time      string `json:"time"`
+		Message   string `json:"message"`
+	}{"warn", "console", plugin, n, t.UTC().Format(time.RFC3339), msg})
+	return b
 }
 
 // keepLocked stores one line, reusing the slot's buffer, and counts it.
@@ -81,6 +189,11 @@ func (l *LogRing) keepLocked(line []byte, now int64) {
 	slot := &l.lines[l.next%uint64(len(l.lines))]
 	*slot = append((*slot)[:0], line[:min(len(line), maxLogLineBytes)]...)
 	l.next++
+	l.countLocked(line, now)
+}
+
+// countLocked counts line in the status page's figures, kept or not.
+func (l *LogRing) countLocked(line []byte, now int64) {
 	s := &l.secs[now%statWindow]
 	if s.unix != now {
 		*s = secStats{unix: now}

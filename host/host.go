@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"slices"
 	"strings"
@@ -55,6 +56,12 @@ type Config struct {
 	Databases storage.Databases
 	// Logger receives host and plugin logs.
 	Logger zerolog.Logger
+	// GuestLog, when set, gives by plugin name the writer for the lines
+	// a plugin's own code writes (its log calls, stdout and stderr), in
+	// place of Logger's writer; the host's lines about the plugin stay on
+	// Logger's. cmd/server uses it to bound a plugin's share of the
+	// console's log ring (console.LogRing.Share).
+	GuestLog func(plugin string) io.Writer
 	// CallTimeout bounds one call, including waiting for an instance.
 	// Default DefaultCallTimeout.
 	CallTimeout time.Duration

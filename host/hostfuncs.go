@@ -241,7 +241,7 @@ func logWrite(_ context.Context, st *callState, m api.Memory, stack []uint64) {
 		status(stack, st.fail(abi.StatusBadArgument, "unknown log level"))
 		return
 	}
-	ev := st.p.log.WithLevel(zerolog.Level(lvl))
+	ev := st.p.guestLog.WithLevel(zerolog.Level(lvl))
 	if ev == nil { // level disabled: skip reading the message
 		status(stack, abi.StatusOK)
 		return

@@ -40,8 +40,8 @@ type instance struct {
 func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{stack: make([]uint64, 2), cc: newCallCtx(p.host.deadlines)}
 	inst.st.p = p
-	stdout := &lineWriter{log: &p.log, budget: p.logs, level: zerolog.InfoLevel, stream: "stdout"}
-	stderr := &lineWriter{log: &p.log, budget: p.logs, level: zerolog.ErrorLevel, stream: "stderr"}
+	stdout := &lineWriter{log: &p.guestLog, budget: p.logs, level: zerolog.InfoLevel, stream: "stdout"}
+	stderr := &lineWriter{log: &p.guestLog, budget: p.logs, level: zerolog.ErrorLevel, stream: "stderr"}
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithSysWalltime().WithSysNanotime().WithNanosleep(sleepSlice).WithRandSource(rand.Reader).
 		WithStdout(stdout).WithStderr(stderr)

@@ -38,7 +38,8 @@ type Plugin struct {
 	compiled wazero.CompiledModule
 	regs     []registration
 	pool     *pool
-	log      zerolog.Logger
+	log      zerolog.Logger   // the host's lines about the plugin
+	guestLog zerolog.Logger   // the plugin's own lines: log, stdout and stderr (Config.GuestLog)
 	logs     *logBudget       // shared by log, stdout and stderr of all its instances
 	db       storage.PluginDB // nil when the plugin has no database
 	dbStats  *DBStats
@@ -143,6 +144,10 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 	p.dbStats = h.statsFor(name)
 	p.coolingDown = &CallError{Code: abi.CodeUnavailable, Refused: RefusedCoolingDown, Plugin: p.Name, Version: p.Version}
 	p.log = h.log.With().Str("plugin", p.Name).Str("plugin_version", p.Version).Logger()
+	p.guestLog = p.log
+	if h.cfg.GuestLog != nil {
+		p.guestLog = p.log.Output(h.cfg.GuestLog(name))
+	}
 	p.logs = newLogBudget(&p.log)
 	// One read of the bytes: the limits are checked on the original's
 	// counts before the rewrite and before wazero allocates by them.

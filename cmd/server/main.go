@@ -120,6 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
 		Databases:      st.plugins,
 		Logger:         log,
+		GuestLog:       guestLog(cfg, stdout, ring),
 		CallTimeout:    cfg.CallTimeout,
 		MaxMemoryPages: uint32(cfg.MaxMemoryMiB) * abi.PagesPerMiB,
 		MaxInstances:   cfg.MaxInstances,
@@ -299,14 +300,30 @@ func newLogger(cfg *config, stdout io.Writer, tees ...io.Writer) (zerolog.Logger
 	if err != nil || lvl < zerolog.DebugLevel || lvl > zerolog.ErrorLevel {
 		return zerolog.Logger{}, fmt.Errorf("log-level %q: want debug, info, warn or error", cfg.LogLevel)
 	}
-	var w io.Writer = stdout
-	if cfg.LogFormat == "console" {
-		w = zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339, NoColor: !isTerminal(stdout)}
-	}
+	w := logOutput(cfg, stdout)
 	for _, t := range tees {
 		w = io.MultiWriter(t, w)
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Str("node", cfg.Node).Logger(), nil
+}
+
+// logOutput is the logs' writer to stdout, in the configured format.
+func logOutput(cfg *config, stdout io.Writer) io.Writer {
+	if cfg.LogFormat == "console" {
+		return zerolog.ConsoleWriter{Out: stdout, TimeFormat: time.RFC3339, NoColor: !isTerminal(stdout)}
+	}
+	return stdout
+}
+
+// guestLog returns host.Config.GuestLog: a plugin's own lines go to
+// stdout as every log line does, and into the console's ring under the
+// plugin's share (console.LogRing.Share). Nil when there is no ring.
+func guestLog(cfg *config, stdout io.Writer, ring *console.LogRing) func(string) io.Writer {
+	if ring == nil {
+		return nil
+	}
+	out := logOutput(cfg, stdout)
+	return func(plugin string) io.Writer { return io.MultiWriter(ring.Share(plugin), out) }
 }
 
 // isTerminal reports whether w is a terminal; colour codes go only there,
