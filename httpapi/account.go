@@ -95,7 +95,7 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 		if err := s.checkServerKey(r); err != nil {
 			return err
 		}
-		sess, err := s.signIn(r, accounts.Credentials{
+		sess, err := s.signIn(w, r, accounts.Credentials{
 			Kind: kind, ID: body.ID, Email: body.Email, Password: body.Password,
 			Username: username, Create: create, Vars: body.Vars, NoAccount: !present,
 		})
@@ -110,21 +110,31 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 // budget on the account it may create. The budget is taken beforehand, so
 // that concurrent requests cannot overspend it, and given back when no
 // account was made. A client without budget left still logs in to existing
-// accounts; only its would-be sign-ups are refused. Without a Limiter, or
-// for a request whose peer address does not parse, sign-ups are unlimited.
+// accounts; only its would-be sign-ups are refused. Such a login tells
+// whether the account exists, as one with create=false does, so it takes
+// its attempt from the failure budget beforehand too (limited settles it),
+// unless the route took it already. Without a Limiter, or for a request
+// whose peer address does not parse, sign-ups are unlimited.
 //
 // # Errors
 //
-// Authenticate's, and 429 with code 8 for a sign-up over the budget. That
-// refusal wraps the 404 it stands for, so that it counts as a failed
-// attempt as the 404 would: otherwise a client without budget could tell
-// unknown email addresses (429) from known ones (401) for free.
-func (s *Server) signIn(r *http.Request, c accounts.Credentials) (accounts.Session, error) {
+// Authenticate's, 429 with code 8 for a sign-up over the budget, and
+// 429 for a client over the failure budget as well. The first refusal
+// wraps the 404 it stands for, so that it counts as a failed attempt as
+// the 404 would: otherwise a client without budget could tell unknown
+// email addresses (429) from known ones (401) for free.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c accounts.Credentials) (accounts.Session, error) {
 	addr := peerOf(r).addr
 	if s.cfg.Limiter == nil || !addr.IsValid() || !c.MayCreate() {
 		return s.cfg.Accounts.Authenticate(r.Context(), c)
 	}
 	c.Create = s.cfg.Limiter.TakeSignup(addr)
+	if ri := info(w); !c.Create && !ri.attemptTaken {
+		if !s.cfg.Limiter.TakeAttempt(addr) {
+			return accounts.Session{}, tooManyAttempts(true)
+		}
+		ri.attemptTaken = true
+	}
 	sess, err := s.cfg.Accounts.Authenticate(r.Context(), c)
 	var ae *accounts.Error
 	switch {

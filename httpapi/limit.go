@@ -69,20 +69,20 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 		if !addr.IsValid() {
 			return h(w, r, ps)
 		}
+		ri := info(w)
 		reserve := rule.reserves(r)
 		var ok bool
 		if reserve {
 			ok = s.cfg.Limiter.TakeAttempt(addr)
+			ri.attemptTaken = ok
 		} else {
 			ok = s.cfg.Limiter.Allow(addr)
 		}
 		if !ok {
-			if rule.gateway {
-				return gatewayError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
-			}
-			return newError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
+			return tooManyAttempts(rule.gateway)
 		}
 		err := h(w, r, ps)
+		reserve = ri.attemptTaken // signIn may have taken it itself
 		failed := err != nil && isAuthFailure(err, rule) // nil first: isAuthFailure's errors.As allocates
 		switch {
 		case reserve && !failed:
@@ -92,6 +92,15 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 		}
 		return err
 	}
+}
+
+// tooManyAttempts is the refusal of a client out of its failure budget,
+// in the gateway shape or the RPC one.
+func tooManyAttempts(gateway bool) error {
+	if gateway {
+		return gatewayError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
+	}
+	return newError(abi.CodeResourceExhausted, msgTooManyAttempts, nil)
 }
 
 // isAuthFailure reports whether err counts against the client's limit.

@@ -71,6 +71,10 @@ type requestInfo struct {
 	// starts the plugin call that follows, so that the call reads the
 	// clock neither for its deadline nor for the observer (see startCall).
 	bodyRead time.Duration
+	// attemptTaken says that the request's authentication attempt was
+	// taken from the client's failure budget before it was checked (see
+	// limited and signIn), and is settled when the handler returns.
+	attemptTaken bool
 	// reqs is the request counter of the request's route for the
 	// observer, set by the handlers that keep one; nil means routeLabel
 	// decides.

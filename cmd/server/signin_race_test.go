@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -15,7 +16,8 @@ import (
 // concurrentSignIns opens one connection per body from one address, sends
 // every request's headers first and, a moment later, the bodies, waves at a
 // time (a wave of the bodies' count sends them all at once), and returns
-// the count of each status and how long it took. Sent this way, every
+// the count of each status and how long it took. A 429 that refuses a
+// sign-up is counted as the 404 it stands for (the ID has no account). Sent this way, every
 // request reaches its handler before any password is checked: the way to
 // make more guesses than a limit that counts failures only after checking.
 func concurrentSignIns(t *testing.T, s *server, path string, header map[string]string, bodies []string, wave int) (map[int]int, time.Duration) {
@@ -52,8 +54,13 @@ func concurrentSignIns(t *testing.T, s *server, path string, header map[string]s
 			if err != nil {
 				t.Fatalf("sign-in %d: %v", i, err)
 			}
+			body, _ := io.ReadAll(res.Body)
 			_ = res.Body.Close()
-			counts[res.StatusCode]++
+			status := res.StatusCode
+			if status == http.StatusTooManyRequests && strings.Contains(string(body), "Too many accounts created") {
+				status = http.StatusNotFound // a sign-up refused stands for the 404 it wraps: this ID has no account
+			}
+			counts[status]++
 		}
 	}
 	return counts, time.Since(start)
@@ -130,4 +137,22 @@ func TestAccounts_loginByIDLimitHoldsUnderConcurrency(t *testing.T) {
 			checkGuesses(t, counts, elapsed, accounts.DefaultLimiterBurst, accounts.DefaultLimiterEvery)
 		})
 	}
+}
+
+// TestAccounts_probesPastSignupBudgetHoldUnderConcurrency: a client out of
+// sign-up budget still logs in, so its create=true requests for unknown
+// IDs are answered "too many accounts created", which says the ID has no
+// account: as many guesses as logins with create=false, and held to the
+// same failures budget when sent together.
+func TestAccounts_probesPastSignupBudgetHoldUnderConcurrency(t *testing.T) {
+	s := startServer(t, accountArgs(t)...)
+	auth := map[string]string{"Authorization": "Basic " + basic(testServerKey)}
+	for i := range accounts.DefaultSignupBurst {
+		if res := do(t, "POST", s.URL+"/v2/account/authenticate/custom", fmt.Sprintf(`{"id":"signup-budget-%03d"}`, i), auth); res.Status != 200 {
+			t.Fatalf("sign-up %d: %d %s", i, res.Status, res.Body)
+		}
+	}
+	bodies := guesses(29, func(id string) string { return `{"id":"` + id + `"}` }, "wrong-guess-last")
+	counts, elapsed := concurrentSignIns(t, s, "/v2/account/authenticate/custom?create=true", auth, bodies, len(bodies))
+	checkGuesses(t, counts, elapsed, accounts.DefaultLimiterBurst, accounts.DefaultLimiterEvery)
 }
