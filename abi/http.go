@@ -16,6 +16,16 @@ import (
 // policy they are given.
 const RouteContentSecurityPolicy = "sandbox allow-downloads allow-forms allow-modals allow-popups allow-scripts"
 
+// ReservedPathPrefix is where Warden's own pages and endpoints live (the
+// web console, plugin deploys): no plugin route may be served under it, and
+// no cookie a plugin route sets may be scoped to it (ABI.md, section 3.7).
+const ReservedPathPrefix = "/_warden/"
+
+// ReservedCookiePrefix starts the names of Warden's own cookies (the web
+// console's session): a plugin route may not set a cookie whose name
+// starts with it, in any case (ABI.md, section 3.7).
+const ReservedCookiePrefix = "warden_"
+
 // HTTPRequest is the argument of http_request (ABI.md section 4.4):
 // method, URL, headers, body and timeout in milliseconds (0: the plugin's
 // configured timeout).

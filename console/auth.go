@@ -214,8 +214,10 @@ func (c *Console) recordDone(r *http.Request, e AuditEntry) {
 // signOut ends the session and deletes the cookie.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *login) error {
 	return c.audited(r, s, "sign-out", "", "", func() (string, error) {
-		if ck, err := r.Cookie(cookieName); err == nil {
-			c.sessions.end(ck.Value)
+		for _, ck := range r.CookiesNamed(cookieName) {
+			if c.sessions.get(ck.Value) == s {
+				c.sessions.end(ck.Value)
+			}
 		}
 		setCookie(w, r, "", -1)
 		return "ok", writeJSON(w, http.StatusOK, struct{}{})
@@ -238,13 +240,29 @@ func (c *Console) me(w http.ResponseWriter, _ *http.Request, s *login) error {
 // sessionHandler is a handler that needs a session.
 type sessionHandler func(w http.ResponseWriter, r *http.Request, s *login) error
 
-// session returns the request's live session, or nil.
+// maxSessionCookies bounds the console cookies a request's session is
+// looked for in.
+const maxSessionCookies = 16
+
+// session returns the request's live session, or nil. It looks in every
+// console cookie the request has, up to maxSessionCookies, not just the
+// first: a browser sends the cookie with the longest path first, so a
+// cookie someone else set on a deeper path would otherwise hide the
+// session (plugin routes, which share the origin, may not set one: see
+// abi.ReservedCookiePrefix).
 func (c *Console) session(r *http.Request) *login {
-	ck, err := r.Cookie(cookieName)
-	if err != nil || ck.Value == "" {
-		return nil
+	for i, ck := range r.CookiesNamed(cookieName) {
+		if i == maxSessionCookies {
+			break
+		}
+		if ck.Value == "" {
+			continue
+		}
+		if s := c.sessions.get(ck.Value); s != nil {
+			return s
+		}
 	}
-	return c.sessions.get(ck.Value)
+	return nil
 }
 
 // read wraps a handler that reads: it needs a session (401 without).

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/accounts"
 	"github.com/warden-rpc/warden/host"
 	"github.com/warden-rpc/warden/httpapi"
@@ -403,5 +405,58 @@ func TestLogRing_Share(t *testing.T) {
 	}
 	if again := r.Share("flood"); again.(shareWriter).sh != flood.(shareWriter).sh {
 		t.Fatal("a second Share of the same plugin has its own allowance")
+	}
+}
+
+// TestConsole_sessionInAnyCookie checks that a console cookie someone else
+// set on a deeper path, which a browser sends first, does not hide the
+// operator's session, and that signing out ends the session, not the
+// decoy: the console looks in every console cookie of the request.
+func TestConsole_sessionInAnyCookie(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	csrf := f.signIn(t, cl)
+	u, err := url.Parse(f.srv.URL + Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real string
+	for _, ck := range cl.Jar.Cookies(u) {
+		if ck.Name == cookieName {
+			real = ck.Value
+		}
+	}
+	if real == "" {
+		t.Fatal("no console cookie after sign-in")
+	}
+	do := func(method, path, csrf string) int {
+		req, err := http.NewRequest(method, f.srv.URL+Path+path, strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Cookie", cookieName+"=decoy-set-on-a-deeper-path; "+cookieName+"="+real)
+		req.Header.Set("Origin", f.srv.URL)
+		req.Header.Set(csrfHeader, csrf)
+		res, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := do("GET", "api/me", ""); got != 200 {
+		t.Fatalf("GET api/me with a decoy cookie first: %d, want 200", got)
+	}
+	if got := do("POST", "api/signout", csrf); got != 200 {
+		t.Fatalf("sign-out with a decoy cookie first: %d, want 200", got)
+	}
+	if got := do("GET", "api/me", ""); got != 401 {
+		t.Fatalf("GET api/me after sign-out: %d, want 401", got)
+	}
+	if !strings.HasPrefix(cookieName, abi.ReservedCookiePrefix) {
+		t.Fatalf("the console's cookie %q is not under abi.ReservedCookiePrefix, which plugin routes may not set", cookieName)
+	}
+	if !strings.HasPrefix(Path, abi.ReservedPathPrefix) {
+		t.Fatalf("the console's path %q is not under abi.ReservedPathPrefix", Path)
 	}
 }

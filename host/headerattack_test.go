@@ -13,7 +13,8 @@ import (
 // output_add_header (testdata/headerattack.wat): it tries the headers the
 // host manages, in lower, canonical and upper case, control characters in
 // values, names that are not tokens, ranges outside its memory, a length
-// of 4 GiB, and then overwrites the bytes of the two headers it was
+// of 4 GiB, cookies that would reach the console (their name or their
+// path), and then overwrites the bytes of the two headers it was
 // allowed. Each attempt must get its refusal and add nothing; the two good
 // headers must come out canonical and whole, as the host's own strings,
 // not views of guest memory that the plugin then rewrote; and a second
@@ -30,8 +31,9 @@ func TestHost_outputAddHeader_attack(t *testing.T) {
 		bad, bad, bad, bad, // CR LF in a value, a space in a name, LF in Set-Cookie, NUL in Etag
 		inv, inv, limit, bad, // name past the end, value at -1, 4 GiB name, empty name
 		ok, ok, // content-type, X-Keep
+		bad, bad, bad, bad, ok, // cookies: the console's, a /_warden/ path, a warden_ name, /_WARDEN/; the plugin's own
 	}
-	wantHeaders := [][2]string{{"Content-Type", "text/plain; charset=utf-8"}, {"X-Keep", "kept"}}
+	wantHeaders := [][2]string{{"Content-Type", "text/plain; charset=utf-8"}, {"X-Keep", "kept"}, {"Set-Cookie", "game=1; Path=/game"}}
 	for call := range 2 {
 		res, err := h.CallRoute(context.Background(), routes[0], &Request{HTTP: &HTTPRequest{Method: "GET", Path: "/h", Route: "/h"}})
 		if err != nil {

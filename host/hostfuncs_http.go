@@ -1,9 +1,11 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
@@ -101,6 +103,10 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 		status(stack, st.fail(abi.StatusBadArgument, "invalid or host-managed header "+name))
 		return
 	}
+	if name == "Set-Cookie" && reservedCookie(v) {
+		status(stack, st.fail(abi.StatusBadArgument, "a cookie named "+abi.ReservedCookiePrefix+"… or scoped to "+abi.ReservedPathPrefix+" is Warden's"))
+		return
+	}
 	value, known := commonValue(v)
 	if !known {
 		value = string(v)
@@ -110,6 +116,42 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 	}
 	st.headers = append(st.headers, [2]string{name, value})
 	status(stack, abi.StatusOK)
+}
+
+// reservedCookie reports whether the Set-Cookie value v would set one of
+// Warden's cookies or reach Warden's own paths: its name starts with
+// abi.ReservedCookiePrefix, or its Path attribute is under
+// abi.ReservedPathPrefix, in any case. Plugin routes share their origin
+// with the web console, so such a cookie could sign the operator out, or
+// keep them out: the browser sends the cookie with the longer path first.
+func reservedCookie(v []byte) bool {
+	pair, attrs, _ := bytes.Cut(v, []byte(";"))
+	name, _, _ := bytes.Cut(pair, []byte("="))
+	if hasPrefixFold(bytes.TrimSpace(name), abi.ReservedCookiePrefix) {
+		return true
+	}
+	dir := strings.TrimSuffix(abi.ReservedPathPrefix, "/")
+	for len(attrs) > 0 {
+		var attr []byte
+		attr, attrs, _ = bytes.Cut(attrs, []byte(";"))
+		key, val, _ := bytes.Cut(bytes.TrimSpace(attr), []byte("="))
+		if !bytes.EqualFold(bytes.TrimSpace(key), []byte("Path")) {
+			continue
+		}
+		// A cookie's path reaches /_warden/... when it is /_warden or
+		// below it (RFC 6265, 5.1.4); the browser compares paths
+		// case-sensitively, but no case of it is left to a plugin.
+		if p := bytes.TrimSpace(val); hasPrefixFold(p, dir) && (len(p) == len(dir) || p[len(dir)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold reports whether b starts with the ASCII prefix, in any
+// case.
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
 }
 
 // commonHeader returns the canonical form of k when k is a common

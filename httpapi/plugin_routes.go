@@ -31,7 +31,7 @@ var _ RouteCaller = (*host.Host)(nil)
 // reservedPrefixes are paths that only Warden serves: a plugin route under
 // one of them is refused at load, and no request under one is ever
 // dispatched to a plugin route, whatever its method (see reservedPath).
-var reservedPrefixes = []string{"/v2/", "/_warden/", "/_bench/", "/healthcheck/"}
+var reservedPrefixes = []string{"/v2/", abi.ReservedPathPrefix, "/_bench/", "/healthcheck/"}
 
 // reservedPath returns the reserved prefix that p is under, or "". p is
 // compared as it is and cleaned ("/v2//rpc", "/x/../v2/rpc"), in any case

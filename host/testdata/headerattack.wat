@@ -2,8 +2,10 @@
 ;; calls output_add_header with what an attacker would try (the headers
 ;; the host manages, in any case; a CR LF or a NUL in a value; a name that
 ;; is not a token or is empty; ranges outside its memory; a length past
-;; the limit) and with two good headers, one known name in lower case and
-;; one unknown, passed from a scratch copy at 600 that it then overwrites.
+;; the limit, cookies that reach the console: its name, or a warden_ one,
+;; or a path under /_warden/) and with three good headers, one known name
+;; in lower case and one unknown, passed from a scratch copy at 600 that
+;; it then overwrites, and a cookie of its own.
 ;; It answers each call's status as a little-endian i64, in call order.
 ;; Build: wat2wasm headerattack.wat -o headerattack.wasm.
 (module
@@ -35,6 +37,11 @@
   (data (i32.const 500) "a=1\0ab=2")
   (data (i32.const 510) "Etag")
   (data (i32.const 520) "x\00y")
+  (data (i32.const 700) "warden_console=x; Path=/_warden/console/api/")
+  (data (i32.const 760) "a=1; Path=/_warden/console")
+  (data (i32.const 800) "WARDEN_x=1")
+  (data (i32.const 820) "game=1; path=/_WARDEN/")
+  (data (i32.const 850) "game=1; Path=/game")
 
   (global $n (mut i32) (i32.const 0))
 
@@ -67,6 +74,11 @@
     (call $rec (call $header (i32.const 400) (i32.const 0) (i32.const 390) (i32.const 1)))      ;; 13 empty name
     (call $rec (call $header (i32.const 600) (i32.const 12) (i32.const 620) (i32.const 25)))    ;; 14 good, known name
     (call $rec (call $header (i32.const 660) (i32.const 6) (i32.const 670) (i32.const 4)))      ;; 15 good, unknown name
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 700) (i32.const 44)))    ;; 16 the console's cookie
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 760) (i32.const 26)))    ;; 17 a cookie for /_warden/
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 800) (i32.const 10)))    ;; 18 a warden_ name, in upper case
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 820) (i32.const 22)))    ;; 19 /_WARDEN/, in a lower-case attribute
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 850) (i32.const 18)))    ;; 20 good: the plugin's own cookie
     ;; Overwrite what the good headers were read from: the host must have
     ;; kept its own copies, or constants.
     (memory.fill (i32.const 600) (i32.const 90) (i32.const 80))
