@@ -31,6 +31,7 @@ const (
 
 // login is one signed-in console user: a console session.
 type login struct {
+	id       [sha256.Size]byte // its key in sessions.byID
 	user     string
 	csrf     string
 	addr     string
@@ -63,7 +64,7 @@ func newToken() string {
 func (ss *sessions) create(user, addr string) (string, *login) {
 	tok := newToken()
 	now := ss.now()
-	s := &login{user: user, csrf: newToken(), addr: addr, created: now, lastSeen: now}
+	s := &login{id: sha256.Sum256([]byte(tok)), user: user, csrf: newToken(), addr: addr, created: now, lastSeen: now}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.pruneLocked(now)
@@ -77,8 +78,26 @@ func (ss *sessions) create(user, addr string) (string, *login) {
 		}
 		delete(ss.byID, oldest)
 	}
-	ss.byID[sha256.Sum256([]byte(tok))] = s
+	ss.byID[s.id] = s
 	return tok, s
+}
+
+// live reports whether s is still a live session, refreshing its idle
+// time as get does: for a request that outlasts its start, such as a log
+// tail, which stops once its session ended, expired or was evicted.
+func (ss *sessions) live(s *login) bool {
+	now := ss.now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.byID[s.id] != s {
+		return false
+	}
+	if now.Sub(s.created) > ss.ttl || now.Sub(s.lastSeen) > ss.idle {
+		delete(ss.byID, s.id)
+		return false
+	}
+	s.lastSeen = now
+	return true
 }
 
 // get returns the live session of tok, refreshing its idle time, or nil.

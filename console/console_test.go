@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -33,6 +34,7 @@ type fixture struct {
 	srv       *httptest.Server
 	db        *storage.DB
 	pluginDir string
+	ring      *LogRing
 }
 
 func newFixture(t *testing.T, tlsOn bool) *fixture {
@@ -60,11 +62,12 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ring := NewLogRing(10)
 	c, err := New(Config{
 		User: "ops", Password: testPassword, Node: "n1", Version: "test",
 		HTTPKey: "http-key", EncryptionKey: []byte("enc-key"), Audit: audit,
 		Limiter: accounts.NewLimiter(accounts.LimiterConfig{Burst: fixtureSignInBurst, Every: time.Hour}),
-		Logs:    NewLogRing(10), Logger: log,
+		Logs:    ring, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +78,7 @@ func newFixture(t *testing.T, tlsOn bool) *fixture {
 		t.Fatal(err)
 	}
 	c.SetAPI(api.Handler())
-	f := &fixture{db: db, pluginDir: pluginDir}
+	f := &fixture{db: db, pluginDir: pluginDir, ring: ring}
 	if tlsOn {
 		f.srv = httptest.NewTLSServer(api.Handler())
 	} else {
@@ -458,5 +461,47 @@ func TestConsole_sessionInAnyCookie(t *testing.T) {
 	}
 	if !strings.HasPrefix(Path, abi.ReservedPathPrefix) {
 		t.Fatalf("the console's path %q is not under abi.ReservedPathPrefix", Path)
+	}
+}
+
+// TestConsole_logTailEndsWithItsSession checks that a live log tail stops
+// when the session that opened it ends: a line logged after sign-out is
+// not sent, and the stream closes. It used to be checked only when the
+// tail opened, so whoever held the cookie kept reading the logs.
+func TestConsole_logTailEndsWithItsSession(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	csrf := f.signIn(t, cl)
+	req, err := http.NewRequest("GET", f.srv.URL+Path+"api/logs", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	for { // the backlog, up to the ": tail" marker
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(line, ": tail") {
+			break
+		}
+	}
+	if st, body, _ := f.send(t, cl, "POST", "api/signout", "", f.srv.URL, csrf); st != 200 {
+		t.Fatalf("sign-out: %d %s", st, body)
+	}
+	_, _ = f.ring.Write([]byte(`{"level":"info","message":"written after sign-out"}` + "\n"))
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return // the stream ended
+		}
+		if strings.Contains(line, "written after sign-out") {
+			t.Fatalf("a tail whose session ended still receives log lines: %q", line)
+		}
 	}
 }

@@ -62,9 +62,10 @@ func (f logFilter) match(line []byte) bool {
 
 // tailLogs streams the log lines that pass the request's filter as
 // server-sent events: the latest backlogLines first, then each new one,
-// until the client leaves or the server stops. Each event's data is the
+// until the client leaves, the server stops or the session s ends (it is
+// checked before each new batch and at each heartbeat). Each event's data is the
 // JSON log line, and its id the line's sequence number.
-func (c *Console) tailLogs(w http.ResponseWriter, r *http.Request, _ *login) error {
+func (c *Console) tailLogs(w http.ResponseWriter, r *http.Request, s *login) error {
 	ring := c.cfg.Logs
 	if ring == nil {
 		return apiErr(http.StatusNotFound, "the log tail is off", nil)
@@ -102,8 +103,14 @@ func (c *Console) tailLogs(w http.ResponseWriter, r *http.Request, _ *login) err
 		case <-c.cfg.Done:
 			return nil
 		case <-tick.C:
+			if !c.sessions.live(s) {
+				return nil
+			}
 			_, _ = w.Write([]byte(": ping\n\n"))
 		case <-notify:
+			if !c.sessions.live(s) {
+				return nil
+			}
 			var fresh [][]byte
 			fresh, next = ring.since(next)
 			first := next - uint64(len(fresh))
