@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/warden-rpc/warden/abi"
 )
@@ -106,7 +107,9 @@ const (
 
 // check validates c in Nakama's order and returns it normalized: the email
 // address lowercased and, for a new account without a username, a
-// generated one.
+// generated one. IDs, email addresses and usernames must be UTF-8: other
+// bytes would be stored as given and shown as U+FFFD, so that two
+// accounts could show one name.
 //
 // # Errors
 //
@@ -132,7 +135,7 @@ func (c Credentials) check() (Credentials, error) {
 		return c, invalid(msgUsernameRequired)
 	case c.Username == "":
 		c.Username = randomUsername()
-	case invalidUsernameRegex.MatchString(c.Username):
+	case !utf8.ValidString(c.Username) || invalidUsernameRegex.MatchString(c.Username):
 		return c, invalid(msgUsernameChars)
 	case len(c.Username) > maxUsernameBytes:
 		return c, invalid(msgUsernameLength)
@@ -145,7 +148,7 @@ func checkID(id string, minBytes int, required, chars, length string) error {
 	switch {
 	case id == "":
 		return invalid(required)
-	case invalidCharsRegex.MatchString(id):
+	case !utf8.ValidString(id) || invalidCharsRegex.MatchString(id):
 		return invalid(chars)
 	case len(id) < minBytes || len(id) > maxIDBytes:
 		return invalid(length)
@@ -160,7 +163,7 @@ func checkEmail(c Credentials) error {
 	case c.NoAccount:
 		return invalid(msgEmailRequired)
 	case c.Email == "":
-	case invalidCharsRegex.MatchString(c.Email):
+	case !utf8.ValidString(c.Email) || invalidCharsRegex.MatchString(c.Email):
 		return invalid(msgEmailChars)
 	case !emailRegex.MatchString(c.Email):
 		return invalid(msgEmailFormat)

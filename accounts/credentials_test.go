@@ -42,6 +42,13 @@ func TestCredentials_check(t *testing.T) {
 		{"UsernameBrackets", Credentials{Kind: KindCustom, ID: "abcdef", Username: "a[]b"}, msgUsernameChars},
 		{"UsernameSpaceAllowed", Credentials{Kind: KindCustom, ID: "abcdef", Username: "al ice"}, ""},
 		{"UsernameLong", Credentials{Kind: KindCustom, ID: "abcdef", Username: long}, msgUsernameLength},
+		// Bytes that are not UTF-8 would be stored as given but shown as
+		// U+FFFD, so that two accounts could show one name.
+		{"UsernameNotUTF8", Credentials{Kind: KindCustom, ID: "abcdef", Username: "bob\xff"}, msgUsernameChars},
+		{"CustomNotUTF8", Credentials{Kind: KindCustom, ID: "abcdef\xfe"}, msgCustomIDChars},
+		{"DeviceNotUTF8", Credentials{Kind: KindDevice, ID: "0123456789\xc3"}, msgDeviceIDChars},
+		{"EmailNotUTF8", Credentials{Kind: KindEmail, Email: "a\xff@example.com", Password: "password"}, msgEmailChars},
+		{"UsernameUTF8OK", Credentials{Kind: KindCustom, ID: "abcdef", Username: "bjørn"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
