@@ -3,6 +3,8 @@ package console
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -503,5 +505,30 @@ func TestConsole_logTailEndsWithItsSession(t *testing.T) {
 		if strings.Contains(line, "written after sign-out") {
 			t.Fatalf("a tail whose session ended still receives log lines: %q", line)
 		}
+	}
+}
+
+// TestConsole_explorerAuditNamesThePayload checks that an explorer call's
+// audit row says what was sent, as an upload's says what was deployed:
+// the payload's size and the start of its SHA-256, and whether it was
+// unwrapped, besides the RPC and the caller. "rpc.call delete_account"
+// alone would not say whose account.
+func TestConsole_explorerAuditNamesThePayload(t *testing.T) {
+	f := newFixture(t, false)
+	cl := f.client(t)
+	csrf := f.signIn(t, cl)
+	const payload = `{"user_id":"victim-0001"}`
+	body, _ := json.Marshal(map[string]any{"rpc": "delete_account", "payload": payload, "unwrap": true})
+	if st, b, _ := f.send(t, cl, "POST", "api/call", string(body), f.srv.URL, csrf); st != 200 {
+		t.Fatalf("call: %d %s", st, b)
+	}
+	var detail string
+	if err := f.db.Reader().QueryRow("SELECT detail FROM warden_console_audit WHERE action = 'rpc.call'").Scan(&detail); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(payload))
+	want := fmt.Sprintf("as the server (HTTP key); payload %d bytes, sha256 %s, unwrapped", len(payload), hex.EncodeToString(sum[:])[:12])
+	if detail != want {
+		t.Fatalf("audit detail %q, want %q", detail, want)
 	}
 }

@@ -50,7 +50,10 @@ type callAnswer struct {
 // body decoding, the server-only guard, the host call, the answer's
 // encoding and the access log), as the server with the HTTP key or as a
 // user with a session token signed for the call, and answers the status,
-// body, duration and the plugin version that served it.
+// body, duration and the plugin version that served it. The audit row
+// names the caller and the payload's size and SHA-256 (its first 12 hex
+// digits, as a plugin's version): enough to tell which payload was sent,
+// without keeping what it held.
 func (c *Console) call(w http.ResponseWriter, r *http.Request, s *login) error {
 	var in callRequest
 	if err := readJSON(w, r, maxCallBytes, &in); err != nil {
@@ -63,7 +66,11 @@ func (c *Console) call(w http.ResponseWriter, r *http.Request, s *login) error {
 	if err != nil {
 		return err
 	}
-	return c.audited(r, s, "rpc.call", in.RPC, who, func() (string, error) {
+	detail := fmt.Sprintf("%s; payload %d bytes, sha256 %s", who, len(in.Payload), pluginHash([]byte(in.Payload)))
+	if in.Unwrap {
+		detail += ", unwrapped"
+	}
+	return c.audited(r, s, "rpc.call", in.RPC, detail, func() (string, error) {
 		target, body, err := rpcRequest(in)
 		if err != nil {
 			return "", err

@@ -122,7 +122,7 @@ func (c *Console) adminChange(w http.ResponseWriter, r *http.Request, s *login, 
 }
 
 // pluginHash is the version the host will give wasm: 12 hex digits of its
-// SHA-256.
+// SHA-256. The explorer's audit rows name payloads the same way.
 func pluginHash(wasm []byte) string {
 	sum := sha256.Sum256(wasm)
 	return hex.EncodeToString(sum[:])[:12]
