@@ -42,10 +42,11 @@ const (
 // cluster node not hearing its Feed asks the database). The others are the causes of a refusal
 // by the password hashing pool.
 var (
-	ErrRevoked       = errors.New("accounts: session revoked")
-	ErrUnavailable   = errors.New("accounts: database unavailable")
-	errHashQueueFull = errors.New("accounts: password hashing queue full")
-	errHashWait      = errors.New("accounts: waited too long for password hashing")
+	ErrRevoked        = errors.New("accounts: session revoked")
+	ErrUnavailable    = errors.New("accounts: database unavailable")
+	errHashQueueFull  = errors.New("accounts: password hashing queue full")
+	errHashWait       = errors.New("accounts: waited too long for password hashing")
+	errHashClientBusy = errors.New("accounts: the client has its share of password hashing in use")
 )
 
 // Config configures New. DB, EncryptionKey and RefreshKey are required.
@@ -84,6 +85,9 @@ type Config struct {
 	// HashWait bounds the time a request waits for a hash worker;
 	// DefaultHashWait when zero.
 	HashWait time.Duration
+	// HashPerClient bounds the requests of one client (Credentials.Client)
+	// in the pool, running or waiting; DefaultHashPerClient when zero.
+	HashPerClient int
 	// Logger receives the service's logs.
 	Logger zerolog.Logger
 }
@@ -181,6 +185,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HashWait == 0 {
 		c.HashWait = DefaultHashWait
+	}
+	if c.HashPerClient == 0 {
+		c.HashPerClient = DefaultHashPerClient
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval

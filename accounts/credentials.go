@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -47,6 +48,9 @@ type Credentials struct {
 	// NoAccount reports a request without any account body, which Nakama
 	// tells apart from an empty one for email.
 	NoAccount bool
+	// Client is the client's address, for its share of the password
+	// hashing pool (Config.HashPerClient); the zero Addr takes no share.
+	Client netip.Addr
 }
 
 // MayCreate reports whether authenticating c may create an account: Create

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,6 +25,10 @@ const (
 	DefaultHashQueuePerWorker = 8
 	// DefaultHashWait is how long a request may wait for a worker.
 	DefaultHashWait = 2 * time.Second
+	// DefaultHashPerClient is how many requests of one client (an
+	// address, an IPv6 /64) may be in the pool at once, running or
+	// waiting.
+	DefaultHashPerClient = 2
 )
 
 // msgServerBusy is Warden's message for a request refused because password
@@ -49,13 +55,21 @@ type HashStats struct {
 }
 
 // hasher runs bcrypt on at most workers goroutines at once; up to queue
-// more requests wait, each for at most wait.
+// more requests wait, each for at most wait. One client may have at most
+// perClient requests in it, running or waiting: a client that logs in to
+// its own account with the right password spends no failure, and could
+// otherwise keep the whole pool busy, so that every other client's login
+// and sign-up was refused.
 type hasher struct {
-	cost    int
-	workers int
-	wait    time.Duration
-	admit   chan struct{} // one per request running or waiting
-	slots   chan struct{} // one per request running
+	cost      int
+	workers   int
+	wait      time.Duration
+	perClient int
+	admit     chan struct{} // one per request running or waiting
+	slots     chan struct{} // one per request running
+
+	mu      sync.Mutex
+	clients map[netip.Addr]int // requests in the pool, by clientKey
 
 	busy, peak atomic.Int64
 	refused    atomic.Uint64
@@ -64,40 +78,55 @@ type hasher struct {
 // newHasher returns a hasher for cfg, whose fields are set.
 func newHasher(cfg Config) *hasher {
 	return &hasher{
-		cost: cfg.BcryptCost, workers: cfg.HashWorkers, wait: cfg.HashWait,
-		admit: make(chan struct{}, cfg.HashWorkers+cfg.HashQueue),
-		slots: make(chan struct{}, cfg.HashWorkers),
+		cost: cfg.BcryptCost, workers: cfg.HashWorkers, wait: cfg.HashWait, perClient: cfg.HashPerClient,
+		admit:   make(chan struct{}, cfg.HashWorkers+cfg.HashQueue),
+		slots:   make(chan struct{}, cfg.HashWorkers),
+		clients: map[netip.Addr]int{},
 	}
 }
 
-// hash returns the bcrypt hash of password.
+// hash returns the bcrypt hash of password, for client (see run).
 //
 // # Errors
 //
 // An *Error with code 14 (Unavailable) when the pool refuses, and
 // bcrypt's error.
-func (h *hasher) hash(ctx context.Context, password string) ([]byte, error) {
+func (h *hasher) hash(ctx context.Context, client netip.Addr, password string) ([]byte, error) {
 	var hash []byte
-	err := h.run(ctx, func() (err error) {
+	err := h.run(ctx, client, func() (err error) {
 		hash, err = bcrypt.GenerateFromPassword([]byte(password), h.cost)
 		return err
 	})
 	return hash, err
 }
 
-// compare returns nil when hash is password's bcrypt hash.
+// compare returns nil when hash is password's bcrypt hash, for client
+// (see run).
 //
 // # Errors
 //
 // An *Error with code 14 (Unavailable) when the pool refuses, and
 // bcrypt's error for a mismatch.
-func (h *hasher) compare(ctx context.Context, hash []byte, password string) error {
-	return h.run(ctx, func() error { return bcrypt.CompareHashAndPassword(hash, []byte(password)) })
+func (h *hasher) compare(ctx context.Context, client netip.Addr, hash []byte, password string) error {
+	return h.run(ctx, client, func() error { return bcrypt.CompareHashAndPassword(hash, []byte(password)) })
 }
 
 // run runs fn on a worker: at once if one is free, else after waiting in
-// the queue; a full queue refuses at once.
-func (h *hasher) run(ctx context.Context, fn func() error) error {
+// the queue; a full queue, or a client (a valid address) with perClient
+// requests in the pool already, is refused at once.
+func (h *hasher) run(ctx context.Context, client netip.Addr, fn func() error) error {
+	if client.IsValid() {
+		key := clientKey(client)
+		h.mu.Lock()
+		if h.clients[key] >= h.perClient {
+			h.mu.Unlock()
+			h.refused.Add(1)
+			return refuse(abi.CodeUnavailable, msgServerBusy, errHashClientBusy)
+		}
+		h.clients[key]++
+		h.mu.Unlock()
+		defer h.leave(key)
+	}
 	select {
 	case h.admit <- struct{}{}:
 	default:
@@ -115,6 +144,15 @@ func (h *hasher) run(ctx context.Context, fn func() error) error {
 	for p := h.peak.Load(); n > p && !h.peak.CompareAndSwap(p, n); p = h.peak.Load() {
 	}
 	return fn()
+}
+
+// leave counts one request of the client key out of the pool.
+func (h *hasher) leave(key netip.Addr) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.clients[key]--; h.clients[key] <= 0 {
+		delete(h.clients, key)
+	}
 }
 
 // acquire takes a worker, waiting at most h.wait and while ctx lasts.

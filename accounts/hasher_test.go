@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func hold(t *testing.T, h *hasher, n int) (release func()) {
 	started, stop, done := make(chan struct{}), make(chan struct{}), make(chan error, n)
 	for range n {
 		go func() {
-			done <- h.run(context.Background(), func() error { started <- struct{}{}; <-stop; return nil })
+			done <- h.run(context.Background(), netip.Addr{}, func() error { started <- struct{}{}; <-stop; return nil })
 		}()
 		<-started
 	}
@@ -60,10 +61,10 @@ func TestHasher(t *testing.T) {
 		release := hold(t, h, 2)
 		waiting := make(chan error, 3)
 		for range 3 {
-			go func() { _, err := h.hash(context.Background(), "password"); waiting <- err }()
+			go func() { _, err := h.hash(context.Background(), netip.Addr{}, "password"); waiting <- err }()
 		}
 		waitQueued(h, 5)
-		_, err := h.hash(context.Background(), "password")
+		_, err := h.hash(context.Background(), netip.Addr{}, "password")
 		wantBusy(t, err, errHashQueueFull)
 		release()
 		for range 3 {
@@ -78,14 +79,14 @@ func TestHasher(t *testing.T) {
 	t.Run("WaitBounded", func(t *testing.T) {
 		h := newTestHasher(1, 1, time.Millisecond)
 		defer hold(t, h, 1)()
-		wantBusy(t, h.compare(context.Background(), nil, "password"), errHashWait)
+		wantBusy(t, h.compare(context.Background(), netip.Addr{}, nil, "password"), errHashWait)
 	})
 	t.Run("ContextWhileWaiting", func(t *testing.T) {
 		h := newTestHasher(1, 1, time.Hour)
 		defer hold(t, h, 1)()
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { _, err := h.hash(ctx, "password"); errc <- err }()
+		go func() { _, err := h.hash(ctx, netip.Addr{}, "password"); errc <- err }()
 		waitQueued(h, 2)
 		cancel()
 		wantBusy(t, <-errc, context.Canceled)
@@ -95,14 +96,14 @@ func TestHasher(t *testing.T) {
 	})
 	t.Run("HashThenCompare", func(t *testing.T) {
 		h := newTestHasher(1, 0, time.Hour)
-		hash, err := h.hash(context.Background(), "password")
+		hash, err := h.hash(context.Background(), netip.Addr{}, "password")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := h.compare(context.Background(), hash, "password"); err != nil {
+		if err := h.compare(context.Background(), netip.Addr{}, hash, "password"); err != nil {
 			t.Fatalf("right password: %v", err)
 		}
-		if err := h.compare(context.Background(), hash, "wrong-password"); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		if err := h.compare(context.Background(), netip.Addr{}, hash, "wrong-password"); !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 			t.Fatalf("wrong password: %v", err)
 		}
 	})
@@ -138,5 +139,49 @@ func TestService_ConflictCostsNoHash(t *testing.T) {
 	wantError(t, err, abi.CodeAlreadyExists, msgUsernameInUse)
 	if st := s.HashStats(); st.Peak != 0 {
 		t.Fatalf("a hash ran for a taken username: %+v", st)
+	}
+}
+
+// TestHasher_shareOfAClient checks that one client cannot fill the pool:
+// it may have HashPerClient requests in it, running or waiting, and its
+// others are refused at once, so another client's request still gets in
+// and runs. A client with its own account could otherwise keep every
+// worker and the whole queue busy with right passwords, which cost no
+// failure, and every other login and sign-up would be refused.
+func TestHasher_shareOfAClient(t *testing.T) {
+	h := newHasher(Config{BcryptCost: bcrypt.MinCost, HashWorkers: 1, HashQueue: 8, HashWait: time.Hour, HashPerClient: 2})
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	stop := make(chan struct{})
+	results := make(chan error, 20)
+	for range 20 {
+		go func() { results <- h.run(context.Background(), a, func() error { <-stop; return nil }) }()
+	}
+	refused := 0
+	for refused+len(h.admit) < 20 { // every request of a admitted or refused
+		select {
+		case err := <-results:
+			wantBusy(t, err, errHashClientBusy)
+			refused++
+		default:
+			runtime.Gosched()
+		}
+	}
+	if refused != 18 {
+		t.Fatalf("%d of a's 20 requests refused, want 18 (2 in the pool)", refused)
+	}
+	other := make(chan error, 1)
+	go func() { other <- h.run(context.Background(), b, func() error { return nil }) }()
+	waitQueued(h, 3)
+	close(stop)
+	if err := <-other; err != nil {
+		t.Fatalf("another client's request, with a's two in the pool: %v", err)
+	}
+	for range 2 {
+		if err := <-results; err != nil {
+			t.Fatalf("a's admitted request: %v", err)
+		}
+	}
+	if len(h.clients) != 0 {
+		t.Fatalf("%d clients still counted after their requests", len(h.clients))
 	}
 }

@@ -121,7 +121,7 @@ func (s *Service) checkFound(ctx context.Context, u user, found bool, err error,
 		// tell this apart from a wrong password.
 		return refuse(abi.CodeUnauthenticated, msgInvalidCredentials, nil)
 	}
-	err = s.hasher.compare(ctx, u.password, c.Password)
+	err = s.hasher.compare(ctx, c.Client, u.password, c.Password)
 	if e, ok := asRefusal(err); ok {
 		return e
 	}
@@ -144,7 +144,7 @@ func (s *Service) create(ctx context.Context, c Credentials) (user, bool, error)
 			return user{}, false, err
 		}
 		var err error
-		if hash, err = s.hasher.hash(ctx, c.Password); err != nil {
+		if hash, err = s.hasher.hash(ctx, c.Client, c.Password); err != nil {
 			if e, ok := asRefusal(err); ok {
 				return user{}, false, e
 			}

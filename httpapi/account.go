@@ -125,6 +125,7 @@ func (s *Server) authenticateAccount(kind accounts.Kind) handlerFunc {
 // email addresses (429) from known ones (401) for free.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c accounts.Credentials) (accounts.Session, error) {
 	addr := peerOf(r).addr
+	c.Client = addr // its share of password hashing
 	if s.cfg.Limiter == nil || !addr.IsValid() || !c.MayCreate() {
 		return s.cfg.Accounts.Authenticate(r.Context(), c)
 	}
