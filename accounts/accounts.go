@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		now:    time.Now,
 		hasher: newHasher(cfg),
 	}
-	s.revoked = revocations{tokens: map[string]int64{}, users: map[string]userRevocation{}}
+	s.revoked = revocations{tokens: map[string]tokenRevocation{}, perUser: map[string]int{}, users: map[string]userRevocation{}}
 	s.hearing.Store(cfg.Feed == nil)
 	if err := cfg.DB.Migrate(ctx, slices.Concat(migrations, sessionMigrations)); err != nil {
 		return nil, fmt.Errorf("accounts: %w", err)

@@ -18,15 +18,30 @@ const allTokens = ""
 // revocations.
 const pruneEvery = 60
 
+// maxRevokedTokensPerUser bounds the single tokens of one user that are
+// revoked at once: a logout past it revokes every token of the user
+// instead, which replaces them. A client with an account could otherwise
+// log in and out a thousand times a second, each logout a row kept for
+// the refresh tokens' lifetime and an entry in every node's memory.
+const maxRevokedTokensPerUser = 100
+
 // revocations is the in-memory copy of warden_session_revocations, guarded
 // by Service.mu.
 type revocations struct {
-	// tokens maps a revoked token ID to when its row expires.
-	tokens map[string]int64
+	// tokens maps a revoked token ID to its user and when its row expires.
+	tokens map[string]tokenRevocation
+	// perUser counts the entries of tokens by user ID.
+	perUser map[string]int
 	// users maps a user ID to its latest revocation of all tokens.
 	users map[string]userRevocation
 	// pruned is when expired rows were last deleted, in Unix seconds.
 	pruned int64
+}
+
+// tokenRevocation is the revocation of one token.
+type tokenRevocation struct {
+	userID    string
+	expiresAt int64
 }
 
 // userRevocation revokes every token of a user issued at or before
@@ -91,14 +106,38 @@ type revocationRow struct {
 	userRevocation
 }
 
-// add records one revocation.
+// add records one revocation. A revocation of all of a user's tokens
+// forgets the user's single ones it covers: those revoked no later than
+// itself, whose tokens were issued before it. Every revocation is kept for
+// the same time, so those are the ones that expire no later. (A cluster
+// node may hear of a later single one first.)
 func (r *revocations) add(userID, tokenID string, u userRevocation) {
 	if tokenID != allTokens {
-		r.tokens[tokenID] = u.expiresAt
+		if old, ok := r.tokens[tokenID]; ok {
+			r.perUser[old.userID]--
+		}
+		r.tokens[tokenID] = tokenRevocation{userID: userID, expiresAt: u.expiresAt}
+		r.perUser[userID]++
 		return
 	}
 	if old, ok := r.users[userID]; !ok || u.revokedAt >= old.revokedAt {
 		r.users[userID] = u
+	}
+	if r.perUser[userID] > 0 {
+		for id, t := range r.tokens {
+			if t.userID == userID && t.expiresAt <= u.expiresAt {
+				r.forget(id)
+			}
+		}
+	}
+}
+
+// forget forgets the revocation of tokenID.
+func (r *revocations) forget(tokenID string) {
+	t := r.tokens[tokenID]
+	delete(r.tokens, tokenID)
+	if r.perUser[t.userID]--; r.perUser[t.userID] <= 0 {
+		delete(r.perUser, t.userID)
 	}
 }
 
@@ -108,6 +147,11 @@ func (r *revocations) add(userID, tokenID string, u userRevocation) {
 func (s *Service) revoke(ctx context.Context, userID string, tokenIDs []string) error {
 	now := s.now().Unix()
 	u := userRevocation{revokedAt: now}
+	s.mu.RLock()
+	if s.revoked.perUser[userID]+len(tokenIDs) > maxRevokedTokensPerUser {
+		tokenIDs = []string{allTokens} // replaces the user's single ones
+	}
+	s.mu.RUnlock()
 	if slices.Contains(tokenIDs, allTokens) {
 		// Tokens issued by issueTime may be ahead of the clock.
 		s.mu.RLock()
@@ -134,6 +178,14 @@ ON CONFLICT (user_id, token_id) DO UPDATE SET revoked_at = excluded.revoked_at, 
 			if err := s.cfg.Feed.Notify(ctx, tx, revocationChannel, userID+payloadSep+id); err != nil {
 				return fmt.Errorf("revoke: %w", err)
 			}
+		}
+	}
+	if slices.Contains(tokenIDs, allTokens) {
+		// The user's single revocations are covered now: every token they
+		// name was issued before this one.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM warden_session_revocations WHERE user_id = $1 AND token_id <> $2 AND expires_at <= $3",
+			userID, allTokens, u.expiresAt); err != nil {
+			return fmt.Errorf("revoke: %w", err)
 		}
 	}
 	prune := false
@@ -164,9 +216,9 @@ ON CONFLICT (user_id, token_id) DO UPDATE SET revoked_at = excluded.revoked_at, 
 
 // prune forgets the revocations that expired by now.
 func (r *revocations) prune(now int64) {
-	for id, exp := range r.tokens {
-		if exp <= now {
-			delete(r.tokens, id)
+	for id, t := range r.tokens {
+		if t.expiresAt <= now {
+			r.forget(id)
 		}
 	}
 	for id, u := range r.users {

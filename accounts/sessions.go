@@ -67,6 +67,12 @@ const (
 	maxPendingSessions = 10000
 	// sessionWriteTimeout bounds one batch of writes.
 	sessionWriteTimeout = 30 * time.Second
+	// maxSessionRowsPerUser bounds the records kept of one user's
+	// sessions: the newest are kept. A record is for the console, and
+	// dropping it revokes nothing; without the bound, a client with an
+	// account could add a row a login, each kept for the refresh tokens'
+	// lifetime.
+	maxSessionRowsPerUser = 100
 )
 
 // sessionLog queues session records for a goroutine that writes them in
@@ -137,8 +143,9 @@ func (s *Service) writeSessions() {
 	}
 }
 
-// writeSessionBatch upserts rows in one transaction, and deletes the
-// expired ones when prune is set.
+// writeSessionBatch upserts rows in one transaction, keeps the newest
+// maxSessionRowsPerUser of each of their users, and deletes the expired
+// ones when prune is set.
 func (s *Service) writeSessionBatch(rows []sessionRow, prune bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sessionWriteTimeout)
 	defer cancel()
@@ -154,6 +161,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (token_id) DO UPDATE SET expires_at = excluded.expires_at,
 refresh_expires_at = excluded.refresh_expires_at, refreshed_at = excluded.refreshed_at,
 client_addr = excluded.client_addr`, r.tokenID, r.userID, r.issued, r.expires, r.refreshExp, r.updated, r.addr)
+		if err != nil {
+			return err
+		}
+	}
+	trimmed := map[string]bool{}
+	for _, r := range rows {
+		if trimmed[r.userID] {
+			continue
+		}
+		trimmed[r.userID] = true
+		_, err := tx.ExecContext(ctx, `DELETE FROM warden_user_sessions WHERE user_id = $1 AND token_id NOT IN
+(SELECT token_id FROM warden_user_sessions WHERE user_id = $1 ORDER BY issued_at DESC, token_id LIMIT $2)`, r.userID, maxSessionRowsPerUser)
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/warden-rpc/warden/session"
 )
 
 // waitSessions polls userID's session records until ok accepts them: they
@@ -114,4 +116,27 @@ func TestService_sessions(t *testing.T) {
 			t.Fatalf("records after every refresh token expired: %+v, %v", recs, err)
 		}
 	})
+}
+
+// TestService_sessionRowsPerUserBounded checks that one user's logins
+// cannot grow the session records without bound: only the newest
+// maxSessionRowsPerUser are kept (a record is for the console; dropping
+// it revokes nothing).
+func TestService_sessionRowsPerUserBounded(t *testing.T) {
+	c := newClock()
+	db := openDB(t)
+	s := newService(t, db, c)
+	var last session.Claims
+	for i := range maxSessionRowsPerUser + 30 {
+		if i%10 == 0 {
+			c.advance(time.Second)
+		}
+		authenticate(t, s, Credentials{Kind: KindCustom, ID: "custom-logins", Create: true})
+	}
+	c.advance(time.Second) // the last login alone in its second: it is listed first
+	last = claims(t, s, testEncKey, authenticate(t, s, Credentials{Kind: KindCustom, ID: "custom-logins"}).Token)
+	recs := waitSessions(t, s, last.UserID, func(r []SessionRecord) bool { return len(r) > 0 && r[0].TokenID == last.TokenID })
+	if len(recs) > maxSessionRowsPerUser {
+		t.Fatalf("%d session records kept for one user, want at most %d", len(recs), maxSessionRowsPerUser)
+	}
 }

@@ -222,8 +222,8 @@ func TestService_LogoutSurvivesRestart(t *testing.T) {
 		}
 		return n
 	}
-	if n := count(); n != 2 {
-		t.Fatalf("%d revocations stored, want 2", n)
+	if n := count(); n != 1 {
+		t.Fatalf("%d revocations stored, want 1 (the revocation of all tokens replaces the single one it covers)", n)
 	}
 
 	c.advance(7*24*time.Hour + time.Second) // every covered token has expired
@@ -246,4 +246,63 @@ func TestService_issueErrVarsTooLarge(t *testing.T) {
 	big := map[string]string{"v": strings.Repeat("x", session.MaxTokenBytes)}
 	_, err := s.Authenticate(context.Background(), Credentials{Kind: KindCustom, ID: "custom-bigvars", Create: true, Vars: big})
 	wantError(t, err, abi.CodeInvalidArgument, msgVarsTooLarge)
+}
+
+// TestService_logoutsPerUserBounded checks that one user's logouts cannot
+// grow the revocations without bound: a client with an account could log
+// in and out a thousand times a second, each logout a row kept for the
+// refresh tokens' lifetime and an entry in every node's memory. Past
+// maxRevokedTokensPerUser revoked tokens, a logout revokes every token of
+// the user instead, which replaces the single ones; every session logged
+// out stays refused, and the user can still log in.
+func TestService_logoutsPerUserBounded(t *testing.T) {
+	c := newClock()
+	db := openDB(t)
+	s := newService(t, db, c)
+	ctx := context.Background()
+	other := authenticate(t, s, Credentials{Kind: KindCustom, ID: "custom-bystander", Create: true})
+	otherClaims := claims(t, s, testEncKey, other.Token)
+	type loggedOut struct {
+		c       session.Claims
+		refresh string
+	}
+	var out []loggedOut
+	var userID string
+	for i := range maxRevokedTokensPerUser + 20 {
+		if i%10 == 0 {
+			c.advance(time.Second)
+		}
+		sess := authenticate(t, s, Credentials{Kind: KindCustom, ID: "custom-cycler", Create: true})
+		cl := claims(t, s, testEncKey, sess.Token)
+		userID = cl.UserID
+		if err := s.Logout(ctx, cl.UserID, sess.Token, ""); err != nil {
+			t.Fatalf("logout %d: %v", i, err)
+		}
+		out = append(out, loggedOut{cl, sess.RefreshToken})
+	}
+	var rows int
+	if err := db.Reader().QueryRow("SELECT count(*) FROM warden_session_revocations WHERE user_id = $1", userID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows > maxRevokedTokensPerUser+1 {
+		t.Fatalf("%d revocation rows for one user after %d logouts, want at most %d", rows, len(out), maxRevokedTokensPerUser+1)
+	}
+	s.mu.RLock()
+	held := len(s.revoked.tokens)
+	s.mu.RUnlock()
+	if held > maxRevokedTokensPerUser {
+		t.Fatalf("%d revoked tokens held in memory, want at most %d", held, maxRevokedTokensPerUser)
+	}
+	for i, o := range out {
+		if err := s.SessionValid(ctx, o.c); !errors.Is(err, ErrRevoked) {
+			t.Fatalf("logged-out session %d: SessionValid = %v, want ErrRevoked", i, err)
+		}
+	}
+	if err := s.SessionValid(ctx, otherClaims); err != nil {
+		t.Fatalf("another user's session was revoked: %v", err)
+	}
+	fresh := authenticate(t, s, Credentials{Kind: KindCustom, ID: "custom-cycler"})
+	if err := s.SessionValid(ctx, claims(t, s, testEncKey, fresh.Token)); err != nil {
+		t.Fatalf("a login after the logouts is refused: %v", err)
+	}
 }
