@@ -126,6 +126,27 @@ func TestSession_Attacks(t *testing.T) {
 		"SELECT 1 AS id INTO TEMP tmp",
 		"CREATE TABLE pg_temp.tmp (id BIGINT)",
 		"DISCARD ALL",
+		// random()'s seed lives as long as the pooled connection: the next
+		// plugin on it would draw values the attacker can compute.
+		"SELECT setseed(0.25)",
+		// Locks on another plugin's partitions, taken by OID without a
+		// privilege check, held to the end of the attacker's transaction.
+		"SELECT * FROM pg_partition_tree(16384)",
+		"SELECT * FROM pg_partition_ancestors(16384)",
+		"SELECT pg_partition_root(16384)",
+		// Another plugin's sizes and row counts, and the server's address.
+		"SELECT pg_relation_size(16384)",
+		"SELECT pg_total_relation_size(16384)",
+		"SELECT pg_table_size(16384)",
+		"SELECT pg_indexes_size(16384)",
+		"SELECT pg_relation_filepath(16384)",
+		"SELECT pg_stat_get_live_tuples(16384)",
+		"SELECT n_tup_ins FROM pg_stat_user_tables",
+		"SELECT * FROM pg_catalog.pg_statio_user_tables",
+		`SELECT * FROM "pg_stat_all_tables"`,
+		"SELECT inet_server_addr(), inet_server_port()",
+		"SELECT inet_client_addr()",
+		"SELECT inet_client_port()",
 		// Transaction control belongs to Begin, Commit and Rollback.
 		"BEGIN",
 		"START TRANSACTION",

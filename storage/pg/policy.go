@@ -10,7 +10,7 @@ import (
 // The statement policy: checked on the statement's tokens before it is
 // sent, it admits only the statement kinds below and refuses, anywhere in
 // the statement, calls of the functions in deniedFuncs, the views in
-// deniedNames, the pg_temp schema,
+// deniedNames and deniedNamePrefixes, the pg_temp schema,
 // temporary tables and Unicode-escaped names (U&"...") that could spell a
 // refused name. What it misses, the plugin role's privileges stop (see
 // RATIONALE.md): the policy is the first line, with clear errors.
@@ -38,20 +38,36 @@ var (
 		"pg_stat_file": true, "pg_current_logfile": true,
 		"current_setting": true, "pg_show_all_settings": true, "pg_settings_get_flags": true,
 		"pg_cancel_backend": true, "pg_terminate_backend": true, "pg_reload_conf": true,
+		// random()'s seed lasts as long as the pooled connection, so the
+		// next plugin on it would draw values its caller could compute.
+		"setseed": true,
+		// Sizes, files and row counts of any relation by OID, another
+		// plugin's included, and the server's and the node's addresses.
+		"pg_relation_size": true, "pg_total_relation_size": true, "pg_table_size": true,
+		"pg_indexes_size": true, "pg_relation_filenode": true, "pg_relation_filepath": true,
+		"pg_database_size": true, "pg_tablespace_size": true,
+		"inet_server_addr": true, "inet_server_port": true, "inet_client_addr": true, "inet_client_port": true,
 	}
 	// deniedFuncPrefixes extend deniedFuncs to families of functions.
 	// pg_logical_ covers pg_logical_emit_message, whose non-transactional
 	// form writes WAL that a rollback keeps, and the logical slot functions;
 	// pg_read_, pg_ls_ and pg_file_ read, list or (adminpack) write the
-	// server's files.
+	// server's files; pg_partition_ take locks on any partitioned table by
+	// OID, another plugin's included, held to the end of the transaction;
+	// pg_stat_ and pg_statio_ read any relation's counters.
 	deniedFuncPrefixes = []string{"pg_advisory", "pg_try_advisory", "lo_", "dblink", "pg_logical_",
-		"pg_read_", "pg_ls_", "pg_file_"}
+		"pg_read_", "pg_ls_", "pg_file_", "pg_partition_", "pg_stat_", "pg_statio_"}
 	// deniedNames are views a plugin may not name anywhere: they show the
 	// server's settings and configuration files.
 	deniedNames = map[string]bool{
 		"pg_settings": true, "pg_file_settings": true, "pg_hba_file_rules": true,
 		"pg_ident_file_mappings": true, "pg_config": true,
 	}
+	// deniedNamePrefixes extend deniedNames to families of views: the
+	// statistics views show every relation's row counts and activity,
+	// another plugin's and Warden's own included (pg_stats, which filters
+	// by privilege, is not among them).
+	deniedNamePrefixes = []string{"pg_stat_", "pg_statio_"}
 )
 
 // token is one lexical token of a statement.
@@ -150,7 +166,7 @@ func checkToken(toks []token, i int, t token) error {
 	if name == "pg_temp" || strings.HasPrefix(name, "pg_temp_") {
 		return notAllowed("the pg_temp schema")
 	}
-	if deniedNames[name] {
+	if deniedNames[name] || hasAnyPrefix(name, deniedNamePrefixes) {
 		return notAllowed("the %s view", name)
 	}
 	if (t.text == "TEMP" || t.text == "TEMPORARY") && t.kind == tkWord && i > 0 && toks[i-1].kind == tkWord {
@@ -167,10 +183,12 @@ func checkToken(toks []token, i int, t token) error {
 
 // deniedFunc reports whether a call of name is refused.
 func deniedFunc(name string) bool {
-	if deniedFuncs[name] {
-		return true
-	}
-	for _, p := range deniedFuncPrefixes {
+	return deniedFuncs[name] || hasAnyPrefix(name, deniedFuncPrefixes)
+}
+
+// hasAnyPrefix reports whether name starts with one of prefixes.
+func hasAnyPrefix(name string, prefixes []string) bool {
+	for _, p := range prefixes {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
