@@ -335,6 +335,11 @@ const (
 	// the database (SQLite's SQLITE_LIMIT_LENGTH): the default output
 	// limit, so that a value a plugin stores can be returned to it.
 	MaxValueBytes = DefaultMaxOutputBytes
+	// MaxDBRelations bounds the relations (tables, indexes, views,
+	// sequences) a plugin's database holds on PostgreSQL: a statement
+	// that opens more locks one per relation, in the lock table that every
+	// session of the PostgreSQL server shares.
+	MaxDBRelations = 256
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
 	// MaxTableElements bounds the tables of a plugin: each table it

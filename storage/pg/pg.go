@@ -29,6 +29,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -74,15 +75,23 @@ type Options struct {
 	// lengths, and at least 8 for every value, NULL included. Default
 	// storage.DefaultMaxResultBytes.
 	MaxResultBytes int
+	// MaxRelations is the most relations (tables, indexes, views,
+	// sequences) one plugin's schema may hold: a statement that changes
+	// the schema past it fails with storage.ErrLimit and leaves nothing.
+	// Default abi.MaxDBRelations.
+	MaxRelations int
 }
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 {
+	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxRelations < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxRelations == 0 {
+		o.MaxRelations = abi.MaxDBRelations
 	}
 	if o.MaxConnsPerPlugin == 0 {
 		o.MaxConnsPerPlugin = max(1, o.MaxConns/2)

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -86,7 +87,7 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 		if ddl {
 			pre = []string{s.n.lockDDL}
 		}
-		n, rows, err := s.send(ctx, s.conn.Conn().PgConn(), pre, query, p, lim, false)
+		n, rows, err := s.send(ctx, s.conn.Conn().PgConn(), pre, query, p, lim, ddl, false)
 		return n, rows, s.fail(classify(ctx, err))
 	}
 	pre := s.n.setupRW
@@ -94,7 +95,7 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 		pre = append(pre[:len(pre):len(pre)], s.n.lockDDL)
 	}
 	for attempt := 1; ; attempt++ {
-		n, rows, err := s.autocommit(ctx, pre, query, p, lim)
+		n, rows, err := s.autocommit(ctx, pre, query, p, lim, ddl)
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return n, rows, classify(ctx, err)
 		}
@@ -105,28 +106,35 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 // trip: Warden's statements pre (BEGIN and the setup), the statement, the
 // role check and COMMIT (see send). If a step fails, PostgreSQL skips the
 // rest up to the pipeline's Sync, and release rolls back.
-func (s *Session) autocommit(ctx context.Context, pre []string, query string, p *params, lim *limits) (int64, *storage.Rows, error) {
+func (s *Session) autocommit(ctx context.Context, pre []string, query string, p *params, lim *limits, ddl bool) (int64, *storage.Rows, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer s.release(c)
-	return s.send(ctx, c.Conn().PgConn(), pre, query, p, lim, true)
+	return s.send(ctx, c.Conn().PgConn(), pre, query, p, lim, ddl, true)
 }
 
 // errRoleChanged is the error of a statement after which the transaction
 // no longer runs as the plugin's role.
 var errRoleChanged = fmt.Errorf("%w: the statement changed the session's role", storage.ErrNotAllowed)
 
+// errTooManyRelations is the error of a statement after which the plugin's
+// schema would hold more relations than Options.MaxRelations.
+var errTooManyRelations = fmt.Errorf("%w: the plugin's database would hold more tables, indexes, views and sequences than the limit (%d by default)", storage.ErrLimit, abi.MaxDBRelations)
+
 // send runs one plugin statement on c in one pipeline, each step with the
 // extended protocol: Warden's statements pre, the statement, the role
-// check, and COMMIT if commit is set. The role check fails, and with it the
-// transaction, unless the statement left the transaction in the plugin's
-// role: a second line behind the policy, which refuses every statement
-// that could change the role (see RATIONALE.md). Since the check fails
-// before COMMIT and before the plugin's next statement, nothing runs or
-// commits in another identity, and the statement's rows are not returned.
-func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, query string, p *params, lim *limits, commit bool) (int64, *storage.Rows, error) {
+// check, the relation check if ddl is set, and COMMIT if commit is set.
+// The role check fails, and with it the transaction, unless the statement
+// left the transaction in the plugin's role: a second line behind the
+// policy, which refuses every statement that could change the role (see
+// RATIONALE.md). Since the check fails before COMMIT and before the
+// plugin's next statement, nothing runs or commits in another identity,
+// and the statement's rows are not returned. The relation check fails the
+// same way when a statement that changes the schema left it with more
+// relations than Options.MaxRelations.
+func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, query string, p *params, lim *limits, ddl, commit bool) (int64, *storage.Rows, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pl := c.StartPipeline(ctx)
@@ -136,6 +144,10 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
 	pl.SendQueryParams(s.n.roleCheck, nil, nil, nil, nil)
 	steps := len(pre) + 2
+	if ddl {
+		pl.SendQueryParams(s.n.relationCheck, nil, nil, nil, nil)
+		steps++
+	}
 	if commit {
 		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
 		steps++
@@ -155,8 +167,14 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 		case i == len(pre):
 			n, rows, err = collect(rr, lim, cancel)
 		default:
-			if _, err = rr.Close(); i == len(pre)+1 && sqlState(err) == stateDivisionByZero {
-				err = errRoleChanged
+			_, err = rr.Close()
+			if sqlState(err) == stateDivisionByZero {
+				switch {
+				case i == len(pre)+1:
+					err = errRoleChanged
+				case ddl && i == len(pre)+2:
+					err = errTooManyRelations
+				}
 			}
 		}
 	}

@@ -47,6 +47,10 @@ type names struct {
 	// qualified with pg_catalog, so that nothing in the plugin's schema can
 	// stand in for them.
 	roleCheck string
+	// relationCheck divides by zero when the plugin's schema holds more
+	// than Options.MaxRelations relations; it follows every statement that
+	// changes the schema (see Session.send), qualified as roleCheck is.
+	relationCheck string
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -88,6 +92,8 @@ func newNames(dbName, plugin string, o Options) *names {
 	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", ddlLockClass, int32(h.Sum32()))
 	n.roleCheck = "SELECT 1 OPERATOR(pg_catalog./) (CURRENT_USER OPERATOR(pg_catalog.=) " +
 		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
+	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
+		literal(quote(n.schema)) + "::pg_catalog.regnamespace) OPERATOR(pg_catalog.<=) " + strconv.Itoa(o.MaxRelations) + ")::pg_catalog.int4"
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
 }
