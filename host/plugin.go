@@ -2,8 +2,6 @@ package host
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -187,11 +185,10 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 // pluginName is a plugin's name: its file name without ".wasm".
 func pluginName(path string) string { return strings.TrimSuffix(filepath.Base(path), ".wasm") }
 
-// version is a plugin version: 12 hex digits of the SHA-256 of its bytes.
-func version(wasm []byte) string {
-	sum := sha256.Sum256(wasm)
-	return hex.EncodeToString(sum[:])[:12]
-}
+// version is a plugin version, as shown: 12 hex digits of the SHA-256 of
+// its bytes. What tells two plugin files apart is the whole hash
+// (snapshotKey).
+func version(wasm []byte) string { return fullHash(wasm)[:12] }
 
 // callAcquired runs call for a call that acquire counted in, and counts it
 // out.

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -34,17 +36,26 @@ type snapshotFile struct {
 // newSnapshotFile returns the snapshot of the plugin at path.
 func newSnapshotFile(path string, wasm, manifest []byte) snapshotFile {
 	f := snapshotFile{path: path, name: pluginName(path), version: version(wasm), wasm: wasm, manifest: manifest}
-	f.key = snapshotKey(f.version, manifest)
+	f.key = snapshotKey(fullHash(wasm), manifest)
 	return f
 }
 
-// snapshotKey is the key of a plugin file of version v with manifest mf
-// (nil: none).
-func snapshotKey(v string, mf []byte) string {
+// snapshotKey is the key of a plugin file whose .wasm has the SHA-256
+// wasmSum (hex), with manifest mf (nil: none). It takes the whole hashes:
+// a version's 12 hex digits (48 bits) are for showing, and a birthday
+// search matches them between two modules in seconds, which would make a
+// node keep serving the first when the second is deployed.
+func snapshotKey(wasmSum string, mf []byte) string {
 	if mf == nil {
-		return v
+		return wasmSum
 	}
-	return v + "+" + version(mf)
+	return wasmSum + "+" + fullHash(mf)
+}
+
+// fullHash is the hex SHA-256 of b.
+func fullHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // manifestPath is where the manifest of the plugin at path lives: beside

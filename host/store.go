@@ -80,7 +80,7 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 	reg := h.reg.Load()
 	for _, sp := range list {
 		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))], manifest: sp.Manifest}
-		f.key = snapshotKey(f.version, f.manifest)
+		f.key = snapshotKey(sp.SHA256, f.manifest)
 		if p := reg.pluginAt(f.path); p == nil || p.key != f.key { // a new .wasm or manifest: load it again
 			wasm, err := h.cfg.Store.Get(ctx, sp.Name)
 			switch {
@@ -94,7 +94,7 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 				continue
 			}
 			f.version, f.wasm = version(wasm), wasm
-			f.key = snapshotKey(f.version, f.manifest)
+			f.key = snapshotKey(fullHash(wasm), f.manifest)
 		}
 		files = append(files, f)
 	}
@@ -239,7 +239,7 @@ func (h *Host) completeStored(ctx context.Context, name string, u Upload, files 
 		}
 	}
 	f := snapshotFile{path: path, name: name, version: version(wasm), wasm: wasm, manifest: mf}
-	f.key = snapshotKey(f.version, mf)
+	f.key = snapshotKey(fullHash(wasm), mf)
 	return f, nil
 }
 
