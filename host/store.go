@@ -37,6 +37,9 @@ type StoredPlugin struct {
 	Name, SHA256 string
 	// Wasm is the plugin's .wasm, when it was read.
 	Wasm []byte
+	// Size is the .wasm's length in bytes, from List; 0 when the store
+	// does not say (the .wasm's length is then checked once it is read).
+	Size int64
 	// Manifest is the operator's manifest (NAME.toml) stored with the
 	// plugin, nil when it has none. List returns it too: it is small, and
 	// a changed manifest alone reloads the plugin.
@@ -82,6 +85,14 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 		f := snapshotFile{path: storePath(sp.Name), name: sp.Name, version: sp.SHA256[:min(12, len(sp.SHA256))], manifest: sp.Manifest}
 		f.key = snapshotKey(sp.SHA256, f.manifest)
 		if p := reg.pluginAt(f.path); p == nil || p.key != f.key { // a new .wasm or manifest: load it again
+			tooLarge := func(size int64) {
+				failed = append(failed, LoadError{Plugin: sp.Name, Path: f.path, Version: f.version, At: time.Now(),
+					Err: fmt.Errorf("is %d bytes, more than the plugin size limit of %d bytes", size, h.cfg.MaxPluginBytes)})
+			}
+			if sp.Size > h.cfg.MaxPluginBytes { // not read: this node's store connections could not take it
+				tooLarge(sp.Size)
+				continue
+			}
 			wasm, err := h.cfg.Store.Get(ctx, sp.Name)
 			switch {
 			case errors.Is(err, ErrNoPlugin):
@@ -89,8 +100,7 @@ func (h *Host) storeFiles(ctx context.Context) (files []snapshotFile, failed []L
 			case err != nil:
 				return nil, nil, 0, fmt.Errorf("read plugin store: %w", err)
 			case int64(len(wasm)) > h.cfg.MaxPluginBytes:
-				failed = append(failed, LoadError{Plugin: sp.Name, Path: f.path, Version: f.version, At: time.Now(),
-					Err: fmt.Errorf("is %d bytes, more than the plugin size limit of %d bytes", len(wasm), h.cfg.MaxPluginBytes)})
+				tooLarge(int64(len(wasm)))
 				continue
 			}
 			f.version, f.wasm = version(wasm), wasm

@@ -70,6 +70,9 @@ type Plugin struct {
 	Name, SHA256 string
 	// Wasm is the plugin's .wasm: set by Get, nil in List.
 	Wasm []byte
+	// Size is the .wasm's length in bytes, set by List too: a node reads
+	// no .wasm larger than its limit (see Config.MaxPluginBytes).
+	Size int64
 	// Manifest is the operator's manifest (NAME.toml) stored with the
 	// plugin, nil when there is none.
 	Manifest *string
@@ -197,7 +200,7 @@ func (s *Store) Generation(ctx context.Context) (int64, error) {
 //
 // The database's.
 func (s *Store) List(ctx context.Context) ([]Plugin, int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT g.generation, p.name, p.sha256, p.manifest, p.generation, p.updated_at
+	rows, err := s.pool.Query(ctx, `SELECT g.generation, p.name, p.sha256, p.manifest, p.generation, p.updated_at, octet_length(p.wasm)
 		FROM `+s.gen+` g LEFT JOIN `+s.plugins+` p ON true ORDER BY p.name`)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list plugins: %w", err)
@@ -208,15 +211,15 @@ func (s *Store) List(ctx context.Context) ([]Plugin, int64, error) {
 	for rows.Next() {
 		var name, sum *string
 		var p Plugin
-		var pgen *int64
+		var pgen, size *int64
 		var at *time.Time
-		if err := rows.Scan(&gen, &name, &sum, &p.Manifest, &pgen, &at); err != nil {
+		if err := rows.Scan(&gen, &name, &sum, &p.Manifest, &pgen, &at, &size); err != nil {
 			return nil, 0, fmt.Errorf("list plugins: %w", err)
 		}
 		if name == nil { // the empty store's one row
 			continue
 		}
-		p.Name, p.SHA256, p.Generation, p.UpdatedAt = *name, *sum, *pgen, *at
+		p.Name, p.SHA256, p.Generation, p.UpdatedAt, p.Size = *name, *sum, *pgen, *at, *size
 		list = append(list, p)
 	}
 	if err := rows.Err(); err != nil {
@@ -240,6 +243,7 @@ func (s *Store) Get(ctx context.Context, name string) (Plugin, error) {
 	if err != nil {
 		return Plugin{}, fmt.Errorf("get plugin %s: %w", name, err)
 	}
+	p.Size = int64(len(p.Wasm))
 	return p, nil
 }
 

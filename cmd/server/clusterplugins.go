@@ -78,7 +78,7 @@ func (a storeAdapter) List(ctx context.Context) ([]host.StoredPlugin, int64, err
 	}
 	out := make([]host.StoredPlugin, len(list))
 	for i, p := range list {
-		out[i] = host.StoredPlugin{Name: p.Name, SHA256: p.SHA256}
+		out[i] = host.StoredPlugin{Name: p.Name, SHA256: p.SHA256, Size: p.Size}
 		if p.Manifest != nil {
 			out[i].Manifest = []byte(*p.Manifest)
 		}
