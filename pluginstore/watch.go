@@ -2,10 +2,16 @@ package pluginstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
+
+// ErrRetryLater, wrapped in the error of Watch's changed, asks for the
+// generation to be tried again at a later notification or poll, without
+// an error logged: the caller has said what failed already.
+var ErrRetryLater = errors.New("plugin store: try the generation again later")
 
 // Watch calls changed with the store's generation whenever it differs from
 // since, the generation the caller last applied, until ctx is done. It
@@ -14,7 +20,7 @@ import (
 // that a missed notification (the listener was reconnecting, or a
 // connection pooler dropped it) costs at most poll. When changed fails,
 // the generation is not counted as applied and the next notification or
-// poll calls it again.
+// poll calls it again; an error that wraps ErrRetryLater is not logged.
 func (s *Store) Watch(ctx context.Context, poll time.Duration, since int64, changed func(gen int64) error) {
 	kick := make(chan struct{}, 1)
 	go s.listen(ctx, poll, kick)
@@ -40,7 +46,7 @@ func (s *Store) Watch(ctx context.Context, poll time.Duration, since int64, chan
 			continue
 		}
 		if err := changed(gen); err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, ErrRetryLater) {
 				s.log.Error().Err(err).Int64("generation", gen).Msg("apply plugin store")
 			}
 			continue

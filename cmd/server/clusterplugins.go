@@ -18,6 +18,11 @@ import (
 // poll only catches one that was lost.
 const defaultStorePoll = time.Second
 
+// maxLoadRetry bounds the wait between two attempts of a node to load the
+// store's plugins when some failed: the wait doubles from the poll
+// interval up to it.
+const maxLoadRetry = time.Minute
+
 // openPluginStore opens the cluster's plugin store in Warden's own schema
 // of cfg.Database; it returns nil outside cluster mode.
 //
@@ -57,10 +62,28 @@ func watchPluginStore(ctx context.Context, cfg *config, s *pluginstore.Store, h 
 	}
 	// Since -1: the first read reloads, a no-op unless the store changed
 	// after the host loaded it, which would otherwise go unnoticed until
-	// the next change.
+	// the next change. A generation with a plugin that failed to load is
+	// not counted as applied: the failure may pass (the database was away
+	// for a moment, a plugin's init timed out), so the node tries again,
+	// after a wait that doubles up to maxLoadRetry, since a failure that
+	// lasts (a broken upload) costs a compile and an init each time. The
+	// host logs a load failure once, not at every attempt.
+	wait, next := time.Duration(0), time.Time{}
 	s.Watch(ctx, poll, -1, func(int64) error {
-		_, err := h.Reload(ctx)
-		return err
+		if time.Now().Before(next) {
+			return pluginstore.ErrRetryLater
+		}
+		res, err := h.Reload(ctx)
+		if err != nil {
+			return err
+		}
+		if len(res.Failed) == 0 {
+			wait = 0
+			return nil
+		}
+		wait = min(max(2*wait, poll), maxLoadRetry)
+		next = time.Now().Add(wait)
+		return fmt.Errorf("%w: %d plugins failed to load", pluginstore.ErrRetryLater, len(res.Failed))
 	})
 }
 
