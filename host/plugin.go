@@ -214,6 +214,11 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	}
 	inst, fast, err := p.pool.get(ctx, deadline)
 	if err != nil {
+		if ie := (instantiateError{}); errors.As(err, &ie) && ctx.Err() == nil {
+			// An init that failed or spun to its deadline costs as much as
+			// a handler that did: the breaker counts it.
+			p.breaker.record(true, &p.log)
+		}
 		return Result{}, p.acquireError(ctx, err)
 	}
 	if !fast {

@@ -51,7 +51,7 @@ func newPool(maxInstances int, newInst func(context.Context) (*instance, error))
 // # Errors
 //
 // It returns context.DeadlineExceeded when no slot frees up by deadline,
-// ctx's error when ctx ends first, and the instantiation error when a new
+// ctx's error when ctx ends first, and an instantiateError when a new
 // instance fails.
 func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fast bool, err error) {
 	pl.mu.Lock()
@@ -76,7 +76,7 @@ func (pl *pool) get(ctx context.Context, deadline time.Time) (inst *instance, fa
 	inst, err = pl.newInst(ctx)
 	if err != nil {
 		pl.release()
-		return nil, false, err
+		return nil, false, instantiateError{err}
 	}
 	pl.live.Add(1)
 	pl.track(inst)
@@ -209,3 +209,11 @@ func (pl *pool) close(ctx context.Context) {
 		pl.discard(ctx, inst)
 	}
 }
+
+// instantiateError is pool.get's error when a new instance failed: the
+// plugin's doing (its start function or init trapped, failed or ran out of
+// time), unless the caller left meanwhile.
+type instantiateError struct{ error }
+
+// Unwrap returns the instantiation's error.
+func (e instantiateError) Unwrap() error { return e.error }
