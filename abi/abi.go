@@ -371,9 +371,11 @@ const (
 	// under 30,000.
 	MaxModuleCompileCost = 1 << 23
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
-	// a slice header per instance. Go's linker emits about 12,000 per MiB
-	// of plugin, so this admits a Go plugin of the largest default size.
-	MaxDataSegments = 1 << 20
+	// a 24-byte slice header per instance, whatever the segment holds (at
+	// 2^20 segments, 24 MiB an instance). Go's linker emits about 12,000
+	// per MiB of plugin, so this admits a Go plugin of about 21 MiB (the
+	// Go SDK's examples are 3 MiB).
+	MaxDataSegments = 1 << 18
 	// MaxElementSegments bounds a plugin's element segments, and
 	// MaxSegmentElements the elements they hold together: wazero keeps
 	// every segment's elements per instance, active ones too. The SDKs

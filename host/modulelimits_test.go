@@ -171,7 +171,7 @@ func TestHost_Reload_moduleLimits(t *testing.T) {
 		{"ErrGlobals", over(func(c *declCounts) { c.globals = abi.MaxGlobals + 1 }),
 			"declares 16385 globals, more than the limit of", abi.MaxGlobals},
 		{"ErrDataSegments", over(func(c *declCounts) { c.dataSegments = abi.MaxDataSegments + 1 }),
-			"declares 1048577 data segments, more than the limit of", abi.MaxDataSegments},
+			"declares 262145 data segments, more than the limit of", abi.MaxDataSegments},
 		{"ErrElementSegments", over(func(c *declCounts) { c.elemSegments, c.elements = abi.MaxElementSegments+1, 0 }),
 			"declares 4097 element segments, more than the limit of", abi.MaxElementSegments},
 		{"ErrSegmentElements", over(func(c *declCounts) { c.elemSegments, c.elements = 2, abi.MaxSegmentElements+1 }),
