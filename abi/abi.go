@@ -357,19 +357,41 @@ const (
 	// exhaust the server's memory.
 	MaxFunctionLocals = 50000
 	// MaxFunctionCompileCost bounds what one function of a plugin costs
-	// wazero's optimizing compiler: (locals + 1) times its block, loop and
-	// if instructions, where the compiler merges every local. Its time and
-	// memory grow with that product: a 22 KB function of 2,000 locals and
-	// 2,000 blocks took 15 s and 880 MiB, one twice as large two minutes.
-	// The largest function of the SDKs' plugins costs 6,534; one at this
-	// bound compiles in about 0.7 s.
+	// wazero's optimizing compiler: (locals + parameters + the widest
+	// block type's parameters and results + 1) times its block, loop and
+	// if instructions and br_table targets, where the compiler merges
+	// every such value. Its time and memory grow with that product: a 22
+	// KB function of 2,000 locals and 2,000 blocks took 15 s and 880 MiB,
+	// one twice as large two minutes. The largest function of the SDKs'
+	// plugins costs 16,716; one at this bound compiles in about 0.7 s.
 	MaxFunctionCompileCost = 1 << 19
 	// MaxModuleCompileCost bounds the same cost over all of a plugin's
 	// functions together, so that many functions under the bound cannot
 	// add up to minutes of compiling (at this bound, about 10 s). A Go
-	// plugin's functions cost about 400,000 together, the other SDKs'
-	// under 30,000.
+	// plugin's functions cost about 1.1 million together, the other SDKs'
+	// under 40,000.
 	MaxModuleCompileCost = 1 << 23
+	// MaxBlockDepth bounds how deep one function nests its block, loop
+	// and if instructions: wazero's compiler takes time that grows with
+	// the square of the depth (5,000 nested loops took 17 s). The SDKs'
+	// plugins nest at most 549 deep (Go's runtime).
+	MaxBlockDepth = 1024
+	// MaxFunctionLoops bounds the loops of one function, and
+	// MaxModuleLoops those of a plugin: each loop gets an interrupt check,
+	// and the compiler's time grows faster than their number (10,000
+	// checked loops in a row took 100 s). The SDKs' plugins have at most 37
+	// loops in a function, and 1,459 in all (Go).
+	MaxFunctionLoops = 1024
+	MaxModuleLoops   = 8192
+	// MaxFunctionBlocks bounds the block, loop and if instructions and
+	// br_table targets of one function, whatever its locals, and
+	// MaxModuleBlockCost the sum of their squares over a plugin's
+	// functions: the compiler's time grows with the square of a
+	// function's blocks (8,192 in a row took 1 s, 16,384 4.7 s). The
+	// SDKs' plugins have at most 1,695 in a function (Go), and a sum of
+	// squares of 26.5 million; at this bound, about 4 s.
+	MaxFunctionBlocks  = 1 << 13
+	MaxModuleBlockCost = 1 << 28
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a 24-byte slice header per instance, whatever the segment holds (at
 	// 2^20 segments, 24 MiB an instance). Go's linker emits about 12,000

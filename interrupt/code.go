@@ -160,41 +160,58 @@ func check(flag, count uint32) []byte {
 	return append(b, opI32Const, 0, opMemoryGrow, 0, opDrop, opEnd)
 }
 
-// compileCost is what a function with locals locals and blocks block,
-// loop and if instructions costs wazero's optimizing compiler, in its
-// units: the compiler merges every local at every one of those points, so
-// its time and memory grow with the product (a 22 KB function of 2,000
-// locals and 2,000 blocks took 15 s and 880 MiB to compile).
-func compileCost(locals, blocks uint64) uint64 { return (locals + 1) * blocks }
+// compileCost is what a function with width values to merge (its locals,
+// its parameters and the widest block type's values) and blocks block,
+// loop and if instructions and br_table targets costs wazero's optimizing
+// compiler, in its units: the compiler merges every such value at every
+// one of those points, so its time and memory grow with the product (a 22
+// KB function of 2,000 locals and 2,000 blocks took 15 s and 880 MiB to
+// compile; 2,000 parameters instead of locals, 13 s; a br_table of 20,000
+// targets with 2,000 locals, three minutes).
+func compileCost(width, blocks uint64) uint64 { return (width + 1) * blocks }
+
+// bodyStats is what body counted in a function.
+type bodyStats struct {
+	cost   uint64 // compileCost
+	loops  uint64
+	blocks uint64 // block, loop and if instructions and br_table targets
+}
 
 // body rewrites one function body (its locals and code, without the size):
 // it inserts ins.check after the locals and after every loop's block type,
 // ins.bulk before every bulk memory or table instruction and ins.run in
 // long runs of code, and refuses a reference to a global at or past globals.
 //
-// It returns the function's compile cost (compileCost), and refuses a
-// function that costs more than abi.MaxFunctionCompileCost.
-func body(out []byte, r *reader, ins *inserts, globals uint32) ([]byte, uint64, error) {
+// It returns the function's compile cost (compileCost) and loops, given
+// its type ft and the module's types, and refuses a function that costs
+// more than abi.MaxFunctionCompileCost, nests deeper than
+// abi.MaxBlockDepth, or has more loops or blocks than
+// abi.MaxFunctionLoops or abi.MaxFunctionBlocks.
+func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, types []funcType) ([]byte, bodyStats, error) {
+	var st bodyStats
 	decls, err := r.count(2)
 	if err != nil {
-		return nil, 0, fmt.Errorf("locals: %w", err)
+		return nil, st, fmt.Errorf("locals: %w", err)
 	}
 	var locals uint64
 	for range decls {
 		n, err := r.u32()
 		if err != nil {
-			return nil, 0, fmt.Errorf("locals: %w", err)
+			return nil, st, fmt.Errorf("locals: %w", err)
 		}
 		if locals += uint64(n); locals > abi.MaxFunctionLocals {
-			return nil, 0, fmt.Errorf("declares more than %d locals: %w", abi.MaxFunctionLocals, ErrLimit)
+			return nil, st, fmt.Errorf("declares more than %d locals: %w", abi.MaxFunctionLocals, ErrLimit)
 		}
 		if err := valType(r); err != nil {
-			return nil, 0, fmt.Errorf("locals: %w", err)
+			return nil, st, fmt.Errorf("locals: %w", err)
 		}
 	}
 	out = append(append(out, r.b[:r.pos]...), ins.check...)
 	from, mark := r.pos, r.pos // mark: where the code since the last check or step starts
-	var blocks uint64          // block, loop and if: the points where the compiler merges every local
+	// blocks: block, loop and if, and br_table targets, the points where
+	// the compiler merges every value; arity: the widest block type's
+	// parameters and results, merged there too.
+	var blocks, arity, depth uint64
 	for r.left() > 0 {
 		at, p := r.offset(), r.pos
 		if p-mark >= runBytes {
@@ -203,13 +220,34 @@ func body(out []byte, r *reader, ins *inserts, globals uint32) ([]byte, uint64, 
 		}
 		op, err := r.byte()
 		if err != nil {
-			return nil, 0, err
+			return nil, st, err
 		}
 		if err := instruction(r, op, globals); err != nil {
-			return nil, 0, fmt.Errorf("offset %#x: %w", at, err)
+			return nil, st, fmt.Errorf("offset %#x: %w", at, err)
 		}
-		if op == opBlock || op == opLoop || op == opIf {
+		switch op {
+		case opBlock, opLoop, opIf:
 			blocks++
+			if depth++; depth > abi.MaxBlockDepth {
+				return nil, st, fmt.Errorf("offset %#x: nests blocks, loops and ifs more than %d deep: %w", at, abi.MaxBlockDepth, ErrLimit)
+			}
+			if t, ok := blockTypeIndex(r.b[p+1:]); ok && t < uint64(len(types)) {
+				arity = max(arity, types[t].params+types[t].results)
+			}
+			if op == opLoop {
+				if st.loops++; st.loops > abi.MaxFunctionLoops {
+					return nil, st, fmt.Errorf("offset %#x: has more than %d loops: %w", at, abi.MaxFunctionLoops, ErrLimit)
+				}
+			}
+		case opEnd:
+			depth = max(depth, 1) - 1
+		case opBrTable:
+			if n, err := (&reader{b: r.b[p+1:]}).u32(); err == nil {
+				blocks += uint64(n) + 1
+			}
+		}
+		if blocks > abi.MaxFunctionBlocks {
+			return nil, st, fmt.Errorf("offset %#x: has more than %d blocks, loops, ifs and br_table targets: %w", at, abi.MaxFunctionBlocks, ErrLimit)
 		}
 		switch {
 		case op == opLoop:
@@ -221,14 +259,29 @@ func body(out []byte, r *reader, ins *inserts, globals uint32) ([]byte, uint64, 
 		}
 	}
 	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {
-		return nil, 0, fmt.Errorf("offset %#x: the body does not end with end", r.offset())
+		return nil, st, fmt.Errorf("offset %#x: the body does not end with end", r.offset())
 	}
-	c := compileCost(locals, blocks)
-	if c > abi.MaxFunctionCompileCost {
-		return nil, 0, fmt.Errorf("would cost the compiler %d (%d locals + 1, times %d blocks, loops and ifs), more than the limit of %d: %w",
-			c, locals, blocks, abi.MaxFunctionCompileCost, ErrLimit)
+	st.blocks = blocks
+	width := locals + ft.params + arity
+	if st.cost = compileCost(width, blocks); st.cost > abi.MaxFunctionCompileCost {
+		return nil, st, fmt.Errorf("would cost the compiler %d (%d locals, parameters and block values + 1, times %d blocks, loops, ifs and br_table targets), more than the limit of %d: %w",
+			st.cost, width, blocks, abi.MaxFunctionCompileCost, ErrLimit)
 	}
-	return append(out, r.b[from:]...), c, nil
+	return append(out, r.b[from:]...), st, nil
+}
+
+// blockTypeIndex returns the type index of the block type at the start of
+// b, when it is one (a multi-value block type) rather than empty or a
+// value type.
+func blockTypeIndex(b []byte) (uint64, bool) {
+	if len(b) == 0 || b[0] == blockEmpty || isValType(b[0]) {
+		return 0, false
+	}
+	v, err := (&reader{b: b}).sleb(33)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	return uint64(v), true
 }
 
 // instruction reads the immediates of the instruction op.

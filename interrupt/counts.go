@@ -27,8 +27,9 @@ func vector(r *reader, min int, entry func() error) error {
 
 // typeSection reads the type section: function types, each a vector of
 // parameters and one of results.
-func typeSection(r *reader) error {
-	return vector(r, 3, func() error {
+func typeSection(r *reader) ([]funcType, error) {
+	var types []funcType
+	err := vector(r, 3, func() error {
 		form, err := r.byte()
 		if err != nil {
 			return err
@@ -36,14 +37,24 @@ func typeSection(r *reader) error {
 		if form != 0x60 {
 			return fmt.Errorf("type form %#x: not a function type", form)
 		}
-		for range 2 { // parameters, then results
-			if err := vector(r, 1, func() error { return valType(r) }); err != nil {
+		var t funcType
+		for i := range 2 { // parameters, then results
+			n := &t.params
+			if i == 1 {
+				n = &t.results
+			}
+			if err := vector(r, 1, func() error { *n++; return valType(r) }); err != nil {
 				return err
 			}
 		}
+		types = append(types, t)
 		return nil
 	})
+	return types, err
 }
+
+// funcType is a function type's counts of parameters and results.
+type funcType struct{ params, results uint64 }
 
 // nameSection reads the contents of the "name" custom section, which
 // wazero decodes: the module's name, then the function names and the

@@ -115,6 +115,8 @@ type Module struct {
 	memories       []limit // the memories the memory section defines
 	memCap         uint32  // the maximum of those memories, when capped
 	capped         bool
+	types          []funcType // the type section's
+	funcTypes      []uint32   // the function section's: each defined function's type
 }
 
 // scan splits wasm into its sections and checks every part the rewrite
@@ -168,9 +170,13 @@ func (m *Module) check(s section) error {
 			err = nameSection(r)
 		}
 	case secType:
-		err = typeSection(r)
+		m.types, err = typeSection(r)
 	case secFunction:
-		err = vector(r, 1, func() error { _, err := r.u32(); return err })
+		err = vector(r, 1, func() error {
+			t, err := r.u32()
+			m.funcTypes = append(m.funcTypes, t)
+			return err
+		})
 	case secTable:
 		err = vector(r, 3, func() error { return m.table(r, "", "") })
 	case secImport:
@@ -360,6 +366,16 @@ func (m *Module) exportSection(out, old []byte, flag uint32) []byte {
 	return appendSection(out, secExport, b)
 }
 
+// funcType returns the type of the i-th defined function, or the empty
+// type when the function section does not say (wazero refuses such a
+// module anyway).
+func (m *Module) funcType(i uint32) funcType {
+	if int(i) < len(m.funcTypes) && int(m.funcTypes[i]) < len(m.types) {
+		return m.types[m.funcTypes[i]]
+	}
+	return funcType{}
+}
+
 // codeSection appends the code section s with every body instrumented.
 func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error) {
 	r := &reader{b: s.content, base: s.start}
@@ -370,7 +386,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 	ins := newInserts(flag)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
-	var cost uint64 // the functions' compile costs together
+	var cost, loops, blockCost uint64 // the functions' compile costs, loops and squared blocks together
 	for i := range n {
 		idx := m.importedFuncs + i
 		size, err := r.u32()
@@ -382,13 +398,20 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 		if err != nil {
 			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
 		}
-		var c uint64
-		if fn, c, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals); err != nil {
+		var st bodyStats
+		if fn, st, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals, m.funcType(i), m.types); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
 		}
-		if cost += c; cost > abi.MaxModuleCompileCost {
+		if cost += st.cost; cost > abi.MaxModuleCompileCost {
 			return nil, fmt.Errorf("the module's functions would cost the compiler more than the limit of %d together (function %d reaches %d): %w",
 				abi.MaxModuleCompileCost, idx, cost, ErrLimit)
+		}
+		if loops += st.loops; loops > abi.MaxModuleLoops {
+			return nil, fmt.Errorf("the module has more than %d loops (function %d reaches %d): %w", abi.MaxModuleLoops, idx, loops, ErrLimit)
+		}
+		if blockCost += st.blocks * st.blocks; blockCost > abi.MaxModuleBlockCost {
+			return nil, fmt.Errorf("the module's functions have too many blocks for the compiler together (the sum of their squares passes %d at function %d): %w",
+				abi.MaxModuleBlockCost, idx, ErrLimit)
 		}
 		b = append(appendU32(b, uint32(len(fn))), fn...)
 	}
