@@ -9,9 +9,10 @@ import (
 
 // breaker is a plugin's circuit breaker. After threshold calls in a row
 // crash (trap, panic or deadline), it opens for cooldown: calls are refused
-// at once with code 14 instead of burning CPU that other plugins need. The
-// first call after the cool-down runs; if it crashes too, the breaker opens
-// again at once.
+// at once with code 14 instead of burning CPU that other plugins need. One
+// call after the cool-down runs, while the others are still refused; if it
+// crashes too, the breaker opens again at once, and if it ends without an
+// outcome (its client left), the next call after one more cool-down runs.
 type breaker struct {
 	threshold int32
 	cooldown  time.Duration
@@ -20,10 +21,15 @@ type breaker struct {
 }
 
 // allow reports whether a call may run now. It reads the clock only while
-// the breaker is open.
+// the breaker is open. Once the cool-down has passed, the one caller that
+// moves its end a cool-down further runs, to try the plugin again.
 func (b *breaker) allow() bool {
 	until := b.openUntil.Load()
-	return until == 0 || time.Now().UnixNano() >= until
+	if until == 0 {
+		return true
+	}
+	now := time.Now()
+	return now.UnixNano() >= until && b.openUntil.CompareAndSwap(until, now.Add(b.cooldown).UnixNano())
 }
 
 // record counts a call's outcome; crashed is true for a trap, panic or

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/abi"
 )
 
@@ -40,4 +42,35 @@ func TestHost_Call_breaker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBreaker_oneCallAfterCooldown: once the cool-down has passed, one
+// call runs to try the plugin again, and the others are still refused
+// until it has shown whether the plugin still crashes. Every call ran
+// then, each able to crash and spend a call timeout of CPU, until the
+// first of them recorded its outcome.
+func TestBreaker_oneCallAfterCooldown(t *testing.T) {
+	log := zerolog.Nop()
+	b := &breaker{threshold: 2, cooldown: time.Hour}
+	b.record(true, &log)
+	b.record(true, &log)
+	if b.allow() {
+		t.Fatal("a call was allowed while the breaker is open")
+	}
+	b.openUntil.Store(time.Now().Add(-time.Millisecond).UnixNano()) // the cool-down has passed
+	allowed := 0
+	for range 10 {
+		if b.allow() {
+			allowed++
+		}
+	}
+	if allowed != 1 {
+		t.Fatalf("%d calls allowed after the cool-down, want 1", allowed)
+	}
+	b.record(false, &log) // the trial call went well: closed
+	for range 3 {
+		if !b.allow() {
+			t.Fatal("a call was refused after the trial call went well")
+		}
+	}
 }
