@@ -82,7 +82,7 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 			return tooManyAttempts(rule.gateway)
 		}
 		err := h(w, r, ps)
-		reserve = ri.attemptTaken // signIn may have taken it itself
+		reserve = ri.attemptTaken                        // signIn may have taken it itself
 		failed := err != nil && isAuthFailure(err, rule) // nil first: isAuthFailure's errors.As allocates
 		switch {
 		case reserve && !failed:
