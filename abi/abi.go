@@ -43,6 +43,11 @@ const (
 	// its start section so that the host can run it under the init
 	// deadline, before _initialize.
 	ExportStart = "__warden_start"
+	// ExportCallStack is the mutable i32 global in which an instrumented
+	// guest counts the call stack its call takes, in 8-byte slots; past
+	// MaxCallStackSlots the guest traps, and the host reads it to say the
+	// trap was a stack overflow.
+	ExportCallStack = "__warden_call_stack"
 )
 
 // Import names of the host functions in module ModuleName.
@@ -392,6 +397,14 @@ const (
 	// squares of 26.5 million; at this bound, about 4 s.
 	MaxFunctionBlocks  = 1 << 13
 	MaxModuleBlockCost = 1 << 28
+	// MaxCallStackSlots bounds how much of wazero's call stack a call
+	// of a plugin may take, in 8-byte slots: each function call counts its
+	// locals and parameters and 8 more, and a call past the bound traps.
+	// wazero grows the stack a call needs and keeps it as long as the
+	// instance lives, outside the memory cap: a recursion 1.5 million
+	// calls deep kept 80 MiB in an instance capped at 64 KiB. This is
+	// about 4 MiB: 65,536 calls deep of a function without locals.
+	MaxCallStackSlots = 1 << 19
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a 24-byte slice header per instance, whatever the segment holds (at
 	// 2^20 segments, 24 MiB an instance). Go's linker emits about 12,000

@@ -135,9 +135,18 @@ func (st *callState) trapError(ctx context.Context, err error) error {
 		return fmt.Errorf("panic: %s", st.panicMsg)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%w", ctx.Err())
+	case st.mod != nil && stackOverflowed(st.mod):
+		return fmt.Errorf("stack overflow (the call went deeper than %d slots of call stack)", abi.MaxCallStackSlots)
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return errors.New(msg)
+}
+
+// stackOverflowed reports whether the guest's call-stack count is past
+// abi.MaxCallStackSlots: it trapped for that.
+func stackOverflowed(mod api.Module) bool {
+	g := mod.ExportedGlobal(abi.ExportCallStack)
+	return g != nil && uint32(g.Get()) > abi.MaxCallStackSlots
 }
 
 // close closes the instance's module; it is never used again.

@@ -13,14 +13,20 @@ const (
 	opLoop        = 0x03
 	opIf          = 0x04
 	opEnd         = 0x0b
+	opBr          = 0x0c
 	opBrTable     = 0x0e
+	opReturn      = 0x0f
+	opReturnCall  = 0x12
+	opReturnCallI = 0x13
 	opGlobalGet   = 0x23
 	opGlobalSet   = 0x24
 	opMemoryGrow  = 0x40
 	opI32Const    = 0x41
 	opI32Eqz      = 0x45
 	opI32LtU      = 0x49
+	opI32GtU      = 0x4b
 	opI32Add      = 0x6a
+	opI32Sub      = 0x6b
 	opI32And      = 0x71
 	opDrop        = 0x1a
 	opRefNull     = 0xd0
@@ -170,6 +176,30 @@ func check(flag, count uint32) []byte {
 // targets with 2,000 locals, three minutes).
 func compileCost(width, blocks uint64) uint64 { return (width + 1) * blocks }
 
+// frameSlots is what one call takes on wazero's call stack beyond its
+// locals and parameters, in 8-byte slots, for the call-stack count.
+const frameSlots = 8
+
+// stackIn is the code a function runs on entry: it adds its weight to the
+// call-stack count, the global g, and traps past abi.MaxCallStackSlots.
+// stackOut, run on every way out, takes the weight away. A call that traps
+// leaves the count high, but an instance is never used after a trap.
+func stackIn(g, weight uint32) []byte {
+	b := appendU32([]byte{opGlobalGet}, g)
+	b = appendS32(append(b, opI32Const), int32(weight))
+	b = appendU32(append(b, opI32Add, opGlobalSet), g)
+	b = appendU32(append(b, opGlobalGet), g)
+	b = appendS32(append(b, opI32Const), abi.MaxCallStackSlots)
+	return append(b, opI32GtU, opIf, blockEmpty, opUnreachable, opEnd)
+}
+
+// stackOut takes a function's weight away from the call-stack count g.
+func stackOut(g, weight uint32) []byte {
+	b := appendU32([]byte{opGlobalGet}, g)
+	b = appendS32(append(b, opI32Const), int32(weight))
+	return appendU32(append(b, opI32Sub, opGlobalSet), g)
+}
+
 // bodyStats is what body counted in a function.
 type bodyStats struct {
 	cost   uint64 // compileCost
@@ -182,12 +212,18 @@ type bodyStats struct {
 // ins.bulk before every bulk memory or table instruction and ins.run in
 // long runs of code, and refuses a reference to a global at or past globals.
 //
+// It also keeps the call-stack count (stackIn, stackOut): the body runs in
+// a block of the function's results (bt, its block type), so that every
+// way out, a branch to the function's label or a return, made a branch
+// to that block, passes the code after it, which takes the function's
+// weight away; a tail call takes it away before it leaves.
+//
 // It returns the function's compile cost (compileCost) and loops, given
 // its type ft and the module's types, and refuses a function that costs
 // more than abi.MaxFunctionCompileCost, nests deeper than
 // abi.MaxBlockDepth, or has more loops or blocks than
 // abi.MaxFunctionLoops or abi.MaxFunctionBlocks.
-func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, types []funcType) ([]byte, bodyStats, error) {
+func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, types []funcType, bt []byte) ([]byte, bodyStats, error) {
 	var st bodyStats
 	decls, err := r.count(2)
 	if err != nil {
@@ -206,7 +242,10 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 			return nil, st, fmt.Errorf("locals: %w", err)
 		}
 	}
+	weight := uint32(min(locals+ft.params+frameSlots, abi.MaxCallStackSlots))
 	out = append(append(out, r.b[:r.pos]...), ins.check...)
+	out = append(append(out, stackIn(ins.stack, weight)...), opBlock)
+	out = append(out, bt...)
 	from, mark := r.pos, r.pos // mark: where the code since the last check or step starts
 	// blocks: block, loop and if, and br_table targets, the points where
 	// the compiler merges every value; arity: the widest block type's
@@ -245,6 +284,12 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 			if n, err := (&reader{b: r.b[p+1:]}).u32(); err == nil {
 				blocks += uint64(n) + 1
 			}
+		case opReturn: // a branch to the block the body runs in, depth blocks out
+			out = appendU32(append(append(out, r.b[from:p]...), opBr), uint32(depth))
+			from = r.pos
+		case opReturnCall, opReturnCallI: // leaves the function: its weight first
+			out = append(append(out, r.b[from:p]...), stackOut(ins.stack, weight)...)
+			from = p
 		}
 		if blocks > abi.MaxFunctionBlocks {
 			return nil, st, fmt.Errorf("offset %#x: has more than %d blocks, loops, ifs and br_table targets: %w", at, abi.MaxFunctionBlocks, ErrLimit)
@@ -267,7 +312,10 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 		return nil, st, fmt.Errorf("would cost the compiler %d (%d locals, parameters and block values + 1, times %d blocks, loops, ifs and br_table targets), more than the limit of %d: %w",
 			st.cost, width, blocks, abi.MaxFunctionCompileCost, ErrLimit)
 	}
-	return append(out, r.b[from:]...), st, nil
+	// The body's last end closes the block it runs in; the weight is
+	// taken away after it, and a new end ends the function.
+	out = append(append(out, r.b[from:]...), stackOut(ins.stack, weight)...)
+	return append(out, opEnd), st, nil
 }
 
 // blockTypeIndex returns the type index of the block type at the start of

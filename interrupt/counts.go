@@ -43,7 +43,15 @@ func typeSection(r *reader) ([]funcType, error) {
 			if i == 1 {
 				n = &t.results
 			}
-			if err := vector(r, 1, func() error { *n++; return valType(r) }); err != nil {
+			if err := vector(r, 1, func() error {
+				*n++
+				at := r.pos
+				err := valType(r)
+				if i == 1 && err == nil {
+					t.resultTypes = append(t.resultTypes, r.b[at:r.pos]...)
+				}
+				return err
+			}); err != nil {
 				return err
 			}
 		}
@@ -53,8 +61,12 @@ func typeSection(r *reader) ([]funcType, error) {
 	return types, err
 }
 
-// funcType is a function type's counts of parameters and results.
-type funcType struct{ params, results uint64 }
+// funcType is a function type's counts of parameters and results, and
+// its results' value types as written.
+type funcType struct {
+	params, results uint64
+	resultTypes     []byte
+}
 
 // nameSection reads the contents of the "name" custom section, which
 // wazero decodes: the module's name, then the function names and the

@@ -254,7 +254,7 @@ func exports(r *reader, globals uint32) error {
 
 // reserved reports whether name is one the host gives a module's exports.
 func reserved(name string) bool {
-	return name == abi.ExportInterrupt || name == abi.ExportStart
+	return name == abi.ExportInterrupt || name == abi.ExportStart || name == abi.ExportCallStack
 }
 
 // Instrument returns the module rewritten, as the function Instrument
@@ -294,6 +294,8 @@ func (m *Module) Instrument() ([]byte, error) {
 		case secStart: // exported instead
 		case secMemory:
 			out = m.memorySection(out, s.content)
+		case secType:
+			out = m.typeSection(out, s.content)
 		case secCode:
 			out, err = m.codeSection(out, s, flag)
 		default:
@@ -330,20 +332,22 @@ func appendSection(out []byte, id byte, b []byte) []byte {
 }
 
 // globalSection appends the global section old (nil for none) with the
-// flag and the check count added: mutable i32s that start at 0.
+// flag, the check count and the call-stack count added: mutable i32s that
+// start at 0.
 func (m *Module) globalSection(out, old []byte) []byte {
-	b := appendU32(nil, m.definedGlobals+2)
+	b := appendU32(nil, m.definedGlobals+3)
 	if old != nil {
 		r := &reader{b: old}
 		_, _ = r.u32() // checked by scan
 		b = append(b, old[r.pos:]...)
 	}
-	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd)
+	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd)
 	return appendSection(out, secGlobal, b)
 }
 
 // exportSection appends the export section old (nil for none) with the
-// flag's export and, when the module had a start section, its function's.
+// flag's export, the call-stack count's, and, when the module had a start
+// section, its function's.
 func (m *Module) exportSection(out, old []byte, flag uint32) []byte {
 	var n uint32
 	var rest []byte
@@ -357,13 +361,58 @@ func (m *Module) exportSection(out, old []byte, flag uint32) []byte {
 		return appendU32(append(b, kind), idx)
 	}
 	extra := add(nil, abi.ExportInterrupt, exportGlob, flag)
-	n++
+	extra = add(extra, abi.ExportCallStack, exportGlob, flag+2)
+	n += 2
 	if m.hasStart {
 		extra = add(extra, abi.ExportStart, exportFunc, m.start)
 		n++
 	}
 	b := append(append(appendU32(nil, n), rest...), extra...)
 	return appendSection(out, secExport, b)
+}
+
+// blockTypes returns, for each defined function, the block type of the
+// block its body runs in (see body): its results, as a value type, the
+// empty type, or the index of a type of no parameters and its results,
+// which typeSection appends; and those types, in order.
+func (m *Module) blockTypes() (bts [][]byte, extra [][]byte) {
+	byResults := map[string]uint32{}
+	for i := range m.funcTypes {
+		ft := m.funcType(uint32(i))
+		switch ft.results {
+		case 0:
+			bts = append(bts, []byte{blockEmpty})
+		case 1:
+			bts = append(bts, ft.resultTypes)
+		default:
+			idx, ok := byResults[string(ft.resultTypes)]
+			if !ok {
+				idx = uint32(len(m.types) + len(extra))
+				byResults[string(ft.resultTypes)] = idx
+				t := appendU32([]byte{0x60, 0x00}, uint32(ft.results))
+				extra = append(extra, append(t, ft.resultTypes...))
+			}
+			bts = append(bts, appendS32(nil, int32(idx)))
+		}
+	}
+	return bts, extra
+}
+
+// typeSection appends the type section old with the types of blockTypes
+// added after the module's own, whose indices do not change.
+func (m *Module) typeSection(out, old []byte) []byte {
+	_, extra := m.blockTypes()
+	if len(extra) == 0 {
+		return appendSection(out, secType, old)
+	}
+	r := &reader{b: old}
+	n, _ := r.u32() // checked by scan
+	b := appendU32(nil, n+uint32(len(extra)))
+	b = append(b, old[r.pos:]...)
+	for _, t := range extra {
+		b = append(b, t...)
+	}
+	return appendSection(out, secType, b)
 }
 
 // funcType returns the type of the i-th defined function, or the empty
@@ -384,6 +433,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
 	ins := newInserts(flag)
+	bts, _ := m.blockTypes()
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	var cost, loops, blockCost uint64 // the functions' compile costs, loops and squared blocks together
@@ -399,7 +449,11 @@ func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error)
 			return nil, fmt.Errorf("function %d at %#x: size %d: %w", idx, at, size, err)
 		}
 		var st bodyStats
-		if fn, st, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals, m.funcType(i), m.types); err != nil {
+		bt := []byte{blockEmpty}
+		if int(i) < len(bts) {
+			bt = bts[i]
+		}
+		if fn, st, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals, m.funcType(i), m.types, bt); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
 		}
 		if cost += st.cost; cost > abi.MaxModuleCompileCost {

@@ -52,13 +52,17 @@ func isBulk(sub uint32) bool {
 	return false
 }
 
-// inserts are the sequences body inserts, made once per module.
-type inserts struct{ check, bulk, run []byte }
+// inserts are the sequences body inserts, made once per module, and the
+// call-stack count's global.
+type inserts struct {
+	check, bulk, run []byte
+	stack            uint32
+}
 
 // newInserts returns the sequences for a module whose flag and count are
 // the globals flag and flag+1.
 func newInserts(flag uint32) *inserts {
-	return &inserts{check: check(flag, flag+1), bulk: step(flag+1, bulkWeight), run: step(flag+1, runWeight)}
+	return &inserts{check: check(flag, flag+1), bulk: step(flag+1, bulkWeight), run: step(flag+1, runWeight), stack: flag + 2}
 }
 
 // miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which

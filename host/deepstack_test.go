@@ -1,0 +1,57 @@
+package host
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/warden-rpc/warden/abi"
+)
+
+// TestHost_callStackBounded: a call may go only so deep (about
+// abi.MaxCallStackSlots of wazero's call stack): a deeper recursion traps,
+// where it used to grow wazero's stack to hundreds of megabytes and keep
+// them with the instance, outside the memory cap (80 MiB for a plugin
+// capped at 64 KiB, 1.5 million calls deep). Calls under the bound work,
+// over and over: what a call adds to the count, it takes away.
+func TestHost_callStackBounded(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "deepstack.wasm"), func(c *Config) {
+		c.CallTimeout = time.Minute
+		c.MaxMemoryPages = 1
+		c.BreakerThreshold = 1000
+	})
+	call := func(depth uint32) error {
+		_, err := h.Call(context.Background(), &Request{ID: "deep", Payload: binary.LittleEndian.AppendUint32(nil, depth)})
+		return err
+	}
+	for i := range 200 { // 200 × 1,000 calls deep: a count left behind would pass the bound
+		if err := call(1000); err != nil {
+			t.Fatalf("call %d, 1,000 deep: %v", i, err)
+		}
+	}
+	// $rec has one parameter: 9 slots a call.
+	if err := call(abi.MaxCallStackSlots/9 - 100); err != nil {
+		t.Fatalf("a recursion just under the bound: %v", err)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	err := call(1_500_000)
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Code != abi.CodeInternal || !strings.HasPrefix(ce.Message, "plugin trapped: stack overflow") {
+		t.Fatalf("a recursion 1.5 million deep: %v, want a stack overflow (code 13)", err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	if grown := int64(ms.HeapAlloc) - int64(before); grown > 32<<20 {
+		t.Fatalf("the heap grew by %d MiB after a refused deep recursion", grown>>20)
+	}
+	if err := call(1000); err != nil {
+		t.Fatalf("a call after the trap: %v", err)
+	}
+}
