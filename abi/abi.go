@@ -362,19 +362,20 @@ const (
 	// exhaust the server's memory.
 	MaxFunctionLocals = 50000
 	// MaxFunctionCompileCost bounds what one function of a plugin costs
-	// wazero's optimizing compiler: (locals + parameters + the widest
-	// block type's parameters and results + 1) times its block, loop and
-	// if instructions and br_table targets, where the compiler merges
-	// every such value. Its time and memory grow with that product: a 22
-	// KB function of 2,000 locals and 2,000 blocks took 15 s and 880 MiB,
-	// one twice as large two minutes. The largest function of the SDKs'
-	// plugins costs 16,716; one at this bound compiles in about 0.7 s.
+	// wazero's optimizing compiler: (locals + parameters + results + the
+	// widest block type's parameters and results + 1) times its block,
+	// loop and if instructions, br and br_if branches and br_table
+	// targets, where the compiler merges every such value. Its time and
+	// memory grow with that product: a 22 KB function of 2,000 locals and
+	// 2,000 blocks took 15 s and 880 MiB, one twice as large two minutes.
+	// The largest function of the SDKs' plugins costs 22,698; one at this
+	// bound compiles in about 0.7 s.
 	MaxFunctionCompileCost = 1 << 19
 	// MaxModuleCompileCost bounds the same cost over all of a plugin's
 	// functions together, so that many functions under the bound cannot
 	// add up to minutes of compiling (at this bound, about 10 s). A Go
-	// plugin's functions cost about 1.1 million together, the other SDKs'
-	// under 40,000.
+	// plugin's functions cost about 1.5 million together, the other SDKs'
+	// far less.
 	MaxModuleCompileCost = 1 << 23
 	// MaxBlockDepth bounds how deep one function nests its block, loop
 	// and if instructions: wazero's compiler takes time that grows with

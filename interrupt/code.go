@@ -14,6 +14,7 @@ const (
 	opIf          = 0x04
 	opEnd         = 0x0b
 	opBr          = 0x0c
+	opBrIf        = 0x0d
 	opBrTable     = 0x0e
 	opReturn      = 0x0f
 	opReturnCall  = 0x12
@@ -167,9 +168,9 @@ func check(flag, count uint32) []byte {
 }
 
 // compileCost is what a function with width values to merge (its locals,
-// its parameters and the widest block type's values) and blocks block,
-// loop and if instructions and br_table targets costs wazero's optimizing
-// compiler, in its units: the compiler merges every such value at every
+// parameters and results and the widest block type's values) and blocks
+// block, loop and if instructions, branches and br_table targets costs
+// wazero's optimizing compiler, in its units: the compiler merges every such value at every
 // one of those points, so its time and memory grow with the product (a 22
 // KB function of 2,000 locals and 2,000 blocks took 15 s and 880 MiB to
 // compile; 2,000 parameters instead of locals, 13 s; a br_table of 20,000
@@ -250,7 +251,9 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 	// blocks: block, loop and if, and br_table targets, the points where
 	// the compiler merges every value; arity: the widest block type's
 	// parameters and results, merged there too.
-	var blocks, arity, depth uint64
+	// edges: br and br_if, each one more place where the values its
+	// label carries are merged.
+	var blocks, arity, depth, edges uint64
 	for r.left() > 0 {
 		at, p := r.offset(), r.pos
 		if p-mark >= runBytes {
@@ -280,6 +283,8 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 			}
 		case opEnd:
 			depth = max(depth, 1) - 1
+		case opBr, opBrIf:
+			edges++
 		case opBrTable:
 			if n, err := (&reader{b: r.b[p+1:]}).u32(); err == nil {
 				blocks += uint64(n) + 1
@@ -307,10 +312,10 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 		return nil, st, fmt.Errorf("offset %#x: the body does not end with end", r.offset())
 	}
 	st.blocks = blocks
-	width := locals + ft.params + arity
-	if st.cost = compileCost(width, blocks); st.cost > abi.MaxFunctionCompileCost {
-		return nil, st, fmt.Errorf("would cost the compiler %d (%d locals, parameters and block values + 1, times %d blocks, loops, ifs and br_table targets), more than the limit of %d: %w",
-			st.cost, width, blocks, abi.MaxFunctionCompileCost, ErrLimit)
+	width := locals + ft.params + ft.results + arity
+	if st.cost = compileCost(width, blocks+edges); st.cost > abi.MaxFunctionCompileCost {
+		return nil, st, fmt.Errorf("would cost the compiler %d (%d locals, parameters, results and block values + 1, times %d blocks, loops, ifs, branches and br_table targets), more than the limit of %d: %w",
+			st.cost, width, blocks+edges, abi.MaxFunctionCompileCost, ErrLimit)
 	}
 	// The body's last end closes the block it runs in; the weight is
 	// taken away after it, and a new end ends the function.

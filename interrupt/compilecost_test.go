@@ -47,13 +47,21 @@ func TestInstrument_compileCostShapes(t *testing.T) {
 	}
 	// A block of type 0 (the function's own type, here of many results).
 	typedBlocks := func(n int) []byte { return bytes.Repeat([]byte{0x02, 0x00, 0x0b}, n) }
+	// Branches carrying the function's results to its label: no block at
+	// all, each br_if an edge that merges every result.
+	brIfs := func(results, n int) []byte {
+		return cat(bytes.Repeat([]byte{0x42, 0x00}, results), bytes.Repeat([]byte{0x20, 0x00, 0x0d, 0x00}, n))
+	}
 	tests := []struct {
 		name string
 		wasm []byte
 		want string // "" when it must pass
 	}{
+		{"BranchesCarryingResults", shapeModule(funcTypeOf(1, 2000), 1, 0, brIfs(2000, 2000)), "would cost the compiler"},
+		{"ManyBranchesCarryingResults", shapeModule(funcTypeOf(1, 1000), 1, 0, brIfs(1000, 8000)), "would cost the compiler"},
+		{"BranchesCarryingResultsUnder", shapeModule(funcTypeOf(1, 4), 1, 0, brIfs(4, 2000)), ""},
 		{"Params", shapeModule(funcTypeOf(2000, 0), 1, 0, blocks(2000)), "would cost the compiler"},
-		{"ParamsUnder", shapeModule(funcTypeOf(200, 0), 1, 0, blocks(2000)), ""},
+		{"ParamsUnder", shapeModule(funcTypeOf(100, 0), 1, 0, blocks(2000)), ""},
 		{"BlockTypeArity", shapeModule(funcTypeOf(0, 2000), 1, 0, typedBlocks(2000)), "would cost the compiler"},
 		{"BrTableTargets", shapeModule(funcTypeOf(0, 0), 1, 2000, brTable(20000)), "blocks, loops, ifs and br_table targets"},
 		{"BrTableTargetsCost", shapeModule(funcTypeOf(0, 0), 1, 2000, brTable(5000)), "would cost the compiler"},
