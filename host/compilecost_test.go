@@ -72,7 +72,7 @@ func TestHost_compileCostRefused(t *testing.T) {
 		want                  string // "" when it must load
 	}{
 		{"OneFunction", 1, 2000, 2000, "would cost the compiler"},
-		{"ManyFunctions", 40, 700, 700, "would cost the compiler more than the limit"},
+		{"ManyFunctions", 40, 500, 500, "would cost the compiler more than the limit"},
 		{"UnderTheBounds", 2, 50, 50, ""},
 	}
 	for _, tt := range tests {

@@ -55,3 +55,38 @@ func TestHost_callStackBounded(t *testing.T) {
 		t.Fatalf("a call after the trap: %v", err)
 	}
 }
+
+// TestHost_grownCallStackNotKept: a call under the call-stack count whose
+// frames are far larger than the count says (testdata/deepspill.wat keeps
+// 128 values live across each recursive call, which wazero spills to the
+// frame) grows wazero's call stack past what the count bounds; the
+// instance is then not used again, so that the stack goes with it. It was
+// kept with the instance: 133 MiB after one call, outside the memory cap.
+func TestHost_grownCallStackNotKept(t *testing.T) {
+	h := newTestHost(t, pluginDir(t, "deepspill.wasm"), func(c *Config) {
+		c.CallTimeout = time.Minute
+		c.MaxMemoryPages = 1
+	})
+	call := func(depth uint32) error {
+		_, err := h.Call(context.Background(), &Request{ID: "deep", Payload: binary.LittleEndian.AppendUint32(nil, depth)})
+		return err
+	}
+	if err := call(10); err != nil {
+		t.Fatal(err)
+	}
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	before := ms.HeapAlloc
+	if err := call(abi.MaxCallStackSlots/9 - 100); err != nil {
+		t.Fatalf("a recursion under the count's bound: %v", err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	if kept := int64(ms.HeapAlloc) - int64(before); kept > 32<<20 {
+		t.Fatalf("the instance kept %d MiB of call stack after the call", kept>>20)
+	}
+	if err := call(10); err != nil {
+		t.Fatalf("a call after: %v", err)
+	}
+}

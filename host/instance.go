@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -20,9 +21,12 @@ import (
 type instance struct {
 	mod    api.Module
 	handle api.Function
-	stack  []uint64
-	cc     *callCtx
-	st     callState
+	// handleStack is the offset of handle's call stack in wazero's call
+	// engine (stackFieldOf), or -1 when it cannot be read.
+	handleStack int
+	stack       []uint64
+	cc          *callCtx
+	st          callState
 	// memBytes is the memory size its pool counted for it.
 	memBytes int64
 }
@@ -81,6 +85,10 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, errors.New("init registered different rpcs than the first instance")
 	}
 	inst.handle = mod.ExportedFunction(abi.ExportHandle)
+	inst.handleStack = -1
+	if off, ok := stackFieldOf(reflect.TypeOf(inst.handle)); ok {
+		inst.handleStack = int(off)
+	}
 	return inst, nil
 }
 
@@ -147,6 +155,12 @@ func (st *callState) trapError(ctx context.Context, err error) error {
 func stackOverflowed(mod api.Module) bool {
 	g := mod.ExportedGlobal(abi.ExportCallStack)
 	return g != nil && uint32(g.Get()) > abi.MaxCallStackSlots
+}
+
+// stackGrown reports whether the call stack wazero keeps for the
+// instance's handler grew past maxKeptCallStack.
+func (inst *instance) stackGrown() bool {
+	return inst.handleStack >= 0 && callStackBytes(inst.handle, uintptr(inst.handleStack)) > maxKeptCallStack
 }
 
 // close closes the instance's module; it is never used again.

@@ -237,6 +237,9 @@ func (p *Plugin) call(ctx context.Context, e *rpcEntry, req *Request) (Result, e
 	if healthy && inst.mod.Memory() != nil && inst.mod.Memory().Size() > p.host.cfg.HighWaterBytes {
 		healthy = false // memory never shrinks: recycle instances that grew
 	}
+	if healthy && inst.stackGrown() {
+		healthy = false // nor does wazero's call stack
+	}
 	p.pool.put(context.Background(), inst, healthy && !inst.mod.IsClosed()) // closing must not depend on the call's deadline
 	return res, err
 }
