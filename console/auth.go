@@ -89,15 +89,7 @@ func (ss *sessions) live(s *login) bool {
 	now := ss.now()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if ss.byID[s.id] != s {
-		return false
-	}
-	if now.Sub(s.created) > ss.ttl || now.Sub(s.lastSeen) > ss.idle {
-		delete(ss.byID, s.id)
-		return false
-	}
-	s.lastSeen = now
-	return true
+	return ss.byID[s.id] == s && ss.touchLocked(s, now) != nil
 }
 
 // get returns the live session of tok, refreshing its idle time, or nil.
@@ -106,29 +98,39 @@ func (ss *sessions) get(tok string) *login {
 	id := sha256.Sum256([]byte(tok))
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	s, ok := ss.byID[id]
-	if !ok {
+	return ss.touchLocked(ss.byID[id], now)
+}
+
+// touchLocked returns s with its idle time refreshed when it is live at
+// now; an expired s is forgotten, and nil returned (also for a nil s).
+func (ss *sessions) touchLocked(s *login, now time.Time) *login {
+	switch {
+	case s == nil:
 		return nil
-	}
-	if now.Sub(s.created) > ss.ttl || now.Sub(s.lastSeen) > ss.idle {
-		delete(ss.byID, id)
+	case ss.expired(s, now):
+		delete(ss.byID, s.id)
 		return nil
 	}
 	s.lastSeen = now
 	return s
 }
 
-// end forgets the session of tok.
-func (ss *sessions) end(tok string) {
+// expired reports whether s is past its lifetime or its idle time at now.
+func (ss *sessions) expired(s *login, now time.Time) bool {
+	return now.Sub(s.created) > ss.ttl || now.Sub(s.lastSeen) > ss.idle
+}
+
+// end forgets the session s.
+func (ss *sessions) end(s *login) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	delete(ss.byID, sha256.Sum256([]byte(tok)))
+	delete(ss.byID, s.id)
 }
 
 // pruneLocked forgets expired sessions.
 func (ss *sessions) pruneLocked(now time.Time) {
 	for id, s := range ss.byID {
-		if now.Sub(s.created) > ss.ttl || now.Sub(s.lastSeen) > ss.idle {
+		if ss.expired(s, now) {
 			delete(ss.byID, id)
 		}
 	}
@@ -233,11 +235,7 @@ func (c *Console) recordDone(r *http.Request, e AuditEntry) {
 // signOut ends the session and deletes the cookie.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, s *login) error {
 	return c.audited(r, s, "sign-out", "", "", func() (string, error) {
-		for _, ck := range r.CookiesNamed(cookieName) {
-			if c.sessions.get(ck.Value) == s {
-				c.sessions.end(ck.Value)
-			}
-		}
+		c.sessions.end(s)
 		setCookie(w, r, "", -1)
 		return "ok", writeJSON(w, http.StatusOK, struct{}{})
 	})

@@ -24,10 +24,7 @@ func TestHost_callStackBounded(t *testing.T) {
 		c.MaxMemoryPages = 1
 		c.BreakerThreshold = 1000
 	})
-	call := func(depth uint32) error {
-		_, err := h.Call(context.Background(), &Request{ID: "deep", Payload: binary.LittleEndian.AppendUint32(nil, depth)})
-		return err
-	}
+	call := func(depth uint32) error { return callDeep(h, depth) }
 	for i := range 200 { // 200 × 1,000 calls deep: a count left behind would pass the bound
 		if err := call(1000); err != nil {
 			t.Fatalf("call %d, 1,000 deep: %v", i, err)
@@ -37,18 +34,13 @@ func TestHost_callStackBounded(t *testing.T) {
 	if err := call(abi.MaxCallStackSlots/9 - 100); err != nil {
 		t.Fatalf("a recursion just under the bound: %v", err)
 	}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before := liveHeap()
 	err := call(1_500_000)
 	var ce *CallError
 	if !errors.As(err, &ce) || ce.Code != abi.CodeInternal || !strings.HasPrefix(ce.Message, "plugin trapped: stack overflow") {
 		t.Fatalf("a recursion 1.5 million deep: %v, want a stack overflow (code 13)", err)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	if grown := int64(ms.HeapAlloc) - int64(before); grown > 32<<20 {
+	if grown := liveHeap() - before; grown > 32<<20 {
 		t.Fatalf("the heap grew by %d MiB after a refused deep recursion", grown>>20)
 	}
 	if err := call(1000); err != nil {
@@ -67,26 +59,33 @@ func TestHost_grownCallStackNotKept(t *testing.T) {
 		c.CallTimeout = time.Minute
 		c.MaxMemoryPages = 1
 	})
-	call := func(depth uint32) error {
-		_, err := h.Call(context.Background(), &Request{ID: "deep", Payload: binary.LittleEndian.AppendUint32(nil, depth)})
-		return err
-	}
+	call := func(depth uint32) error { return callDeep(h, depth) }
 	if err := call(10); err != nil {
 		t.Fatal(err)
 	}
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
+	before := liveHeap()
 	if err := call(abi.MaxCallStackSlots/9 - 100); err != nil {
 		t.Fatalf("a recursion under the count's bound: %v", err)
 	}
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	if kept := int64(ms.HeapAlloc) - int64(before); kept > 32<<20 {
+	if kept := liveHeap() - before; kept > 32<<20 {
 		t.Fatalf("the instance kept %d MiB of call stack after the call", kept>>20)
 	}
 	if err := call(10); err != nil {
 		t.Fatalf("a call after: %v", err)
 	}
+}
+
+// liveHeap returns the heap in use after a collection, in bytes.
+func liveHeap() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
+// callDeep calls the RPC "deep" of testdata/deepstack.wat or deepspill.wat,
+// which recurses depth calls deep.
+func callDeep(h *Host, depth uint32) error {
+	_, err := h.Call(context.Background(), &Request{ID: "deep", Payload: binary.LittleEndian.AppendUint32(nil, depth)})
+	return err
 }

@@ -70,9 +70,8 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 			return h(w, r, ps)
 		}
 		ri := info(w)
-		reserve := rule.reserves(r)
 		var ok bool
-		if reserve {
+		if rule.reserves(r) {
 			ok = s.cfg.Limiter.TakeAttempt(addr)
 			ri.attemptTaken = ok
 		} else {
@@ -82,12 +81,11 @@ func (s *Server) limited(h handlerFunc, rule limitRule) handlerFunc {
 			return tooManyAttempts(rule.gateway)
 		}
 		err := h(w, r, ps)
-		reserve = ri.attemptTaken                        // signIn may have taken it itself
 		failed := err != nil && isAuthFailure(err, rule) // nil first: isAuthFailure's errors.As allocates
-		switch {
-		case reserve && !failed:
+		switch {                                         // signIn may have taken the attempt itself
+		case ri.attemptTaken && !failed:
 			s.cfg.Limiter.RefundAttempt(addr)
-		case !reserve && failed:
+		case !ri.attemptTaken && failed:
 			s.cfg.Limiter.Fail(addr)
 		}
 		return err

@@ -12,6 +12,7 @@
 package interrupt
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -271,6 +272,7 @@ func (m *Module) Instrument() ([]byte, error) {
 	out := make([]byte, 0, len(wasm)+len(wasm)/8+64)
 	out = append(out, wasm[:headerBytes]...)
 	flag := m.globals
+	bts, extraTypes := m.blockTypes()
 	wroteGlobals, wroteExports := false, false
 	for _, s := range m.sections {
 		if rank := order[s.id]; s.id != secCustom {
@@ -295,9 +297,9 @@ func (m *Module) Instrument() ([]byte, error) {
 		case secMemory:
 			out = m.memorySection(out, s.content)
 		case secType:
-			out = m.typeSection(out, s.content)
+			out = m.typeSection(out, s.content, extraTypes)
 		case secCode:
-			out, err = m.codeSection(out, s, flag)
+			out, err = m.codeSection(out, s, flag, bts)
 		default:
 			out = appendSection(out, s.id, s.content)
 		}
@@ -331,17 +333,29 @@ func appendSection(out []byte, id byte, b []byte) []byte {
 	return append(out, b...)
 }
 
+// The globals the rewrite adds after the module's own, by their offset
+// from the first (the flag, at the index of the module's global count).
+const (
+	flagGlobal   = iota // the interrupt flag, exported as abi.ExportInterrupt
+	countGlobal         // the check count (check, step)
+	stackGlobal         // the call-stack count (stackIn), exported as abi.ExportCallStack
+	addedGlobals        // how many
+)
+
+// zeroI32Global is a global section entry: a mutable i32 that starts at 0.
+var zeroI32Global = []byte{0x7f, 0x01, opI32Const, 0x00, opEnd}
+
 // globalSection appends the global section old (nil for none) with the
-// flag, the check count and the call-stack count added: mutable i32s that
-// start at 0.
+// globals of the rewrite added (flagGlobal...): mutable i32s that start
+// at 0.
 func (m *Module) globalSection(out, old []byte) []byte {
-	b := appendU32(nil, m.definedGlobals+3)
+	b := appendU32(nil, m.definedGlobals+addedGlobals)
 	if old != nil {
 		r := &reader{b: old}
 		_, _ = r.u32() // checked by scan
 		b = append(b, old[r.pos:]...)
 	}
-	b = append(b, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd, 0x7f, 0x01, 0x41, 0x00, opEnd)
+	b = append(b, bytes.Repeat(zeroI32Global, addedGlobals)...)
 	return appendSection(out, secGlobal, b)
 }
 
@@ -360,8 +374,8 @@ func (m *Module) exportSection(out, old []byte, flag uint32) []byte {
 		b = append(appendU32(b, uint32(len(name))), name...)
 		return appendU32(append(b, kind), idx)
 	}
-	extra := add(nil, abi.ExportInterrupt, exportGlob, flag)
-	extra = add(extra, abi.ExportCallStack, exportGlob, flag+2)
+	extra := add(nil, abi.ExportInterrupt, exportGlob, flag+flagGlobal)
+	extra = add(extra, abi.ExportCallStack, exportGlob, flag+stackGlobal)
 	n += 2
 	if m.hasStart {
 		extra = add(extra, abi.ExportStart, exportFunc, m.start)
@@ -398,10 +412,9 @@ func (m *Module) blockTypes() (bts [][]byte, extra [][]byte) {
 	return bts, extra
 }
 
-// typeSection appends the type section old with the types of blockTypes
-// added after the module's own, whose indices do not change.
-func (m *Module) typeSection(out, old []byte) []byte {
-	_, extra := m.blockTypes()
+// typeSection appends the type section old with extra, the types of
+// blockTypes, added after the module's own, whose indices do not change.
+func (m *Module) typeSection(out, old []byte, extra [][]byte) []byte {
 	if len(extra) == 0 {
 		return appendSection(out, secType, old)
 	}
@@ -425,15 +438,15 @@ func (m *Module) funcType(i uint32) funcType {
 	return funcType{}
 }
 
-// codeSection appends the code section s with every body instrumented.
-func (m *Module) codeSection(out []byte, s section, flag uint32) ([]byte, error) {
+// codeSection appends the code section s with every body instrumented,
+// each run in a block of its block type in bts (blockTypes).
+func (m *Module) codeSection(out []byte, s section, flag uint32, bts [][]byte) ([]byte, error) {
 	r := &reader{b: s.content, base: s.start}
 	n, err := r.count(2)
 	if err != nil {
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
 	ins := newInserts(flag)
-	bts, _ := m.blockTypes()
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	var cost, loops, blockCost uint64 // the functions' compile costs, loops and squared blocks together

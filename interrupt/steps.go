@@ -59,10 +59,11 @@ type inserts struct {
 	stack            uint32
 }
 
-// newInserts returns the sequences for a module whose flag and count are
-// the globals flag and flag+1.
+// newInserts returns the sequences for a module whose added globals
+// (flagGlobal...) start at the global flag.
 func newInserts(flag uint32) *inserts {
-	return &inserts{check: check(flag, flag+1), bulk: step(flag+1, bulkWeight), run: step(flag+1, runWeight), stack: flag + 2}
+	count := flag + countGlobal
+	return &inserts{check: check(flag+flagGlobal, count), bulk: step(count, bulkWeight), run: step(count, runWeight), stack: flag + stackGlobal}
 }
 
 // miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -31,14 +30,7 @@ func TestServer_consoleLogShare(t *testing.T) {
 	// of a call to echo made once the tail is open.
 	backlog := func(filter string) []string {
 		t.Helper()
-		req, err := http.NewRequest("GET", s.URL+"/_warden/console/api/logs?level=debug&"+filter, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := openTail(t, cl, s, "level=debug&"+filter)
 		defer res.Body.Close()
 		if r := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "end-of-backlog", nil); r.Status != 200 {
 			t.Fatalf("echo: %d %s", r.Status, r.Body)

@@ -144,13 +144,11 @@ func TestServer_consoleExplorer(t *testing.T) {
 	}
 }
 
-// TestServer_consoleTailShutdown checks that an open log tail does not
-// hold up a graceful shutdown: the tail ends when the server stops, and
-// run returns without error (stop fails the test otherwise).
-func TestServer_consoleTailShutdown(t *testing.T) {
-	s := startServer(t, append(dataArgs(t, "../../plugins"), "-console-password", "pw-tail")...)
-	cl, _ := consoleClient(t, s, "pw-tail")
-	req, err := http.NewRequest("GET", s.URL+"/_warden/console/api/logs?level=debug", nil)
+// openTail opens the console's log tail with the query filter, signed in
+// through cl; the caller closes the body.
+func openTail(t *testing.T, cl *http.Client, s *server, filter string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", s.URL+"/_warden/console/api/logs?"+filter, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,6 +156,16 @@ func TestServer_consoleTailShutdown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res
+}
+
+// TestServer_consoleTailShutdown checks that an open log tail does not
+// hold up a graceful shutdown: the tail ends when the server stops, and
+// run returns without error (stop fails the test otherwise).
+func TestServer_consoleTailShutdown(t *testing.T) {
+	s := startServer(t, append(dataArgs(t, "../../plugins"), "-console-password", "pw-tail")...)
+	cl, _ := consoleClient(t, s, "pw-tail")
+	res := openTail(t, cl, s, "level=debug")
 	defer res.Body.Close()
 	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("tail: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
