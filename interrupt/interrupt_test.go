@@ -54,6 +54,10 @@ func TestInstrument_attacks(t *testing.T) {
 		{"ExportsReservedStart", newMod().sec(1, 1, types[0]).sec(3, 1, []byte{0}).
 			sec(7, 1, exp(abi.ExportStart, 0x00, 0)).sec(10, 1, fn(0x0b)).b, ErrReserved, abi.ExportStart},
 		{"ImportsReserved", newMod().sec(2, 1, cat(name("env"), name(abi.ExportInterrupt), []byte{0x03, 0x7f, 0x01})).b, ErrReserved, "env." + abi.ExportInterrupt},
+		// A guest that could name the call-stack count could reset it, or
+		// make the host call its own trap a stack overflow.
+		{"ExportsReservedCallStack", newMod().sec(6, 1, global).sec(7, 1, exp(abi.ExportCallStack, 0x03, 0)).b, ErrReserved, abi.ExportCallStack},
+		{"ImportsReservedCallStack", newMod().sec(2, 1, cat(name("env"), name(abi.ExportCallStack), []byte{0x03, 0x7f, 0x01})).b, ErrReserved, "env." + abi.ExportCallStack},
 		{"UnknownOpcode", loopModule([]byte{0}, fn(0x06, 0x40, 0x0b, 0x0b)), nil, "function 0: offset 0x"},
 		{"UnknownMiscOpcode", loopModule([]byte{0}, fn(0xfc, 0x12, 0x0b)), nil, "unknown opcode 0xfc 18"},
 		{"SIMDGap", loopModule([]byte{0}, fn(0xfd, 0x9a, 0x01, 0x0b)), nil, "unknown opcode 0xfd 154"},
