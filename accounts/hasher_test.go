@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -44,6 +45,24 @@ func waitQueued(h *hasher, n int) {
 	for len(h.admit) < n {
 		runtime.Gosched()
 	}
+}
+
+// countRefused waits until each of n requests sent to h is admitted or
+// refused, checks that each refusal is for a share in use, and returns the
+// refusals.
+func countRefused(t *testing.T, h *hasher, results <-chan error, n int) int {
+	t.Helper()
+	refused := 0
+	for refused+len(h.admit) < n {
+		select {
+		case err := <-results:
+			wantBusy(t, err, errHashClientBusy)
+			refused++
+		default:
+			runtime.Gosched()
+		}
+	}
+	return refused
 }
 
 // wantBusy checks that err is the pool's refusal with cause.
@@ -156,16 +175,7 @@ func TestHasher_shareOfAClient(t *testing.T) {
 	for range 20 {
 		go func() { results <- h.run(context.Background(), a, func() error { <-stop; return nil }) }()
 	}
-	refused := 0
-	for refused+len(h.admit) < 20 { // every request of a admitted or refused
-		select {
-		case err := <-results:
-			wantBusy(t, err, errHashClientBusy)
-			refused++
-		default:
-			runtime.Gosched()
-		}
-	}
+	refused := countRefused(t, h, results, 20)
 	if refused != 18 {
 		t.Fatalf("%d of a's 20 requests refused, want 18 (2 in the pool)", refused)
 	}
@@ -179,6 +189,41 @@ func TestHasher_shareOfAClient(t *testing.T) {
 	for range 2 {
 		if err := <-results; err != nil {
 			t.Fatalf("a's admitted request: %v", err)
+		}
+	}
+	if len(h.clients) != 0 {
+		t.Fatalf("%d clients still counted after their requests", len(h.clients))
+	}
+}
+
+// TestHasher_shareOfASite checks that an IPv6 site (a /48) cannot fill the
+// pool from many /64s, each a client within its own share: the site's /64s
+// together may have at most half the pool, and another site's request
+// still gets in and runs.
+func TestHasher_shareOfASite(t *testing.T) {
+	h := newHasher(Config{BcryptCost: bcrypt.MinCost, HashWorkers: 1, HashQueue: 8, HashWait: time.Hour, HashPerClient: 2})
+	stop := make(chan struct{})
+	results := make(chan error, 20)
+	for i := range 20 {
+		a := netip.MustParseAddr(fmt.Sprintf("2001:db8:5:%x::1", i))
+		go func() { results <- h.run(context.Background(), a, func() error { <-stop; return nil }) }()
+	}
+	refused := countRefused(t, h, results, 20)
+	if want := 20 - cap(h.admit)/2; refused != want {
+		t.Fatalf("%d of the site's 20 requests refused, want %d (half the pool of %d)", refused, want, cap(h.admit))
+	}
+	other := make(chan error, 1)
+	go func() {
+		other <- h.run(context.Background(), netip.MustParseAddr("2001:db8:6::1"), func() error { return nil })
+	}()
+	waitQueued(h, cap(h.admit)/2+1)
+	close(stop)
+	if err := <-other; err != nil {
+		t.Fatalf("another site's request, with the first's in the pool: %v", err)
+	}
+	for range cap(h.admit) / 2 {
+		if err := <-results; err != nil {
+			t.Fatalf("the site's admitted request: %v", err)
 		}
 	}
 	if len(h.clients) != 0 {

@@ -107,6 +107,50 @@ func TestLimiter(t *testing.T) {
 				t.Fatal("another /64 refused")
 			}
 		}},
+		{"IPv6SiteShare", func(t *testing.T, l *Limiter, c *clock) {
+			// A /48 holds 65,536 /64s: spread over them, failures and
+			// sign-ups still stop at siteShare clients' budgets.
+			site := func(i int) netip.Addr { return netip.MustParseAddr(fmt.Sprintf("2001:db8:7:%x::1", i)) }
+			fails, signups := 0, 0
+			for i := range 10 * siteShare {
+				if l.TakeAttempt(site(i)) {
+					fails++
+				}
+				if l.TakeSignup(site(i)) {
+					signups++
+				}
+			}
+			if fails != 3*siteShare || signups != 2*siteShare {
+				t.Fatalf("a /48's /64s made %d failed attempts and %d sign-ups, want %d and %d", fails, signups, 3*siteShare, 2*siteShare)
+			}
+			if l.Allow(site(10*siteShare+1)) || l.TakeSignup(site(10*siteShare+1)) {
+				t.Fatal("a fresh /64 of a spent /48 allowed")
+			}
+			other := netip.MustParseAddr("2001:db8:8::1")
+			if !l.Allow(other) || !l.TakeAttempt(other) || !l.TakeSignup(other) {
+				t.Fatal("another /48 refused")
+			}
+			// The site's budget comes back siteShare times as fast as a
+			// client's: one more attempt after a client's interval over
+			// siteShare.
+			c.advance(10 * time.Second / siteShare)
+			if !l.TakeAttempt(site(10*siteShare+2)) || l.TakeAttempt(site(10*siteShare+3)) {
+				t.Fatal("the /48's budget did not come back one attempt at a time")
+			}
+		}},
+		{"IPv6SiteRefund", func(t *testing.T, l *Limiter, _ *clock) {
+			// Attempts that do not fail give the site's token back too.
+			for i := range 10 * siteShare {
+				a := netip.MustParseAddr(fmt.Sprintf("2001:db8:9:%x::1", i))
+				if !l.TakeAttempt(a) {
+					t.Fatalf("attempt %d refused though every one was refunded", i+1)
+				}
+				l.RefundAttempt(a)
+			}
+			if n := len(l.failures.buckets); n != 0 {
+				t.Fatalf("%d buckets kept after attempts that did not fail, want 0", n)
+			}
+		}},
 		{"MappedIPv4", func(t *testing.T, l *Limiter, _ *clock) {
 			for range 3 {
 				l.Fail(netip.MustParseAddr("::ffff:192.0.2.1"))
