@@ -18,6 +18,7 @@ const (
 	stateLockTimeout   = "55P03" // lock_not_available: lock_timeout, set to BusyTimeout
 	stateReadOnly      = "25006" // read_only_sql_transaction
 	statePrivilege     = "42501" // insufficient_privilege
+	stateConfigLimit   = "53400" // configuration_limit_exceeded: temp_file_limit
 	// stateDivisionByZero is how names.roleCheck fails.
 	stateDivisionByZero = "22012" // division_by_zero
 )
@@ -26,7 +27,7 @@ const (
 // vocabulary: serialization failures, deadlocks, lock waits longer than
 // BusyTimeout and an unreachable server (Unavailable) are storage.ErrBusy (roll back and retry), a write in a read-only transaction storage.ErrReadOnly, a
 // missing privilege storage.ErrNotAllowed (the plugin reached beyond its
-// schema), context errors stay as they are, and everything else is a
+// schema), a statement past temp_file_limit storage.ErrLimit, context errors stay as they are, and everything else is a
 // *storage.SQLError with PostgreSQL's message.
 func classify(ctx context.Context, err error) error {
 	if err == nil {
@@ -56,6 +57,8 @@ func classify(ctx context.Context, err error) error {
 			return fmt.Errorf("%w: %s", storage.ErrReadOnly, pe.Message)
 		case statePrivilege:
 			return fmt.Errorf("%w: %s", storage.ErrNotAllowed, pe.Message)
+		case stateConfigLimit:
+			return fmt.Errorf("%w: %s", storage.ErrLimit, pe.Message)
 		}
 		return &storage.SQLError{Msg: pe.Message, Err: err}
 	}

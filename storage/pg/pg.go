@@ -80,11 +80,17 @@ type Options struct {
 	// the schema past it fails with storage.ErrLimit and leaves nothing.
 	// Default abi.MaxDBRelations.
 	MaxRelations int
+	// MaxTempFileBytes is PostgreSQL's temp_file_limit for plugin
+	// transactions: the most temporary files (sorts and hashes that
+	// outgrow work_mem) one connection writes at once; a statement that
+	// writes more fails with storage.ErrLimit. Default
+	// abi.MaxDBTempFileBytes.
+	MaxTempFileBytes int64
 }
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxRelations < 0 {
+	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxRelations < 0 || o.MaxTempFileBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.MaxConns == 0 {
@@ -92,6 +98,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxRelations == 0 {
 		o.MaxRelations = abi.MaxDBRelations
+	}
+	if o.MaxTempFileBytes == 0 {
+		o.MaxTempFileBytes = abi.MaxDBTempFileBytes
 	}
 	if o.MaxConnsPerPlugin == 0 {
 		o.MaxConnsPerPlugin = max(1, o.MaxConns/2)
@@ -118,6 +127,11 @@ type DB struct {
 	pool   *pgxpool.Pool
 	opts   Options
 	dbName string // the database's name, part of every role name
+	// tempLimit sets temp_file_limit in a plugin's transactions, before
+	// its role (which may not): empty when Warden's role may not set it
+	// either, and its sessions have a bound at least as tight
+	// (tempFileLimit).
+	tempLimit string
 	// policy checks a plugin statement: checkPolicy, which tests replace
 	// to reach the lines of defence behind it.
 	policy func(query string) (ddl bool, err error)
@@ -137,7 +151,8 @@ var _ storage.Databases = (*DB)(nil)
 // # Errors
 //
 // An error if an option is negative, url is malformed, the server cannot be
-// reached, or the connecting role may not harden the database.
+// reached, the connecting role may not harden the database, or its
+// sessions would leave plugins' temporary files unbounded (tempFileLimit).
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -161,6 +176,10 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open postgres %s: %w", cfg.ConnConfig.Host, err)
 	}
 	if err := db.harden(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres database %s: %w", db.dbName, err)
+	}
+	if db.tempLimit, err = db.tempFileLimit(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres database %s: %w", db.dbName, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN - 1);
@@ -69,21 +70,25 @@ func identifier(name string) string {
 // dbName. Roles belong to the whole PostgreSQL cluster, so the role's name
 // carries the database's: two Warden databases in one cluster never share a
 // role.
-func newNames(dbName, plugin string, o Options) *names {
+func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 	n := &names{
 		schema: identifier(schemaPrefix + plugin),
 		role:   identifier(schemaPrefix + plugin + "@" + dbName),
 		conns:  make(chan struct{}, o.MaxConnsPerPlugin),
 	}
-	set := []string{
-		"SET LOCAL ROLE " + quote(n.role),
-		"SET LOCAL search_path TO " + quote(n.schema),
-		"SET LOCAL statement_timeout = " + strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
-		"SET LOCAL lock_timeout = " + strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10),
+	var set []string
+	if tempLimit != "" { // before the role, which may not set it
+		set = append(set, tempLimit)
+	}
+	set = append(set,
+		"SET LOCAL ROLE "+quote(n.role),
+		"SET LOCAL search_path TO "+quote(n.schema),
+		"SET LOCAL statement_timeout = "+strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
+		"SET LOCAL lock_timeout = "+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10),
 		"SET LOCAL standard_conforming_strings = on",
 		"SET LOCAL bytea_output = 'hex'",
 		"SET LOCAL extra_float_digits = 1",
-	}
+	)
 	rw := "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"
 	n.setupRW = append([]string{rw}, set...)
 	n.beginRW = strings.Join(n.setupRW, "; ")
@@ -161,6 +166,42 @@ ORDER BY 1`,
 	})
 }
 
+// tempFileLimit returns the statement that bounds a plugin transaction's
+// temporary files to Options.MaxTempFileBytes, when Warden's role may set
+// temp_file_limit (a superuser, or one granted SET ON PARAMETER), or ""
+// when it may not but its sessions are bounded as tightly already (by
+// ALTER ROLE or ALTER DATABASE, or the server's configuration): a plugin
+// role may never set it.
+//
+// # Errors
+//
+// An error naming the statement for a superuser to run once when Warden's
+// role may not set temp_file_limit and its sessions have no such bound.
+func (db *DB) tempFileLimit(ctx context.Context) (string, error) {
+	kb := (db.opts.MaxTempFileBytes + 1023) / 1024
+	set := "SET LOCAL temp_file_limit = " + strconv.FormatInt(kb, 10)
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, set)
+		return err
+	})
+	var pe *pgconn.PgError
+	if err == nil {
+		return set, nil
+	} else if !errors.As(err, &pe) || pe.Code != statePrivilege {
+		return "", fmt.Errorf("temp_file_limit: %w", err)
+	}
+	var now int64 // kB, -1 for none
+	var role string
+	if err := db.pool.QueryRow(ctx, "SELECT setting::bigint, current_user FROM pg_catalog.pg_settings WHERE name = 'temp_file_limit'").Scan(&now, &role); err != nil {
+		return "", fmt.Errorf("temp_file_limit: %w", err)
+	}
+	if now >= 0 && now <= kb {
+		return "", nil
+	}
+	return "", fmt.Errorf("role %s may not bound plugins' temporary files, and its sessions' temp_file_limit is %d kB (-1: none), over %d (have a superuser run %q once, or on PostgreSQL 15 and later %q)",
+		role, now, kb, fmt.Sprintf("ALTER ROLE %s SET temp_file_limit = %d", quote(role), kb), "GRANT SET ON PARAMETER temp_file_limit TO "+quote(role))
+}
+
 // setUp creates plugin's role and schema if they do not exist, under a
 // transaction-scoped advisory lock so that nodes opening the same plugin at
 // once do not race. The role is NOLOGIN, with no attribute and no
@@ -173,7 +214,7 @@ ORDER BY 1`,
 // An error if the role exists with an attribute or membership it should not
 // have (someone else's role), or PostgreSQL's error.
 func (db *DB) setUp(ctx context.Context, plugin string) (*names, error) {
-	n := newNames(db.dbName, plugin, db.opts)
+	n := newNames(db.dbName, plugin, db.opts, db.tempLimit)
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(setupLockKey)); err != nil {
 			return fmt.Errorf("lock: %w", err)
