@@ -99,6 +99,7 @@ func (h *Host) DeployUpload(ctx context.Context, name string, u Upload) (*Reload
 	if h.closed {
 		return nil, errHostClosed
 	}
+	defer h.pruneCache() // a refused upload's code too
 	old := h.reg.Load()
 	b, res, err := h.prepareUpload(files, failed, up)
 	if err != nil {

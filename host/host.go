@@ -50,6 +50,11 @@ type Config struct {
 	Store PluginStore
 	// CacheDir keeps compiled code between runs; empty means no cache.
 	CacheDir string
+	// PruneCache keeps CacheDir to the code of the versions loaded
+	// (cacheFiles): after a reload, deploy or sync that compiled anything,
+	// the files of refused and superseded versions are removed. A
+	// directory that several hosts share must not be pruned.
+	PruneCache bool
 	// Databases gives each plugin its own database, for the db_*
 	// functions; nil means plugins have no database. A plugin that imports
 	// none of db_exec, db_query and db_begin is given none.
@@ -137,12 +142,14 @@ func (c *Config) setDefaults() {
 
 // Host loads plugins and serves their RPCs. It is safe for concurrent use.
 type Host struct {
-	cfg      Config
-	log      zerolog.Logger
-	rt       wazero.Runtime
-	cache    wazero.CompilationCache
-	provided map[string]map[string]api.FunctionDefinition
-	reg      atomic.Pointer[registry]
+	cfg   Config
+	log   zerolog.Logger
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	// cacheFiles prunes CacheDir (Config.PruneCache), nil when not.
+	cacheFiles *cacheFiles
+	provided   map[string]map[string]api.FunctionDefinition
+	reg        atomic.Pointer[registry]
 	// states maps each live instance's module to its call state, for the
 	// host functions: a lookup that allocates nothing per call, where a
 	// context value would.
@@ -198,6 +205,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, fmt.Errorf("compilation cache %s: %w", cfg.CacheDir, err)
 		}
 		h.cache, rc = cache, rc.WithCompilationCache(cache)
+		if cfg.PruneCache {
+			h.cacheFiles = openCacheFiles(cfg.CacheDir, h.log)
+		}
 	}
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	if err := h.instantiateHostModules(ctx); err != nil {

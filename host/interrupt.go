@@ -45,19 +45,30 @@ func readModule(wasm []byte) (*interrupt.Module, error) {
 // with more locals than the limit, a reference to a global past the
 // module's own or no memory get the rewriter's error ("instrument: ...");
 // the rest get wazero's ("compile: ...").
-func (h *Host) compile(ctx context.Context, m *interrupt.Module) (wazero.CompiledModule, error) {
+//
+// It also returns the compiled code's cacheKey, whose files in the compile
+// cache it records when the cache is pruned (Config.PruneCache).
+func (h *Host) compile(ctx context.Context, m *interrupt.Module) (wazero.CompiledModule, string, error) {
 	out, err := m.Instrument()
 	if err != nil {
 		// Not a fallback to compiling the original for wazero's own
 		// message: a module the rewriter refuses for its counts would
 		// make wazero allocate gigabytes.
-		return nil, fmt.Errorf("instrument: %w", err)
+		return nil, "", fmt.Errorf("instrument: %w", err)
+	}
+	key := cacheKey(out)
+	var before map[string]bool
+	if h.cacheFiles != nil {
+		before = h.cacheFiles.list()
 	}
 	c, err := h.rt.CompileModule(ctx, out)
-	if err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	if h.cacheFiles != nil {
+		h.cacheFiles.compiled(key, before)
 	}
-	return c, nil
+	if err != nil {
+		return nil, "", fmt.Errorf("compile: %w", err)
+	}
+	return c, key, nil
 }
 
 // interruptFlag returns mod's interrupt flag, the global that Instrument

@@ -34,6 +34,7 @@ type Plugin struct {
 	host     *Host
 	key      string // snapshotFile.key: the .wasm and the manifest
 	compiled wazero.CompiledModule
+	cacheKey string // cacheKey of the compiled code
 	regs     []registration
 	pool     *pool
 	log      zerolog.Logger   // the host's lines about the plugin
@@ -154,7 +155,7 @@ func (h *Host) loadPlugin(ctx context.Context, f snapshotFile) (*Plugin, error) 
 		err = h.applyManifest(p, f, mod)
 	}
 	if err == nil {
-		p.compiled, err = h.compile(ctx, mod)
+		p.compiled, p.cacheKey, err = h.compile(ctx, mod)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("plugin %s: %w", name, err)

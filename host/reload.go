@@ -140,9 +140,25 @@ func (h *Host) loadDir() (*ReloadResult, error) {
 // changed, and records and logs the failures. failed are the files that
 // could not be read. The caller holds reloadMu.
 func (h *Host) apply(files []snapshotFile, failed []LoadError) *ReloadResult {
+	defer h.pruneCache()
 	b, res := h.prepare(files, failed)
 	h.commit(b, res)
 	return res
+}
+
+// pruneCache removes the compile cache's files of the versions no longer
+// loaded (cacheFiles.prune). The caller holds reloadMu, and has committed
+// or discarded what it loaded.
+func (h *Host) pruneCache() {
+	if h.cacheFiles == nil {
+		return
+	}
+	plugins := h.reg.Load().plugins
+	live := make([]string, len(plugins))
+	for i, p := range plugins {
+		live[i] = p.cacheKey
+	}
+	h.cacheFiles.prune(live)
 }
 
 // prepare loads what changed in files aside and returns the next

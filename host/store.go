@@ -178,6 +178,7 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
+	defer h.pruneCache()
 	old := h.reg.Load()
 	b, res := h.prepare(files, failed)
 	if b == nil || len(b.reg.plugins) == 0 {
@@ -264,6 +265,7 @@ func (h *Host) deployStoredAt(ctx context.Context, files []snapshotFile, failed 
 	if h.closed {
 		return nil, errHostClosed
 	}
+	defer h.pruneCache() // a refused upload's code too
 	h.apply(files, failed)
 	old := h.reg.Load()
 	b, res, err := h.prepareUpload(files, failed, up)

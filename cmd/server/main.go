@@ -118,6 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	h, err := host.New(ctx, host.Config{
 		PluginDir:      cfg.PluginDir,
 		CacheDir:       filepath.Join(cfg.DataDir, "cache"),
+		PruneCache:     true,
 		Databases:      st.plugins,
 		Logger:         log,
 		GuestLog:       guestLog(cfg, stdout, ring),
