@@ -14,6 +14,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -246,15 +247,21 @@ func (m *Metrics) PluginReloaded(plugin string, ok bool) {
 	if ok {
 		result = "loaded"
 	}
-	m.reloads.WithLabelValues(plugin, result).Inc()
+	m.reloads.WithLabelValues(label(plugin), result).Inc()
 }
+
+// label returns s as a label value, which must be UTF-8: Prometheus's
+// client panics on any other, and a plugin's name is a file name, which
+// need not be. The host refuses such files, and names them in UTF-8; this
+// keeps a panic out of the metrics if a name ever gets through.
+func label(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 // OutboundCall implements outbound.Observer: it counts one outbound HTTP
 // call of plugin under grant, an entry of the plugin's manifest (or
 // outbound.NotGrantedLabel), never the URL the plugin asked for, so the
 // label values stay bounded; status is 0 when there was no response.
 func (m *Metrics) OutboundCall(plugin, grant string, status int) {
-	m.outbound.WithLabelValues(plugin, grant, strconv.Itoa(status)).Inc()
+	m.outbound.WithLabelValues(label(plugin), label(grant), strconv.Itoa(status)).Inc()
 }
 
 // GroupCommitted implements storage.CommitObserver.

@@ -50,6 +50,9 @@ func TestMetrics_Values(t *testing.T) {
 	m.PluginReloaded("kv", true)
 	m.PluginReloaded("kv", false)
 	m.OutboundCall("kv", "api.example.com", 200)
+	// A name that is not UTF-8 (a file name may be anything) is counted
+	// with its bad bytes replaced; Prometheus's client panicked on it.
+	m.PluginReloaded("\xff", false)
 	tests := []struct {
 		name string
 		got  float64
@@ -69,6 +72,7 @@ func TestMetrics_Values(t *testing.T) {
 		{"loaded", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "loaded")), 1},
 		{"failed", testutil.ToFloat64(m.reloads.WithLabelValues("kv", "failed")), 1},
 		{"outbound", testutil.ToFloat64(m.outbound.WithLabelValues("kv", "api.example.com", "200")), 1},
+		{"not UTF-8", testutil.ToFloat64(m.reloads.WithLabelValues("\uFFFD", "failed")), 1},
 	}
 	// A route that is registered but never called has no series.
 	if n := testutil.CollectAndCount(m.routeSeconds); n != 1 {

@@ -49,17 +49,18 @@ func (c pluginCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
 	gen := strconv.FormatUint(c.src.Generation(), 10)
 	for _, p := range c.src.Plugins() {
-		ch <- prometheus.MustNewConstMetric(pluginInfoDesc, prometheus.GaugeValue, 1, p.Name, p.Version, gen)
-		ch <- prometheus.MustNewConstMetric(pluginInstancesDesc, prometheus.GaugeValue, float64(p.Instances()), p.Name)
+		name := label(p.Name)
+		ch <- prometheus.MustNewConstMetric(pluginInfoDesc, prometheus.GaugeValue, 1, name, label(p.Version), gen)
+		ch <- prometheus.MustNewConstMetric(pluginInstancesDesc, prometheus.GaugeValue, float64(p.Instances()), name)
 		open := 0.0
 		if p.BreakerOpen() {
 			open = 1
 		}
-		ch <- prometheus.MustNewConstMetric(pluginBreakerDesc, prometheus.GaugeValue, open, p.Name)
-		ch <- prometheus.MustNewConstMetric(pluginMemoryDesc, prometheus.GaugeValue, float64(p.MemoryBytes()), p.Name)
+		ch <- prometheus.MustNewConstMetric(pluginBreakerDesc, prometheus.GaugeValue, open, name)
+		ch <- prometheus.MustNewConstMetric(pluginMemoryDesc, prometheus.GaugeValue, float64(p.MemoryBytes()), name)
 		if s := p.DBStats(); s != nil {
-			ch <- prometheus.MustNewConstMetric(pluginDBStatementsDesc, prometheus.CounterValue, float64(s.Statements()), p.Name)
-			ch <- prometheus.MustNewConstMetric(pluginDBErrorsDesc, prometheus.CounterValue, float64(s.Errors()), p.Name)
+			ch <- prometheus.MustNewConstMetric(pluginDBStatementsDesc, prometheus.CounterValue, float64(s.Statements()), name)
+			ch <- prometheus.MustNewConstMetric(pluginDBErrorsDesc, prometheus.CounterValue, float64(s.Errors()), name)
 		}
 	}
 }
