@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/warden-rpc/warden/manifest"
+	"github.com/warden-rpc/warden/storage"
 )
 
 // DefaultMaxPluginBytes is the default of Config.MaxPluginBytes: 64 MiB,
@@ -83,8 +84,9 @@ func readManifest(path string) ([]byte, error) {
 }
 
 // readPluginFiles reads every plugin file in dir, each at most maxBytes. A
-// file that cannot be read, or is not a regular file, is reported in
-// failed and skipped.
+// file that cannot be read, is not a regular file, or whose name is not a
+// plugin name (storage.CheckPluginName, the deploy API's rule), is
+// reported in failed and skipped.
 //
 // # Errors
 //
@@ -95,13 +97,18 @@ func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed [
 		return nil, nil, err
 	}
 	for _, path := range paths {
-		wasm, err := readPluginFile(path, maxBytes)
-		var mf []byte
-		if err == nil {
+		var wasm, mf []byte
+		err := storage.CheckPluginName(pluginName(path))
+		if err != nil {
+			err = fmt.Errorf("not a plugin name: %w", err)
+		} else if wasm, err = readPluginFile(path, maxBytes); err == nil {
 			mf, err = readManifest(path)
 		}
 		if err != nil {
-			failed = append(failed, LoadError{Plugin: pluginName(path), Path: path, Err: err, At: time.Now()})
+			// The name is shown and counted in metrics' labels, which
+			// must be UTF-8.
+			name := strings.ToValidUTF8(pluginName(path), "\uFFFD")
+			failed = append(failed, LoadError{Plugin: name, Path: path, Err: err, At: time.Now()})
 			continue
 		}
 		files = append(files, newSnapshotFile(path, wasm, mf))

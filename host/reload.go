@@ -183,6 +183,15 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 			changed = append(changed, f)
 		}
 	}
+	// A serving plugin whose file could not be read this time (its
+	// manifest grew past the bound, became a FIFO) keeps serving, as a
+	// version that fails to load does.
+	for _, f := range failed {
+		if prev := old.pluginAt(f.Path); prev != nil && !present[f.Path] {
+			present[f.Path] = true
+			serving = append(serving, prev)
+		}
+	}
 	for _, p := range old.plugins {
 		if !present[p.Path] {
 			res.Removed = append(res.Removed, p.Name)
@@ -196,19 +205,68 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 	for _, f := range changed {
 		b, serving = h.replace(b, serving, f, res)
 	}
-	for _, f := range added {
+	loaded := make([]*Plugin, len(added))
+	for i, f := range added {
 		p, err := h.loadPlugin(h.life, f)
+		if err != nil {
+			res.Failed = append(res.Failed, newLoadError(f, p, err))
+			continue
+		}
+		loaded[i] = p
+	}
+	contested := h.contested(old.gen+1, serving, loaded)
+	for i, p := range loaded {
+		if p == nil {
+			continue
+		}
+		err := contested[p]
 		if err == nil {
 			if err = b.add(p); err == nil {
 				serving = append(serving, p)
 				res.Loaded = append(res.Loaded, p.Name)
 				continue
 			}
-			p.close(h.life)
 		}
-		res.Failed = append(res.Failed, newLoadError(f, p, err))
+		p.close(h.life)
+		res.Failed = append(res.Failed, newLoadError(added[i], p, err))
 	}
 	return b, res
+}
+
+// contested returns the plugins of added (nil entries skipped) that claim
+// a name, RPC id or route that another of them claims too, where neither
+// conflicts with a serving plugin, each with its error: none of them is
+// serving, so there is none to prefer, and every claimant is refused. The
+// first in path order would otherwise win, at a start above all: a file
+// planted as plugins/attacker/kv.wasm, refused by a hot reload while the
+// real kv served, would become plugin kv at the next restart, with kv's
+// database. A plugin that conflicts with a serving one is refused by
+// registryBuilder.add as before, and contests nothing.
+func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Plugin]error {
+	var free []*Plugin // those that fit with the serving plugins
+	for _, p := range added {
+		if p == nil {
+			continue
+		}
+		if b, err := h.build(gen, append(slices.Clone(serving), p)); err == nil && b != nil {
+			free = append(free, p)
+		}
+	}
+	out := map[*Plugin]error{}
+	for i, p := range free {
+		for _, q := range free[i+1:] {
+			if _, err := h.build(gen, []*Plugin{p, q}); err != nil {
+				contest := fmt.Errorf("%w; none of them serving, so both are refused: remove one", err)
+				if out[p] == nil {
+					out[p] = contest
+				}
+				if out[q] == nil {
+					out[q] = contest
+				}
+			}
+		}
+	}
+	return out
 }
 
 // commit records res's failures and, when anything changed, sorts and

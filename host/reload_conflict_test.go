@@ -155,12 +155,16 @@ func TestHost_New_tolerant(t *testing.T) {
 		t.Fatalf("ver: %q %v", out.Output, err)
 	}
 	errs := h.LoadErrors()
-	if len(errs) != 2 || errs[0].Plugin != "dup_b" || errs[1].Plugin != "init_traps" {
-		t.Fatalf("LoadErrors() = %+v, want dup_b and init_traps", errs)
+	if len(errs) != 3 || errs[0].Plugin != "dup_a" || errs[1].Plugin != "dup_b" || errs[2].Plugin != "init_traps" {
+		t.Fatalf("LoadErrors() = %+v, want dup_a, dup_b (both claim \"same\", neither serving) and init_traps", errs)
 	}
-	// dup_b's "same" is served by dup_a; init_traps registered nothing.
+	// Neither serves "same" (TestHost_contestedAtStart); init_traps
+	// registered nothing.
+	if ce := callErr(t, h, &Request{ID: "same"}); ce.Code != abi.CodeNotFound || !errors.Is(ce.Err, ErrPluginNotLoaded) {
+		t.Fatalf("same: %v (cause %v), want code 5: its plugins did not load", ce, ce.Err)
+	}
 	ce := callErr(t, h, &Request{ID: "nope"})
-	if ce.Code != abi.CodeNotFound || ce.Err == nil || !strings.Contains(ce.Err.Error(), "dup_b, init_traps") {
+	if ce.Code != abi.CodeNotFound || ce.Err == nil || !strings.Contains(ce.Err.Error(), "dup_a, dup_b, init_traps") {
 		t.Fatalf("unknown rpc: %v (cause %v), want code 5 naming the failing plugins", ce, ce.Err)
 	}
 	// Once dup_a is gone, dup_b loads and serves "same".
