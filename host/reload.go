@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -81,7 +82,21 @@ func (h *Host) Reload(_ context.Context) (*ReloadResult, error) {
 
 // reload reads the plugin directory and applies it; the caller holds
 // scanMu.
-func (h *Host) reload() (*ReloadResult, error) {
+func (h *Host) reload() (*ReloadResult, error) { return h.reloadExcept(nil) }
+
+// reloadSettled is Reload for the watcher: the files in unsettled (plugin
+// files and manifests, by path) are still changing and are left out: a
+// serving plugin whose file or manifest is among them keeps serving as it
+// is, and a new one waits.
+func (h *Host) reloadSettled(unsettled map[string]bool) (*ReloadResult, error) {
+	h.scanMu.Lock()
+	defer h.scanMu.Unlock()
+	return h.reloadExcept(unsettled)
+}
+
+// reloadExcept is reload, leaving out the files in unsettled (see
+// reloadSettled); the caller holds scanMu.
+func (h *Host) reloadExcept(unsettled map[string]bool) (*ReloadResult, error) {
 	files, failed, err := h.readFiles()
 	if err != nil {
 		return nil, err
@@ -91,7 +106,36 @@ func (h *Host) reload() (*ReloadResult, error) {
 	if h.closed {
 		return nil, errHostClosed
 	}
+	if len(unsettled) > 0 {
+		files, failed = h.settledOnly(files, failed, unsettled)
+	}
 	return h.apply(files, failed), nil
+}
+
+// settledOnly returns files and failed without the plugins whose file or
+// manifest is in unsettled, but for serving ones, kept as they serve (a
+// file with the serving version's key). The caller holds reloadMu.
+func (h *Host) settledOnly(files []snapshotFile, failed []LoadError, unsettled map[string]bool) ([]snapshotFile, []LoadError) {
+	reg := h.reg.Load()
+	still := func(path string) bool { return unsettled[path] || unsettled[manifestPath(path)] }
+	var keptFiles []snapshotFile
+	for _, f := range files {
+		if still(f.path) {
+			prev := reg.pluginAt(f.path)
+			if prev == nil {
+				continue
+			}
+			f.key = prev.key // unchanged, for prepare
+		}
+		keptFiles = append(keptFiles, f)
+	}
+	var keptFailed []LoadError
+	for _, le := range failed {
+		if !still(le.Path) || reg.pluginAt(le.Path) != nil {
+			keptFailed = append(keptFailed, le)
+		}
+	}
+	return keptFiles, keptFailed
 }
 
 // errHostClosed is Reload's error after Close.
@@ -458,25 +502,33 @@ func dirState(dir string) map[string]fileState {
 	return st
 }
 
-func sameState(a, b map[string]fileState) bool {
-	if len(a) != len(b) {
-		return false
-	}
+// changed returns the paths whose state differs between a and b, a path
+// in one only included.
+func changed(a, b map[string]fileState) map[string]bool {
+	out := map[string]bool{}
 	for k, v := range a {
 		if w, ok := b[k]; !ok || !v.mod.Equal(w.mod) || v.size != w.size {
-			return false
+			out[k] = true
 		}
 	}
-	return true
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out[k] = true
+		}
+	}
+	return out
 }
 
 // Watch polls the plugin directory every interval until ctx is done, and
-// reloads once a change has settled: the files' sizes and modification
-// times were the same at two polls in a row. A file still being written is
-// therefore not loaded; the safe way to deploy is still to write a
-// temporary name and rename it to *.wasm. In cluster mode (Config.Store)
-// it returns at once: the folder is not read, and the store's watcher
-// calls Reload instead.
+// reloads once a change has settled: the file's size and modification time
+// were the same at two polls in a row. Each file settles on its own: a
+// file still changing is left out of the reload (its serving version, if
+// any, keeps serving), so it is not loaded while being written, and one
+// that never stops changing (a symlink to a growing log) holds up no other
+// file's change. The safe way to deploy is still to write a temporary name
+// and rename it to *.wasm. In cluster mode (Config.Store) it returns at
+// once: the folder is not read, and the store's watcher calls Reload
+// instead.
 func (h *Host) Watch(ctx context.Context, interval time.Duration) {
 	if h.cfg.Store != nil {
 		return
@@ -495,14 +547,28 @@ func (h *Host) Watch(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		cur := dirState(h.cfg.PluginDir)
-		settled := sameState(cur, prev)
+		unsettled := changed(cur, prev)
 		prev = cur
-		if !settled || sameState(cur, applied) {
+		due := false
+		for path := range changed(cur, applied) {
+			due = due || !unsettled[path]
+		}
+		if !due {
 			continue
 		}
-		if _, err := h.Reload(ctx); err != nil && !errors.Is(err, errHostClosed) {
+		if _, err := h.reloadSettled(unsettled); err != nil && !errors.Is(err, errHostClosed) {
 			h.log.Error().Err(err).Msg("reload")
 		}
-		applied = cur
+		// What was applied: cur, but for the unsettled files, which count
+		// as changed again once they settle.
+		next := maps.Clone(cur)
+		for path := range unsettled {
+			if st, ok := applied[path]; ok {
+				next[path] = st
+			} else {
+				delete(next, path)
+			}
+		}
+		applied = next
 	}
 }

@@ -211,15 +211,19 @@ func TestHost_Watch(t *testing.T) {
 	defer cancel()
 	go h.Watch(ctx, 20*time.Millisecond)
 	deploy(t, dir, "ver", fixture(t, "reload/ver_v2.wasm"))
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		res, err := h.Call(context.Background(), &Request{ID: "ver"})
-		if err == nil && string(res.Output) == "v2" {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !answersWithin(h, "ver", "v2", 10*time.Second) {
+		t.Fatal("the watcher did not load v2 within 10s")
 	}
-	t.Fatal("the watcher did not load v2 within 10s")
+}
+
+// answersWithin reports whether the RPC id answers want within d.
+func answersWithin(h *Host, id, want string, d time.Duration) bool {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if res, err := h.Call(context.Background(), &Request{ID: id}); err == nil && string(res.Output) == want {
+			return true
+		}
+	}
+	return false
 }
 
 // TestHost_Reload_refusals drops in new plugins that must be refused on
@@ -250,5 +254,34 @@ func TestHost_Reload_refusals(t *testing.T) {
 				t.Fatalf("%d plugins serve, want only dup_a", n)
 			}
 		})
+	}
+}
+
+// TestHost_Watch_notStarvedByAChangingFile: a file that never stops
+// changing (here rewritten every few milliseconds; in the review, a
+// symlink in the folder to the plugin's own SQLite WAL, which its calls
+// grow) does not keep the watcher from loading another file's settled
+// change. Before, the watcher waited for the whole folder to settle, and
+// one plugin's author could stop everyone's deploys by file copy.
+func TestHost_Watch_notStarvedByAChangingFile(t *testing.T) {
+	dir := t.TempDir()
+	deploy(t, dir, "ver", fixture(t, "reload/ver_v1.wasm"))
+	h := newTestHost(t, dir, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	noise := filepath.Join(dir, "noise.wasm")
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for i := 0; ctx.Err() == nil; i++ {
+			_ = os.WriteFile(noise, make([]byte, i%1000), 0o644)
+			runtime.Gosched()
+		}
+	}()
+	defer func() { cancel(); <-stopped }()
+	go h.Watch(ctx, 50*time.Millisecond)
+	deploy(t, dir, "ver", fixture(t, "reload/ver_v2.wasm"))
+	if !answersWithin(h, "ver", "v2", 10*time.Second) {
+		t.Fatal("the watcher did not load v2 within 10s while another file kept changing")
 	}
 }
