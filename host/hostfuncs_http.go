@@ -73,9 +73,18 @@ func outputSetStatus(_ context.Context, st *callState, _ api.Memory, stack []uin
 // Strict-Transport-Security would end or set the origin's HTTPS policy;
 // Alt-Svc would name another server for the origin; NEL, Report-To and
 // Reporting-Endpoints would send reports of the origin's requests to a
-// place the plugin chose. Names are canonical (http.CanonicalHeaderKey).
-var managedHeaders = []string{"Alt-Svc", "Clear-Site-Data", "Connection", "Content-Length", "Nel", "Report-To",
-	"Reporting-Endpoints", "Service-Worker-Allowed", "Strict-Transport-Security", "Transfer-Encoding", "Warden-Plugin"}
+// place the plugin chose. Hop-by-hop headers (Connection, Keep-Alive,
+// Proxy-*, TE, Trailer, Transfer-Encoding, Upgrade) are the connection's,
+// which the host keeps. A reverse proxy in front of Warden acts on some
+// response headers: nginx's X-Accel-Redirect serves another of its
+// locations, internal ones included, and Apache's and lighttpd's
+// X-Sendfile (X-Lighttpd-Send-File) a file from the proxy's disk, so a
+// plugin could read what the proxy guards. Names are canonical
+// (http.CanonicalHeaderKey).
+var managedHeaders = []string{"Alt-Svc", "Clear-Site-Data", "Connection", "Content-Length", "Keep-Alive", "Nel",
+	"Proxy-Authenticate", "Proxy-Connection", "Report-To", "Reporting-Endpoints", "Service-Worker-Allowed",
+	"Strict-Transport-Security", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Warden-Plugin",
+	"X-Accel-Redirect", "X-Lighttpd-Send-File", "X-Sendfile", "X-Sendfile2"}
 
 // outputAddHeader: (name_ptr, name_len, value_ptr, value_len) -> status.
 // Adds a response header to an HTTP handler's response.

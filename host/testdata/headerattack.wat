@@ -5,7 +5,10 @@
 ;; the limit, cookies that reach the console: its name, or a warden_ one,
 ;; or a path under /_warden/) and with three good headers, one known name
 ;; in lower case and one unknown, passed from a scratch copy at 600 that
-;; it then overwrites, and a cookie of its own.
+;; it then overwrites, and a cookie of its own; then headers a reverse
+;; proxy acts on (nginx's X-Accel-Redirect, Apache's X-Sendfile,
+;; lighttpd's X-Lighttpd-Send-File) and hop-by-hop ones (Upgrade, Trailer,
+;; Keep-Alive).
 ;; It answers each call's status as a little-endian i64, in call order.
 ;; Build: wat2wasm headerattack.wat -o headerattack.wasm.
 (module
@@ -42,6 +45,14 @@
   (data (i32.const 800) "WARDEN_x=1")
   (data (i32.const 820) "game=1; path=/_WARDEN/")
   (data (i32.const 850) "game=1; Path=/game")
+  (data (i32.const 880) "x-accel-redirect")
+  (data (i32.const 900) "/internal/secrets")
+  (data (i32.const 920) "X-Sendfile")
+  (data (i32.const 940) "/etc/shadow")
+  (data (i32.const 960) "upgrade")
+  (data (i32.const 970) "trailer")
+  (data (i32.const 980) "keep-alive")
+  (data (i32.const 1000) "X-Lighttpd-Send-File")
 
   (global $n (mut i32) (i32.const 0))
 
@@ -79,6 +90,12 @@
     (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 800) (i32.const 10)))    ;; 18 a warden_ name, in upper case
     (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 820) (i32.const 22)))    ;; 19 /_WARDEN/, in a lower-case attribute
     (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 850) (i32.const 18)))    ;; 20 good: the plugin's own cookie
+    (call $rec (call $header (i32.const 880) (i32.const 16) (i32.const 900) (i32.const 17)))    ;; 21 X-Accel-Redirect
+    (call $rec (call $header (i32.const 920) (i32.const 10) (i32.const 940) (i32.const 11)))    ;; 22 X-Sendfile
+    (call $rec (call $header (i32.const 1000) (i32.const 20) (i32.const 940) (i32.const 11)))   ;; 23 X-Lighttpd-Send-File
+    (call $rec (call $header (i32.const 960) (i32.const 7) (i32.const 390) (i32.const 1)))      ;; 24 Upgrade
+    (call $rec (call $header (i32.const 970) (i32.const 7) (i32.const 390) (i32.const 1)))      ;; 25 Trailer
+    (call $rec (call $header (i32.const 980) (i32.const 10) (i32.const 390) (i32.const 1)))     ;; 26 Keep-Alive
     ;; Overwrite what the good headers were read from: the host must have
     ;; kept its own copies, or constants.
     (memory.fill (i32.const 600) (i32.const 90) (i32.const 80))

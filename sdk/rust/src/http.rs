@@ -117,10 +117,10 @@ pub const APPLICATION_JSON: &str = "application/json";
 /// After the handler returns, the SDK sends them with `output_set_status`,
 /// `output_add_header` and `output_write`. The host refuses a status
 /// outside 200..599, the headers it manages (`Content-Length`,
-/// `Transfer-Encoding`, `Connection`, `Warden-Plugin`) and those that act
-/// on the whole origin (`Service-Worker-Allowed`, `Clear-Site-Data`,
-/// `Strict-Transport-Security`, `Alt-Svc`, `NEL`, `Report-To`,
-/// `Reporting-Endpoints`); the
+/// `Warden-Plugin`, hop-by-hop headers), those a reverse proxy acts on
+/// (`X-Accel-Redirect`, `X-Sendfile`) and those that act on the whole
+/// origin (`Service-Worker-Allowed`, `Clear-Site-Data`, and the others
+/// ABI.md lists under `output_add_header`); the
 /// call then fails with code 13 and the host's message. The host adds a
 /// sandboxing `Content-Security-Policy` to every response (ABI.md 3.7).
 #[derive(Debug, Clone)]
