@@ -102,15 +102,22 @@ func Default(max Maxima) *Manifest {
 }
 
 // Parse reads a manifest strictly (an unknown key, table or type is an
-// error), checks it against max and fills in the defaults.
+// error), checks it against max and fills in the defaults. Keys are
+// case-sensitive, as in TOML: each must be spelled as its field's toml
+// tag, and be given once.
 //
 // # Errors
 //
-// It fails on bad TOML, an unknown key, a malformed grant, a negative
-// value, or a value over its server maximum, naming the key and the limit.
+// It fails on bad TOML, an unknown key (another spelling of a known one
+// included), a key given twice, a malformed grant, a negative value, or a
+// value over its server maximum, naming the key and its line or the limit.
 func Parse(data []byte, max Maxima) (*Manifest, error) {
 	if len(data) > MaxBytes {
 		return nil, fmt.Errorf("manifest is %d bytes, more than %d", len(data), MaxBytes)
+	}
+	// go-toml matches keys to fields case-insensitively: checkKeys first.
+	if err := checkKeys(data); err != nil {
+		return nil, err
 	}
 	m := &Manifest{}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()

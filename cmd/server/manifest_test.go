@@ -191,3 +191,58 @@ func TestServer_deployMultipart(t *testing.T) {
 		}
 	}
 }
+
+// TestServer_manifestExactKeys deploys manifests over HTTP whose keys are
+// spelled in another case than documented. TOML keys are case-sensitive,
+// so [ENV] is not [env]; go-toml's decoding is not, and a second spelling
+// further down used to replace the first: "[env] allow = []" then "[ENV]
+// ALLOW = [\"SECRET\"]" was deployed with 200 and the plugin read SECRET.
+// Each such manifest is refused with 422 naming the key and its line, and
+// the plugin keeps its manifest.
+func TestServer_manifestExactKeys(t *testing.T) {
+	dir := fixtureDir(t, "../../host/testdata/fetch.wasm")
+	s := startServer(t, append(dataArgs(t, dir), "-watch", "0", "-access-log=false",
+		"-env", "SECRET=hunter2", "-env", "API_URL=https://api.example.com")...)
+	key := "?http_key=" + testHTTPKey
+	env := func() string {
+		t.Helper()
+		res := do(t, "POST", s.URL+"/v2/rpc/fetch.env?unwrap&http_key="+testHTTPKey, "", nil)
+		if res.Status != 200 {
+			t.Fatalf("fetch.env: %d %s", res.Status, res.Body)
+		}
+		return res.Body
+	}
+	if got := env(); !strings.Contains(got, "hunter2") {
+		t.Fatalf("without a manifest the plugin sees %q, want every entry", got)
+	}
+	if res := do(t, "PUT", s.URL+"/_warden/plugins/fetch/manifest"+key, "[env]\nallow = [\"API_URL\"]\n", nil); res.Status != 200 {
+		t.Fatalf("PUT manifest: %d %s", res.Status, res.Body)
+	}
+	if got := env(); strings.Contains(got, "hunter2") || !strings.Contains(got, "api.example.com") {
+		t.Fatalf("under [env] allow = [\"API_URL\"] the plugin sees %q", got)
+	}
+	wasm := string(readFixture(t, "host/testdata/fetch.wasm"))
+	for _, tt := range []struct{ name, toml, want string }{
+		{"Table", "# reviewed: API_URL only\n[env]\nallow = [\"API_URL\"]\n\n[ENV]\nALLOW = [\"SECRET\"]\n",
+			"unknown key ENV (line 5), not env: keys are case-sensitive"},
+		{"Key", "[env]\nallow = [\"API_URL\"]\nAllow = [\"SECRET\"]\n", "unknown key env.Allow (line 3)"},
+		{"HTTP", "[http]\nallow = []\nAllow = [\"http://10.0.0.0/8:*\"]\n", "unknown key http.Allow (line 3)"},
+		{"Limits", "[limits]\nmemory_mib = 16\nMemory_MiB = 0\n", "unknown key limits.Memory_MiB (line 3)"},
+		{"Twice", "env.allow = [\"API_URL\"]\n[env]\nallow = [\"SECRET\"]\n", "table env given twice (lines 1 and 2)"},
+	} {
+		t.Run("Err"+tt.name, func(t *testing.T) {
+			res := do(t, "PUT", s.URL+"/_warden/plugins/fetch/manifest"+key, tt.toml, nil)
+			if res.Status != 422 || !strings.Contains(res.Body, tt.want) {
+				t.Errorf("PUT manifest: %d %s, want 422 naming %q", res.Status, res.Body, tt.want)
+			}
+			body, ctype := multipartBody(t, [2]string{"wasm", wasm}, [2]string{"manifest", tt.toml})
+			res = do(t, "PUT", s.URL+"/_warden/plugins/fetch"+key, body, map[string]string{"Content-Type": ctype})
+			if res.Status != 422 || !strings.Contains(res.Body, tt.want) {
+				t.Errorf("PUT plugin with manifest: %d %s, want 422 naming %q", res.Status, res.Body, tt.want)
+			}
+			if got := env(); strings.Contains(got, "hunter2") {
+				t.Fatalf("after a refused manifest the plugin sees %q", got)
+			}
+		})
+	}
+}
