@@ -55,8 +55,10 @@ func (h *Host) Deploy(ctx context.Context, name string, wasm []byte) (*ReloadRes
 
 // DeployUpload is Deploy for a plugin, its manifest, or both (see Upload):
 // what the upload leaves out is taken from the plugin folder, the whole is
-// validated aside, and only once accepted is the manifest written (or
-// removed) beside the plugin file, then the plugin file, each atomically.
+// validated aside, and only once accepted are they written: both staged
+// first, then swapped in so that the plugin file never stands beside a
+// manifest it was not validated with, even when a write fails part way
+// (see replaceTogether).
 // A manifest for a plugin that has no file yet is checked and written on
 // its own, for the plugin's first deploy to load under it.
 //
@@ -105,7 +107,7 @@ func (h *Host) DeployUpload(ctx context.Context, name string, u Upload) (*Reload
 	if err != nil {
 		return res, err
 	}
-	if err := writeUpload(target, u); err != nil {
+	if err := h.writeUpload(target, u); err != nil {
 		h.discard(b, old)
 		return nil, fmt.Errorf("deploy %s: %w", name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -173,6 +174,9 @@ type Host struct {
 	epoch time.Time
 	// deadlines expires the calls' coarse deadlines, until life ends.
 	deadlines *callDeadlines
+	// rename renames a file in the plugin folder for a deploy: os.Rename;
+	// tests make one fail.
+	rename func(oldpath, newpath string) error
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -193,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		cfg.Outbound = out
 	}
-	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now()}
+	h := &Host{cfg: cfg, log: cfg.Logger.With().Str("component", "host").Logger(), epoch: time.Now(), rename: os.Rename}
 	h.life, h.stop = context.WithCancel(context.WithoutCancel(ctx))
 	h.deadlines = newCallDeadlines(h.epoch)
 	go h.deadlines.run(h.life)

@@ -74,27 +74,39 @@ func (h *Host) writeManifestAlone(target string, mf []byte) error {
 	if _, err := manifest.Parse(mf, h.maxima()); err != nil {
 		return fmt.Errorf("%w: manifest %s: %w", ErrDeployRefused, pluginName(target)+manifest.Ext, err)
 	}
-	return writeAtomic(manifestPath(target), mf)
+	return h.writeAtomic(manifestPath(target), mf)
 }
 
-// writeUpload writes what u carries beside target: first the manifest
-// (or its removal), then the module.
-func writeUpload(target string, u Upload) error {
+// writeUpload writes what u carries beside target. A module alone, or a
+// manifest alone (or its removal), is one atomic change of one file. A
+// module with a manifest, or with the manifest's removal, is two: both
+// new files are staged first, so that a failure to write either (a full
+// disk) changes nothing, then replaceTogether swaps them in.
+func (h *Host) writeUpload(target string, u Upload) error {
+	mfPath := manifestPath(target)
 	switch {
-	case u.Manifest != nil:
-		if err := writeAtomic(manifestPath(target), u.Manifest); err != nil {
+	case u.Wasm == nil && u.Manifest != nil:
+		return h.writeAtomic(mfPath, u.Manifest)
+	case u.Wasm == nil && u.RemoveManifest:
+		if err := os.Remove(mfPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-	case u.RemoveManifest:
-		if err := os.Remove(manifestPath(target)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		if err := syncDir(filepath.Dir(target)); err != nil {
-			return err
-		}
-	}
-	if u.Wasm == nil {
+		return syncDir(filepath.Dir(target))
+	case u.Wasm == nil:
 		return nil
+	case u.Manifest == nil && !u.RemoveManifest:
+		return h.writeAtomic(target, u.Wasm)
 	}
-	return writeAtomic(target, u.Wasm)
+	module, mf := &replacement{path: target}, &replacement{path: mfPath}
+	var err error
+	if module.tmp, err = stage(target, u.Wasm); err != nil {
+		return err
+	}
+	if u.Manifest != nil {
+		if mf.tmp, err = stage(mfPath, u.Manifest); err != nil {
+			_ = os.Remove(module.tmp)
+			return err
+		}
+	}
+	return h.replaceTogether(module, mf)
 }
