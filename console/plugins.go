@@ -103,7 +103,8 @@ func (c *Console) deployPlugin(w http.ResponseWriter, r *http.Request, s *login)
 	return c.adminChange(w, r, s, "plugins.deploy", http.MethodPut, r.PathValue("name"), detail, bytes.NewReader(wasm))
 }
 
-// removePlugin removes plugin {name}; its database is kept.
+// removePlugin removes plugin {name} and its manifest; its database is
+// kept.
 func (c *Console) removePlugin(w http.ResponseWriter, r *http.Request, s *login) error {
 	return c.adminChange(w, r, s, "plugins.remove", http.MethodDelete, r.PathValue("name"), "", nil)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +19,8 @@ var (
 	// ErrDeployRefused is the cause of a Deploy whose upload failed to
 	// load or conflicts with a serving plugin; nothing was written.
 	ErrDeployRefused = errors.New("plugin refused")
-	// ErrNoPlugin is the cause of a Remove of a name no plugin file has.
+	// ErrNoPlugin is the cause of a Remove of a name no plugin file nor
+	// manifest has.
 	ErrNoPlugin = errors.New("no plugin file has this name")
 	// ErrPluginTooLarge is the cause of a Deploy of more than
 	// Config.MaxPluginBytes.
@@ -136,15 +138,18 @@ func (h *Host) prepareUpload(files []snapshotFile, failed []LoadError, up snapsh
 }
 
 // Remove deletes the plugin file called name (every *.wasm of that name,
-// as two are a conflict), then reloads, so that its RPCs and routes stop
-// serving. Its database is kept. It runs one at a time with Reload. In
-// cluster mode it deletes the plugin from the store.
+// as two are a conflict) and the manifest beside each, then reloads, so
+// that its RPCs and routes stop serving, and a plugin deployed later
+// under the name does not inherit the manifest's grants. A manifest alone,
+// sent for a plugin still to come, is deleted too. Its database is kept.
+// It runs one at a time with Reload. In cluster mode it deletes the plugin
+// from the store, which holds its manifest with it.
 //
 // # Errors
 //
 // storage.ErrBadName for a name storage.CheckPluginName refuses;
-// ErrNoPlugin when no plugin file has that name; the errors of removing
-// the file and of Reload.
+// ErrNoPlugin when no plugin file nor manifest has that name; the errors
+// of removing the files and of Reload.
 func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 	if err := storage.CheckPluginName(name); err != nil {
 		return nil, err
@@ -154,16 +159,17 @@ func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 	}
 	h.scanMu.Lock()
 	defer h.scanMu.Unlock()
-	paths, err := pluginFiles(h.cfg.PluginDir)
+	modules, manifests, err := namedFiles(h.cfg.PluginDir, name)
 	if err != nil {
 		return nil, err
 	}
-	paths = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name })
-	if len(paths) == 0 {
+	if len(modules)+len(manifests) == 0 {
 		return nil, fmt.Errorf("%w: %q", ErrNoPlugin, name)
 	}
-	for _, p := range paths {
-		if err := os.Remove(p); err != nil {
+	// The modules go first: a removal that fails part way leaves a module
+	// beside its own manifest only.
+	for _, p := range slices.Concat(modules, manifests) {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("remove %s: %w", name, err)
 		}
 	}
@@ -171,6 +177,27 @@ func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 		h.log.Warn().Err(err).Str("plugin", name).Msg("sync plugin directory after remove")
 	}
 	return h.reload()
+}
+
+// namedFiles returns the files in dir of the plugin called name: its
+// modules, and the manifests beside them; with no module, a manifest alone
+// where a module of the name would be found (NAME.toml, NAME/NAME.toml).
+func namedFiles(dir, name string) (modules, manifests []string, err error) {
+	paths, err := pluginFiles(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	modules = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name })
+	candidates := modules
+	if len(modules) == 0 {
+		candidates = []string{filepath.Join(dir, name+".wasm"), filepath.Join(dir, name, name+".wasm")}
+	}
+	for _, p := range candidates {
+		if _, err := os.Lstat(manifestPath(p)); err == nil {
+			manifests = append(manifests, manifestPath(p))
+		}
+	}
+	return modules, manifests, nil
 }
 
 // pluginPath returns where the plugin called name lives: the file the

@@ -69,7 +69,8 @@ func TestHost_Deploy(t *testing.T) {
 	})
 }
 
-// TestHost_Remove removes a plugin's file: it stops serving.
+// TestHost_Remove removes a plugin's file and its manifest: it stops
+// serving, and a later plugin of the name starts with no grants.
 func TestHost_Remove(t *testing.T) {
 	ctx := context.Background()
 	t.Run("OK", func(t *testing.T) {
@@ -81,6 +82,39 @@ func TestHost_Remove(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(dir, "ver_v1.wasm")); !os.IsNotExist(err) {
 			t.Fatalf("ver_v1.wasm after Remove: %v", err)
+		}
+	})
+	// The manifest goes with its plugin: a later plugin of the same name,
+	// deployed without one, must not inherit its grants.
+	t.Run("OKManifest", func(t *testing.T) {
+		dir := pluginDir(t, "fetch.wasm")
+		writeManifest(t, dir, "fetch", "[http]\nallow = [\"https://api.stripe.com\", \"http://10.0.0.0/8:*\"]\n")
+		h := newTestHost(t, dir, nil)
+		if _, err := h.Remove(ctx, "fetch"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "fetch.toml")); !os.IsNotExist(err) {
+			t.Fatalf("fetch.toml after Remove: %v", err)
+		}
+		if _, err := h.Deploy(ctx, "fetch", fixture(t, "fetch.wasm")); err != nil {
+			t.Fatal(err)
+		}
+		if p := h.Plugins(); len(p) != 1 || len(p[0].Grants()) != 0 {
+			t.Fatalf("redeployed without a manifest, fetch has the removed plugin's grants %q", p[0].Grants())
+		}
+	})
+	// A manifest sent for a plugin still to come is removed by name too.
+	t.Run("OKManifestAlone", func(t *testing.T) {
+		dir := t.TempDir()
+		h := newTestHost(t, dir, nil)
+		if _, err := h.DeployUpload(ctx, "fetch", Upload{Manifest: []byte("[http]\nallow = [\"https://api.stripe.com\"]\n")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Remove(ctx, "fetch"); err != nil {
+			t.Fatalf("Remove of a manifest alone = %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "fetch.toml")); !os.IsNotExist(err) {
+			t.Fatalf("fetch.toml after Remove: %v", err)
 		}
 	})
 	t.Run("ErrNoPlugin", func(t *testing.T) {

@@ -70,3 +70,33 @@ func TestHost_Store_manifest(t *testing.T) {
 		t.Fatalf("node b after the manifest was removed: %+v", got)
 	}
 }
+
+// TestHost_Store_removeManifest: in cluster mode removing a plugin removes
+// its manifest from the store with it, so that a later plugin of the name,
+// deployed without one, has no grants on any node.
+func TestHost_Store_removeManifest(t *testing.T) {
+	ctx := context.Background()
+	s, a, b := twoNodes(t)
+	wasm := fixture(t, "fetch.wasm")
+	grant := []byte("[http]\nallow = [\"https://api.stripe.com\", \"http://10.0.0.0/8:*\"]\n")
+	if _, err := a.DeployUpload(ctx, "fetch", Upload{Wasm: wasm, Manifest: grant}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Remove(ctx, "fetch"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.manifest["fetch"]; ok {
+		t.Fatalf("the store keeps the manifest of a removed plugin: %q", s.manifest["fetch"])
+	}
+	if _, err := a.Deploy(ctx, "fetch", wasm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range map[string]*Host{"a": a, "b": b} {
+		if p := h.Plugins(); len(p) != 1 || len(p[0].Grants()) != 0 {
+			t.Fatalf("node %s: fetch redeployed without a manifest has grants %q", name, p[0].Grants())
+		}
+	}
+}

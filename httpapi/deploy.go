@@ -76,8 +76,9 @@ func (s *Server) deployPlugin(w http.ResponseWriter, r *http.Request, ps httprou
 }
 
 // removePlugin answers DELETE /_warden/plugins/{name}: the host removes
-// the plugin's file and reloads; 200 with the reload result, 404 when no
-// plugin file has that name. The plugin's database is kept.
+// the plugin's file and its manifest and reloads; 200 with the reload
+// result, 404 when no plugin file nor manifest has that name. The
+// plugin's database is kept.
 func (s *Server) removePlugin(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 	if err := s.requireHTTPKey(r); err != nil {
 		return err

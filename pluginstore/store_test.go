@@ -68,6 +68,17 @@ func TestStore_PutGetListDelete(t *testing.T) {
 	if g, err := s.Generation(ctx); err != nil || g != 3 {
 		t.Fatalf("Generation = %d, %v; a failed Delete must not raise it", g, err)
 	}
+	// A plugin's manifest goes with it: the name stored again without one
+	// has none.
+	if _, err = s.Delete(ctx, "kv"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = s.Put(ctx, -1, Upload{Name: "kv", Wasm: []byte("kv2")}); err != nil {
+		t.Fatal(err)
+	}
+	if list, _, err = s.List(ctx); err != nil || len(list) != 1 || list[0].Manifest != nil {
+		t.Fatalf("List after kv was deleted and stored again without a manifest = %+v, %v", list, err)
+	}
 }
 
 // TestStore_Put_ErrStale: a check-and-set Put with an old generation

@@ -99,6 +99,47 @@ func TestServer_manifest(t *testing.T) {
 	}
 }
 
+// TestServer_removePlugin_manifest: DELETE /_warden/plugins/{name}
+// removes the plugin's manifest with its file, so that a plugin deployed
+// later under the name, without a manifest of its own, does not run under
+// the removed plugin's grants; a manifest sent for a plugin still to come
+// is removed by name too.
+func TestServer_removePlugin_manifest(t *testing.T) {
+	s, dir, _ := deployServer(t, 1<<20)
+	key := "?http_key=" + testHTTPKey
+	wasm := readFixture(t, "host/testdata/fetch.wasm")
+	grant := "[http]\nallow = [\"https://api.stripe.com\", \"http://10.0.0.0/8:*\"]\n"
+	if res := do(t, "PUT", s.URL+"/_warden/plugins/fetch/manifest"+key, grant, nil); res.Status != 200 {
+		t.Fatalf("PUT manifest: %d %s", res.Status, res.Body)
+	}
+	if res := putPlugin(t, s, "fetch", wasm); res.Status != 200 {
+		t.Fatalf("deploy: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "DELETE", s.URL+"/_warden/plugins/fetch"+key, "", nil); res.Status != 200 || !strings.Contains(res.Body, `"removed":["fetch"]`) {
+		t.Fatalf("DELETE: %d %s", res.Status, res.Body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "fetch.toml")); !os.IsNotExist(err) {
+		t.Errorf("fetch.toml after DELETE: %v", err)
+	}
+	// Later, anyone's plugin called fetch, with no manifest.
+	if res := putPlugin(t, s, "fetch", wasm); res.Status != 200 {
+		t.Fatalf("redeploy: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "GET", s.URL+"/_warden/plugins"+key, "", nil); strings.Contains(res.Body, "10.0.0.0/8") {
+		t.Errorf("a plugin deployed after DELETE, without a manifest, runs under the removed plugin's grants: %s", res.Body)
+	}
+
+	if res := do(t, "PUT", s.URL+"/_warden/plugins/later/manifest"+key, grant, nil); res.Status != 200 {
+		t.Fatalf("PUT manifest before its plugin: %d %s", res.Status, res.Body)
+	}
+	if res := do(t, "DELETE", s.URL+"/_warden/plugins/later"+key, "", nil); res.Status != 200 {
+		t.Errorf("DELETE of a manifest alone: %d %s", res.Status, res.Body)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "later.toml")); !os.IsNotExist(err) {
+		t.Errorf("later.toml after DELETE: %v", err)
+	}
+}
+
 // TestServer_outboundFlags: a CA file that cannot be read, or a bound that
 // is not positive, stops the start before the data directory is made.
 func TestServer_outboundFlags(t *testing.T) {

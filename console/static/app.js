@@ -243,7 +243,7 @@ async function reloadPlugins() {
 }
 
 async function removePlugin(name) {
-  if (!confirm("Remove plugin " + name + "? Its RPCs and routes stop serving; its database is kept.")) return;
+  if (!confirm("Remove plugin " + name + "? Its RPCs and routes stop serving and its manifest (grants, limits) is deleted; its database is kept.")) return;
   const r = await api("DELETE", "plugins/" + encodeURIComponent(name));
   reloadMessage(r, "Removed " + name);
   await refreshPlugins();
