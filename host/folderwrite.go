@@ -141,8 +141,8 @@ func (h *Host) replaceTogether(module, mf *replacement) error {
 //
 // # Errors
 //
-// When the old manifest cannot be put back, the old module stays aside,
-// and the error names where: the plugin then has no module, and the next
+// When the old manifest cannot be put back (or the old module), the old
+// module stays aside, and the error names where: the plugin then has no module, and the next
 // reload removes it, rather than run the old module under the new
 // manifest (the other order, module first, would risk the new module
 // under the old manifest instead). Either pairing was never validated; an
@@ -156,8 +156,9 @@ func (h *Host) putBack(module, mf *replacement) error {
 	err := h.restore(mf)
 	if err == nil {
 		err = h.restore(module)
-	} else if module.aside != "" {
-		err = fmt.Errorf("put back %s: %w; the old module is left at %s, so that it does not run under a manifest it was not validated with", filepath.Base(mf.path), err, module.aside)
+	}
+	if err != nil && module.aside != "" {
+		err = fmt.Errorf("put back the old files: %w; the old module is left at %s, so that it does not run under a manifest it was not validated with", err, module.aside)
 	}
 	return errors.Join(err, syncDir(filepath.Dir(module.path)))
 }
