@@ -502,9 +502,9 @@ func dirState(dir string) map[string]fileState {
 	return st
 }
 
-// changed returns the paths whose state differs between a and b, a path
+// changedFiles returns the paths whose state differs between a and b, a path
 // in one only included.
-func changed(a, b map[string]fileState) map[string]bool {
+func changedFiles(a, b map[string]fileState) map[string]bool {
 	out := map[string]bool{}
 	for k, v := range a {
 		if w, ok := b[k]; !ok || !v.mod.Equal(w.mod) || v.size != w.size {
@@ -547,10 +547,10 @@ func (h *Host) Watch(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 		}
 		cur := dirState(h.cfg.PluginDir)
-		unsettled := changed(cur, prev)
+		unsettled := changedFiles(cur, prev)
 		prev = cur
 		due := false
-		for path := range changed(cur, applied) {
+		for path := range changedFiles(cur, applied) {
 			due = due || !unsettled[path]
 		}
 		if !due {
