@@ -27,8 +27,7 @@ const (
 	DefaultHashWait = 2 * time.Second
 	// DefaultHashPerClient is how many requests of one client (an
 	// address, an IPv6 /64) may be in the pool at once, running or
-	// waiting; an IPv6 site (a /48) may have siteShare times as many, but
-	// never more than half the pool.
+	// waiting.
 	DefaultHashPerClient = 2
 )
 
@@ -66,12 +65,11 @@ type hasher struct {
 	workers   int
 	wait      time.Duration
 	perClient int
-	perSite   int           // siteShare clients' shares, at most half the pool
 	admit     chan struct{} // one per request running or waiting
 	slots     chan struct{} // one per request running
 
 	mu      sync.Mutex
-	clients map[bucketKey]int // requests in the pool, by client and IPv6 site (keysOf)
+	clients map[netip.Addr]int // requests in the pool, by clientKey
 
 	busy, peak atomic.Int64
 	refused    atomic.Uint64
@@ -79,13 +77,11 @@ type hasher struct {
 
 // newHasher returns a hasher for cfg, whose fields are set.
 func newHasher(cfg Config) *hasher {
-	pool := cfg.HashWorkers + cfg.HashQueue
 	return &hasher{
 		cost: cfg.BcryptCost, workers: cfg.HashWorkers, wait: cfg.HashWait, perClient: cfg.HashPerClient,
-		perSite: max(cfg.HashPerClient, min(cfg.HashPerClient*siteShare, pool/2)),
-		admit:   make(chan struct{}, pool),
+		admit:   make(chan struct{}, cfg.HashWorkers+cfg.HashQueue),
 		slots:   make(chan struct{}, cfg.HashWorkers),
-		clients: map[bucketKey]int{},
+		clients: map[netip.Addr]int{},
 	}
 }
 
@@ -117,16 +113,19 @@ func (h *hasher) compare(ctx context.Context, client netip.Addr, hash []byte, pa
 
 // run runs fn on a worker: at once if one is free, else after waiting in
 // the queue; a full queue, or a client (a valid address) with perClient
-// requests in the pool already, or whose IPv6 site has perSite, is refused
-// at once.
+// requests in the pool already, is refused at once.
 func (h *hasher) run(ctx context.Context, client netip.Addr, fn func() error) error {
 	if client.IsValid() {
-		keys, n := keysOf(client)
-		if !h.enter(keys[:n]) {
+		key := clientKey(client)
+		h.mu.Lock()
+		if h.clients[key] >= h.perClient {
+			h.mu.Unlock()
 			h.refused.Add(1)
 			return refuse(abi.CodeUnavailable, msgServerBusy, errHashClientBusy)
 		}
-		defer h.leave(keys[:n])
+		h.clients[key]++
+		h.mu.Unlock()
+		defer h.leave(key)
 	}
 	select {
 	case h.admit <- struct{}{}:
@@ -147,35 +146,12 @@ func (h *hasher) run(ctx context.Context, client netip.Addr, fn func() error) er
 	return fn()
 }
 
-// enter counts one request of a client and its site (keys) into the pool,
-// unless either has its share in it already.
-func (h *hasher) enter(keys []bucketKey) bool {
+// leave counts one request of the client key out of the pool.
+func (h *hasher) leave(key netip.Addr) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, k := range keys {
-		limit := h.perClient
-		if k.site {
-			limit = h.perSite
-		}
-		if h.clients[k] >= limit {
-			return false
-		}
-	}
-	for _, k := range keys {
-		h.clients[k]++
-	}
-	return true
-}
-
-// leave counts one request of a client and its site (keys) out of the
-// pool.
-func (h *hasher) leave(keys []bucketKey) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, k := range keys {
-		if h.clients[k]--; h.clients[k] <= 0 {
-			delete(h.clients, k)
-		}
+	if h.clients[key]--; h.clients[key] <= 0 {
+		delete(h.clients, key)
 	}
 }
 

@@ -47,24 +47,6 @@ func waitQueued(h *hasher, n int) {
 	}
 }
 
-// countRefused waits until each of n requests sent to h is admitted or
-// refused, checks that each refusal is for a share in use, and returns the
-// refusals.
-func countRefused(t *testing.T, h *hasher, results <-chan error, n int) int {
-	t.Helper()
-	refused := 0
-	for refused+len(h.admit) < n {
-		select {
-		case err := <-results:
-			wantBusy(t, err, errHashClientBusy)
-			refused++
-		default:
-			runtime.Gosched()
-		}
-	}
-	return refused
-}
-
 // wantBusy checks that err is the pool's refusal with cause.
 func wantBusy(t *testing.T, err, cause error) {
 	t.Helper()
@@ -175,7 +157,16 @@ func TestHasher_shareOfAClient(t *testing.T) {
 	for range 20 {
 		go func() { results <- h.run(context.Background(), a, func() error { <-stop; return nil }) }()
 	}
-	refused := countRefused(t, h, results, 20)
+	refused := 0
+	for refused+len(h.admit) < 20 { // every request of a admitted or refused
+		select {
+		case err := <-results:
+			wantBusy(t, err, errHashClientBusy)
+			refused++
+		default:
+			runtime.Gosched()
+		}
+	}
 	if refused != 18 {
 		t.Fatalf("%d of a's 20 requests refused, want 18 (2 in the pool)", refused)
 	}
@@ -196,37 +187,38 @@ func TestHasher_shareOfAClient(t *testing.T) {
 	}
 }
 
-// TestHasher_shareOfASite checks that an IPv6 site (a /48) cannot fill the
-// pool from many /64s, each a client within its own share: the site's /64s
-// together may have at most half the pool, and another site's request
-// still gets in and runs.
-func TestHasher_shareOfASite(t *testing.T) {
+// TestHasher_neighboursOfASite: /64s of one /48, each within its share,
+// do not take a neighbour /64's place while the pool has room. A cap per
+// /48 let two /64s logging in to their own accounts refuse every other
+// /64 of the site (a review of an earlier version; see RATIONALE.md).
+func TestHasher_neighboursOfASite(t *testing.T) {
 	h := newHasher(Config{BcryptCost: bcrypt.MinCost, HashWorkers: 1, HashQueue: 8, HashWait: time.Hour, HashPerClient: 2})
 	stop := make(chan struct{})
-	results := make(chan error, 20)
-	for i := range 20 {
-		a := netip.MustParseAddr(fmt.Sprintf("2001:db8:5:%x::1", i))
+	results := make(chan error, 4)
+	for i := range 4 {
+		a := netip.MustParseAddr(fmt.Sprintf("2001:db8:5:%x::1", i/2))
 		go func() { results <- h.run(context.Background(), a, func() error { <-stop; return nil }) }()
 	}
-	refused := countRefused(t, h, results, 20)
-	if want := 20 - cap(h.admit)/2; refused != want {
-		t.Fatalf("%d of the site's 20 requests refused, want %d (half the pool of %d)", refused, want, cap(h.admit))
-	}
-	other := make(chan error, 1)
+	waitQueued(h, 4)
+	neighbour := make(chan error, 1)
 	go func() {
-		other <- h.run(context.Background(), netip.MustParseAddr("2001:db8:6::1"), func() error { return nil })
+		neighbour <- h.run(context.Background(), netip.MustParseAddr("2001:db8:5:ff::1"), func() error { return nil })
 	}()
-	waitQueued(h, cap(h.admit)/2+1)
-	close(stop)
-	if err := <-other; err != nil {
-		t.Fatalf("another site's request, with the first's in the pool: %v", err)
-	}
-	for range cap(h.admit) / 2 {
-		if err := <-results; err != nil {
-			t.Fatalf("the site's admitted request: %v", err)
+	for len(h.admit) < 5 { // admitted, or refused at once
+		select {
+		case err := <-neighbour:
+			t.Fatalf("a neighbour /64's request, with room in the pool: %v", err)
+		default:
+			runtime.Gosched()
 		}
 	}
-	if len(h.clients) != 0 {
-		t.Fatalf("%d clients still counted after their requests", len(h.clients))
+	close(stop)
+	if err := <-neighbour; err != nil {
+		t.Fatalf("a neighbour /64's request, with room in the pool: %v", err)
+	}
+	for range 4 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

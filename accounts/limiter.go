@@ -7,8 +7,7 @@ import (
 	"time"
 )
 
-// Defaults of LimiterConfig. A client is one address (an IPv6 /64); an
-// IPv6 site (a /48) shares siteShare clients' budgets among all its /64s.
+// Defaults of LimiterConfig. A client is one address (an IPv6 /64).
 //
 // Failures (wrong keys, forged tokens, unknown accounts, taken usernames)
 // and sign-ups have separate budgets: a client over its sign-up budget
@@ -56,10 +55,8 @@ type LimiterConfig struct {
 // SignupBurst accounts in a row, then one per SignupEvery; each creation
 // takes a token beforehand (TakeSignup) and gives it back if no account was
 // made (RefundSignup), so that concurrent requests cannot overspend. IPv6
-// addresses count per /64, the block one host usually has, and each /48,
-// the block a site usually has, holds siteShare times one client's budget
-// for all its /64s: otherwise a site's 65,536 /64s would each have a
-// budget of their own. It is safe for concurrent use.
+// addresses count per /64, the block one host usually has. It is safe for
+// concurrent use.
 //
 // # Notes
 //
@@ -123,14 +120,8 @@ func (l *Limiter) TakeSignup(addr netip.Addr) bool { return l.signups.spend(addr
 // that created no account.
 func (l *Limiter) RefundSignup(addr netip.Addr) { l.signups.refund(addr) }
 
-// siteShare is how many clients' budgets an IPv6 site (a /48) shares
-// among all its /64s, burst and rate: enough for an office or a campus
-// behind one /48, and 8,192 times fewer than one budget per /64.
-const siteShare = 8
-
-// budget is one token bucket per client, and one per IPv6 site, of burst
-// tokens (siteShare times as many for a site) that come back one per every
-// (siteShare times as fast for a site); a full bucket is forgotten.
+// budget is one token bucket per client, of burst tokens that come back one
+// per every; a full bucket is forgotten.
 type budget struct {
 	burst      float64
 	every      time.Duration
@@ -139,21 +130,12 @@ type budget struct {
 
 	mu      sync.Mutex
 	lru     *list.List // of *bucket, most recent first
-	buckets map[bucketKey]*list.Element
+	buckets map[netip.Addr]*list.Element
 }
 
-// bucketKey names a bucket: a client's address (clientKey) or an IPv6
-// site's /48 prefix.
-type bucketKey struct {
-	addr netip.Addr
-	site bool
-}
-
-// bucket is one client's or site's tokens at time at; scale is 1 for a
-// client, siteShare for a site.
+// bucket is one client's tokens at time at.
 type bucket struct {
-	key    bucketKey
-	scale  float64
+	addr   netip.Addr
 	tokens float64
 	at     time.Time
 }
@@ -162,107 +144,60 @@ type bucket struct {
 func newBudget(burst int, every time.Duration, maxClients int) *budget {
 	return &budget{
 		burst: float64(burst), every: every, maxClients: maxClients, now: time.Now,
-		lru: list.New(), buckets: map[bucketKey]*list.Element{},
+		lru: list.New(), buckets: map[netip.Addr]*list.Element{},
 	}
 }
 
-// keysOf returns the buckets a request from addr spends from: its
-// client's, and its site's when addr is IPv6.
-func keysOf(addr netip.Addr) ([2]bucketKey, int) {
-	client := clientKey(addr)
-	keys := [2]bucketKey{{addr: client}}
-	if !client.Is6() {
-		return keys, 1
-	}
-	p, err := client.Prefix(48)
-	if err != nil {
-		return keys, 1
-	}
-	keys[1] = bucketKey{addr: p.Addr(), site: true}
-	return keys, 2
-}
-
-// tokensLocked returns the tokens of the bucket of k, refilled, with its
-// element (nil when k has no bucket: a full one). A full bucket it finds
-// is forgotten.
-func (b *budget) tokensLocked(k bucketKey) (float64, *list.Element) {
-	e, ok := b.buckets[k]
-	if !ok {
-		return b.burst * scaleOf(k), nil
-	}
-	bk := e.Value.(*bucket)
-	if t := b.refill(bk); t < b.burst*bk.scale {
-		return t, e
-	}
-	b.remove(e) // back to a fresh client
-	return b.burst * bk.scale, nil
-}
-
-// scaleOf is the share of a budget the bucket of k holds.
-func scaleOf(k bucketKey) float64 {
-	if k.site {
-		return siteShare
-	}
-	return 1
-}
-
-// allow reports whether the client at addr, and its site, have a token.
+// allow reports whether the client at addr has a token.
 func (b *budget) allow(addr netip.Addr) bool {
-	keys, n := keysOf(addr)
+	key := clientKey(addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, k := range keys[:n] {
-		if t, _ := b.tokensLocked(k); t < 1 {
-			return false
-		}
+	e, ok := b.buckets[key]
+	if !ok {
+		return true
 	}
-	return true
+	if b.refill(e.Value.(*bucket)) >= b.burst {
+		b.remove(e) // back to a fresh client
+		return true
+	}
+	return e.Value.(*bucket).tokens >= 1
 }
 
-// spend takes a token from the client at addr and from its site and
-// reports whether both had one; force empties the buckets even when they
-// had none.
+// spend takes a token from the client at addr and reports whether it had
+// one; force empties the bucket even when it had none.
 func (b *budget) spend(addr netip.Addr, force bool) bool {
-	keys, n := keysOf(addr)
+	key := clientKey(addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if !force {
-		for _, k := range keys[:n] {
-			if t, _ := b.tokensLocked(k); t < 1 {
-				return false
-			}
+	e, ok := b.buckets[key]
+	if !ok {
+		e = b.lru.PushFront(&bucket{addr: key, tokens: b.burst, at: b.now()})
+		b.buckets[key] = e
+		for b.lru.Len() > b.maxClients {
+			b.remove(b.lru.Back())
 		}
 	}
-	for _, k := range keys[:n] {
-		t, e := b.tokensLocked(k)
-		if e == nil {
-			e = b.lru.PushFront(&bucket{key: k, scale: scaleOf(k), tokens: t, at: b.now()})
-			b.buckets[k] = e
-		}
-		b.lru.MoveToFront(e)
-		bk := e.Value.(*bucket)
-		bk.tokens = max(bk.tokens-1, 0)
+	b.lru.MoveToFront(e)
+	bk := e.Value.(*bucket)
+	if b.refill(bk) < 1 && !force {
+		return false
 	}
-	for b.lru.Len() > b.maxClients {
-		b.remove(b.lru.Back())
-	}
+	bk.tokens = max(bk.tokens-1, 0)
 	return true
 }
 
-// refund gives a token back to the client at addr and to its site, unless
-// they were forgotten meanwhile; a bucket it fills is forgotten, so that
-// clients that do not fail hold no memory and push no one out of the
-// list.
+// refund gives a token back to the client at addr, unless it was forgotten
+// meanwhile; a bucket it fills is forgotten, so that clients that do not
+// fail hold no memory and push no one out of the list.
 func (b *budget) refund(addr netip.Addr) {
-	keys, n := keysOf(addr)
+	key := clientKey(addr)
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for _, k := range keys[:n] {
-		if e, ok := b.buckets[k]; ok {
-			bk := e.Value.(*bucket)
-			if bk.tokens = min(b.refill(bk)+1, b.burst*bk.scale); bk.tokens >= b.burst*bk.scale {
-				b.remove(e)
-			}
+	if e, ok := b.buckets[key]; ok {
+		bk := e.Value.(*bucket)
+		if bk.tokens = min(b.refill(bk)+1, b.burst); bk.tokens >= b.burst {
+			b.remove(e)
 		}
 	}
 }
@@ -271,25 +206,52 @@ func (b *budget) refund(addr netip.Addr) {
 // count.
 func (b *budget) refill(bk *bucket) float64 {
 	now := b.now()
-	bk.tokens = min(bk.tokens+bk.scale*float64(now.Sub(bk.at))/float64(b.every), b.burst*bk.scale)
+	bk.tokens = min(bk.tokens+float64(now.Sub(bk.at))/float64(b.every), b.burst)
 	bk.at = now
 	return bk.tokens
 }
 
-// remove forgets the bucket of e.
+// remove forgets the client of e.
 func (b *budget) remove(e *list.Element) {
-	delete(b.buckets, e.Value.(*bucket).key)
+	delete(b.buckets, e.Value.(*bucket).addr)
 	b.lru.Remove(e)
 }
 
 // clientKey returns the address that identifies a client: IPv4 addresses
-// (mapped ones too) as they are, IPv6 addresses as their /64 prefix.
+// (mapped ones too) as they are, IPv6 addresses that carry an IPv4 client
+// as that IPv4 address (embeddedIPv4), other IPv6 addresses as their /64
+// prefix.
 func clientKey(addr netip.Addr) netip.Addr {
 	addr = addr.Unmap().WithZone("")
+	if v4, ok := embeddedIPv4(addr); ok {
+		return v4
+	}
 	if addr.Is6() {
 		if p, err := addr.Prefix(64); err == nil {
 			return p.Addr()
 		}
 	}
 	return addr
+}
+
+// embeddedIPv4 returns the IPv4 client an IPv6 address stands for: NAT64's
+// well-known prefix 64:ff9b::/96 (RFC 6052) carries it in its last 32 bits,
+// Teredo (2001::/32, RFC 4380) inverted in its last 32 bits, 6to4
+// (2002::/16, RFC 3056) in the 32 bits after the prefix. As /64s, every
+// IPv4 client behind one translator, or of one Teredo server, would be one
+// client, whose failures locked out the others.
+func embeddedIPv4(addr netip.Addr) (netip.Addr, bool) {
+	if !addr.Is6() {
+		return netip.Addr{}, false
+	}
+	b := addr.As16()
+	switch {
+	case b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && [8]byte(b[4:12]) == [8]byte{}:
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x00 && b[3] == 0x00:
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), true
+	case b[0] == 0x20 && b[1] == 0x02:
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
 }
