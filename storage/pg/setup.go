@@ -80,6 +80,9 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 	if tempLimit != "" { // before the role, which may not set it
 		set = append(set, tempLimit)
 	}
+	// temp_file_limit bounds each process, and each parallel worker a
+	// plan starts would have a bound of its own: no parallel workers.
+	set = append(set, "SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL max_parallel_maintenance_workers = 0")
 	set = append(set,
 		"SET LOCAL ROLE "+quote(n.role),
 		"SET LOCAL search_path TO "+quote(n.schema),

@@ -110,3 +110,29 @@ func dbName(t *testing.T, c *pgx.Conn) string {
 	}
 	return name
 }
+
+// TestSession_tempFilesBoundedWithoutParallelWorkers: temp_file_limit
+// bounds each PostgreSQL process, and a parallel plan's workers each
+// inherit it, so a plugin's sort of a table of its own (about 30 MB,
+// analysed as autovacuum would) wrote three external sorts at once under
+// a 16 MiB bound and succeeded (a review of the bound). Plugin
+// transactions now run without parallel workers: the same sort fails with
+// ErrLimit, as it does in one process.
+func TestSession_tempFilesBoundedWithoutParallelWorkers(t *testing.T) {
+	db, dbURL := open(t, pg.Options{MaxTempFileBytes: 16 << 20})
+	s := session(t, db, "par")
+	mustExec(t, s, "CREATE TABLE wide AS SELECT g, (SELECT string_agg(md5((g*31+i)::text), '') FROM generate_series(1,15) i) AS pad FROM generate_series(1, 60000) g")
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, `ANALYZE "plugin_par".wide`); err != nil { // autovacuum's work
+		t.Fatal(err)
+	}
+	if _, err := s.Query(ctx, "SELECT count(*) FROM (SELECT pad FROM wide ORDER BY pad) s", nil); !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("a sort needing more than the bound in one process: %v, want ErrLimit", err)
+	}
+}
+
