@@ -135,4 +135,3 @@ func TestSession_tempFilesBoundedWithoutParallelWorkers(t *testing.T) {
 		t.Fatalf("a sort needing more than the bound in one process: %v, want ErrLimit", err)
 	}
 }
-
