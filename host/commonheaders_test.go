@@ -2,7 +2,6 @@ package host
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 
@@ -28,7 +27,7 @@ func TestCommonHeaders(t *testing.T) {
 				t.Errorf("commonHeader(%q) = %q, %v; want %q, true", k, got, ok, n)
 			}
 		}
-		if !abi.ValidToken(n) || slices.Contains(managedHeaders, n) {
+		if !abi.ValidToken(n) || managedHeader(n) {
 			t.Errorf("%s is known, so output_add_header does not check it: it must be valid and not managed", n)
 		}
 	}

@@ -34,6 +34,7 @@ func TestHost_outputAddHeader_attack(t *testing.T) {
 		bad, bad, bad, bad, ok, // cookies: the console's, a /_warden/ path, a warden_ name, /_WARDEN/; the plugin's own
 		bad, bad, bad, // headers a proxy acts on: X-Accel-Redirect, X-Sendfile, X-Lighttpd-Send-File
 		bad, bad, bad, // hop-by-hop: Upgrade, Trailer, Keep-Alive
+		bad, bad, bad, bad, // by family: X-Sendfile-Temporary, X-Envoy-…, Proxy-Status, X-Accel-Limit-Rate
 	}
 	wantHeaders := [][2]string{{"Content-Type", "text/plain; charset=utf-8"}, {"X-Keep", "kept"}, {"Set-Cookie", "game=1; Path=/game"}}
 	for call := range 2 {

@@ -82,9 +82,30 @@ func outputSetStatus(_ context.Context, st *callState, _ api.Memory, stack []uin
 // plugin could read what the proxy guards. Names are canonical
 // (http.CanonicalHeaderKey).
 var managedHeaders = []string{"Alt-Svc", "Clear-Site-Data", "Connection", "Content-Length", "Keep-Alive", "Nel",
-	"Proxy-Authenticate", "Proxy-Connection", "Report-To", "Reporting-Endpoints", "Service-Worker-Allowed",
-	"Strict-Transport-Security", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Warden-Plugin",
-	"X-Accel-Redirect", "X-Lighttpd-Send-File", "X-Sendfile", "X-Sendfile2"}
+	"Report-To", "Reporting-Endpoints", "Service-Worker-Allowed", "Strict-Transport-Security", "Te", "Trailer",
+	"Transfer-Encoding", "Upgrade", "Warden-Plugin"}
+
+// managedPrefixes are families of response headers a reverse proxy acts
+// on, which a plugin may not send whatever their next word: Apache's
+// X-Sendfile-Temporary deletes the file it sends, Envoy's
+// X-Envoy-Immediate-Health-Check-Fail takes the whole node out of its
+// pool, Proxy-Status and the other Proxy- headers are the proxy's own,
+// and the X-Accel- family is nginx's. Canonical (http.CanonicalHeaderKey).
+var managedPrefixes = []string{"Proxy-", "X-Accel-", "X-Envoy-", "X-Lighttpd-", "X-Sendfile"}
+
+// managedHeader reports whether the canonical header name is the host's
+// (managedHeaders, managedPrefixes).
+func managedHeader(name string) bool {
+	if slices.Contains(managedHeaders, name) {
+		return true
+	}
+	for _, p := range managedPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // outputAddHeader: (name_ptr, name_len, value_ptr, value_len) -> status.
 // Adds a response header to an HTTP handler's response.
@@ -108,12 +129,12 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 	if !known {
 		name = http.CanonicalHeaderKey(string(k))
 	}
-	if (!known && (!abi.ValidToken(name) || slices.Contains(managedHeaders, name))) || !abi.ValidHeaderValue(v) {
+	if (!known && (!abi.ValidToken(name) || managedHeader(name))) || !abi.ValidHeaderValue(v) {
 		status(stack, st.fail(abi.StatusBadArgument, "invalid or host-managed header "+name))
 		return
 	}
 	if name == "Set-Cookie" && reservedCookie(v) {
-		status(stack, st.fail(abi.StatusBadArgument, "a cookie named "+abi.ReservedCookiePrefix+"… or scoped to "+abi.ReservedPathPrefix+" is Warden's"))
+		status(stack, st.fail(abi.StatusBadArgument, "a cookie with no name, named "+abi.ReservedCookiePrefix+"… or scoped to "+abi.ReservedPathPrefix+" is refused"))
 		return
 	}
 	value, known := commonValue(v)
@@ -130,13 +151,16 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 // reservedCookie reports whether the Set-Cookie value v would set one of
 // Warden's cookies or reach Warden's own paths: its name starts with
 // abi.ReservedCookiePrefix, or its Path attribute is under
-// abi.ReservedPathPrefix, in any case. Plugin routes share their origin
+// abi.ReservedPathPrefix, in any case; or it has no name, and the browser
+// would send its value as if it were one. Plugin routes share their origin
 // with the web console, so such a cookie could sign the operator out, or
 // keep them out: the browser sends the cookie with the longer path first.
 func reservedCookie(v []byte) bool {
 	pair, attrs, _ := bytes.Cut(v, []byte(";"))
-	name, _, _ := bytes.Cut(pair, []byte("="))
-	if hasPrefixFold(bytes.TrimSpace(name), abi.ReservedCookiePrefix) {
+	name, _, eq := bytes.Cut(pair, []byte("="))
+	if name = bytes.TrimSpace(name); !eq || len(name) == 0 || hasPrefixFold(name, abi.ReservedCookiePrefix) {
+		// A cookie with no name is sent as its value alone (RFC
+		// 6265bis), which reads as a cookie named by that value.
 		return true
 	}
 	dir := strings.TrimSuffix(abi.ReservedPathPrefix, "/")

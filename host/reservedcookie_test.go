@@ -25,6 +25,12 @@ func TestReservedCookie(t *testing.T) {
 		{"game=1; Path=/%5Fwarden/", false},
 		{"wardenconsole=1", false},
 		{"game=warden_console", false}, // a value, not a name
+		// No name: browsers (RFC 6265bis) send the value alone, which
+		// then reads as a cookie of that name.
+		{"=warden_console=forged; Path=/", true},
+		{" =x", true},
+		{"warden_console", true},
+		{"justavalue", true},
 	} {
 		if got := reservedCookie([]byte(tt.value)); got != tt.reserved {
 			t.Errorf("reservedCookie(%q) = %v, want %v", tt.value, got, tt.reserved)

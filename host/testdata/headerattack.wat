@@ -7,8 +7,8 @@
 ;; in lower case and one unknown, passed from a scratch copy at 600 that
 ;; it then overwrites, and a cookie of its own; then headers a reverse
 ;; proxy acts on (nginx's X-Accel-Redirect, Apache's X-Sendfile,
-;; lighttpd's X-Lighttpd-Send-File) and hop-by-hop ones (Upgrade, Trailer,
-;; Keep-Alive).
+;; lighttpd's X-Lighttpd-Send-File, and others of those families: Envoy's,
+;; Proxy-*) and hop-by-hop ones (Upgrade, Trailer, Keep-Alive).
 ;; It answers each call's status as a little-endian i64, in call order.
 ;; Build: wat2wasm headerattack.wat -o headerattack.wasm.
 (module
@@ -53,6 +53,10 @@
   (data (i32.const 970) "trailer")
   (data (i32.const 980) "keep-alive")
   (data (i32.const 1000) "X-Lighttpd-Send-File")
+  (data (i32.const 1030) "x-sendfile-temporary")
+  (data (i32.const 1060) "X-Envoy-Immediate-Health-Check-Fail")
+  (data (i32.const 1100) "proxy-status")
+  (data (i32.const 1120) "X-Accel-Limit-Rate")
 
   (global $n (mut i32) (i32.const 0))
 
@@ -96,6 +100,10 @@
     (call $rec (call $header (i32.const 960) (i32.const 7) (i32.const 390) (i32.const 1)))      ;; 24 Upgrade
     (call $rec (call $header (i32.const 970) (i32.const 7) (i32.const 390) (i32.const 1)))      ;; 25 Trailer
     (call $rec (call $header (i32.const 980) (i32.const 10) (i32.const 390) (i32.const 1)))     ;; 26 Keep-Alive
+    (call $rec (call $header (i32.const 1030) (i32.const 20) (i32.const 940) (i32.const 11)))   ;; 27 X-Sendfile-Temporary
+    (call $rec (call $header (i32.const 1060) (i32.const 35) (i32.const 390) (i32.const 1)))    ;; 28 X-Envoy-Immediate-Health-Check-Fail
+    (call $rec (call $header (i32.const 1100) (i32.const 12) (i32.const 390) (i32.const 1)))    ;; 29 Proxy-Status
+    (call $rec (call $header (i32.const 1120) (i32.const 18) (i32.const 390) (i32.const 1)))    ;; 30 X-Accel-Limit-Rate
     ;; Overwrite what the good headers were read from: the host must have
     ;; kept its own copies, or constants.
     (memory.fill (i32.const 600) (i32.const 90) (i32.const 80))
