@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"path"
@@ -211,7 +210,7 @@ func (s *Server) pluginRouter() (*httprouter.Router, error) {
 	if cur := pr.current.Load(); cur != nil && cur.gen == gen {
 		return cur.router, nil // another request rebuilt it
 	}
-	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle { return s.handle(s.pluginRoute(r)) })
+	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle { return s.handle(gateway(s.newRouteHandler(r).handler())) })
 	if err != nil {
 		return nil, err // the host checked the routes; this is a bug
 	}
@@ -255,122 +254,4 @@ func (s *Server) pluginHandle(r *http.Request) (httprouter.Handle, httprouter.Pa
 	}
 	h, ps, _ := router.Lookup(r.Method, r.URL.Path)
 	return h, ps, nil
-}
-
-// pluginRoute returns the handler of one plugin route: it authenticates
-// (a session is required or optional), reads the body within the limit,
-// calls the plugin and writes its status, headers and body.
-//
-// The route's Warden-Plugin header value is built here, once per version
-// of the plugin routes, rather than looked up per request.
-func (s *Server) pluginRoute(route *host.Route) handlerFunc {
-	mark := s.marks.value(route.Plugin, route.Version)
-	var reqs RequestCounter
-	var calls CallCounter
-	if s.cfg.Observer != nil {
-		reqs, calls = s.cfg.Observer.Requests(route.Pattern), s.cfg.Observer.PluginRoute(route.Pattern)
-	}
-	return gateway(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if reqs != nil { // first: a request refused below is the route's too
-			info(w).reqs = reqs
-		}
-		var user *host.User
-		authz, hasAuthz := r.Header["Authorization"] // net/http's keys are canonical
-		var auth string
-		if len(authz) > 0 {
-			auth = authz[0] // as r.Header.Get, without canonicalizing the key
-		}
-		if strings.HasPrefix(auth, prefixBearer) {
-			u, err := s.bearerUser(w, r, auth)
-			if err != nil && route.SessionRequired {
-				return err
-			}
-			user = u
-		} else if route.SessionRequired {
-			return errAuthTokenInvalid(errors.New("the route needs a session"))
-		}
-		var body []byte
-		if r.Body != http.NoBody { // a GET without a body needs no read
-			var err error
-			if body, err = s.readBody(w, r); err != nil {
-				return err
-			}
-		}
-		req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
-		if hasAuthz && !route.SessionRequired {
-			req.Headers["Authorization"] = authz // open handlers do their own auth
-		}
-		params := make([][2]string, len(ps))
-		for i, p := range ps {
-			params[i] = [2]string{p.Key, p.Value}
-		}
-		req.HTTP = hostHTTPRequest(w)
-		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		start := s.startCall(w, req)
-		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
-		if calls != nil {
-			s.observeRoute(calls, start, len(body), res, err)
-		}
-		if err != nil {
-			return routeError(w, r, err)
-		}
-		if res.Plugin == route.Plugin && res.Version == route.Version {
-			setMark(w, mark) // the version the route was built for answered
-		} else {
-			markPlugin(w, r, res.Plugin, res.Version)
-		}
-		writeRouteOutput(w, res)
-		return nil
-	})
-}
-
-// headerCSP and routeCSPValue are the Content-Security-Policy header that
-// sandboxes every page a plugin route serves (abi.RouteContentSecurityPolicy).
-const headerCSP = "Content-Security-Policy"
-
-var routeCSPValue = []string{abi.RouteContentSecurityPolicy}
-
-// writeRouteOutput writes a plugin route's status, headers and body, with
-// the sandbox's Content-Security-Policy.
-func writeRouteOutput(w http.ResponseWriter, res host.Result) {
-	h := w.Header()
-	// First, so that a policy the plugin adds is a second one, which only
-	// narrows it; the slice's capacity is its length, so that adding copies.
-	h[headerCSP] = routeCSPValue
-	var room []string
-	if rw, ok := w.(*requestWriter); ok {
-		room = rw.headerValues[:0]
-	}
-	for _, kv := range res.Headers { // the host gives canonical names already
-		if old := h[kv[0]]; len(old) == 0 && len(room) < cap(room) {
-			// The value's own slice, in the request's memory: capped, so
-			// that an append to it (http.Header.Add) copies it.
-			room = append(room, kv[1])
-			h[kv[0]] = room[len(room)-1 : len(room) : len(room)]
-		} else {
-			h[kv[0]] = append(old, kv[1])
-		}
-	}
-	w.WriteHeader(res.Status)
-	_, _ = w.Write(res.Output) // the client went away; nothing to do
-}
-
-// routeError returns a plugin route's error in the gateway shape, with the
-// plugin named in a header when the error is the plugin's; a route that no
-// plugin serves any more is grpc-gateway's "Not Found", as any other path
-// no route serves. It is apart from pluginRoute so that a successful call
-// does not pay for the CallError that errors.As moves to the heap.
-func routeError(w http.ResponseWriter, r *http.Request, err error) error {
-	var ce *host.CallError
-	if errors.As(err, &ce) {
-		msg, byPlugin := callAnswer(ce)
-		if ce.Refused == host.RefusedNotFound {
-			msg = msgNotFound
-		}
-		if byPlugin {
-			markPlugin(w, r, ce.Plugin, ce.Version)
-		}
-		return gatewayError(ce.Code.Normalize(), msg, err)
-	}
-	return err
 }
