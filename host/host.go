@@ -300,31 +300,29 @@ const maxLookups = 16
 // errUnavailable answers calls while the host closes.
 var errUnavailable = &CallError{Code: abi.CodeUnavailable, Refused: RefusedClosing}
 
-// CallRoute runs a custom HTTP handler. The route comes from Routes; when a
-// reload replaced it since, the call goes to the new version's route with
-// the same pattern and method, or fails with code 5 when there is none.
+// CallRoute runs the custom HTTP handler of r, a route from Routes, and
+// no other: once a reload has retired r's plugin version, the call is
+// refused (RefusedReplaced) and runs nothing. The caller then routes the
+// request again in the current Routes and authenticates it for the route
+// it finds there, which may differ from r in pattern, parameter names,
+// plugin or session requirement; the host knows neither the router nor
+// the authentication, so it does not pick a successor itself.
 //
 // # Errors
 //
-// As Call.
+// As Call, and code 14 refused with RefusedReplaced for a route that a
+// reload replaced.
 func (h *Host) CallRoute(ctx context.Context, r *Route, req *Request) (Result, error) {
 	e := r.entry
-	var reg *registry // where e was found, once looked up
-	for range maxLookups {
-		if e.plugin.acquire() {
-			return e.plugin.callAcquired(ctx, e, req)
-		}
-		if reg != nil && h.reg.Load() == reg {
-			return Result{}, errUnavailable // closing, as in Call
-		}
-		reg = h.reg.Load()
-		nr := findRoute(reg.routes, r.Pattern, req.HTTP.Method)
-		if nr == nil {
-			return Result{}, &CallError{Code: abi.CodeNotFound, Refused: RefusedNotFound}
-		}
-		e = nr.entry
+	if e.plugin.acquire() {
+		return e.plugin.callAcquired(ctx, e, req)
 	}
-	return Result{}, errUnavailable
+	// Every registry has Routes of its own, so r is in the current one
+	// only when no reload swapped it out: Close retired it (as in Call).
+	if slices.Contains(h.reg.Load().routes, r) {
+		return Result{}, errUnavailable
+	}
+	return Result{}, &CallError{Code: abi.CodeUnavailable, Refused: RefusedReplaced, Plugin: r.Plugin, Version: r.Version}
 }
 
 // Routes returns the current plugin routes and the registry generation,

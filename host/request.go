@@ -162,6 +162,10 @@ const (
 	// RefusedCoolingDown: the plugin's circuit breaker is open after
 	// repeated crashes (code 14).
 	RefusedCoolingDown
+	// RefusedReplaced: a reload retired the plugin version of the HTTP
+	// route called, after the request was routed to it (code 14). The
+	// caller routes the request again (Host.CallRoute).
+	RefusedReplaced
 )
 
 // String names the refusal, for logs.
@@ -177,6 +181,8 @@ func (r Refusal) String() string {
 		return "server-only rpc called with a user"
 	case RefusedCoolingDown:
 		return "plugin is cooling down after repeated crashes"
+	case RefusedReplaced:
+		return "a reload replaced the route's plugin version"
 	}
 	return fmt.Sprintf("refusal(%d)", uint8(r))
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/warden-rpc/warden/abi"
 )
@@ -118,5 +119,33 @@ func TestHost_routeHeadersReachingTheOrigin(t *testing.T) {
 	want := [][2]string{{"Content-Type", "text/javascript"}}
 	if !slices.Equal(res.Headers, want) || !strings.Contains(string(res.Output), "addEventListener") {
 		t.Fatalf("GET /sw.js: headers %q, body %.40q; want only %q and the script", res.Headers, res.Output, want)
+	}
+}
+
+// TestHost_CallRoute_replaced calls a route that a reload replaced with
+// the same pattern made SESSION_REQUIRED: once the version it belongs to
+// has retired, the call is refused (RefusedReplaced, code 14) and runs
+// nothing, neither the old version nor the new one, which the caller
+// must route and authenticate the request for itself.
+func TestHost_CallRoute_replaced(t *testing.T) {
+	dir := pluginDir(t, "reroute/hook.wasm")
+	h := newTestHost(t, dir, nil)
+	routes, _ := h.Routes()
+	old := routes[0]
+	deploy(t, dir, "hook", fixture(t, "reroute/hook_session.wasm"))
+	if res, err := h.Reload(context.Background()); err != nil || len(res.Loaded) != 1 {
+		t.Fatalf("reload: %+v %v", res, err)
+	}
+	for !old.entry.plugin.retired.Load() { // retiring runs in the background
+		time.Sleep(time.Millisecond)
+	}
+	req := &Request{HTTP: &HTTPRequest{Method: "POST", Path: "/hook", Route: "/hook"}}
+	res, err := h.CallRoute(context.Background(), old, req)
+	var ce *CallError
+	if !errors.As(err, &ce) || ce.Code != abi.CodeUnavailable || ce.Refused != RefusedReplaced || ce.Plugin != "hook" || ce.Version != old.Version {
+		t.Fatalf("CallRoute(replaced route) = %d %q, %v; want code 14 RefusedReplaced naming hook@%s", res.Status, res.Output, err, old.Version)
+	}
+	if routes, _ := h.Routes(); len(routes) != 1 || !routes[0].SessionRequired || routes[0].Version == old.Version {
+		t.Fatalf("routes after the reload: %+v, want hook's new SESSION_REQUIRED /hook", routes[0])
 	}
 }

@@ -38,6 +38,9 @@ const (
 	msgServerOnly  = "rpc is only callable via server to server"
 	msgClosing     = "server is shutting down"
 	msgCoolingDown = "plugin is cooling down after repeated crashes"
+	// msgReplaced answers a plugin route request that reloads overtook
+	// more often than it is routed again (maxReroutes).
+	msgReplaced = "plugin route was reloaded, retry"
 )
 
 // refusal is how the API answers one of the host's refusals.
@@ -57,6 +60,7 @@ var refusals = map[host.Refusal]refusal{
 	host.RefusedClosing:     {msgClosing, false},
 	host.RefusedServerOnly:  {msgServerOnly, true},
 	host.RefusedCoolingDown: {msgCoolingDown, true},
+	host.RefusedReplaced:    {msgReplaced, false},
 }
 
 // callAnswer returns the message a client sees for ce, and whether it is

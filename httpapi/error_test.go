@@ -192,6 +192,9 @@ func TestServer_Refusals(t *testing.T) {
 		{"CoolingDown", &host.CallError{Code: abi.CodeUnavailable, Refused: host.RefusedCoolingDown, Plugin: "game", Version: "2.0.0"}, 503,
 			`{"code":14,"error":{"Message":"plugin is cooling down after repeated crashes","Code":14},"message":"plugin is cooling down after repeated crashes"}`, "game@2.0.0",
 			`{"code":14,"message":"plugin is cooling down after repeated crashes"}`},
+		{"Replaced", &host.CallError{Code: abi.CodeUnavailable, Refused: host.RefusedReplaced, Plugin: "game", Version: "2.0.0"}, 503,
+			`{"error":"plugin route was reloaded, retry","message":"plugin route was reloaded, retry","code":14}`, "",
+			`{"code":14,"message":"plugin route was reloaded, retry"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

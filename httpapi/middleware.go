@@ -142,8 +142,9 @@ func (ri *requestInfo) TraceID() string {
 }
 
 // hostUser returns the writer's host.User, or a new one when w did not
-// come from the middleware. Each request authenticates once, so the one
-// slot is enough.
+// come from the middleware. A request authenticates once, or again for
+// the plugin route it is routed to anew (routeHandler.handler), whose user
+// replaces the first: the one slot is enough.
 func hostUser(w http.ResponseWriter) *host.User {
 	if rw, ok := w.(*requestWriter); ok {
 		return &rw.hostUser

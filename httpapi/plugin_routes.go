@@ -21,7 +21,9 @@ type RouteCaller interface {
 	// Routes returns the current routes and a generation that changes
 	// whenever they do.
 	Routes() ([]*host.Route, uint64)
-	// CallRoute runs the route's handler.
+	// CallRoute runs the route's handler, and refuses with
+	// host.RefusedReplaced once a reload has retired the route's plugin
+	// version: the request is then routed again (routeHandler.handler).
 	CallRoute(ctx context.Context, r *host.Route, req *host.Request) (host.Result, error)
 }
 
@@ -185,10 +187,15 @@ func addRoute(router *httprouter.Router, method string, r *host.Route, h httprou
 	return nil
 }
 
-// pluginRouter is the router of one generation of plugin routes.
+// pluginRouter is the router of one generation of plugin routes, and its
+// index, which finds a route's handler where the router finds its
+// httprouter.Handle, for a request to be routed again (reroute). Both are
+// built together, once per generation, so that a request routed once pays
+// for neither the index nor its lookup.
 type pluginRouter struct {
 	gen    uint64
 	router *httprouter.Router
+	index  *httprouter.Router
 }
 
 // pluginRoutes holds the current plugin router, rebuilt when the host's
@@ -199,23 +206,44 @@ type pluginRoutes struct {
 }
 
 // pluginRouter returns the router for the host's current routes.
-func (s *Server) pluginRouter() (*httprouter.Router, error) {
+func (s *Server) pluginRouter() (*pluginRouter, error) {
 	routes, gen := s.cfg.Routes.Routes()
 	pr := &s.plugins
 	if cur := pr.current.Load(); cur != nil && cur.gen == gen {
-		return cur.router, nil
+		return cur, nil
 	}
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	if cur := pr.current.Load(); cur != nil && cur.gen == gen {
-		return cur.router, nil // another request rebuilt it
+		return cur, nil // another request rebuilt it
 	}
-	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle { return s.handle(gateway(s.newRouteHandler(r).handler())) })
+	handlers := make(map[*host.Route]*routeHandler, len(routes))
+	for _, r := range routes {
+		handlers[r] = s.newRouteHandler(r)
+	}
+	router, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle {
+		return s.handle(gateway(handlers[r].handler()))
+	})
 	if err != nil {
 		return nil, err // the host checked the routes; this is a bug
 	}
-	pr.current.Store(&pluginRouter{gen: gen, router: router})
-	return router, nil
+	index, err := buildPluginRouter(routes, func(r *host.Route) httprouter.Handle {
+		rh := handlers[r]
+		return func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) { w.(*routeProbe).rh = rh }
+	})
+	if err != nil {
+		return nil, err
+	}
+	cur := &pluginRouter{gen: gen, router: router, index: index}
+	pr.current.Store(cur)
+	return cur, nil
+}
+
+// routeProbe is the writer that an index's handle is called with: it
+// takes the route's handler, and nothing is written.
+type routeProbe struct {
+	http.ResponseWriter
+	rh *routeHandler
 }
 
 // servePlugin serves a request that no built-in route matched: a plugin
@@ -239,7 +267,8 @@ func (s *Server) servePlugin(notFound error) http.Handler {
 
 // pluginHandle returns the plugin route that serves r, or nil: always nil
 // for a path under a reserved prefix, which never reaches a plugin. It is
-// the one place that looks plugin routes up (servePlugin, dispatch).
+// the one place that looks plugin routes up (servePlugin, dispatch), but
+// for reroute, which looks a routed request up again.
 //
 // # Errors
 //
@@ -248,10 +277,34 @@ func (s *Server) pluginHandle(r *http.Request) (httprouter.Handle, httprouter.Pa
 	if s.cfg.Routes == nil || reservedPath(r.URL.Path) != "" {
 		return nil, nil, nil
 	}
-	router, err := s.pluginRouter()
+	pr, err := s.pluginRouter()
 	if err != nil {
 		return nil, nil, err
 	}
-	h, ps, _ := router.Lookup(r.Method, r.URL.Path)
+	h, ps, _ := pr.router.Lookup(r.Method, r.URL.Path)
 	return h, ps, nil
+}
+
+// reroute routes r again, in the current plugin routes: r was routed to a
+// route that a reload has retired since (host.RefusedReplaced). It returns
+// the handler of the route that serves r now, and r's parameters under
+// that route's names. r's path is not reserved: pluginHandle routed it.
+//
+// # Errors
+//
+// grpc-gateway's "Not Found" when no plugin route serves r now, as a
+// request sent now would get; the plugin router's, when it cannot be
+// built.
+func (s *Server) reroute(r *http.Request) (*routeHandler, httprouter.Params, error) {
+	pr, err := s.pluginRouter()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, ps, _ := pr.index.Lookup(r.Method, r.URL.Path)
+	if h == nil {
+		return nil, nil, errRouteNotFound()
+	}
+	var probe routeProbe
+	h(&probe, r, ps)
+	return probe.rh, ps, nil
 }

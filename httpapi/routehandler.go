@@ -36,60 +36,92 @@ func (s *Server) newRouteHandler(route *host.Route) *routeHandler {
 // handler returns the handler of rh's route: it authenticates (a session
 // is required or optional), reads the body within the limit, calls the
 // plugin and writes its status, headers and body.
+//
+// A reload may retire the route's plugin version while the body is read
+// (host.RefusedReplaced): the request is then routed again, as it would
+// be if it came now, and authenticated again for the route it finds, whose
+// session requirement, parameters and plugin may differ; the body read
+// serves again. That repeats, should reloads keep overtaking it, up to
+// maxReroutes times.
+//
+// # Notes
+//
+// It is one closure, longer than a function should be, because every
+// plugin route's request runs it: split into a method for each step, it
+// ran about a hundred instructions more per request (callgrind,
+// BenchmarkServer_chain/RouteTest; RATIONALE.md).
 func (rh *routeHandler) handler() handlerFunc {
-	s, route := rh.srv, rh.route
+	s := rh.srv
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if rh.reqs != nil { // first: a request refused below is the route's too
-			info(w).reqs = rh.reqs
-		}
-		var user *host.User
 		authz, hasAuthz := r.Header["Authorization"] // net/http's keys are canonical
 		var auth string
 		if len(authz) > 0 {
 			auth = authz[0] // as r.Header.Get, without canonicalizing the key
 		}
-		if strings.HasPrefix(auth, prefixBearer) {
-			u, err := s.bearerUser(w, r, auth)
-			if err != nil && route.SessionRequired {
-				return err
-			}
-			user = u
-		} else if route.SessionRequired {
-			return errAuthTokenInvalid(errors.New("the route needs a session"))
-		}
 		var body []byte
-		if r.Body != http.NoBody { // a GET without a body needs no read
-			var err error
-			if body, err = s.readBody(w, r); err != nil {
-				return err
+		for cur, reroutes := rh, 0; ; reroutes++ {
+			route := cur.route
+			if cur.reqs != nil { // first: a request refused below is the route's too
+				info(w).reqs = cur.reqs
 			}
+			var user *host.User
+			if strings.HasPrefix(auth, prefixBearer) {
+				u, err := s.bearerUser(w, r, auth)
+				if err != nil && route.SessionRequired {
+					return err
+				}
+				user = u
+			} else if route.SessionRequired {
+				return errAuthTokenInvalid(errors.New("the route needs a session"))
+			}
+			if reroutes == 0 && r.Body != http.NoBody { // a GET without a body needs no read
+				var err error
+				if body, err = s.readBody(w, r); err != nil {
+					return err
+				}
+			}
+			req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
+			if hasAuthz && !route.SessionRequired {
+				req.Headers["Authorization"] = authz // open handlers do their own auth
+			}
+			params := make([][2]string, len(ps))
+			for i, p := range ps {
+				params[i] = [2]string{p.Key, p.Value}
+			}
+			req.HTTP = hostHTTPRequest(w)
+			*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
+			start := s.startCall(w, req)
+			res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
+			if err != nil && reroutes < maxReroutes && replaced(err) { // it ran nothing
+				if cur, ps, err = s.reroute(r); err != nil {
+					return err
+				}
+				continue
+			}
+			if cur.calls != nil {
+				s.observeRoute(cur.calls, start, len(body), res, err)
+			}
+			if err != nil {
+				return routeError(w, r, err)
+			}
+			setMark(w, cur.mark) // CallRoute runs the route's own version
+			writeRouteOutput(w, res)
+			return nil
 		}
-		req := newHostRequest(w, r, "", body, user, newQuery(r.URL.RawQuery))
-		if hasAuthz && !route.SessionRequired {
-			req.Headers["Authorization"] = authz // open handlers do their own auth
-		}
-		params := make([][2]string, len(ps))
-		for i, p := range ps {
-			params[i] = [2]string{p.Key, p.Value}
-		}
-		req.HTTP = hostHTTPRequest(w)
-		*req.HTTP = host.HTTPRequest{Method: r.Method, Path: r.URL.Path, Route: route.Pattern, Params: params}
-		start := s.startCall(w, req)
-		res, err := s.cfg.Routes.CallRoute(r.Context(), route, req)
-		if rh.calls != nil {
-			s.observeRoute(rh.calls, start, len(body), res, err)
-		}
-		if err != nil {
-			return routeError(w, r, err)
-		}
-		if res.Plugin == route.Plugin && res.Version == route.Version {
-			setMark(w, rh.mark) // the version the route was built for answered
-		} else {
-			markPlugin(w, r, res.Plugin, res.Version)
-		}
-		writeRouteOutput(w, res)
-		return nil
 	}
+}
+
+// maxReroutes bounds how often one request is routed again because
+// reloads keep retiring the route it was routed to, as host.Call bounds
+// its lookups (host.maxLookups); past it, the request fails with the
+// host's refusal, code 14, which a client may retry.
+const maxReroutes = 16
+
+// replaced reports whether err is the host's refusal of a route that a
+// reload retired after the request was routed to it.
+func replaced(err error) bool {
+	ce, ok := errors.AsType[*host.CallError](err)
+	return ok && ce.Refused == host.RefusedReplaced
 }
 
 // headerCSP and routeCSPValue are the Content-Security-Policy header that
