@@ -35,9 +35,12 @@ func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
 // validated, initialised and checked against the serving plugins aside,
 // as a reload does for a changed file, and only once it is accepted is it
 // written into the plugin directory and swapped in. It replaces the file
-// that plugin already lives in (plugins/echo/echo.wasm, say), else it
-// becomes <PluginDir>/<name>.wasm; the write goes to a hidden temporary
-// name in the same folder, which is then renamed over the plugin file.
+// the plugin serves from (plugins/echo/echo.wasm, say), else a file of the
+// name at <PluginDir>/<name>.wasm or <PluginDir>/<name>/<name>.wasm, else
+// it becomes <PluginDir>/<name>.wasm: never a file of the name in another
+// folder that does not serve (see pluginPath). The write goes to a hidden
+// temporary name in the same folder, which is then renamed over the
+// plugin file.
 // Like Reload, it also applies whatever else changed in the directory, and
 // it runs one at a time with Reload and the watcher. In cluster mode
 // (Config.Store) the upload is validated against the store's set and
@@ -200,24 +203,40 @@ func namedFiles(dir, name string) (modules, manifests []string, err error) {
 	return modules, manifests, nil
 }
 
-// pluginPath returns where the plugin called name lives: the file the
-// serving version was loaded from, else the first file of that name in
-// the directory, else <PluginDir>/<name>.wasm.
+// pluginPath returns where a deploy of the plugin called name writes:
+// the file its serving version was loaded from; else the first of its
+// usual places, <PluginDir>/<name>.wasm and <PluginDir>/<name>/<name>.wasm,
+// that holds a file of the name (one that fails to load, say); else
+// <PluginDir>/<name>.wasm.
+//
+// # Notes
+//
+// A file of the name elsewhere (<PluginDir>/other/<name>.wasm) that does
+// not serve is never written to: whoever may write that subfolder planted
+// it, perhaps unloadable, so that the operator's first deploy of name
+// would write the code there, for them to replace at will, and the next
+// reload would load theirs as the plugin, with its database. Such a file
+// beside the deployed one is a second claimant of the name: refused while
+// the deployed one serves, and, when it loads while none of them serves,
+// the deploy is refused with both named (see contested).
 func (h *Host) pluginPath(name string, files []snapshotFile, failed []LoadError) string {
 	if p := h.reg.Load().plugin(name); p != nil {
 		return p.Path
 	}
+	present := map[string]bool{}
 	for _, f := range files {
-		if f.name == name {
-			return f.path
-		}
+		present[f.path] = true
 	}
 	for _, e := range failed {
-		if e.Plugin == name {
-			return e.Path
+		present[e.Path] = true
+	}
+	usual := []string{filepath.Join(h.cfg.PluginDir, name+".wasm"), filepath.Join(h.cfg.PluginDir, name, name+".wasm")}
+	for _, p := range usual {
+		if present[p] {
+			return p
 		}
 	}
-	return filepath.Join(h.cfg.PluginDir, name+".wasm")
+	return usual[0]
 }
 
 // discard closes the plugins b loaded that old does not serve; b is a

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/warden-rpc/warden/storage"
@@ -121,6 +122,102 @@ func TestHost_Remove(t *testing.T) {
 		h := newTestHost(t, t.TempDir(), nil)
 		if _, err := h.Remove(ctx, "nope"); !errors.Is(err, ErrNoPlugin) {
 			t.Fatalf("Remove = %v, want ErrNoPlugin", err)
+		}
+	})
+}
+
+// TestHost_Deploy_plantedDecoy: a deploy of a plugin that does not serve
+// writes to a usual place of its name, never into a file of the name that
+// someone planted in another folder. Before, Deploy took the first file
+// (or load error) of the name anywhere in the folder as where the plugin
+// lived: a decoy plugins/attacker/ver.wasm, not even loadable, had the
+// operator's first deploy of ver written into the attacker's folder, with
+// the attacker's ver.toml beside it, and once the attacker rewrote that
+// file the next reload ran the attacker's code as ver, with ver's database
+// (found by a hostile review).
+func TestHost_Deploy_plantedDecoy(t *testing.T) {
+	ctx := context.Background()
+	plant := func(t *testing.T, path string, b []byte) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	servingVer := func(t *testing.T, h *Host) *Plugin {
+		t.Helper()
+		for _, p := range h.Plugins() {
+			if p.Name == "ver" {
+				return p
+			}
+		}
+		t.Fatalf("ver does not serve; load errors %v", h.LoadErrors())
+		return nil
+	}
+	t.Run("OKUnloadableDecoy", func(t *testing.T) {
+		dir := placePlugins(t, map[string]string{"srv.wasm": "reload/srv.wasm"})
+		h := newTestHost(t, dir, nil)
+		decoy := filepath.Join(dir, "attacker", "ver.wasm")
+		plant(t, decoy, []byte("not a plugin"))
+		plant(t, manifestPath(decoy), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
+		if _, err := h.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil {
+			t.Fatal(err)
+		}
+		p := servingVer(t, h)
+		if want := filepath.Join(dir, "ver.wasm"); p.Path != want || len(p.Grants()) != 0 {
+			t.Fatalf("ver serves from %s with grants %q, want %s with none", p.Path, p.Grants(), want)
+		}
+		if b, err := os.ReadFile(decoy); err != nil || string(b) != "not a plugin" {
+			t.Fatalf("the decoy was written: %q, %v", b, err)
+		}
+		// The attacker rewrites its file; the next reload refuses it.
+		plant(t, decoy, fixture(t, "reload/ver_v2.wasm"))
+		if _, err := h.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if q := servingVer(t, h); q.Version != p.Version || q.Path != p.Path {
+			t.Fatalf("ver is %s from %s, want the deployed %s from %s", q.Version, q.Path, p.Version, p.Path)
+		}
+		if got := failedPaths(h); !slices.Equal(got, []string{"attacker/ver.wasm"}) {
+			t.Fatalf("failed %v, want the decoy", got)
+		}
+	})
+	t.Run("OKUsualPlaceFails", func(t *testing.T) {
+		dir := t.TempDir()
+		own := filepath.Join(dir, "ver", "ver.wasm")
+		plant(t, own, []byte("not a plugin"))
+		h := newTestHost(t, dir, nil)
+		if _, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil {
+			t.Fatal(err)
+		}
+		if p := servingVer(t, h); p.Path != own {
+			t.Fatalf("ver serves from %s, want its failing file %s replaced", p.Path, own)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ver.wasm")); !os.IsNotExist(err) {
+			t.Fatalf("ver.wasm written beside ver/ver.wasm: %v", err)
+		}
+	})
+	// Decoys that load but do not serve (they contest each other) contest
+	// the deploy too: it is refused, naming them, and nothing is written.
+	t.Run("ErrDeployRefusedLoadableDecoys", func(t *testing.T) {
+		dir := placePlugins(t, map[string]string{"a/ver.wasm": "reload/ver_v2.wasm", "b/ver.wasm": "reload/ver_v2.wasm"})
+		h := newTestHost(t, dir, nil)
+		_, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm"))
+		if !errors.Is(err, ErrDeployRefused) || !strings.Contains(err.Error(), "none of them serving") {
+			t.Fatalf("Deploy = %v, want ErrDeployRefused naming the contest", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "ver.wasm")); !os.IsNotExist(err) {
+			t.Fatalf("ver.wasm written: %v", err)
+		}
+		for _, d := range []string{"a/ver.wasm", "b/ver.wasm"} {
+			if b, err := os.ReadFile(filepath.Join(dir, d)); err != nil || !bytes.Equal(b, fixture(t, "reload/ver_v2.wasm")) {
+				t.Fatalf("%s was written: %v", d, err)
+			}
 		}
 	})
 }
