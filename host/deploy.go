@@ -36,9 +36,10 @@ func (h *Host) MaxPluginBytes() int64 { return h.cfg.MaxPluginBytes }
 // as a reload does for a changed file, and only once it is accepted is it
 // written into the plugin directory and swapped in. It replaces the file
 // the plugin serves from (plugins/echo/echo.wasm, say), else a file of the
-// name at <PluginDir>/<name>.wasm or <PluginDir>/<name>/<name>.wasm, else
-// it becomes <PluginDir>/<name>.wasm: never a file of the name in another
-// folder that does not serve (see pluginPath). The write goes to a hidden
+// name that served last (Config.ServingFile) or is at
+// <PluginDir>/<name>.wasm or <PluginDir>/<name>/<name>.wasm, else it
+// becomes <PluginDir>/<name>.wasm: never another file of the name in
+// another folder (see pluginPath). The write goes to a hidden
 // temporary name in the same folder, which is then renamed over the
 // plugin file.
 // Like Reload, it also applies whatever else changed in the directory, and
@@ -204,8 +205,9 @@ func namedFiles(dir, name string) (modules, manifests []string, err error) {
 }
 
 // pluginPath returns where a deploy of the plugin called name writes:
-// the file its serving version was loaded from; else the first of its
-// usual places, <PluginDir>/<name>.wasm and <PluginDir>/<name>/<name>.wasm,
+// the file its serving version was loaded from; else the file of an
+// incumbent of the name that is still there (it served last, see
+// incumbents, and fails to load now); else the first of its usual places, <PluginDir>/<name>.wasm and <PluginDir>/<name>/<name>.wasm,
 // that holds a file of the name (one that fails to load, say); else
 // <PluginDir>/<name>.wasm.
 //
@@ -220,8 +222,12 @@ func namedFiles(dir, name string) (modules, manifests []string, err error) {
 // the deployed one serves, and, when it loads while none of them serves,
 // the deploy is refused with both named (see contested).
 func (h *Host) pluginPath(name string, files []snapshotFile, failed []LoadError) string {
-	if p := h.reg.Load().plugin(name); p != nil {
+	reg := h.reg.Load()
+	if p := reg.plugin(name); p != nil {
 		return p.Path
+	}
+	if path, ok := h.incumbents.held(reg.plugins, nil)[name]; ok {
+		return path
 	}
 	present := map[string]bool{}
 	for _, f := range files {

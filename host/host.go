@@ -109,6 +109,17 @@ type Config struct {
 	StrictLoad bool
 	// Observer, when set, is told of loads and reloads, for metrics.
 	Observer Observer
+	// ServingFile, when set, is a file in which the host records the
+	// plugin files that serve whenever they change (a JSON list of paths
+	// relative to PluginDir), so that they come first at the next start
+	// as they do at a hot reload: a file that contests one of them (the
+	// same plugin name, an RPC id or a route) is the one refused. A
+	// recorded file that fails to load stays recorded while it is there,
+	// and keeps its name (see incumbents). Without a record, or when it
+	// cannot be read, every claimant of such a contest is refused at a
+	// start. It is written atomically, through a new file of a fresh name.
+	// Not used with Store.
+	ServingFile string
 }
 
 func (c *Config) setDefaults() {
@@ -177,6 +188,9 @@ type Host struct {
 	// rename renames a file in the plugin folder for a deploy: os.Rename;
 	// tests make one fail.
 	rename func(oldpath, newpath string) error
+	// incumbents come first in contests (Config.ServingFile). They change
+	// with both scanMu and reloadMu held, so either guards a read.
+	incumbents *incumbents
 }
 
 // New starts a wazero runtime with the ABI's host modules and loads every
@@ -219,6 +233,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h.reg.Store(&registry{rpcs: map[string]*rpcEntry{}})
+	h.incumbents = h.openIncumbents()
 	if err := h.loadFirst(); err != nil {
 		_ = h.Close(ctx)
 		return nil, err

@@ -279,13 +279,18 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 
 // contested returns the plugins of added (nil entries skipped) that claim
 // a name, RPC id or route that another of them claims too, where neither
-// conflicts with a serving plugin, each with its error: none of them is
-// serving, so there is none to prefer, and every claimant is refused. The
-// first in path order would otherwise win, at a start above all: a file
-// planted as plugins/attacker/kv.wasm, refused by a hot reload while the
-// real kv served, would become plugin kv at the next restart, with kv's
-// database. A plugin that conflicts with a serving one is refused by
-// registryBuilder.add as before, and contests nothing.
+// conflicts with a serving plugin, each with its error. An incumbent (a
+// file that served when the serving plugins were last recorded, see
+// incumbents) comes first, as a serving plugin does: the others that
+// contest it are refused. Among claimants of which none is an incumbent,
+// or all are, there is none to prefer, and every one is refused: the
+// first in path order would otherwise win, at a start above all, and a
+// file planted as plugins/attacker/kv.wasm, refused by a hot reload while
+// the real kv served, would become plugin kv at the next restart, with
+// kv's database. A newcomer that takes the name of an incumbent still
+// there but failing to load is refused too. A plugin that conflicts with
+// a serving one is refused by registryBuilder.add as before, and contests
+// nothing.
 func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Plugin]error {
 	var free []*Plugin // those that fit with the serving plugins
 	for _, p := range added {
@@ -297,16 +302,32 @@ func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Pl
 		}
 	}
 	out := map[*Plugin]error{}
+	refuse := func(p *Plugin, err error) {
+		if out[p] == nil {
+			out[p] = err
+		}
+	}
+	held := h.incumbents.held(serving, added)
+	for _, p := range free {
+		if path, ok := held[p.Name]; ok && !h.incumbents.has(p.Path) {
+			refuse(p, fmt.Errorf("plugin %s's file %s served before and is still there, failing to load: it keeps the name; remove it to load this one", p.Name, path))
+		}
+	}
 	for i, p := range free {
 		for _, q := range free[i+1:] {
-			if _, err := h.build(gen, []*Plugin{p, q}); err != nil {
+			_, err := h.build(gen, []*Plugin{p, q})
+			if err == nil {
+				continue
+			}
+			switch pi, qi := h.incumbents.has(p.Path), h.incumbents.has(q.Path); {
+			case pi && !qi:
+				refuse(q, fmt.Errorf("%w; %s served before, and comes first", err, p.Path))
+			case qi && !pi:
+				refuse(p, fmt.Errorf("%w; %s served before, and comes first", err, q.Path))
+			default:
 				contest := fmt.Errorf("%w; none of them serving, so both are refused: remove one", err)
-				if out[p] == nil {
-					out[p] = contest
-				}
-				if out[q] == nil {
-					out[q] = contest
-				}
+				refuse(p, contest)
+				refuse(q, contest)
 			}
 		}
 	}
@@ -314,8 +335,8 @@ func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Pl
 }
 
 // commit records res's failures and, when anything changed, sorts and
-// swaps in b's registry; b may be nil (nothing to swap). The caller holds
-// reloadMu.
+// swaps in b's registry; b may be nil (nothing to swap). Then it records
+// the incumbents (recordServing). The caller holds reloadMu.
 func (h *Host) commit(b *registryBuilder, res *ReloadResult) {
 	fresh := h.recordErrors(res.Failed)
 	if b != nil && (len(res.Loaded) > 0 || len(res.Removed) > 0) {
@@ -324,6 +345,7 @@ func (h *Host) commit(b *registryBuilder, res *ReloadResult) {
 	}
 	h.logResult(res, fresh)
 	h.observeResult(res, fresh)
+	h.recordServing()
 }
 
 // replace loads f, a changed version of a serving plugin, and returns the

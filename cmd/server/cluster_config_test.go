@@ -77,3 +77,15 @@ func TestRun_clusterRefusesWithoutKeys(t *testing.T) {
 		t.Errorf("data directory exists after a refused start: %v", err)
 	}
 }
+
+// TestHostServingFile: the record of the plugin files that serve is under
+// the data directory on one node; a cluster node, which does not read its
+// plugin folder, keeps none.
+func TestHostServingFile(t *testing.T) {
+	if got, want := hostServingFile(&config{DataDir: "data"}), filepath.Join("data", servingFileName); got != want {
+		t.Errorf("one node: %q, want %q", got, want)
+	}
+	if got := hostServingFile(&config{DataDir: "data", Database: "postgres://db/warden"}); got != "" {
+		t.Errorf("cluster mode: %q, want none", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -40,6 +41,19 @@ func openPluginStore(ctx context.Context, cfg *config, log zerolog.Logger) (*plu
 		return nil, err
 	}
 	return s, nil
+}
+
+// servingFileName is host.Config.ServingFile's name in the data directory.
+const servingFileName = "serving.json"
+
+// hostServingFile is host.Config.ServingFile: the record of the plugin
+// files that serve, under the data directory, so that they come first at
+// the next start; none in cluster mode, where the folder is not read.
+func hostServingFile(cfg *config) string {
+	if cfg.clustered() {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, servingFileName)
 }
 
 // hostStore is the host's view of s: nil outside cluster mode.

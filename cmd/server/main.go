@@ -132,6 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxPluginBytes: cfg.MaxPluginBytes,
 		StrictLoad:     cfg.StrictPlugins,
 		Store:          hostStore(ps),
+		ServingFile:    hostServingFile(cfg),
 		Outbound:       out,
 		Observer:       m.hostObserver(),
 	})

@@ -106,3 +106,41 @@ func TestServer_maxPluginBytes(t *testing.T) {
 		t.Fatalf("listing %+v, want ver_v1 refused for its size", out)
 	}
 }
+
+// TestServer_plantedFileAtRestart plants a file under a serving plugin's
+// name in a subfolder: the hot reload refuses it, and so does the next
+// start, where the plugin serves on, since data/serving.json recorded
+// which file served. Before, the start refused both claimants, and the
+// planted file took the plugin down at every restart.
+func TestServer_plantedFileAtRestart(t *testing.T) {
+	dir := fixtureDir(t, "../../host/testdata/reload/ver_v1.wasm")
+	if err := os.Rename(filepath.Join(dir, "ver_v1.wasm"), filepath.Join(dir, "ver.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	args := append(dataArgs(t, dir), "-watch", "0")
+	s := startServer(t, args...)
+	v2, err := os.ReadFile("../../host/testdata/reload/ver_v2.wasm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "attacker"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "attacker", "ver.wasm"), v2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := do(t, "POST", s.URL+"/_warden/plugins?http_key="+testHTTPKey, "", nil); res.Status != 422 {
+		t.Fatalf("reload: %d %s, want 422", res.Status, res.Body)
+	}
+	s.stop(t)
+	s = startServer(t, args...)
+	if res := do(t, "GET", s.URL+"/ver", "", nil); res.Status != 200 || res.Body != "v1" {
+		t.Fatalf("GET /ver after the restart: %d %q, want v1", res.Status, res.Body)
+	}
+	if out := listPlugins(t, s); len(out.Errors) != 1 || !strings.Contains(out.Errors[0].Path, "attacker") {
+		t.Fatalf("listing %+v, want the planted file alone refused", out)
+	}
+	if _, err := os.Stat(filepath.Join(args[1], servingFileName)); err != nil {
+		t.Fatalf("the record of the serving files: %v", err)
+	}
+}
