@@ -134,7 +134,8 @@ func TestHost_Remove(t *testing.T) {
 // operator's first deploy of ver written into the attacker's folder, with
 // the attacker's ver.toml beside it, and once the attacker rewrote that
 // file the next reload ran the attacker's code as ver, with ver's database
-// (found by a hostile review).
+// (found by a hostile review). The decoy is refused at reloads and
+// restarts after.
 func TestHost_Deploy_plantedDecoy(t *testing.T) {
 	ctx := context.Background()
 	plant := func(t *testing.T, path string, b []byte) {
@@ -158,7 +159,8 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 	}
 	t.Run("OKUnloadableDecoy", func(t *testing.T) {
 		dir := placePlugins(t, map[string]string{"srv.wasm": "reload/srv.wasm"})
-		h := newTestHost(t, dir, nil)
+		record := servingFileAt(filepath.Join(t.TempDir(), "serving.json"))
+		h := newTestHost(t, dir, record)
 		decoy := filepath.Join(dir, "attacker", "ver.wasm")
 		plant(t, decoy, []byte("not a plugin"))
 		plant(t, manifestPath(decoy), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
@@ -185,6 +187,11 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 		}
 		if got := failedPaths(h); !slices.Equal(got, []string{"attacker/ver.wasm"}) {
 			t.Fatalf("failed %v, want the decoy", got)
+		}
+		// And at the next start, where the deployed file served last.
+		h = newTestHost(t, dir, record)
+		if q := servingVer(t, h); q.Version != p.Version || q.Path != p.Path {
+			t.Fatalf("after a restart ver is %s from %s, want the deployed %s from %s", q.Version, q.Path, p.Version, p.Path)
 		}
 	})
 	t.Run("OKUsualPlaceFails", func(t *testing.T) {
