@@ -405,12 +405,23 @@ const (
 	MaxModuleBlockCost = 1 << 28
 	// MaxCallStackSlots bounds how much of wazero's call stack a call
 	// of a plugin may take, in 8-byte slots: each function call counts its
-	// locals and parameters and 8 more, and a call past the bound traps.
-	// wazero grows the stack a call needs and keeps it as long as the
-	// instance lives, outside the memory cap: a recursion 1.5 million
-	// calls deep kept 80 MiB in an instance capped at 64 KiB. This is
-	// about 4 MiB: 65,536 calls deep of a function without locals.
-	MaxCallStackSlots = 1 << 19
+	// weight, a bound of the frame wazero's compiler can build for it
+	// (a slot for every value and temporary it may spill, its block
+	// parameters, the stack area of its calls), and a call past the bound
+	// traps. wazero grows the stack a call needs, to about 100 MB, outside
+	// the memory cap: a recursion 1.5 million calls deep kept 80 MiB in an
+	// instance capped at 64 KiB, and recursions that spill many values
+	// grew it to 90 MiB under a count of locals and parameters. Weights
+	// are far above what frames take (a small function weighs a few
+	// hundred slots, a recursion of one goes some thousands deep); the
+	// SDKs' plugins reach 451,155 (Go) in the tests. At this bound,
+	// wazero's stack stays under 57 MiB (RATIONALE.md).
+	MaxCallStackSlots = 1 << 21
+	// MaxFunctionFrameSlots bounds one function's weight (see
+	// MaxCallStackSlots): a frame is taken before the function's count
+	// traps, so the stack may pass the count by one frame. The SDKs'
+	// heaviest function weighs 219,375 (Go's runtime).
+	MaxFunctionFrameSlots = 1 << 20
 	// MaxDataSegments bounds a plugin's data segments: each costs the host
 	// a 24-byte slice header per instance, whatever the segment holds (at
 	// 2^20 segments, 24 MiB an instance). Go's linker emits about 12,000

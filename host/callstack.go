@@ -11,11 +11,12 @@ import (
 // after a call: wazero grows the stack a call needs (a Go slice of its
 // compiler's call engine) and keeps it with the function, which the
 // instance caches, outside the plugin's memory cap. The guest's own count
-// (abi.MaxCallStackSlots) bounds a call's depth by its locals and
-// parameters, but values a frame keeps live across a call are spilled to
-// the frame too, so a call under the count can still grow the stack to
-// hundreds of megabytes; an instance whose stack grew past this is not
-// used again, and the stack goes with it.
+// (abi.MaxCallStackSlots, each function weighed by a bound of its frame)
+// keeps a call's stack under 57 MiB, and plugins' frames are far smaller
+// than their weights: a plugin's calls keep kilobytes. An instance whose
+// stack grew past this, a call that came near the bound, or frames larger
+// than their weights should a wazero upgrade build them, is not used
+// again, and the stack goes with it.
 const maxKeptCallStack = 8 << 20
 
 // stackFieldOf returns the offset of t's field "stack" when t is a pointer
@@ -23,7 +24,7 @@ const maxKeptCallStack = 8 << 20
 // optimizing compiler keeps a function's call stack (its call engine). It
 // is read by reflection once per instance; when another engine or another
 // wazero has no such field, nothing is checked, and
-// TestHost_grownCallStackNotKept fails.
+// TestHost_hostileFramesBounded fails.
 func stackFieldOf(t reflect.Type) (uintptr, bool) {
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return 0, false

@@ -8,33 +8,35 @@ import (
 
 // Opcodes and prefixes the rewriter acts on or reads immediates of.
 const (
-	opUnreachable = 0x00
-	opBlock       = 0x02
-	opLoop        = 0x03
-	opIf          = 0x04
-	opEnd         = 0x0b
-	opBr          = 0x0c
-	opBrIf        = 0x0d
-	opBrTable     = 0x0e
-	opReturn      = 0x0f
-	opReturnCall  = 0x12
-	opReturnCallI = 0x13
-	opGlobalGet   = 0x23
-	opGlobalSet   = 0x24
-	opMemoryGrow  = 0x40
-	opI32Const    = 0x41
-	opI32Eqz      = 0x45
-	opI32LtU      = 0x49
-	opI32GtU      = 0x4b
-	opI32Add      = 0x6a
-	opI32Sub      = 0x6b
-	opI32And      = 0x71
-	opDrop        = 0x1a
-	opRefNull     = 0xd0
-	opRefFunc     = 0xd2
-	prefixMisc    = 0xfc
-	prefixSIMD    = 0xfd
-	blockEmpty    = 0x40
+	opUnreachable  = 0x00
+	opBlock        = 0x02
+	opLoop         = 0x03
+	opIf           = 0x04
+	opEnd          = 0x0b
+	opBr           = 0x0c
+	opBrIf         = 0x0d
+	opBrTable      = 0x0e
+	opReturn       = 0x0f
+	opCall         = 0x10
+	opCallIndirect = 0x11
+	opReturnCall   = 0x12
+	opReturnCallI  = 0x13
+	opGlobalGet    = 0x23
+	opGlobalSet    = 0x24
+	opMemoryGrow   = 0x40
+	opI32Const     = 0x41
+	opI32Eqz       = 0x45
+	opI32LtU       = 0x49
+	opI32GtU       = 0x4b
+	opI32Add       = 0x6a
+	opI32Sub       = 0x6b
+	opI32And       = 0x71
+	opDrop         = 0x1a
+	opRefNull      = 0xd0
+	opRefFunc      = 0xd2
+	prefixMisc     = 0xfc
+	prefixSIMD     = 0xfd
+	blockEmpty     = 0x40
 )
 
 // immediate is the shape of an instruction's immediates.
@@ -177,35 +179,20 @@ func check(flag, count uint32) []byte {
 // targets with 2,000 locals, three minutes).
 func compileCost(width, blocks uint64) uint64 { return (width + 1) * blocks }
 
-// frameSlots is what one call takes on wazero's call stack beyond its
-// locals and parameters, in 8-byte slots, for the call-stack count.
-const frameSlots = 8
-
-// stackIn is the code a function runs on entry: it adds its weight to the
-// call-stack count, the global g, and traps past abi.MaxCallStackSlots.
-// stackOut, run on every way out, takes the weight away. A call that traps
-// leaves the count high, but an instance is never used after a trap.
-func stackIn(g, weight uint32) []byte {
-	b := appendU32([]byte{opGlobalGet}, g)
-	b = appendS32(append(b, opI32Const), int32(weight))
-	b = appendU32(append(b, opI32Add, opGlobalSet), g)
-	b = appendU32(append(b, opGlobalGet), g)
-	b = appendS32(append(b, opI32Const), abi.MaxCallStackSlots)
-	return append(b, opI32GtU, opIf, blockEmpty, opUnreachable, opEnd)
-}
-
-// stackOut takes a function's weight away from the call-stack count g.
-func stackOut(g, weight uint32) []byte {
-	b := appendU32([]byte{opGlobalGet}, g)
-	b = appendS32(append(b, opI32Const), int32(weight))
-	return appendU32(append(b, opI32Sub, opGlobalSet), g)
-}
-
 // bodyStats is what body counted in a function.
 type bodyStats struct {
 	cost   uint64 // compileCost
 	loops  uint64
 	blocks uint64 // block, loop and if instructions and br_table targets
+	weight uint64 // its frame's bound, in slots (frame)
+}
+
+// fnEnv is what body needs to know besides the code: the module, the
+// function's type, and the block type its body runs in.
+type fnEnv struct {
+	m  *Module
+	ft funcType
+	bt []byte
 }
 
 // body rewrites one function body (its locals and code, without the size):
@@ -219,13 +206,18 @@ type bodyStats struct {
 // to that block, passes the code after it, which takes the function's
 // weight away; a tail call takes it away before it leaves.
 //
-// It returns the function's compile cost (compileCost) and loops, given
-// its type ft and the module's types, and refuses a function that costs
-// more than abi.MaxFunctionCompileCost, nests deeper than
-// abi.MaxBlockDepth, or has more loops or blocks than
-// abi.MaxFunctionLoops or abi.MaxFunctionBlocks.
-func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, types []funcType, bt []byte) ([]byte, bodyStats, error) {
+// The weight is the bound of the function's frame (frame), counted as
+// body reads the code, the code it inserts too, and written where the
+// count's code has a placeholder once the body is read.
+//
+// It returns the function's compile cost (compileCost), loops and weight,
+// given env, and refuses a function that costs more than
+// abi.MaxFunctionCompileCost, nests deeper than abi.MaxBlockDepth, has
+// more loops or blocks than abi.MaxFunctionLoops or abi.MaxFunctionBlocks,
+// or weighs more than abi.MaxFunctionFrameSlots.
+func body(out []byte, r *reader, ins *inserts, env fnEnv) ([]byte, bodyStats, error) {
 	var st bodyStats
+	globals, ft, types := env.m.globals, env.ft, env.m.types
 	decls, err := r.count(2)
 	if err != nil {
 		return nil, st, fmt.Errorf("locals: %w", err)
@@ -243,10 +235,12 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 			return nil, st, fmt.Errorf("locals: %w", err)
 		}
 	}
-	weight := uint32(min(locals+ft.params+frameSlots, abi.MaxCallStackSlots))
 	out = append(append(out, r.b[:r.pos]...), ins.check...)
-	out = append(append(out, stackIn(ins.stack, weight)...), opBlock)
-	out = append(out, bt...)
+	weightAt := append(ins.weightAt[:0], len(out)+ins.stackInWeight) // where the weight goes, once known
+	out = append(append(out, ins.stackIn...), opBlock)
+	out = append(out, env.bt...)
+	var fr frame
+	var steps, bulks, tailCalls uint64
 	from, mark := r.pos, r.pos // mark: where the code since the last check or step starts
 	// blocks: block, loop and if, and br_table targets, the points where
 	// the compiler merges every value; arity: the widest block type's
@@ -259,6 +253,7 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 		if p-mark >= runBytes {
 			out = append(append(out, r.b[from:p]...), ins.run...)
 			from, mark = p, p
+			steps++
 		}
 		op, err := r.byte()
 		if err != nil {
@@ -267,6 +262,7 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 		if err := instruction(r, op, globals); err != nil {
 			return nil, st, fmt.Errorf("offset %#x: %w", at, err)
 		}
+		fr.add(r.b[p:r.pos], env.m)
 		switch op {
 		case opBlock, opLoop, opIf:
 			blocks++
@@ -293,8 +289,10 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 			out = appendU32(append(append(out, r.b[from:p]...), opBr), uint32(depth))
 			from = r.pos
 		case opReturnCall, opReturnCallI: // leaves the function: its weight first
-			out = append(append(out, r.b[from:p]...), stackOut(ins.stack, weight)...)
+			out = append(append(out, r.b[from:p]...), ins.stackOut...)
+			weightAt = append(weightAt, len(out)-len(ins.stackOut)+ins.stackOutWeight)
 			from = p
+			tailCalls++
 		}
 		if blocks > abi.MaxFunctionBlocks {
 			return nil, st, fmt.Errorf("offset %#x: has more than %d blocks, loops, ifs and br_table targets: %w", at, abi.MaxFunctionBlocks, ErrLimit)
@@ -306,6 +304,7 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 		case op == prefixMisc && isBulk(miscOpcode(r.b[p+1:])):
 			out = append(append(out, r.b[from:p]...), ins.bulk...)
 			from, mark = p, p
+			bulks++
 		}
 	}
 	if len(r.b) == 0 || r.b[len(r.b)-1] != opEnd {
@@ -319,7 +318,20 @@ func body(out []byte, r *reader, ins *inserts, globals uint32, ft funcType, type
 	}
 	// The body's last end closes the block it runs in; the weight is
 	// taken away after it, and a new end ends the function.
-	out = append(append(out, r.b[from:]...), stackOut(ins.stack, weight)...)
+	out = append(append(out, r.b[from:]...), ins.stackOut...)
+	weightAt = append(weightAt, len(out)-len(ins.stackOut)+ins.stackOutWeight)
+	fr.addAll(ins.checkFrame, 1+st.loops)
+	fr.addAll(ins.stackFrame, 1+tailCalls)
+	fr.addAll(ins.bulkFrame, bulks)
+	fr.addAll(ins.runFrame, steps)
+	fr.v128 = fr.v128 || r.v128 || env.m.v128
+	if st.weight = fr.slots(ft.params, ft.results, locals); st.weight > abi.MaxFunctionFrameSlots {
+		return nil, st, fmt.Errorf("its frame could take %d slots of the call stack, more than the limit of %d: %w", st.weight, abi.MaxFunctionFrameSlots, ErrLimit)
+	}
+	for _, at := range weightAt {
+		putWeight(out[at:], uint32(st.weight))
+	}
+	ins.weightAt = weightAt
 	return append(out, opEnd), st, nil
 }
 
@@ -455,10 +467,12 @@ func isValType(c byte) bool {
 	return c >= 0x7b && c <= 0x7f || c == 0x70 || c == 0x6f
 }
 
+// valType reads a value type, and notes in r a v128.
 func valType(r *reader) error {
 	c, err := r.byte()
 	if err == nil && !isValType(c) {
 		err = fmt.Errorf("value type %#x: not one of this runtime's", c)
 	}
+	r.v128 = r.v128 || c == 0x7b
 	return err
 }

@@ -70,6 +70,10 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 //     and run the timer that sets the flag (see check); a bulk memory or
 //     table instruction, and every long run of code, count as more
 //     checks (see step);
+//   - a third counts the call stack: each function adds its weight, a
+//     bound of the frame wazero's compiler can build for it (frame), on
+//     entry and takes it away on every way out, and traps past
+//     abi.MaxCallStackSlots; it is exported as abi.ExportCallStack;
 //   - a start section is removed and its function exported as
 //     abi.ExportStart, for the host to call under a deadline;
 //   - custom sections named .debug_* are dropped, as the code offsets
@@ -82,7 +86,8 @@ var order = map[byte]int{1: 1, 2: 2, 3: 3, 4: 4, 5: 5, secTag: 6, secGlobal: 7, 
 // It refuses a malformed module (with the section or function and the
 // offset), an instruction it does not know, a module that imports or
 // exports a reserved name (ErrReserved), one that refers to a global
-// index it does not have (ErrGlobalIndex), and one without a memory. Only what wazero would refuse
+// index it does not have (ErrGlobalIndex), one over a limit of the host's
+// (ErrLimit), and one without a memory. Only what wazero would refuse
 // anyway, or an attack, is refused.
 func Instrument(wasm []byte) ([]byte, error) {
 	m, err := Read(wasm)
@@ -118,6 +123,9 @@ type Module struct {
 	capped         bool
 	types          []funcType // the type section's
 	funcTypes      []uint32   // the function section's: each defined function's type
+	importTypes    []uint32   // each imported function's type
+	v128           bool       // a type, import or global has v128 values
+	maxWeight      uint64     // the heaviest function's weight, once instrumented
 }
 
 // scan splits wasm into its sections and checks every part the rewrite
@@ -215,6 +223,7 @@ func (m *Module) check(s section) error {
 	if err == nil && s.id != secCustom && r.left() != 0 {
 		err = errors.New("trailing bytes")
 	}
+	m.v128 = m.v128 || r.v128 // types, imported and defined globals
 	if err != nil {
 		return fmt.Errorf("section %d at %#x: %w", s.id, s.start, err)
 	}
@@ -432,8 +441,25 @@ func (m *Module) typeSection(out, old []byte, extra [][]byte) []byte {
 // type when the function section does not say (wazero refuses such a
 // module anyway).
 func (m *Module) funcType(i uint32) funcType {
-	if int(i) < len(m.funcTypes) && int(m.funcTypes[i]) < len(m.types) {
-		return m.types[m.funcTypes[i]]
+	if int(i) < len(m.funcTypes) {
+		return m.typeAt(m.funcTypes[i])
+	}
+	return funcType{}
+}
+
+// calleeType returns the type of function idx, imported or defined, or
+// the empty type when the module does not say (wazero refuses it).
+func (m *Module) calleeType(idx uint32) funcType {
+	if int(idx) < len(m.importTypes) {
+		return m.typeAt(m.importTypes[idx])
+	}
+	return m.funcType(idx - m.importedFuncs)
+}
+
+// typeAt returns type idx of the type section, or the empty type.
+func (m *Module) typeAt(idx uint32) funcType {
+	if int(idx) < len(m.types) {
+		return m.types[idx]
 	}
 	return funcType{}
 }
@@ -446,7 +472,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32, bts [][]byte) (
 	if err != nil {
 		return nil, fmt.Errorf("code section at %#x: %w", s.start, err)
 	}
-	ins := newInserts(flag)
+	ins := newInserts(flag, m)
 	b := appendU32(make([]byte, 0, len(s.content)+len(s.content)/8), n)
 	var fn []byte
 	var cost, loops, blockCost uint64 // the functions' compile costs, loops and squared blocks together
@@ -466,7 +492,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32, bts [][]byte) (
 		if int(i) < len(bts) {
 			bt = bts[i]
 		}
-		if fn, st, err = body(fn[:0], &reader{b: code, base: at}, ins, m.globals, m.funcType(i), m.types, bt); err != nil {
+		if fn, st, err = body(fn[:0], &reader{b: code, base: at}, ins, fnEnv{m: m, ft: m.funcType(i), bt: bt}); err != nil {
 			return nil, fmt.Errorf("function %d: %w", idx, err)
 		}
 		if cost += st.cost; cost > abi.MaxModuleCompileCost {
@@ -480,6 +506,7 @@ func (m *Module) codeSection(out []byte, s section, flag uint32, bts [][]byte) (
 			return nil, fmt.Errorf("the module's functions have too many blocks for the compiler together (the sum of their squares passes %d at function %d): %w",
 				abi.MaxModuleBlockCost, idx, ErrLimit)
 		}
+		m.maxWeight = max(m.maxWeight, st.weight)
 		b = append(appendU32(b, uint32(len(fn))), fn...)
 	}
 	if r.left() != 0 {

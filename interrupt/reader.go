@@ -16,6 +16,7 @@ type reader struct {
 	b    []byte
 	pos  int
 	base int
+	v128 bool // valType read a v128
 }
 
 // offset is the reader's position in the module.

@@ -64,7 +64,9 @@ func (m *Module) imports(r *reader) error {
 		switch kind {
 		case 0x00: // func: type index
 			m.importedFuncs++
-			_, err = r.u32()
+			var t uint32
+			t, err = r.u32()
+			m.importTypes = append(m.importTypes, t)
 		case 0x01: // table: reftype limits
 			err = m.table(r, mod, name)
 		case 0x02: // memory: limits

@@ -1,5 +1,7 @@
 package interrupt
 
+import "github.com/warden-rpc/warden/abi"
+
 // bulkWeight is how many checks a bulk memory or table instruction
 // (memory.init, memory.copy, memory.fill, table.init, table.copy,
 // table.fill) counts for: one such instruction can copy the whole memory,
@@ -52,18 +54,69 @@ func isBulk(sub uint32) bool {
 	return false
 }
 
-// inserts are the sequences body inserts, made once per module, and the
-// call-stack count's global.
+// inserts are the sequences body inserts, made once per module, with
+// their frames (frame), and body's buffer of where a weight goes.
 type inserts struct {
 	check, bulk, run []byte
-	stack            uint32
+	// stackIn and stackOut are the call-stack count's code, with a
+	// placeholder for the weight at stackInWeight and stackOutWeight.
+	stackIn, stackOut               []byte
+	stackInWeight, stackOutWeight   int
+	checkFrame, bulkFrame, runFrame *frame
+	stackFrame                      *frame // stackIn and stackOut
+	weightAt                        []int
 }
 
 // newInserts returns the sequences for a module whose added globals
 // (flagGlobal...) start at the global flag.
-func newInserts(flag uint32) *inserts {
+func newInserts(flag uint32, m *Module) *inserts {
 	count := flag + countGlobal
-	return &inserts{check: check(flag+flagGlobal, count), bulk: step(count, bulkWeight), run: step(count, runWeight), stack: flag + stackGlobal}
+	ins := &inserts{check: check(flag+flagGlobal, count), bulk: step(count, bulkWeight), run: step(count, runWeight)}
+	ins.stackIn, ins.stackInWeight = stackIn(flag + stackGlobal)
+	ins.stackOut, ins.stackOutWeight = stackOut(flag + stackGlobal)
+	ins.checkFrame, ins.bulkFrame, ins.runFrame = frameOf(ins.check, m), frameOf(ins.bulk, m), frameOf(ins.run, m)
+	ins.stackFrame = frameOf(append(append([]byte{}, ins.stackIn...), ins.stackOut...), m)
+	return ins
+}
+
+// weightBytes is how long a weight is in the count's code: an i32.const's
+// LEB128 padded to five bytes, so that body writes it once it knows it;
+// weightPlaceholder holds its place until then.
+const weightBytes = 5
+
+var weightPlaceholder = [weightBytes]byte{0x80, 0x80, 0x80, 0x80, 0x00}
+
+// stackIn returns the code a function runs on entry, and where its
+// weight goes in it: it adds the weight to the call-stack count, the
+// global g, and traps past abi.MaxCallStackSlots. stackOut, run on every
+// way out, takes the weight away. A call that traps leaves the count
+// high, but an instance is never used after a trap.
+func stackIn(g uint32) ([]byte, int) {
+	b := appendU32([]byte{opGlobalGet}, g)
+	at := len(b) + 1
+	b = append(append(b, opI32Const), weightPlaceholder[:]...)
+	b = appendU32(append(b, opI32Add, opGlobalSet), g)
+	b = appendU32(append(b, opGlobalGet), g)
+	b = appendS32(append(b, opI32Const), abi.MaxCallStackSlots)
+	return append(b, opI32GtU, opIf, blockEmpty, opUnreachable, opEnd), at
+}
+
+// stackOut returns the code that takes a function's weight away from the
+// call-stack count g, and where the weight goes in it.
+func stackOut(g uint32) ([]byte, int) {
+	b := appendU32([]byte{opGlobalGet}, g)
+	at := len(b) + 1
+	b = append(append(b, opI32Const), weightPlaceholder[:]...)
+	return appendU32(append(b, opI32Sub, opGlobalSet), g), at
+}
+
+// putWeight writes w, at most 2^31-1, over the padded placeholder at the
+// start of b.
+func putWeight(b []byte, w uint32) {
+	for i := range weightBytes - 1 {
+		b[i] = byte(w>>(7*i))&0x7f | 0x80
+	}
+	b[weightBytes-1] = byte(w >> 28)
 }
 
 // miscOpcode decodes the 0xfc-prefixed opcode at the start of b, which
