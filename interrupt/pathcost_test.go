@@ -14,9 +14,12 @@ import (
 const none = -1 << 30
 
 // knownFalse are the conditions that never hold for a module the host
-// loads: no function listeners, no ensureTermination (the host stops a
-// guest with its own flag), no shared or imported memory and no imported
-// globals (refused at load), no exception handling (no try_table frames).
+// runs: no function listeners, no ensureTermination (the host stops a
+// guest with its own flag), no shared memory (wazero refuses it without
+// the threads feature), no imported memory (the host refuses it at load)
+// nor imported globals (no module the host provides exports one, so
+// instantiation fails), no exception handling (the rewriter refuses it,
+// so no try_table frames).
 var knownFalse = map[string]bool{
 	"c.needListener": true, "c.ensureTermination": true, "c.memoryShared": true,
 	"c.offset.LocalMemoryBegin < 0": true, "index < c.m.ImportGlobalCount": true,
