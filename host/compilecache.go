@@ -30,6 +30,9 @@ const cacheIndexName = "warden-cache-index.json"
 type cacheFiles struct {
 	dir string
 	log zerolog.Logger
+	// write writes the index: Host.writeAtomic, through a new file of a
+	// fresh name, as the serving record is written.
+	write func(path string, b []byte) error
 
 	mu    sync.Mutex
 	files map[string][]string // by cacheKey: the files its compile wrote, relative to dir
@@ -43,12 +46,17 @@ func cacheKey(compiled []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// maxCacheIndexBytes bounds the index: some 5,000 versions' files.
+const maxCacheIndexBytes = 1 << 20
+
 // openCacheFiles returns the cacheFiles of dir, with the index the last run
-// left; an index that cannot be read is empty (the files it named are then
-// removed at the first prune, and compiled again at the next start).
-func openCacheFiles(dir string, log zerolog.Logger) *cacheFiles {
-	c := &cacheFiles{dir: dir, log: log, files: map[string][]string{}}
-	if b, err := os.ReadFile(filepath.Join(dir, cacheIndexName)); err == nil {
+// left, and write for the index (Host.writeAtomic); an index that cannot be
+// read, or is not a regular file of at most maxCacheIndexBytes, is empty
+// (the files it named are then removed at the first prune, and compiled
+// again at the next start).
+func openCacheFiles(dir string, log zerolog.Logger, write func(path string, b []byte) error) *cacheFiles {
+	c := &cacheFiles{dir: dir, log: log, write: write, files: map[string][]string{}}
+	if b, err := readPluginFile(filepath.Join(dir, cacheIndexName), maxCacheIndexBytes); err == nil {
 		if err := json.Unmarshal(b, &c.files); err != nil {
 			c.files = map[string][]string{}
 		}
@@ -133,9 +141,5 @@ func (c *cacheFiles) writeIndex() error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(c.dir, cacheIndexName+".tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(c.dir, cacheIndexName))
+	return c.write(filepath.Join(c.dir, cacheIndexName), b)
 }

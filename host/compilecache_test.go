@@ -88,3 +88,57 @@ func TestHost_compileCachePruned(t *testing.T) {
 	}
 	want(2, "ver removed, then v1 deployed again")
 }
+
+// TestHost_compileCacheHostileIndex attacks the index as whoever could
+// write the cache folder would: paths outside the folder, a link to a
+// device, an index past its bound. Pruning deletes only files it lists
+// under the folder, never a path the index names, and an index it cannot
+// read as a bounded regular file counts as empty: the start neither hangs
+// nor reaches outside.
+func TestHost_compileCacheHostileIndex(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		index func(t *testing.T, cache, victim string)
+	}{
+		{"PathsOutside", func(t *testing.T, cache, victim string) {
+			rel, err := filepath.Rel(cache, victim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := []byte(`{"k":["` + rel + `","` + victim + `"]}`)
+			if err := os.WriteFile(filepath.Join(cache, cacheIndexName), b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"LinkToDevice", func(t *testing.T, cache, _ string) {
+			if err := os.Symlink("/dev/zero", filepath.Join(cache, cacheIndexName)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"TooLarge", func(t *testing.T, cache, _ string) {
+			if err := os.WriteFile(filepath.Join(cache, cacheIndexName), make([]byte, maxCacheIndexBytes+1), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			cache, outside := t.TempDir(), t.TempDir()
+			victim := filepath.Join(outside, "victim")
+			if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tt.index(t, cache, victim)
+			h := newTestHost(t, pluginDir(t, "reload/srv.wasm"), func(c *Config) { c.CacheDir, c.PruneCache = cache, true })
+			if _, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil { // a compile, then a prune
+				t.Fatal(err)
+			}
+			if b, err := os.ReadFile(victim); err != nil || string(b) != "keep" {
+				t.Fatalf("a file outside the cache after a prune: %q, %v", b, err)
+			}
+			if n := len(cacheCodeFiles(t, cache)); n != 2 {
+				t.Fatalf("%d code files in the cache, want 2 (srv and ver)", n)
+			}
+		})
+	}
+}

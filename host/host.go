@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 		}
 		h.cache, rc = cache, rc.WithCompilationCache(cache)
 		if cfg.PruneCache {
-			h.cacheFiles = openCacheFiles(cfg.CacheDir, h.log)
+			h.cacheFiles = openCacheFiles(cfg.CacheDir, h.log, h.writeAtomic)
 		}
 	}
 	h.rt = wazero.NewRuntimeWithConfig(ctx, rc)
