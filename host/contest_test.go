@@ -18,13 +18,7 @@ func placePlugins(t *testing.T, at map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for path, fixtureName := range at {
-		full := filepath.Join(dir, path)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, fixture(t, fixtureName), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		plantFile(t, filepath.Join(dir, path), fixture(t, fixtureName))
 	}
 	return dir
 }

@@ -138,15 +138,6 @@ func TestHost_Remove(t *testing.T) {
 // restarts after.
 func TestHost_Deploy_plantedDecoy(t *testing.T) {
 	ctx := context.Background()
-	plant := func(t *testing.T, path string, b []byte) {
-		t.Helper()
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	servingVer := func(t *testing.T, h *Host) *Plugin {
 		t.Helper()
 		for _, p := range h.Plugins() {
@@ -162,8 +153,8 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 		record := servingFileAt(filepath.Join(t.TempDir(), "serving.json"))
 		h := newTestHost(t, dir, record)
 		decoy := filepath.Join(dir, "attacker", "ver.wasm")
-		plant(t, decoy, []byte("not a plugin"))
-		plant(t, manifestPath(decoy), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
+		plantFile(t, decoy, []byte("not a plugin"))
+		plantFile(t, manifestPath(decoy), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
 		if _, err := h.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +169,7 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 			t.Fatalf("the decoy was written: %q, %v", b, err)
 		}
 		// The attacker rewrites its file; the next reload refuses it.
-		plant(t, decoy, fixture(t, "reload/ver_v2.wasm"))
+		plantFile(t, decoy, fixture(t, "reload/ver_v2.wasm"))
 		if _, err := h.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +188,7 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 	t.Run("OKUsualPlaceFails", func(t *testing.T) {
 		dir := t.TempDir()
 		own := filepath.Join(dir, "ver", "ver.wasm")
-		plant(t, own, []byte("not a plugin"))
+		plantFile(t, own, []byte("not a plugin"))
 		h := newTestHost(t, dir, nil)
 		if _, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil {
 			t.Fatal(err)
