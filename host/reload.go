@@ -259,7 +259,7 @@ func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Pl
 		if p == nil {
 			continue
 		}
-		if b, err := h.build(gen, append(slices.Clone(serving), p)); err == nil && b != nil {
+		if _, err := h.build(gen, append(slices.Clone(serving), p)); err == nil {
 			free = append(free, p)
 		}
 	}
