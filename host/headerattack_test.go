@@ -14,7 +14,7 @@ import (
 // host manages, in lower, canonical and upper case, control characters in
 // values, names that are not tokens, ranges outside its memory, a length
 // of 4 GiB, cookies that would reach the console (their name or their
-// path), and then overwrites the bytes of the two headers it was
+// path) or other hosts (a Domain), and then overwrites the bytes of the two headers it was
 // allowed. Each attempt must get its refusal and add nothing; the two good
 // headers must come out canonical and whole, as the host's own strings,
 // not views of guest memory that the plugin then rewrote; and a second
@@ -35,6 +35,7 @@ func TestHost_outputAddHeader_attack(t *testing.T) {
 		bad, bad, bad, // headers a proxy acts on: X-Accel-Redirect, X-Sendfile, X-Lighttpd-Send-File
 		bad, bad, bad, // hop-by-hop: Upgrade, Trailer, Keep-Alive
 		bad, bad, bad, bad, // by family: X-Sendfile-Temporary, X-Envoy-…, Proxy-Status, X-Accel-Limit-Rate
+		bad, // a cookie with a Domain, for every host of the domain
 	}
 	wantHeaders := [][2]string{{"Content-Type", "text/plain; charset=utf-8"}, {"X-Keep", "kept"}, {"Set-Cookie", "game=1; Path=/game"}}
 	for call := range 2 {

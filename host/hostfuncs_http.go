@@ -134,7 +134,7 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 		return
 	}
 	if name == "Set-Cookie" && reservedCookie(v) {
-		status(stack, st.fail(abi.StatusBadArgument, "a cookie with no name, named "+abi.ReservedCookiePrefix+"… or scoped to "+abi.ReservedPathPrefix+" is refused"))
+		status(stack, st.fail(abi.StatusBadArgument, "a cookie with no name, named "+abi.ReservedCookiePrefix+"…, scoped to "+abi.ReservedPathPrefix+" or with a Domain is refused"))
 		return
 	}
 	value, known := commonValue(v)
@@ -155,6 +155,10 @@ func outputAddHeader(_ context.Context, st *callState, m api.Memory, stack []uin
 // would send its value as if it were one. Plugin routes share their origin
 // with the web console, so such a cookie could sign the operator out, or
 // keep them out: the browser sends the cookie with the longer path first.
+// It also reports a cookie with a Domain attribute, which would reach past
+// the origin to every host of that domain (cookie tossing: a session
+// fixed, or a sibling site's requests made too large to serve); a cookie
+// without one is the request's host's alone.
 func reservedCookie(v []byte) bool {
 	pair, attrs, _ := bytes.Cut(v, []byte(";"))
 	name, _, eq := bytes.Cut(pair, []byte("="))
@@ -168,7 +172,13 @@ func reservedCookie(v []byte) bool {
 		var attr []byte
 		attr, attrs, _ = bytes.Cut(attrs, []byte(";"))
 		key, val, _ := bytes.Cut(bytes.TrimSpace(attr), []byte("="))
-		if !bytes.EqualFold(bytes.TrimSpace(key), []byte("Path")) {
+		key = bytes.TrimSpace(key)
+		if bytes.EqualFold(key, []byte("Domain")) {
+			// A Domain, even the request's own host, scopes the cookie
+			// to every host under it: the operator's other sites.
+			return true
+		}
+		if !bytes.EqualFold(key, []byte("Path")) {
 			continue
 		}
 		// A cookie's path reaches /_warden/... when it is /_warden or

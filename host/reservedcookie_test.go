@@ -31,6 +31,14 @@ func TestReservedCookie(t *testing.T) {
 		{" =x", true},
 		{"warden_console", true},
 		{"justavalue", true},
+		// A Domain attribute scopes the cookie to the domain and every
+		// host under it: other sites of the operator's domain.
+		{"game=1; Domain=example.com", true},
+		{"game=1; Path=/game; domain=.Example.COM", true},
+		{"game=1; Path=/game;DOMAIN = api.example.com ", true},
+		{"game=1; Domain=", true},
+		{"game=1; Domains=x; Path=/game", false}, // not the attribute
+		{"game=domain=x", false},
 	} {
 		if got := reservedCookie([]byte(tt.value)); got != tt.reserved {
 			t.Errorf("reservedCookie(%q) = %v, want %v", tt.value, got, tt.reserved)

@@ -57,6 +57,7 @@
   (data (i32.const 1060) "X-Envoy-Immediate-Health-Check-Fail")
   (data (i32.const 1100) "proxy-status")
   (data (i32.const 1120) "X-Accel-Limit-Rate")
+  (data (i32.const 1140) "game=2; Path=/game; Domain=example.com")
 
   (global $n (mut i32) (i32.const 0))
 
@@ -104,6 +105,7 @@
     (call $rec (call $header (i32.const 1060) (i32.const 35) (i32.const 390) (i32.const 1)))    ;; 28 X-Envoy-Immediate-Health-Check-Fail
     (call $rec (call $header (i32.const 1100) (i32.const 12) (i32.const 390) (i32.const 1)))    ;; 29 Proxy-Status
     (call $rec (call $header (i32.const 1120) (i32.const 18) (i32.const 390) (i32.const 1)))    ;; 30 X-Accel-Limit-Rate
+    (call $rec (call $header (i32.const 480) (i32.const 10) (i32.const 1140) (i32.const 38)))   ;; 31 a cookie for the whole domain
     ;; Overwrite what the good headers were read from: the host must have
     ;; kept its own copies, or constants.
     (memory.fill (i32.const 600) (i32.const 90) (i32.const 80))
