@@ -132,10 +132,10 @@ func (l *LogRing) write(p []byte, sh *share) {
 			continue
 		}
 		if sh != nil && !l.admitLocked(sh, t) {
-			l.countLocked(line, now) // the status page still counts its errors
+			l.countLocked(line, now, true) // the status page still counts its errors
 			continue
 		}
-		l.keepLocked(line, now)
+		l.keepLocked(line, now, sh != nil)
 	}
 	for ch := range l.subs {
 		select {
@@ -152,14 +152,14 @@ func (l *LogRing) write(p []byte, sh *share) {
 func (l *LogRing) admitLocked(sh *share, t time.Time) bool {
 	if sh.tokens < 1 {
 		if sh.dropped == 0 {
-			l.keepLocked(shareNotice(sh.plugin, t, "the console's log ring is leaving out this plugin's lines for a while: its share of the ring is full (they still go to the log output)", -1), t.Unix())
+			l.keepLocked(shareNotice(sh.plugin, t, "the console's log ring is leaving out this plugin's lines for a while: its share of the ring is full (they still go to the log output)", -1), t.Unix(), false)
 		}
 		sh.dropped++
 		return false
 	}
 	sh.tokens--
 	if sh.dropped > 0 {
-		l.keepLocked(shareNotice(sh.plugin, t, "lines of this plugin not kept in the console's log ring (they went to the log output)", sh.dropped), t.Unix())
+		l.keepLocked(shareNotice(sh.plugin, t, "lines of this plugin not kept in the console's log ring (they went to the log output)", sh.dropped), t.Unix(), false)
 		sh.dropped = 0
 	}
 	return true
@@ -184,16 +184,20 @@ func shareNotice(plugin string, t time.Time, msg string, lines int64) []byte {
 	return b
 }
 
-// keepLocked stores one line, reusing the slot's buffer, and counts it.
-func (l *LogRing) keepLocked(line []byte, now int64) {
+// keepLocked stores one line, reusing the slot's buffer, and counts it;
+// guest says it is a plugin's own (see countLocked).
+func (l *LogRing) keepLocked(line []byte, now int64, guest bool) {
 	slot := &l.lines[l.next%uint64(len(l.lines))]
 	*slot = append((*slot)[:0], line[:min(len(line), maxLogLineBytes)]...)
 	l.next++
-	l.countLocked(line, now)
+	l.countLocked(line, now, guest)
 }
 
-// countLocked counts line in the status page's figures, kept or not.
-func (l *LogRing) countLocked(line []byte, now int64) {
+// countLocked counts line in the status page's figures, kept or not. A
+// guest line, one a plugin's own code wrote (through Share), counts as an
+// error line at most, never as a request: a plugin that logs the message
+// "request" writes a line that ends as an access log line does.
+func (l *LogRing) countLocked(line []byte, now int64, guest bool) {
 	s := &l.secs[now%statWindow]
 	if s.unix != now {
 		*s = secStats{unix: now}
@@ -204,7 +208,7 @@ func (l *LogRing) countLocked(line []byte, now int64) {
 		s.ErrorLogs++
 		l.total.ErrorLogs++
 	}
-	if !bytes.HasSuffix(line, []byte(`"message":"request"}`)) {
+	if guest || !bytes.HasSuffix(line, []byte(`"message":"request"}`)) {
 		return
 	}
 	s.Requests++
