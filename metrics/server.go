@@ -12,6 +12,20 @@ import (
 // Path is where the listener serves the metrics.
 const Path = "/metrics"
 
+// The listener's timeouts. A scrape is one small request and its answer;
+// a scraper that keeps its connection between scrapes (every 15 s or more)
+// opens a new one when idleTimeout has closed it, which costs one
+// handshake. Without them a client that reaches the listener keeps each
+// connection it opens for as long as it likes (idle after a scrape, or
+// sending a body, or not reading the answer), holding descriptors the API
+// listener shares.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 5 * time.Second
+)
+
 // Server serves the metrics on a listener of its own, apart from the API.
 type Server struct {
 	ln  net.Listener
@@ -30,7 +44,8 @@ func (m *Metrics) Listen(addr string) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET "+Path, m.Handler())
-	return &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}}, nil
+	return &Server{ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}}, nil
 }
 
 // URL returns the address of the metrics, such as http://127.0.0.1:9100/metrics.
