@@ -97,7 +97,7 @@ func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
 	addrs := []netip.Addr{t.addr}
 	if !t.addr.IsValid() {
 		if addrs, err = c.s.cfg.Resolver.LookupNetIP(ctx, "ip", t.name); err != nil {
-			return nil, fmt.Errorf("resolve %s: %w", t.name, err)
+			return nil, fmt.Errorf("resolve %s: %w", t.name, withoutServer(err))
 		}
 	}
 	var allowed []netip.Addr
@@ -121,6 +121,20 @@ func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
 		errs = append(errs, err)
 	}
 	return nil, errors.Join(errs...)
+}
+
+// withoutServer returns err without the resolver's address: a
+// *net.DNSError names the DNS server it asked ("lookup x on 10.0.0.2:53"),
+// an address of the operator's network that the plugin has no grant for
+// and need not know. The rest (the name, not found, a timeout) stays.
+func withoutServer(err error) error {
+	de, ok := errors.AsType[*net.DNSError](err)
+	if !ok || de.Server == "" {
+		return err
+	}
+	c := *de
+	c.Server = ""
+	return &c
 }
 
 // requestKey keys, in a request's context, that context itself. The HTTP
