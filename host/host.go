@@ -63,9 +63,10 @@ type Config struct {
 	// Logger receives host and plugin logs.
 	Logger zerolog.Logger
 	// GuestLog, when set, gives by plugin name the writer for the lines
-	// a plugin's own code writes (its log calls, stdout and stderr), in
-	// place of Logger's writer; the host's lines about the plugin stay on
-	// Logger's. cmd/server uses it to bound a plugin's share of the
+	// a plugin's own code writes (its log calls, stdout and stderr) or
+	// makes the host write (the outbound client's line per http_request),
+	// in place of Logger's writer; the host's lines about the plugin stay
+	// on Logger's. cmd/server uses it to bound a plugin's share of the
 	// console's log ring (console.LogRing.Share).
 	GuestLog func(plugin string) io.Writer
 	// CallTimeout bounds one call, including waiting for an instance.

@@ -48,13 +48,19 @@ func (h *Host) applyManifest(p *Plugin, f snapshotFile, mod *interrupt.Module) e
 	}
 	p.manifest, p.callTimeout = m, m.Limits.CallTimeout.Duration
 	p.env = m.FilterEnv(h.cfg.Env)
-	p.http = h.cfg.Outbound.NewClient(outbound.ClientConfig{
+	cc := outbound.ClientConfig{
 		Plugin:           p.Name,
 		Policy:           m.Policy,
 		Timeout:          m.HTTP.Timeout.Duration,
 		MaxRequestBytes:  m.HTTP.MaxRequestBytes,
 		MaxResponseBytes: m.HTTP.MaxResponseBytes,
-	})
+	}
+	if h.cfg.GuestLog != nil {
+		// A line per request the plugin sends: its own lines, as its log
+		// calls are, under its share of the console's ring.
+		cc.Output = h.cfg.GuestLog(p.Name)
+	}
+	p.http = h.cfg.Outbound.NewClient(cc)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -150,6 +151,10 @@ type ClientConfig struct {
 	// MaxRequestBytes and MaxResponseBytes bound the bodies.
 	MaxRequestBytes  int64
 	MaxResponseBytes int64
+	// Output, when not nil, is where the client's line per request goes,
+	// in place of the service logger's output: the plugin's own share of
+	// what the operator sees, since the plugin decides how many there are.
+	Output io.Writer
 }
 
 // Client sends one plugin's requests. Its connections are its own, reused
@@ -171,8 +176,12 @@ func (s *Service) NewClient(cfg ClientConfig) *Client {
 		cfg.Policy = &Policy{}
 	}
 	n := s.cfg.MaxRequestsPerPlugin
+	log := s.log
+	if cfg.Output != nil {
+		log = log.Output(cfg.Output)
+	}
 	c := &Client{s: s, cfg: cfg, slots: make(chan struct{}, n),
-		conns: make(chan struct{}, n), log: s.log.With().Str("plugin", cfg.Plugin).Logger()}
+		conns: make(chan struct{}, n), log: log.With().Str("plugin", cfg.Plugin).Logger()}
 	c.tls = &tls.Config{RootCAs: s.roots, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	c.tr = &http.Transport{
 		Proxy:                  nil, // proxy environment variables are ignored
