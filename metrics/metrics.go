@@ -98,10 +98,14 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // statusCounters are the counters of one label value by HTTP status,
-// resolved on first use.
+// resolved on first use. With http set, a status that net/http does not
+// name counts under its class: 599 as "5xx". A plugin route answers any
+// status 200..599 it likes, and each would otherwise be a series kept for
+// good; the named ones are about sixty.
 type statusCounters struct {
 	vec   *prometheus.CounterVec
 	label string
+	http  bool
 	by    [600]atomic.Pointer[counter]
 }
 
@@ -112,9 +116,16 @@ func (s *statusCounters) inc(status int) {
 	if status < 0 || status >= len(s.by) {
 		status = 0
 	}
+	if s.http && status >= 100 && http.StatusText(status) == "" {
+		status /= 100 // 1..5: the class; no status net/http names is below 100
+	}
 	c := s.by[status].Load()
 	if c == nil {
-		c = &counter{s.vec.WithLabelValues(s.label, strconv.Itoa(status))}
+		v := strconv.Itoa(status)
+		if s.http && status > 0 && status < 10 {
+			v += "xx"
+		}
+		c = &counter{s.vec.WithLabelValues(s.label, v)}
 		s.by[status].Store(c) // a race stores the same child twice: harmless
 	}
 	c.Inc()
@@ -135,7 +146,9 @@ func (s *callSeries) done(code int, elapsed time.Duration, in, out int) {
 	s.out.Add(float64(out))
 }
 
-func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVec, seconds *prometheus.HistogramVec, in, out *prometheus.CounterVec) *callSeries {
+// series returns the series of key, made at its first call; httpStatus
+// says that its codes are HTTP statuses (see statusCounters).
+func (m *Metrics) series(cache *sync.Map, key string, httpStatus bool, reqs *prometheus.CounterVec, seconds *prometheus.HistogramVec, in, out *prometheus.CounterVec) *callSeries {
 	if s, ok := cache.Load(key); ok {
 		return s.(*callSeries)
 	}
@@ -143,7 +156,7 @@ func (m *Metrics) series(cache *sync.Map, key string, reqs *prometheus.CounterVe
 		seconds: seconds.WithLabelValues(key),
 		in:      in.WithLabelValues(key),
 		out:     out.WithLabelValues(key),
-		codes:   statusCounters{vec: reqs, label: key},
+		codes:   statusCounters{vec: reqs, label: key, http: httpStatus},
 	}
 	got, _ := cache.LoadOrStore(key, s)
 	return got.(*callSeries)
@@ -171,7 +184,7 @@ func (m *Metrics) Requests(route string) interface{ Done(status int) } {
 func (m *Metrics) routeRequestsOf(route string) *routeRequests {
 	s, ok := m.httpByRt.Load(route)
 	if !ok {
-		s, _ = m.httpByRt.LoadOrStore(route, &routeRequests{m: m, codes: statusCounters{vec: m.httpReqs, label: route}})
+		s, _ = m.httpByRt.LoadOrStore(route, &routeRequests{m: m, codes: statusCounters{vec: m.httpReqs, label: route, http: true}})
 	}
 	return s.(*routeRequests)
 }
@@ -208,7 +221,7 @@ func (r *routeRequests) Done(status int) {
 
 // RPCDone implements httpapi.Observer.
 func (m *Metrics) RPCDone(id string, code abi.Code, elapsed time.Duration, in, out int) {
-	m.series(&m.rpcs, id, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut).done(int(code), elapsed, in, out)
+	m.series(&m.rpcs, id, false, m.rpcReqs, m.rpcSeconds, m.rpcIn, m.rpcOut).done(int(code), elapsed, in, out)
 }
 
 // PluginRoute implements httpapi.Observer: the counter of plugin route
@@ -235,7 +248,7 @@ func (r *routeCalls) Done(status int, elapsed time.Duration, in, out int) {
 	s := r.s.Load()
 	if s == nil {
 		m := r.m
-		s = m.series(&m.routes, r.pattern, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
+		s = m.series(&m.routes, r.pattern, true, m.routeReqs, m.routeSeconds, m.routeIn, m.routeOut)
 		r.s.Store(s) // a race stores the same series twice: harmless
 	}
 	s.done(status, elapsed, in, out)
