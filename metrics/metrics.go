@@ -272,9 +272,16 @@ func label(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // OutboundCall implements outbound.Observer: it counts one outbound HTTP
 // call of plugin under grant, an entry of the plugin's manifest (or
 // outbound.NotGrantedLabel), never the URL the plugin asked for, so the
-// label values stay bounded; status is 0 when there was no response.
+// label values stay bounded; status is 0 when there was no response. A
+// status net/http does not name counts under its class, as a route's does
+// (statusCounters): the server a grant names may be the plugin author's,
+// and answer every status HTTP's three digits allow.
 func (m *Metrics) OutboundCall(plugin, grant string, status int) {
-	m.outbound.WithLabelValues(label(plugin), label(grant), strconv.Itoa(status)).Inc()
+	v := strconv.Itoa(status)
+	if status != 0 && http.StatusText(status) == "" {
+		v = strconv.Itoa(status/100%10) + "xx"
+	}
+	m.outbound.WithLabelValues(label(plugin), label(grant), v).Inc()
 }
 
 // GroupCommitted implements storage.CommitObserver.
