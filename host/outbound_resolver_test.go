@@ -1,14 +1,20 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/abi"
+	"github.com/warden-rpc/warden/outbound"
 )
 
 // TestHTTPRequest_resolverAddressHidden checks that a plugin whose granted
@@ -36,5 +42,65 @@ func TestHTTPRequest_resolverAddressHidden(t *testing.T) {
 	}
 	if !strings.Contains(got.msg, name) {
 		t.Fatalf("the error no longer names the host that failed: %q", got.msg)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// splitHorizon answers as an intranet's DNS server would: the names of
+// corp.test resolve to private addresses.
+type splitHorizon map[string][]netip.Addr
+
+func (s splitHorizon) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := s[host]; ok {
+		return a, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
+// TestHTTPRequest_privateAnswersHidden checks that a plugin granted a
+// wildcard cannot map the operator's intranet through refusals: a name
+// under the grant that the server's DNS resolves to private addresses
+// (split-horizon DNS) is refused, and the plugin's error must not say
+// which addresses those were. The operator's log still does.
+func TestHTTPRequest_privateAnswersHidden(t *testing.T) {
+	var logs syncBuffer
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\"http://*.corp.test\"]\n")
+	h := newTestHost(t, dir, func(c *Config) {
+		out, err := outbound.New(outbound.Config{Logger: zerolog.New(&logs),
+			Resolver: splitHorizon{"db.corp.test": {netip.MustParseAddr("10.20.30.40"), netip.MustParseAddr("fd12:3456::7")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Outbound = out
+	})
+	got := fetch(t, h, abi.HTTPRequest{URL: "http://db.corp.test/"})
+	if got.status != abi.StatusNotGranted {
+		t.Fatalf("%+v, want NOT_GRANTED", got)
+	}
+	for _, a := range []string{"10.20.30.40", "fd12:3456::7"} {
+		if strings.Contains(got.msg, a) {
+			t.Errorf("the plugin's error names %s, an address of the intranet: %q", a, got.msg)
+		}
+		if !strings.Contains(logs.String(), a) {
+			t.Errorf("the operator's log does not name %s: %s", a, logs.String())
+		}
 	}
 }
