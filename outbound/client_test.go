@@ -207,6 +207,9 @@ func TestClient_addressClasses(t *testing.T) {
 		if !strings.Contains(e.Msg, "special addresses that no grant names") {
 			t.Errorf("%s: message %q does not say why", a, e.Msg)
 		}
+		if strings.Contains(e.Msg, netip.MustParseAddr(a).Unmap().String()) || e.Detail != netip.MustParseAddr(a).Unmap().String() {
+			t.Errorf("%s: message %q, detail %q: the address is for the log's detail only", a, e.Msg, e.Detail)
+		}
 	}
 }
 

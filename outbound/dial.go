@@ -17,8 +17,8 @@ import (
 
 // refusal is why a grant check failed inside the HTTP client (a redirect
 // hop, or the address a name resolved to); Do turns it into a NOT_GRANTED
-// Error.
-type refusal struct{ why string }
+// Error. detail is for the operator's log only (Error.Detail).
+type refusal struct{ why, detail string }
 
 func (r *refusal) Error() string { return r.why }
 
@@ -110,7 +110,11 @@ func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
 		}
 	}
 	if len(allowed) == 0 {
-		return nil, &refusal{why: fmt.Sprintf("%s resolved to %s, special addresses that no grant names", t.name, strings.Join(refused, ", "))}
+		// The addresses go to the operator's log, not to the plugin: a
+		// name under a wildcard grant that the server's DNS resolves to
+		// private addresses (split-horizon DNS) would map the intranet.
+		return nil, &refusal{why: t.name + " resolved only to special addresses that no grant names",
+			detail: strings.Join(refused, ", ")}
 	}
 	var errs []error
 	for _, a := range allowed {

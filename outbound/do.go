@@ -21,6 +21,9 @@ import (
 type Error struct {
 	Status abi.Status
 	Msg    string
+	// Detail, when not empty, is for the operator's log line, never for
+	// the plugin: the special addresses a refused name resolved to.
+	Detail string
 }
 
 // Error returns the message.
@@ -60,7 +63,11 @@ func (c *Client) Do(ctx context.Context, r abi.HTTPRequest) (abi.HTTPResponse, *
 	res, e := c.send(ctx, rctx, req.WithContext(rctx), timeout)
 	ev := c.log.Info().Str("method", req.Method).Str("host", u.Host).Dur("duration", time.Since(start))
 	if e != nil {
-		ev.Str("error", e.Status.String()).Msg("outbound request failed")
+		ev = ev.Str("error", e.Status.String())
+		if e.Detail != "" {
+			ev = ev.Str("refused_addresses", e.Detail)
+		}
+		ev.Msg("outbound request failed")
 		if e.Status == abi.StatusNotGranted { // a redirect hop or an address no grant allows
 			grant = NotGrantedLabel
 		}
@@ -213,7 +220,9 @@ func (c *Client) classify(callCtx, rctx context.Context, req *http.Request, err 
 	}
 	switch {
 	case errors.As(err, &rf):
-		return c.notGranted(req.Method, hop, rf.why)
+		e := c.notGranted(req.Method, hop, rf.why)
+		e.Detail = rf.detail
+		return e
 	case errors.Is(err, errTooManyRedirects):
 		return c.fail(abi.StatusHTTPFailed, "%s %s: %v", req.Method, redact(req.URL), err)
 	case callCtx.Err() != nil:
