@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,52 +34,60 @@ func serving(h *Host) []string {
 	return names
 }
 
-// failedPaths returns the base names of the files h lists as failed,
-// sorted.
+// failedPaths returns the short paths (shortPath) of the files h lists as
+// failed, sorted.
 func failedPaths(h *Host) []string {
 	var paths []string
 	for _, le := range h.LoadErrors() {
-		paths = append(paths, filepath.Base(filepath.Dir(le.Path))+"/"+filepath.Base(le.Path))
+		paths = append(paths, shortPath(le.Path))
 	}
 	slices.Sort(paths)
 	return paths
 }
 
+// shortPath is path's folder's base name and its own: ver/ver.wasm, or
+// 001/ver.wasm for a file in a test's plugin folder itself.
+func shortPath(path string) string {
+	return filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
+}
+
 // TestHost_contestedAtStart: when two new files claim the same plugin
 // name, RPC id or route and none of them is serving, every claimant is
 // refused. Before, the first in path order won at a start: a file planted
-// as plugins/attacker/kv.wasm, refused by a hot reload while the real kv
-// served, became plugin kv at the next restart, with kv's database, and
-// the real kv was the one refused; a plugin registering kv's RPC ids
-// would have answered kv's callers.
+// as plugins/attacker/kv.wasm (now refused by the layout rule, see
+// checkPlace), refused by a hot reload while the real kv served, became
+// plugin kv at the next restart, with kv's database, and the real kv was
+// the one refused; a plugin registering kv's RPC ids would have answered
+// kv's callers. The two places of one name, ver.wasm and ver/ver.wasm,
+// contest each other; a file of the name in another subfolder contests
+// nothing: it is refused by the layout rule.
 func TestHost_contestedAtStart(t *testing.T) {
+	const contest, layout = "none of them serving", "must be named after its folder"
 	for _, tt := range []struct {
 		name  string
 		files map[string]string
 		serve []string
-		fail  []string
+		fail  map[string]string // failed file (failedPaths) → what its error says
 	}{
-		{"SameName", map[string]string{"a/ver.wasm": "reload/ver_v1.wasm", "b/ver.wasm": "reload/ver_v2.wasm", "srv.wasm": "reload/srv.wasm"},
-			[]string{"srv"}, []string{"a/ver.wasm", "b/ver.wasm"}},
+		{"SameName", map[string]string{"ver.wasm": "reload/ver_v1.wasm", "ver/ver.wasm": "reload/ver_v2.wasm", "srv.wasm": "reload/srv.wasm"},
+			[]string{"srv"}, map[string]string{"001/ver.wasm": contest, "ver/ver.wasm": contest}},
 		{"SameRPC", map[string]string{"dup_a.wasm": "bad/dup_a.wasm", "dup_b.wasm": "bad/dup_b.wasm", "srv.wasm": "reload/srv.wasm"},
-			[]string{"srv"}, nil},
+			[]string{"srv"}, map[string]string{"001/dup_a.wasm": contest, "001/dup_b.wasm": contest}},
+		{"OtherSubfolderRefused", map[string]string{"ver/ver.wasm": "reload/ver_v1.wasm", "attacker/ver.wasm": "reload/ver_v2.wasm", "srv.wasm": "reload/srv.wasm"},
+			[]string{"srv", "ver"}, map[string]string{"attacker/ver.wasm": layout}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newTestHost(t, placePlugins(t, tt.files), nil)
 			if got := serving(h); !slices.Equal(got, tt.serve) {
 				t.Errorf("serving %v, want %v", got, tt.serve)
 			}
-			if len(h.LoadErrors()) != 2 {
-				t.Fatalf("load errors %v, want both claimants", h.LoadErrors())
+			if got, want := failedPaths(h), slices.Sorted(maps.Keys(tt.fail)); !slices.Equal(got, want) {
+				t.Fatalf("failed %v, want %v", got, want)
 			}
 			for _, le := range h.LoadErrors() {
-				if !strings.Contains(le.Err.Error(), "none of them serving") {
-					t.Errorf("%s: %v, want the contest named", le.Path, le.Err)
-				}
-			}
-			if tt.fail != nil {
-				if got := failedPaths(h); !slices.Equal(got, tt.fail) {
-					t.Errorf("failed %v, want %v", got, tt.fail)
+				want := tt.fail[shortPath(le.Path)]
+				if !strings.Contains(le.Err.Error(), want) {
+					t.Errorf("%s: %v, want %q", le.Path, le.Err, want)
 				}
 			}
 		})

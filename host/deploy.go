@@ -141,8 +141,9 @@ func (h *Host) prepareUpload(files []snapshotFile, failed []LoadError, up snapsh
 	return b, res, nil
 }
 
-// Remove deletes the plugin file called name (every *.wasm of that name,
-// as two are a conflict) and the manifest beside each, then reloads, so
+// Remove deletes the plugin file called name (at both of its places,
+// <PluginDir>/<name>.wasm and <PluginDir>/<name>/<name>.wasm, as two are
+// a conflict) and the manifest beside each, then reloads, so
 // that its RPCs and routes stop serving, and a plugin deployed later
 // under the name does not inherit the manifest's grants. A manifest alone,
 // sent for a plugin still to come, is deleted too. Its database is kept.
@@ -186,12 +187,14 @@ func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 // namedFiles returns the files in dir of the plugin called name: its
 // modules, and the manifests beside them; with no module, a manifest alone
 // where a module of the name would be found (NAME.toml, NAME/NAME.toml).
+// A file of the name in another subfolder (other/NAME.wasm) is no
+// plugin's (checkPlace), and is left alone.
 func namedFiles(dir, name string) (modules, manifests []string, err error) {
 	paths, err := pluginFiles(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	modules = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name })
+	modules = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name || checkPlace(dir, p) != nil })
 	candidates := modules
 	if len(modules) == 0 {
 		candidates = []string{filepath.Join(dir, name+".wasm"), filepath.Join(dir, name, name+".wasm")}
@@ -213,14 +216,17 @@ func namedFiles(dir, name string) (modules, manifests []string, err error) {
 //
 // # Notes
 //
-// A file of the name elsewhere (<PluginDir>/other/<name>.wasm) that does
-// not serve is never written to: whoever may write that subfolder planted
-// it, perhaps unloadable, so that the operator's first deploy of name
-// would write the code there, for them to replace at will, and the next
-// reload would load theirs as the plugin, with its database. Such a file
-// beside the deployed one is a second claimant of the name: refused while
-// the deployed one serves, and, when it loads while none of them serves,
-// the deploy is refused with both named (see contested).
+// Every path it returns is one of the name's two usual places: a serving
+// plugin and an incumbent are loaded from one, as the layout rule
+// (checkPlace) refuses any other. A file of the name elsewhere
+// (<PluginDir>/other/<name>.wasm) is never written to: whoever may write
+// that subfolder planted it, perhaps unloadable, so that the operator's
+// first deploy of name would write the code there, for them to replace at
+// will, and the next reload would load theirs as the plugin, with its
+// database. Such a file is refused by the layout rule, at every load. A
+// file at the other usual place is a second claimant of the name:
+// refused while the deployed one serves, and, when it loads while none of
+// them serves, the deploy is refused with both named (see contested).
 func (h *Host) pluginPath(name string, files []snapshotFile, failed []LoadError) string {
 	reg := h.reg.Load()
 	if p := reg.plugin(name); p != nil {

@@ -135,7 +135,8 @@ func TestHost_Remove(t *testing.T) {
 // the attacker's ver.toml beside it, and once the attacker rewrote that
 // file the next reload ran the attacker's code as ver, with ver's database
 // (found by a hostile review). The decoy is refused at reloads and
-// restarts after.
+// restarts after, by the layout rule (checkPlace): a file of the name in
+// another subfolder is no plugin's.
 func TestHost_Deploy_plantedDecoy(t *testing.T) {
 	ctx := context.Background()
 	servingVer := func(t *testing.T, h *Host) *Plugin {
@@ -176,14 +177,22 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 		if q := servingVer(t, h); q.Version != p.Version || q.Path != p.Path {
 			t.Fatalf("ver is %s from %s, want the deployed %s from %s", q.Version, q.Path, p.Version, p.Path)
 		}
-		if got := failedPaths(h); !slices.Equal(got, []string{"attacker/ver.wasm"}) {
-			t.Fatalf("failed %v, want the decoy", got)
+		checkDecoyRefused := func(t *testing.T, h *Host) {
+			t.Helper()
+			if got := failedPaths(h); !slices.Equal(got, []string{"attacker/ver.wasm"}) {
+				t.Fatalf("failed %v, want the decoy", got)
+			}
+			if err := h.LoadErrors()[0].Err; !strings.Contains(err.Error(), "must be named after its folder") {
+				t.Fatalf("the decoy's error %q, want the layout rule", err)
+			}
 		}
+		checkDecoyRefused(t, h)
 		// And at the next start, where the deployed file served last.
 		h = newTestHost(t, dir, record)
 		if q := servingVer(t, h); q.Version != p.Version || q.Path != p.Path {
 			t.Fatalf("after a restart ver is %s from %s, want the deployed %s from %s", q.Version, q.Path, p.Version, p.Path)
 		}
+		checkDecoyRefused(t, h)
 	})
 	t.Run("OKUsualPlaceFails", func(t *testing.T) {
 		dir := t.TempDir()
@@ -200,21 +209,43 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 			t.Fatalf("ver.wasm written beside ver/ver.wasm: %v", err)
 		}
 	})
-	// Decoys that load but do not serve (they contest each other) contest
-	// the deploy too: it is refused, naming them, and nothing is written.
-	t.Run("ErrDeployRefusedLoadableDecoys", func(t *testing.T) {
-		dir := placePlugins(t, map[string]string{"a/ver.wasm": "reload/ver_v2.wasm", "b/ver.wasm": "reload/ver_v2.wasm"})
+	// Files at the name's two places that load but do not serve (they
+	// contest each other) contest the deploy too: it is refused, naming
+	// them, and nothing is written.
+	t.Run("ErrDeployRefusedLoadableContestants", func(t *testing.T) {
+		dir := placePlugins(t, map[string]string{"ver.wasm": "reload/ver_v2.wasm", "ver/ver.wasm": "reload/ver_v2.wasm"})
 		h := newTestHost(t, dir, nil)
 		_, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm"))
 		if !errors.Is(err, ErrDeployRefused) || !strings.Contains(err.Error(), "none of them serving") {
 			t.Fatalf("Deploy = %v, want ErrDeployRefused naming the contest", err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "ver.wasm")); !os.IsNotExist(err) {
-			t.Fatalf("ver.wasm written: %v", err)
-		}
-		for _, d := range []string{"a/ver.wasm", "b/ver.wasm"} {
+		for _, d := range []string{"ver.wasm", "ver/ver.wasm"} {
 			if b, err := os.ReadFile(filepath.Join(dir, d)); err != nil || !bytes.Equal(b, fixture(t, "reload/ver_v2.wasm")) {
 				t.Fatalf("%s was written: %v", d, err)
+			}
+		}
+	})
+	// Loadable decoys in other subfolders contest nothing: the layout rule
+	// refuses them, and the deploy writes ver.wasm, leaving them as they
+	// are.
+	t.Run("OKLoadableDecoys", func(t *testing.T) {
+		dir := placePlugins(t, map[string]string{"a/ver.wasm": "reload/ver_v2.wasm", "b/ver.wasm": "reload/ver_v2.wasm"})
+		h := newTestHost(t, dir, nil)
+		if _, err := h.Deploy(ctx, "ver", fixture(t, "reload/ver_v1.wasm")); err != nil {
+			t.Fatal(err)
+		}
+		if p := servingVer(t, h); p.Path != filepath.Join(dir, "ver.wasm") || p.Version != version(fixture(t, "reload/ver_v1.wasm")) {
+			t.Fatalf("ver is %s from %s, want the deployed v1 from ver.wasm", p.Version, p.Path)
+		}
+		if got := failedPaths(h); !slices.Equal(got, []string{"a/ver.wasm", "b/ver.wasm"}) {
+			t.Fatalf("failed %v, want both decoys", got)
+		}
+		for _, le := range h.LoadErrors() {
+			if !strings.Contains(le.Err.Error(), "must be named after its folder") {
+				t.Fatalf("%s: %v, want the layout rule", le.Path, le.Err)
+			}
+			if b, err := os.ReadFile(le.Path); err != nil || !bytes.Equal(b, fixture(t, "reload/ver_v2.wasm")) {
+				t.Fatalf("%s was written: %v", le.Path, err)
 			}
 		}
 	})

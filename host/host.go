@@ -41,8 +41,10 @@ const (
 // Config configures a Host. Zero values take the defaults documented on
 // each field.
 type Config struct {
-	// PluginDir holds the plugins: every *.wasm in it and in its immediate
-	// subdirectories. With Store, it only seeds an empty store.
+	// PluginDir holds the plugins: every NAME.wasm in it, and NAME/NAME.wasm
+	// in a subdirectory named after its plugin; another *.wasm in a
+	// subdirectory is refused as a load error (checkPlace), and deeper
+	// ones are not looked at. With Store, it only seeds an empty store.
 	PluginDir string
 	// Store, when set, is cluster mode: the plugins come from it, Deploy
 	// and Remove write it, and Reload loads its current set (see

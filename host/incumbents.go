@@ -59,8 +59,11 @@ func (h *Host) openIncumbents() *incumbents {
 		return in
 	}
 	for _, rel := range rec.Serving {
-		if filepath.IsLocal(rel) {
-			in.paths[filepath.Join(h.cfg.PluginDir, rel)] = true
+		// A file that served before the layout rule (checkPlace) from a
+		// place that is no plugin's is refused now: it holds no name.
+		path := filepath.Join(h.cfg.PluginDir, rel)
+		if filepath.IsLocal(rel) && checkPlace(h.cfg.PluginDir, path) == nil {
+			in.paths[path] = true
 		}
 	}
 	in.saved = true

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -34,15 +35,21 @@ func plantFile(t *testing.T, path string, b []byte) {
 // served, every claimant of a contest was refused, and the planted file
 // took the real plugin down with it at every restart (with
 // -strict-plugins, the server did not start); found by a hostile review.
+// The planted file is at the name's other place (ver/ver.wasm beside
+// ver.wasm), or a plugin of its own (dup_b/dup_b.wasm); in a subfolder
+// not named after it (attacker/ver.wasm), the layout rule refuses it
+// first, at both loads.
 func TestHost_incumbentAtRestart(t *testing.T) {
 	for _, tt := range []struct {
 		name                string
 		real, realFixture   string
 		planted, plantedFix string
 		want, wantFailed    string
+		why                 string // what the planted file's error says
 	}{
-		{"SameName", "ver.wasm", "reload/ver_v1.wasm", "attacker/ver.wasm", "reload/ver_v2.wasm", "ver", "attacker/ver.wasm"},
-		{"SameRPC", "dup_a.wasm", "bad/dup_a.wasm", "attacker/dup_b.wasm", "bad/dup_b.wasm", "dup_a", "attacker/dup_b.wasm"},
+		{"SameName", "ver.wasm", "reload/ver_v1.wasm", "ver/ver.wasm", "reload/ver_v2.wasm", "ver", "ver/ver.wasm", "served before"},
+		{"SameRPC", "dup_a.wasm", "bad/dup_a.wasm", "dup_b/dup_b.wasm", "bad/dup_b.wasm", "dup_a", "dup_b/dup_b.wasm", "served before"},
+		{"OtherSubfolder", "ver.wasm", "reload/ver_v1.wasm", "attacker/ver.wasm", "reload/ver_v2.wasm", "ver", "attacker/ver.wasm", "must be named after its folder"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := placePlugins(t, map[string]string{tt.real: tt.realFixture, "srv.wasm": "reload/srv.wasm"})
@@ -62,8 +69,8 @@ func TestHost_incumbentAtRestart(t *testing.T) {
 			if got := failedPaths(h2); !slices.Equal(got, []string{tt.wantFailed}) {
 				t.Fatalf("after a restart: failed %v, want only the planted file", got)
 			}
-			if err := h2.LoadErrors()[0].Err; !strings.Contains(err.Error(), "served before") {
-				t.Errorf("the planted file's error %q does not say who came first", err)
+			if err := h2.LoadErrors()[0].Err; !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("the planted file's error %q does not say %q", err, tt.why)
 			}
 		})
 	}
@@ -96,13 +103,13 @@ func TestHost_incumbentAtRestart_noRecord(t *testing.T) {
 			dir := placePlugins(t, map[string]string{"ver.wasm": "reload/ver_v1.wasm", "srv.wasm": "reload/srv.wasm"})
 			record := filepath.Join(t.TempDir(), "serving.json")
 			newTestHost(t, dir, servingFileAt(record))
-			plantFile(t, filepath.Join(dir, "attacker", "ver.wasm"), fixture(t, "reload/ver_v2.wasm"))
+			plantFile(t, filepath.Join(dir, "ver", "ver.wasm"), fixture(t, "reload/ver_v2.wasm"))
 			tt.spoil(t, record)
 			h := newTestHost(t, dir, servingFileAt(record))
 			if got := serving(h); !slices.Equal(got, []string{"srv"}) {
 				t.Fatalf("serving %v, want srv only: both claimants of ver refused", got)
 			}
-			if got := failedPaths(h); !slices.Equal(got, []string{"001/ver.wasm", "attacker/ver.wasm"}) {
+			if got := failedPaths(h); !slices.Equal(got, []string{"001/ver.wasm", "ver/ver.wasm"}) {
 				t.Fatalf("failed %v, want both claimants of ver", got)
 			}
 		})
@@ -112,24 +119,33 @@ func TestHost_incumbentAtRestart_noRecord(t *testing.T) {
 // TestHost_incumbentFailing: an incumbent whose file fails to load at a
 // start (its author replaced it with a broken build while the server was
 // down) keeps its name while its file is there: a planted file of the
-// name is refused, at the start and at every hot reload after, rather than
-// become the plugin with its database. A deploy of the name replaces the
-// incumbent's file, wherever it is (here not at a usual place).
+// name, at its other place, is refused, at the start and at every hot
+// reload after, rather than become the plugin with its database; one in
+// another subfolder is refused by the layout rule. A deploy of the name
+// replaces the incumbent's file, wherever it is (here at the second of
+// the name's places, with a file at the first).
 func TestHost_incumbentFailing(t *testing.T) {
 	ctx := context.Background()
-	dir := placePlugins(t, map[string]string{"ours/ver.wasm": "reload/ver_v1.wasm", "srv.wasm": "reload/srv.wasm"})
+	dir := placePlugins(t, map[string]string{"ver/ver.wasm": "reload/ver_v1.wasm", "srv.wasm": "reload/srv.wasm"})
 	record := servingFileAt(filepath.Join(t.TempDir(), "serving.json"))
 	newTestHost(t, dir, record)
-	own, planted := filepath.Join(dir, "ours", "ver.wasm"), filepath.Join(dir, "attacker", "ver.wasm")
+	own, planted := filepath.Join(dir, "ver", "ver.wasm"), filepath.Join(dir, "ver.wasm")
+	v2 := fixture(t, "reload/ver_v2.wasm")
 	plantFile(t, own, []byte("not a plugin"))
-	plantFile(t, planted, fixture(t, "reload/ver_v2.wasm"))
+	plantFile(t, planted, v2)
+	plantFile(t, filepath.Join(dir, "attacker", "ver.wasm"), v2)
 	h := newTestHost(t, dir, record)
 	for i := range 2 { // the start, then a hot reload
 		if got := serving(h); !slices.Equal(got, []string{"srv"}) {
 			t.Fatalf("load %d: serving %v, want srv only", i, got)
 		}
-		if got := failedPaths(h); !slices.Equal(got, []string{"attacker/ver.wasm", "ours/ver.wasm"}) {
-			t.Fatalf("load %d: failed %v, want both", i, got)
+		if got := failedPaths(h); !slices.Equal(got, []string{"001/ver.wasm", "attacker/ver.wasm", "ver/ver.wasm"}) {
+			t.Fatalf("load %d: failed %v, want all three", i, got)
+		}
+		for _, le := range h.LoadErrors() {
+			if le.Path == planted && !strings.Contains(le.Err.Error(), "keeps the name") {
+				t.Fatalf("load %d: the planted %s: %v, want the incumbent's name kept", i, planted, le.Err)
+			}
 		}
 		if _, err := h.Reload(ctx); err != nil {
 			t.Fatal(err)
@@ -141,8 +157,8 @@ func TestHost_incumbentFailing(t *testing.T) {
 	if i := slices.IndexFunc(h.Plugins(), atPath(own)); i < 0 || h.Plugins()[i].Name != "ver" {
 		t.Fatalf("after the deploy: plugins %v, want ver from %s", serving(h), own)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "ver.wasm")); !os.IsNotExist(err) {
-		t.Fatalf("the deploy wrote ver.wasm beside its incumbent: %v", err)
+	if b, err := os.ReadFile(planted); err != nil || !bytes.Equal(b, v2) {
+		t.Fatalf("the deploy wrote the planted %s, not its incumbent: %v", planted, err)
 	}
 }
 

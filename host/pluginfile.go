@@ -84,9 +84,10 @@ func readManifest(path string) ([]byte, error) {
 }
 
 // readPluginFiles reads every plugin file in dir, each at most maxBytes. A
-// file that cannot be read, is not a regular file, or whose name is not a
-// plugin name (storage.CheckPluginName, the deploy API's rule), is
-// reported in failed and skipped.
+// file that cannot be read, is not a regular file, whose name is not a
+// plugin name (storage.CheckPluginName, the deploy API's rule), or that
+// is in a subfolder not named after it (checkPlace), is reported in
+// failed and skipped.
 //
 // # Errors
 //
@@ -98,10 +99,11 @@ func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed [
 	}
 	for _, path := range paths {
 		var wasm, mf []byte
-		err := storage.CheckPluginName(pluginName(path))
-		if err != nil {
-			err = fmt.Errorf("not a plugin name: %w", err)
-		} else if wasm, err = readPluginFile(path, maxBytes); err == nil {
+		err := checkPluginPath(dir, path)
+		if err == nil {
+			wasm, err = readPluginFile(path, maxBytes)
+		}
+		if err == nil {
 			mf, err = readManifest(path)
 		}
 		if err != nil {
@@ -114,6 +116,41 @@ func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed [
 		files = append(files, newSnapshotFile(path, wasm, mf))
 	}
 	return files, failed, nil
+}
+
+// checkPluginPath refuses the plugin file at path, one of pluginFiles(dir),
+// when its name is not a plugin name (storage.CheckPluginName) or its
+// place is not one of the name's (checkPlace).
+func checkPluginPath(dir, path string) error {
+	if err := storage.CheckPluginName(pluginName(path)); err != nil {
+		return fmt.Errorf("not a plugin name: %w", err)
+	}
+	return checkPlace(dir, path)
+}
+
+// checkPlace refuses a plugin file in a subfolder of dir that is not named
+// after the folder: plugins/kv/kv.wasm is plugin kv's place, and
+// plugins/x/kv.wasm is no plugin's. pluginFiles looks one folder deep,
+// so a plugin called NAME has two places only, <dir>/NAME.wasm and
+// <dir>/NAME/NAME.wasm.
+//
+// # Notes
+//
+// Without the rule a name that nothing serves nor holds (a plugin removed,
+// its database kept) went to a file of the name in any subfolder: whoever
+// may write one subfolder (a plugin's author, in their plugin's) could
+// plant plugins/attacker/kv.wasm and run it as plugin kv, with kv's
+// database. Now only who may write plugins/kv or the plugin folder itself
+// can place a plugin called kv.
+func checkPlace(dir, path string) error {
+	folder := filepath.Dir(path)
+	if folder == filepath.Clean(dir) {
+		return nil
+	}
+	if name, sub := pluginName(path), filepath.Base(folder); name != sub {
+		return fmt.Errorf("a plugin file in a subfolder must be named after its folder: %s/%s is refused; plugin %s belongs at %s.wasm or %s/%s.wasm", sub, filepath.Base(path), name, name, name, name)
+	}
+	return nil
 }
 
 // readPluginFile reads the plugin file at path: a regular file, or a
@@ -179,7 +216,9 @@ func checkPluginFile(fi fs.FileInfo, maxBytes int64) error {
 	return nil
 }
 
-// pluginFiles lists the *.wasm files in dir and its immediate subdirectories.
+// pluginFiles lists the *.wasm files in dir and its immediate
+// subdirectories, whether or not their place is a plugin's (checkPlace);
+// deeper files are not looked at.
 func pluginFiles(dir string) ([]string, error) {
 	var files []string
 	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
@@ -196,9 +235,9 @@ func pluginFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-// PluginNames returns the names of the plugins in dir (every *.wasm in it
-// and in its immediate subdirectories), sorted, each once, whether or not
-// they load.
+// PluginNames returns the names of the plugins in dir (every *.wasm in it,
+// and in its immediate subdirectories those named after theirs: see
+// checkPlace), sorted, each once, whether or not they load.
 //
 // # Errors
 //
@@ -210,7 +249,9 @@ func PluginNames(dir string) ([]string, error) {
 	}
 	names := make([]string, 0, len(files))
 	for _, f := range files {
-		names = append(names, pluginName(f))
+		if checkPlace(dir, f) == nil {
+			names = append(names, pluginName(f))
+		}
 	}
 	slices.Sort(names)
 	return slices.Compact(names), nil

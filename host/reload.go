@@ -247,9 +247,10 @@ func (h *Host) prepare(files []snapshotFile, failed []LoadError) (*registryBuild
 // contest it are refused. Among claimants of which none is an incumbent,
 // or all are, there is none to prefer, and every one is refused: the
 // first in path order would otherwise win, at a start above all, and a
-// file planted as plugins/attacker/kv.wasm, refused by a hot reload while
-// the real kv served, would become plugin kv at the next restart, with
-// kv's database. A newcomer that takes the name of an incumbent still
+// file planted as plugins/kv.wasm beside plugins/kv/kv.wasm (once, in any
+// subfolder: see checkPlace), refused by a hot reload while the real kv
+// served, would become plugin kv at the next restart, with kv's
+// database. A newcomer that takes the name of an incumbent still
 // there but failing to load is refused too. A plugin that conflicts with
 // a serving one is refused by registryBuilder.add as before, and contests
 // nothing.

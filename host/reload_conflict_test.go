@@ -34,16 +34,16 @@ func checkSrvGuarded(t *testing.T, h *Host) {
 
 // TestHost_Reload_servingWins drops a file that registers "SRV" without
 // the server-only flag beside a serving srv that has it, under names that
-// sort before and after srv: each time the newcomer is refused and named,
-// and srv keeps serving with its guard.
+// sort before and after srv, and in a subfolder of its own: each time the
+// newcomer is refused and named, and srv keeps serving with its guard.
 func TestHost_Reload_servingWins(t *testing.T) {
-	for _, name := range []string{"a_open", "z_open", "sub/a_open"} {
+	for _, name := range []string{"a_open", "z_open", "a_open/a_open"} {
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			dir := t.TempDir()
 			deploy(t, dir, "srv", fixture(t, "reload/srv.wasm"))
 			h := newTestHost(t, dir, nil)
 			checkSrvGuarded(t, h)
-			if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
 				t.Fatal(err)
 			}
 			deploy(t, dir, name, fixture(t, "reload/srv_open.wasm"))

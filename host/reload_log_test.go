@@ -72,10 +72,10 @@ func TestHost_Reload_logs(t *testing.T) {
 		t.Fatalf("a broken version of a serving plugin logged:\n%s", got)
 	}
 
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "broken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	deploy(t, dir, "sub/broken", fixture(t, "reload/ver_v2.wasm"))
+	deploy(t, dir, "broken/broken", fixture(t, "reload/ver_v2.wasm"))
 	if err := os.Remove(filepath.Join(dir, "broken.wasm")); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestHost_Reload_logs(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = logs.take()
-	want := "plugins " + filepath.Join(dir, "broken.wasm") + " and " + filepath.Join(dir, "sub", "broken.wasm") + ` have the same name \"broken\"`
+	want := "plugins " + filepath.Join(dir, "broken.wasm") + " and " + filepath.Join(dir, "broken", "broken.wasm") + ` have the same name \"broken\"`
 	if strings.Count(got, "have the same name") != 1 || !strings.Contains(got, want) {
 		t.Fatalf("a duplicate name logged:\n%s\nwant once: %s", got, want)
 	}

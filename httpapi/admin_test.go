@@ -41,10 +41,10 @@ func TestServer_listPlugins_errors(t *testing.T) {
 			t.Fatalf("reload: %d %s, want %d", res.status, res.body, want)
 		}
 	}
-	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "ver"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	dupName := filepath.Join(dir, "sub", "ver.wasm") // the same plugin name as ver.wasm
+	dupName := filepath.Join(dir, "ver", "ver.wasm") // the same plugin name as ver.wasm
 	copyFixture(t, "reload/ver_v2.wasm", dupName)
 	conflict := filepath.Join(dir, "a.wasm") // registers SRV, which srv serves
 	copyFixture(t, "reload/srv_open.wasm", conflict)
@@ -61,8 +61,8 @@ func TestServer_listPlugins_errors(t *testing.T) {
 	if e := out.Errors[0]; e.Path != conflict || e.Plugin != "a" || len(e.RPCs) != 1 || e.RPCs[0] != "srv" {
 		t.Fatalf("errors[0] = %+v, want a.wasm with its rpc srv", e)
 	}
-	if e := out.Errors[1]; e.Path != dupName || e.Plugin != "ver" {
-		t.Fatalf("errors[1] = %+v, want sub/ver.wasm", e)
+	if e := out.Errors[1]; e.Path != dupName || e.Plugin != "ver" || !strings.Contains(e.Error, "same name") {
+		t.Fatalf("errors[1] = %+v, want ver/ver.wasm", e)
 	}
 	// A changed version of ver that fails is ver's last_error.
 	copyFixture(t, "bad/init_traps.wasm", filepath.Join(dir, "ver.wasm"))

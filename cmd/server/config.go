@@ -107,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.Addr, "addr", httpapi.DefaultAddr, "address to listen on")
 	fs.StringVar(&c.DataDir, "data", "data", "directory for the database, generated keys and the compilation cache")
-	fs.StringVar(&c.PluginDir, "plugins", "plugins", "directory of *.wasm plugins (and its subdirectories)")
+	fs.StringVar(&c.PluginDir, "plugins", "plugins", "directory of plugins: NAME.wasm, or NAME/NAME.wasm in a subdirectory named after the plugin")
 	fs.StringVar(&c.HTTPKey, "http-key", "", "runtime HTTP key for server-to-server calls (default: generated and kept in the data directory)")
 	fs.StringVar(&c.ServerKey, "server-key", "", "server key for client authentication (default: generated)")
 	fs.StringVar(&c.EncryptionKey, "encryption-key", "", "key that signs session tokens (default: generated)")

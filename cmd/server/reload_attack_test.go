@@ -108,10 +108,12 @@ func TestServer_maxPluginBytes(t *testing.T) {
 }
 
 // TestServer_plantedFileAtRestart plants a file under a serving plugin's
-// name in a subfolder: the hot reload refuses it, and so does the next
-// start, where the plugin serves on, since data/serving.json recorded
-// which file served. Before, the start refused both claimants, and the
-// planted file took the plugin down at every restart.
+// name at its other place (ver/ver.wasm beside ver.wasm): the hot reload
+// refuses it, and so does the next start, where the plugin serves on,
+// since data/serving.json recorded which file served. Before, the start
+// refused both claimants, and the planted file took the plugin down at
+// every restart. A file of the name in a subfolder not named after it
+// (attacker/ver.wasm) is refused by the layout rule, at both.
 func TestServer_plantedFileAtRestart(t *testing.T) {
 	dir := fixtureDir(t, "../../host/testdata/reload/ver_v1.wasm")
 	if err := os.Rename(filepath.Join(dir, "ver_v1.wasm"), filepath.Join(dir, "ver.wasm")); err != nil {
@@ -123,11 +125,17 @@ func TestServer_plantedFileAtRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "attacker"), 0o755); err != nil {
-		t.Fatal(err)
+	why := map[string]string{ // planted file → what its error says
+		filepath.Join(dir, "ver", "ver.wasm"):      "served before",
+		filepath.Join(dir, "attacker", "ver.wasm"): "must be named after its folder",
 	}
-	if err := os.WriteFile(filepath.Join(dir, "attacker", "ver.wasm"), v2, 0o644); err != nil {
-		t.Fatal(err)
+	for path := range why {
+		if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, v2, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if res := do(t, "POST", s.URL+"/_warden/plugins?http_key="+testHTTPKey, "", nil); res.Status != 422 {
 		t.Fatalf("reload: %d %s, want 422", res.Status, res.Body)
@@ -137,8 +145,14 @@ func TestServer_plantedFileAtRestart(t *testing.T) {
 	if res := do(t, "GET", s.URL+"/ver", "", nil); res.Status != 200 || res.Body != "v1" {
 		t.Fatalf("GET /ver after the restart: %d %q, want v1", res.Status, res.Body)
 	}
-	if out := listPlugins(t, s); len(out.Errors) != 1 || !strings.Contains(out.Errors[0].Path, "attacker") {
-		t.Fatalf("listing %+v, want the planted file alone refused", out)
+	out := listPlugins(t, s)
+	if len(out.Errors) != len(why) {
+		t.Fatalf("listing %+v, want the planted files alone refused", out)
+	}
+	for _, e := range out.Errors {
+		if want, ok := why[e.Path]; !ok || !strings.Contains(e.Error, want) {
+			t.Fatalf("listing error %+v, want one of the planted files, saying %q", e, want)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(args[1], servingFileName)); err != nil {
 		t.Fatalf("the record of the serving files: %v", err)
