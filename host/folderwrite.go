@@ -13,6 +13,20 @@ import (
 // maxFreshNames bounds the names createFresh tries before it gives up.
 const maxFreshNames = 100
 
+// The suffixes of the files made beside a file path (named
+// freshPrefix(path), a fresh number, then the suffix): a new version
+// staged for a rename over path, and the old one moved aside. Neither
+// ends in .wasm, so neither is ever loaded; a start removes those a
+// deploy left when it stopped part way (removeLeftovers).
+const (
+	stagedSuffix = ".tmp"
+	asideSuffix  = ".old"
+)
+
+// freshPrefix is how the names of the files staged or moved aside beside
+// path begin: .<base>., hidden.
+func freshPrefix(path string) string { return "." + filepath.Base(path) + "." }
+
 // writeAtomic writes b to path through a new hidden file in the same
 // folder (see stage), renamed over path, and syncs the folder: a reader
 // sees the old file or the new one, never a part.
@@ -42,7 +56,7 @@ func (h *Host) writeAtomic(path string, b []byte) error {
 // itself a link, the link is replaced and what it pointed at is left as
 // it was.
 func stage(path string, b []byte) (string, error) {
-	f, err := createFresh(filepath.Dir(path), "."+filepath.Base(path)+".", ".tmp")
+	f, err := createFresh(filepath.Dir(path), freshPrefix(path), stagedSuffix)
 	if err != nil {
 		return "", err
 	}
@@ -60,15 +74,18 @@ func stage(path string, b []byte) (string, error) {
 	return f.Name(), nil
 }
 
+// freshBase is the base in which createFresh writes its random numbers.
+const freshBase = 36
+
 // createFresh creates a file of a new name in dir, prefix, a random
-// number, then suffix, with O_EXCL: it fails rather than open anything
+// number (in base freshBase), then suffix, with O_EXCL: it fails rather than open anything
 // already there, a symbolic link included. Its mode is 0644 less the
 // umask, as the files of a deploy always had; os.CreateTemp, which is
 // otherwise the same, makes 0600, which would hide a plugin file from an
 // operator who is not the server's user.
 func createFresh(dir, prefix, suffix string) (*os.File, error) {
 	for range maxFreshNames {
-		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36)+suffix)
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), freshBase)+suffix)
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if !errors.Is(err, fs.ErrExist) {
 			return f, err
@@ -170,7 +187,7 @@ func (h *Host) moveAside(r *replacement) error {
 	if _, err := os.Lstat(r.path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	f, err := createFresh(filepath.Dir(r.path), "."+filepath.Base(r.path)+".", ".old")
+	f, err := createFresh(filepath.Dir(r.path), freshPrefix(r.path), asideSuffix)
 	if err != nil {
 		return err
 	}

@@ -103,7 +103,8 @@ func (h *Host) reloadExcept(unsettled map[string]bool) (*ReloadResult, error) {
 // errHostClosed is Reload's error after Close.
 var errHostClosed = errors.New("host is closed")
 
-// loadFirst loads the plugin directory, or the store in cluster mode
+// loadFirst loads the plugin directory, once rid of what a deploy that
+// stopped part way left (removeLeftovers), or the store in cluster mode
 // (loadStore), into the empty registry New made.
 //
 // # Errors
@@ -116,6 +117,7 @@ func (h *Host) loadFirst() error {
 	if h.cfg.Store != nil {
 		res, err = h.loadStore()
 	} else {
+		h.removeLeftovers()
 		res, err = h.loadDir()
 	}
 	if err != nil {
