@@ -7,6 +7,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +30,88 @@ type AuditEntry struct {
 	// Outcome is "started" until the action ends, then "ok", or why it was
 	// refused or failed.
 	Outcome string `json:"outcome"`
+	// Kind sorts the entry for the audit page's views: AuditChange,
+	// AuditSignIn or AuditFailedSignIn. Record and Begin set it from
+	// Action and Outcome.
+	Kind string `json:"kind"`
+}
+
+// The kinds of audit entries, kept in the table's kind column, so that a
+// view of some kinds reads an index range of each (bounded), whatever the
+// number of entries of the others.
+const (
+	// AuditChange is what an operator did in a session: uploads, reloads,
+	// removals, explorer calls, revocations.
+	AuditChange = "change"
+	// AuditSignIn is a successful sign-in or a sign-out.
+	AuditSignIn = "sign-in"
+	// AuditFailedSignIn is a refused sign-in: anyone can make one, with a
+	// user name of their choice, as many as they have client addresses.
+	AuditFailedSignIn = "failed-sign-in"
+)
+
+// auditKind returns the kind of an entry with action and outcome.
+func auditKind(action, outcome string) string {
+	switch {
+	case action == "sign-in" && outcome != "ok":
+		return AuditFailedSignIn
+	case action == "sign-in" || action == "sign-out":
+		return AuditSignIn
+	}
+	return AuditChange
+}
+
+// auditViews are the audit page's views (the API's kind parameter) and
+// the kinds each shows. The default leaves out failed sign-ins, which
+// anyone can make, and counts them instead.
+var auditViews = map[string][]string{
+	"default":         {AuditChange, AuditSignIn},
+	"changes":         {AuditChange},
+	"sign-ins":        {AuditSignIn, AuditFailedSignIn},
+	"failed-sign-ins": {AuditFailedSignIn},
+	"all":             {AuditChange, AuditSignIn, AuditFailedSignIn},
+}
+
+// auditViewNames lists auditViews' names in the page's order, for errors.
+const auditViewNames = "default, changes, sign-ins, failed-sign-ins, all"
+
+// Audit page sizes.
+const (
+	// DefaultAuditPage is the entries a page shows when the request does
+	// not say.
+	DefaultAuditPage = 50
+	// MaxAuditPage bounds the entries of one page.
+	MaxAuditPage = 200
+	// maxHiddenCount bounds the count of entries a view leaves out: the
+	// page says "10000+" rather than count without end.
+	maxHiddenCount = 10000
+)
+
+// AuditQuery asks for a page of the audit log.
+type AuditQuery struct {
+	// Kinds are the kinds of entries shown; every kind when empty.
+	Kinds []string
+	// Before, when set, asks for the newest entries older than the entry
+	// with this ID; After, when set, for the oldest entries newer than it.
+	// At most one is set; neither asks for the newest entries.
+	Before, After string
+	// Limit is the page's size, 1 to MaxAuditPage.
+	Limit int
+}
+
+// AuditPage is a page of the audit log, newest first.
+type AuditPage struct {
+	Entries []AuditEntry `json:"entries"`
+	// Older is the cursor (Before) of the next older page and Newer the
+	// cursor (After) of the next newer page; empty when there is none.
+	Older string `json:"older"`
+	Newer string `json:"newer"`
+	// FailedSignInsHidden counts the failed sign-ins within the page's
+	// span (from its oldest entry, or the start of the log, to its newest
+	// entry, or now) when the query leaves them out; at most
+	// maxHiddenCount, and then FailedSignInsCapped is set.
+	FailedSignInsHidden int  `json:"failed_sign_ins_hidden"`
+	FailedSignInsCapped bool `json:"failed_sign_ins_capped"`
 }
 
 // AuditLog stores the audit log. *SQLAudit implements it.
@@ -36,8 +122,8 @@ type AuditLog interface {
 	Begin(ctx context.Context, e AuditEntry) (string, error)
 	// Finish sets the outcome of the entry id.
 	Finish(ctx context.Context, id, outcome string) error
-	// Recent returns the latest n entries, newest first.
-	Recent(ctx context.Context, n int) ([]AuditEntry, error)
+	// Page returns a page of entries, newest first.
+	Page(ctx context.Context, q AuditQuery) (AuditPage, error)
 }
 
 // AuditDB is the database the audit table lives in; *storage.DB is one.
@@ -66,6 +152,16 @@ CREATE TABLE IF NOT EXISTS warden_console_audit (
 );
 CREATE INDEX IF NOT EXISTS warden_console_audit_at ON warden_console_audit(at);
 `},
+	// The kind of each entry, for the audit page's views, and an index
+	// that reads the entries of one kind by ID. Rows written before (or by
+	// a node of an older version, during a rolling upgrade) are sorted by
+	// their action and outcome here, or default to a change.
+	{Version: 301, Name: "console_audit_kind", SQL: `
+ALTER TABLE warden_console_audit ADD COLUMN kind TEXT NOT NULL DEFAULT 'change';
+UPDATE warden_console_audit SET kind = 'sign-in' WHERE action IN ('sign-in', 'sign-out');
+UPDATE warden_console_audit SET kind = 'failed-sign-in' WHERE action = 'sign-in' AND outcome <> 'ok';
+CREATE INDEX IF NOT EXISTS warden_console_audit_kind_id ON warden_console_audit(kind, id);
+`},
 }
 
 // SQLAudit is the audit log in a table of Warden's own database.
@@ -89,15 +185,15 @@ func NewSQLAudit(ctx context.Context, db AuditDB) (*SQLAudit, error) {
 var _ AuditLog = (*SQLAudit)(nil)
 
 const insertAudit = `INSERT INTO warden_console_audit
-(id, at, actor, client_addr, action, target, detail, outcome, finished_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+(id, at, actor, client_addr, action, target, detail, outcome, finished_at, kind)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // Record stores a finished entry.
 func (a *SQLAudit) Record(ctx context.Context, e AuditEntry) error {
 	t := a.now()
 	now := t.UnixMilli()
 	_, err := a.db.Writer().ExecContext(ctx, insertAudit, newAuditID(t), now,
-		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, e.Outcome, now)
+		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, e.Outcome, now, auditKind(e.Action, e.Outcome))
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
@@ -109,7 +205,7 @@ func (a *SQLAudit) Begin(ctx context.Context, e AuditEntry) (string, error) {
 	t := a.now()
 	id := newAuditID(t)
 	_, err := a.db.Writer().ExecContext(ctx, insertAudit, id, t.UnixMilli(),
-		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, "started", nil)
+		e.Actor, e.ClientAddr, e.Action, e.Target, e.Detail, "started", nil, auditKind(e.Action, "started"))
 	if err != nil {
 		return "", fmt.Errorf("audit %s: %w", e.Action, err)
 	}
@@ -127,10 +223,119 @@ func (a *SQLAudit) Finish(ctx context.Context, id, outcome string) error {
 	return nil
 }
 
-// Recent returns the latest n entries, newest first.
-func (a *SQLAudit) Recent(ctx context.Context, n int) ([]AuditEntry, error) {
-	rows, err := a.db.Reader().QueryContext(ctx, `SELECT id, at, actor, client_addr, action, target, detail, outcome
-FROM warden_console_audit ORDER BY id DESC LIMIT $1`, n)
+// Page returns a page of entries, newest first. Each kind is read from
+// its own range of the index on (kind, id), at most q.Limit+1 rows, and
+// the ranges are merged here, so that a page costs the same however many
+// entries of other kinds there are.
+func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	kinds := q.Kinds
+	if len(kinds) == 0 {
+		kinds = auditViews["all"]
+	}
+	asc := q.After != ""
+	es := []AuditEntry{}
+	for _, k := range kinds {
+		got, err := a.scan(ctx, k, q.After, q.Before, asc, q.Limit+1)
+		if err != nil {
+			return AuditPage{}, err
+		}
+		es = append(es, got...)
+	}
+	slices.SortFunc(es, func(x, y AuditEntry) int { return strings.Compare(y.ID, x.ID) })
+	more := len(es) > q.Limit
+	if asc { // the oldest q.Limit+1 newer than After, at the end
+		es = es[max(0, len(es)-q.Limit):]
+	} else {
+		es = es[:min(len(es), q.Limit)]
+	}
+	p := AuditPage{Entries: es}
+	if len(es) > 0 {
+		newest, oldest := es[0].ID, es[len(es)-1].ID
+		var err error
+		if asc {
+			if more {
+				p.Newer = newest
+			}
+			p.Older, err = a.beyond(ctx, kinds, oldest, false)
+		} else {
+			if more {
+				p.Older = oldest
+			}
+			if q.Before != "" {
+				p.Newer, err = a.beyond(ctx, kinds, newest, true)
+			}
+		}
+		if err != nil {
+			return AuditPage{}, err
+		}
+	}
+	if !slices.Contains(kinds, AuditFailedSignIn) {
+		// The page's span: from its oldest entry when there are older
+		// ones, to its newest when there are newer ones.
+		lo, hi := q.After, q.Before
+		if len(es) > 0 {
+			lo, hi = "", ""
+			if p.Older != "" {
+				lo = es[len(es)-1].ID
+			}
+			if p.Newer != "" {
+				hi = es[0].ID
+			}
+		}
+		n, err := a.count(ctx, AuditFailedSignIn, lo, hi, maxHiddenCount+1)
+		if err != nil {
+			return AuditPage{}, err
+		}
+		p.FailedSignInsHidden, p.FailedSignInsCapped = min(n, maxHiddenCount), n > maxHiddenCount
+	}
+	return p, nil
+}
+
+// beyond returns id when an entry of kinds is newer (or older) than it,
+// else "".
+func (a *SQLAudit) beyond(ctx context.Context, kinds []string, id string, newer bool) (string, error) {
+	for _, k := range kinds {
+		after, before := "", id
+		if newer {
+			after, before = id, ""
+		}
+		got, err := a.scan(ctx, k, after, before, newer, 1)
+		if err != nil {
+			return "", err
+		}
+		if len(got) > 0 {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// auditWhere returns the condition on kind and, when set, on id (> after,
+// < before), with its arguments.
+func auditWhere(kind, after, before string) (string, []any) {
+	where, args := "kind = $1", []any{kind}
+	if after != "" {
+		args = append(args, after)
+		where += " AND id > $" + strconv.Itoa(len(args))
+	}
+	if before != "" {
+		args = append(args, before)
+		where += " AND id < $" + strconv.Itoa(len(args))
+	}
+	return where, args
+}
+
+// scan returns at most limit entries of kind with IDs between after and
+// before (either empty: no bound), newest first, or oldest first if asc.
+func (a *SQLAudit) scan(ctx context.Context, kind, after, before string, asc bool, limit int) ([]AuditEntry, error) {
+	where, args := auditWhere(kind, after, before)
+	order := "DESC"
+	if asc {
+		order = "ASC"
+	}
+	args = append(args, limit)
+	rows, err := a.db.Reader().QueryContext(ctx, `SELECT id, at, actor, client_addr, action, target, detail, outcome, kind
+FROM warden_console_audit WHERE `+where+` ORDER BY id `+order+` LIMIT $`+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit list: %w", err)
 	}
@@ -139,7 +344,7 @@ FROM warden_console_audit ORDER BY id DESC LIMIT $1`, n)
 	for rows.Next() {
 		var e AuditEntry
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ClientAddr, &e.Action, &e.Target, &e.Detail, &e.Outcome); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ClientAddr, &e.Action, &e.Target, &e.Detail, &e.Outcome, &e.Kind); err != nil {
 			return nil, fmt.Errorf("audit list: %w", err)
 		}
 		e.At = time.UnixMilli(at).UTC()
@@ -149,6 +354,19 @@ FROM warden_console_audit ORDER BY id DESC LIMIT $1`, n)
 		return nil, fmt.Errorf("audit list: %w", err)
 	}
 	return out, nil
+}
+
+// count counts the entries of kind between after and before, up to limit.
+func (a *SQLAudit) count(ctx context.Context, kind, after, before string, limit int) (int, error) {
+	where, args := auditWhere(kind, after, before)
+	args = append(args, limit)
+	var n int
+	err := a.db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT id FROM warden_console_audit WHERE `+
+		where+` LIMIT $`+strconv.Itoa(len(args))+`) AS hidden`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("audit count: %w", err)
+	}
+	return n, nil
 }
 
 // lastAuditNano is the time part of the latest ID newAuditID made.
@@ -194,11 +412,64 @@ func (c *Console) audited(r *http.Request, s *login, action, target, detail stri
 	return ferr
 }
 
-// auditList answers the latest audit entries.
+// auditList answers a page of the audit log: GET api/audit?kind=&before=&after=&limit=
+// (parseAuditQuery).
 func (c *Console) auditList(w http.ResponseWriter, r *http.Request, _ *login) error {
-	es, err := c.cfg.Audit.Recent(r.Context(), 50)
+	q, err := parseAuditQuery(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	p, err := c.cfg.Audit.Page(r.Context(), q)
 	if err != nil {
 		return apiErr(http.StatusInternalServerError, "audit log unavailable", err)
 	}
-	return writeJSON(w, http.StatusOK, es)
+	return writeJSON(w, http.StatusOK, p)
+}
+
+// parseAuditQuery reads an audit page's query: kind (a view of
+// auditViews; "default" when empty), before or after (an entry's ID: 32
+// hex digits) and limit (1 to MaxAuditPage; DefaultAuditPage when
+// empty). Anything else is a 400 that says what is wrong.
+func parseAuditQuery(v url.Values) (AuditQuery, error) {
+	get := v.Get
+	q := AuditQuery{Before: get("before"), After: get("after"), Limit: DefaultAuditPage}
+	view := get("kind")
+	if view == "" {
+		view = "default"
+	}
+	kinds, ok := auditViews[view]
+	if !ok {
+		return q, apiErr(http.StatusBadRequest, "unknown kind: want one of "+auditViewNames, nil)
+	}
+	q.Kinds = kinds
+	if q.Before != "" && q.After != "" {
+		return q, apiErr(http.StatusBadRequest, "give before or after, not both", nil)
+	}
+	for _, c := range []string{q.Before, q.After} {
+		if c != "" && !validAuditID(c) {
+			return q, apiErr(http.StatusBadRequest, "bad cursor: want an audit entry's id (32 hex digits)", nil)
+		}
+	}
+	if s := get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxAuditPage {
+			return q, apiErr(http.StatusBadRequest, fmt.Sprintf("limit must be a number from 1 to %d", MaxAuditPage), nil)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+// validAuditID reports whether id has the form newAuditID makes: 32
+// lowercase hex digits.
+func validAuditID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

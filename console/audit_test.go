@@ -31,36 +31,54 @@ func (p pgAuditDB) Migrate(ctx context.Context, ms []storage.Migration) error {
 func (p pgAuditDB) Writer() *sql.DB { return p.db }
 func (p pgAuditDB) Reader() *sql.DB { return p.db }
 
+// auditEngines open an empty AuditDB on SQLite (a file) and on PostgreSQL
+// (skipped without WARDEN_TEST_POSTGRES): the audit table's SQL must run
+// on both unchanged.
+var auditEngines = map[string]func(t *testing.T) AuditDB{
+	"sqlite": func(t *testing.T) AuditDB {
+		db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), storage.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return db
+	},
+	"postgres": func(t *testing.T) AuditDB {
+		db, err := sql.Open("pgx", pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		return pgAuditDB{db}
+	},
+}
+
+// newTestAudit returns the audit log in db, on a clock that ticks a
+// millisecond at each reading.
+func newTestAudit(t *testing.T, db AuditDB) *SQLAudit {
+	t.Helper()
+	a, err := NewSQLAudit(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.UnixMilli(1_700_000_000_000)
+	a.now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
+	return a
+}
+
+// recent returns the latest n entries of every kind.
+func recent(ctx context.Context, a *SQLAudit, n int) ([]AuditEntry, error) {
+	p, err := a.Page(ctx, AuditQuery{Limit: n})
+	return p.Entries, err
+}
+
 // TestSQLAudit runs the audit log on SQLite and on PostgreSQL: the same
 // SQL, $n parameters and all.
 func TestSQLAudit(t *testing.T) {
-	engines := map[string]func(t *testing.T) AuditDB{
-		"sqlite": func(t *testing.T) AuditDB {
-			db, err := storage.Open(context.Background(), filepath.Join(t.TempDir(), "w.db"), storage.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
-			return db
-		},
-		"postgres": func(t *testing.T) AuditDB {
-			db, err := sql.Open("pgx", pgtest.URL(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
-			return pgAuditDB{db}
-		},
-	}
-	for name, open := range engines {
+	for name, open := range auditEngines {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			a, err := NewSQLAudit(ctx, open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			clock := time.UnixMilli(1_700_000_000_000)
-			a.now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
+			a := newTestAudit(t, open(t))
 			if err := a.Record(ctx, AuditEntry{Actor: "ops", ClientAddr: "10.0.0.1", Action: "sign-in", Outcome: "ok"}); err != nil {
 				t.Fatal(err)
 			}
@@ -68,14 +86,14 @@ func TestSQLAudit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := a.Recent(ctx, 10)
+			got, err := recent(ctx, a, 10)
 			if err != nil || len(got) != 2 || got[0].Outcome != "started" {
 				t.Fatalf("before Finish: %+v, %v", got, err)
 			}
 			if err := a.Finish(ctx, id, "refused: broken"); err != nil {
 				t.Fatal(err)
 			}
-			got, err = a.Recent(ctx, 10)
+			got, err = recent(ctx, a, 10)
 			if err != nil || len(got) != 2 {
 				t.Fatalf("Recent: %+v, %v", got, err)
 			}
@@ -84,7 +102,7 @@ func TestSQLAudit(t *testing.T) {
 				s.Action != "sign-in" || s.Actor != "ops" || s.ClientAddr != "10.0.0.1" || !s.At.Before(d.At) {
 				t.Fatalf("Recent, newest first: %+v", got)
 			}
-			if one, err := a.Recent(ctx, 1); err != nil || len(one) != 1 || one[0].ID != id {
+			if one, err := recent(ctx, a, 1); err != nil || len(one) != 1 || one[0].ID != id {
 				t.Fatalf("Recent(1) = %+v, %v", one, err)
 			}
 		})

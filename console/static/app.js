@@ -397,7 +397,7 @@ async function auditPage(root) {
   if (!r.ok) { message(errorText(r)); return; }
   root.append(h("table", { id: "audit-table" },
     h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
-    h("tbody", {}, r.data.map((e) => h("tr", {}, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
+    h("tbody", {}, r.data.entries.map((e) => h("tr", {}, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
       h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
       h("td", { class: /^(refused|failed|started)/.test(e.outcome) ? "error" : "" }, e.outcome))))));
 }
