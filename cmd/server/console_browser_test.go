@@ -157,7 +157,8 @@ func goPage(name string) chromedp.Action {
 // the real server: sign in, see the bundled plugins, call echo from the
 // explorer, upload a broken plugin and see it refused while echo keeps
 // serving, see a log line a call produced, revoke a user's session and see
-// the client refused, sign out.
+// the client refused, see it all in the audit log (failed sign-ins counted
+// apart, a view of them, older and newer pages), sign out.
 func TestConsole_browser(t *testing.T) {
 	b := newBrowser(t)
 	s := startServer(t, append(accountArgs(t), "-console-password", testConsolePassword)...)
@@ -274,7 +275,48 @@ func TestConsole_browser(t *testing.T) {
 			t.Fatalf("audit log lacks %q:\n%s", want, audit)
 		}
 	}
+	// The default view leaves out the failed sign-in of the start, counts
+	// it, and shows it on a click.
+	var hidden string
+	b.run("read the count of failed sign-ins", text("#audit-hidden", &hidden))
+	if !strings.Contains(hidden, "Not listed: 1 failed sign-in ") || strings.Contains(audit, "refused: wrong user name or password") {
+		t.Fatalf("default view: notice %q, table:\n%s\nwant 1 failed sign-in counted, not listed", hidden, audit)
+	}
 	b.shot("audit")
+	b.run("show the failed sign-ins",
+		chromedp.Click("#audit-show-failed", chromedp.ByQuery),
+		waitText("#audit-table", "refused: wrong user name or password"),
+		chromedp.Poll(`document.querySelector('#audit-kinds [data-kind="failed-sign-ins"]').getAttribute("aria-pressed") === "true"`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
+	)
+
+	// Eleven reloads: the newest page of ten changes holds none of the
+	// changes above; Older (from the keyboard) reaches them, Newer goes back.
+	cl, csrf := consoleClient(t, s, testConsolePassword)
+	for i := range 11 {
+		if status, body := consoleDo(t, cl, s, "POST", "plugins/reload", "{}", csrf); status != 200 {
+			t.Fatalf("reload %d: %d %s", i, status, body)
+		}
+	}
+	b.run("show the newest ten changes",
+		chromedp.SetValue("#audit-limit", "10", chromedp.ByQuery),
+		chromedp.Click(`#audit-kinds [data-kind="changes"]`, chromedp.ByQuery),
+		waitText("#audit-table", "plugins.reload"),
+		chromedp.Poll(`document.querySelectorAll("#audit-table tbody tr").length === 10 && !document.querySelector("#audit-table").textContent.includes("sessions.revoke")`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
+	)
+	b.run("page to older changes",
+		chromedp.Focus("#audit-older", chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Enter),
+		waitText("#audit-table", "sessions.revoke"),
+		waitText("#audit-table", "rpc.call"),
+	)
+	b.run("page back to newer changes",
+		chromedp.Click("#audit-newer", chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector("#audit-table").textContent.includes("sessions.revoke")`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
+		waitText("#audit-table", "plugins.reload"),
+	)
 
 	b.run("sign out",
 		chromedp.Click("#signout", chromedp.ByQuery),

@@ -391,15 +391,76 @@ async function showAccount(q) {
 
 // ---- audit ----
 
-async function auditPage(root) {
+// The audit page's views (the API's kind); the first is the default:
+// failed sign-ins, which anyone can make, are counted there, not listed.
+const auditViews = [
+  ["default", "Operator activity", "Changes, sign-ins and sign-outs; failed sign-ins are counted, not listed"],
+  ["changes", "Changes", "Uploads, reloads, removals, explorer calls, revocations"],
+  ["sign-ins", "Sign-ins", "Sign-ins, successful and failed, and sign-outs"],
+  ["failed-sign-ins", "Failed sign-ins", "Refused sign-ins only"],
+  ["all", "All", "Every entry"],
+];
+
+// auditPage shows the audit log a page at a time (Older / Newer follow the
+// API's cursors) in the view the buttons above the table choose.
+function auditPage(root) {
   title(root, "Audit log");
-  const r = await api("GET", "audit");
-  if (!r.ok) { message(errorText(r)); return; }
-  root.append(h("table", { id: "audit-table" },
-    h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
-    h("tbody", {}, r.data.entries.map((e) => h("tr", {}, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor), h("td", { class: "mono" }, e.client_addr),
-      h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
-      h("td", { class: /^(refused|failed|started)/.test(e.outcome) ? "error" : "" }, e.outcome))))));
+  // q is the page shown; older and newer are the API's cursors next to it.
+  const q = { kind: "default", before: "", after: "" };
+  let older = "", newer = "";
+  const views = h("div", { class: "seg", role: "group", "aria-labelledby": "audit-kinds-label", id: "audit-kinds" },
+    auditViews.map(([kind, label, hint]) => h("button", { type: "button", "data-kind": kind, title: hint, "aria-pressed": String(kind === q.kind),
+      onclick: () => show(kind) }, label)));
+  const limit = h("select", { id: "audit-limit" }, [10, 50, 200].map((n) => h("option", { value: n, selected: n === 50 }, n)));
+  limit.addEventListener("change", () => { q.before = q.after = ""; load(); });
+  const hidden = h("p", { id: "audit-hidden", class: "notice", role: "status", hidden: true });
+  const table = h("div", { id: "audit-view" });
+  const pager = h("nav", { class: "pager", "aria-label": "Audit log pages" },
+    h("button", { type: "button", id: "audit-newest", onclick: () => { q.before = q.after = ""; load(); } }, "Newest"),
+    h("button", { type: "button", id: "audit-newer", onclick: () => { q.after = newer; q.before = ""; load(); } }, "← Newer"),
+    h("button", { type: "button", id: "audit-older", onclick: () => { q.before = older; q.after = ""; load(); } }, "Older →"),
+    h("span", { id: "audit-range", class: "muted" }));
+  root.append(h("div", { class: "toolbar" }, h("div", { class: "field" }, h("span", { class: "label", id: "audit-kinds-label" }, "Show"), views),
+    h("div", { class: "field" }, h("label", { for: "audit-limit" }, "Per page"), limit)), hidden, table, pager);
+
+  function show(kind) {
+    q.kind = kind;
+    q.before = q.after = "";
+    for (const b of views.children) b.setAttribute("aria-pressed", String(b.dataset.kind === kind));
+    load();
+  }
+
+  async function load() {
+    const params = new URLSearchParams({ kind: q.kind, limit: limit.value });
+    if (q.before) params.set("before", q.before);
+    if (q.after) params.set("after", q.after);
+    const r = await api("GET", "audit?" + params);
+    if (!document.body.contains(table)) return;
+    if (!r.ok) { message(errorText(r)); return; }
+    clearMessage();
+    const p = r.data;
+    older = p.older;
+    newer = p.newer;
+    table.replaceChildren(h("table", { id: "audit-table", tabindex: "-1" },
+      h("caption", { class: "visually-hidden" }, "Audit log: " + auditViews.find((v) => v[0] === q.kind)[1]),
+      h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, p.entries.length ? p.entries.map((e) => h("tr", { "data-kind": e.kind }, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor),
+        h("td", { class: "mono" }, e.client_addr), h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
+        h("td", { class: /^(refused|failed|started)/.test(e.outcome) ? "error" : "" }, e.outcome)))
+        : h("tr", {}, h("td", { colspan: 7, class: "empty" }, "No entry.")))));
+    const n = p.failed_sign_ins_hidden;
+    hidden.hidden = !n;
+    hidden.replaceChildren(n ? h("span", {}, "Not listed: " + n + (p.failed_sign_ins_capped ? "+" : "") + " failed sign-in" + (n === 1 ? "" : "s") +
+      " in the time this page covers. ") : "",
+      n ? h("button", { type: "button", class: "link", id: "audit-show-failed", onclick: () => show("failed-sign-ins") }, "Show failed sign-ins") : "");
+    $("audit-older").disabled = !p.older;
+    $("audit-newer").disabled = !p.newer;
+    $("audit-newest").disabled = !q.before && !q.after;
+    $("audit-range").textContent = p.entries.length ? fmtTime(p.entries[p.entries.length - 1].at) + " to " + fmtTime(p.entries[0].at) : "";
+    // A button that has just been disabled drops the focus: keep it in the page.
+    if (document.activeElement === document.body || (document.activeElement && document.activeElement.disabled)) $("audit-table").focus();
+  }
+  load();
 }
 
 // ---- start ----
