@@ -85,6 +85,10 @@ const (
 	// maxHiddenCount bounds the count of entries a view leaves out: the
 	// page says "10000+" rather than count without end.
 	maxHiddenCount = 10000
+	// maxAuditFilterBytes bounds an actor or target filter: longer ones
+	// name no entry (user names are cut to maxAuditActorBytes, plugin
+	// names to 63 bytes).
+	maxAuditFilterBytes = 256
 )
 
 // AuditQuery asks for a page of the audit log.
@@ -95,6 +99,10 @@ type AuditQuery struct {
 	// with this ID; After, when set, for the oldest entries newer than it.
 	// At most one is set; neither asks for the newest entries.
 	Before, After string
+	// Actor or Target, when set, keeps the entries with exactly this actor
+	// or target; at most one is set, so that each kind's entries are one
+	// range of an index.
+	Actor, Target string
 	// Limit is the page's size, 1 to MaxAuditPage.
 	Limit int
 }
@@ -161,6 +169,11 @@ ALTER TABLE warden_console_audit ADD COLUMN kind TEXT NOT NULL DEFAULT 'change';
 UPDATE warden_console_audit SET kind = 'sign-in' WHERE action IN ('sign-in', 'sign-out');
 UPDATE warden_console_audit SET kind = 'failed-sign-in' WHERE action = 'sign-in' AND outcome <> 'ok';
 CREATE INDEX IF NOT EXISTS warden_console_audit_kind_id ON warden_console_audit(kind, id);
+`},
+	// The audit page's filters by actor or by target read these.
+	{Version: 302, Name: "console_audit_actor_target", SQL: `
+CREATE INDEX IF NOT EXISTS warden_console_audit_kind_actor ON warden_console_audit(kind, actor, id);
+CREATE INDEX IF NOT EXISTS warden_console_audit_kind_target ON warden_console_audit(kind, target, id);
 `},
 }
 
@@ -235,7 +248,7 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	asc := q.After != ""
 	es := []AuditEntry{}
 	for _, k := range kinds {
-		got, err := a.scan(ctx, k, q.After, q.Before, asc, q.Limit+1)
+		got, err := a.scan(ctx, q, k, q.After, q.Before, asc, q.Limit+1)
 		if err != nil {
 			return AuditPage{}, err
 		}
@@ -256,13 +269,13 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 			if more {
 				p.Newer = newest
 			}
-			p.Older, err = a.beyond(ctx, kinds, oldest, false)
+			p.Older, err = a.beyond(ctx, q, kinds, oldest, false)
 		} else {
 			if more {
 				p.Older = oldest
 			}
 			if q.Before != "" {
-				p.Newer, err = a.beyond(ctx, kinds, newest, true)
+				p.Newer, err = a.beyond(ctx, q, kinds, newest, true)
 			}
 		}
 		if err != nil {
@@ -282,7 +295,7 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 				hi = es[0].ID
 			}
 		}
-		n, err := a.count(ctx, AuditFailedSignIn, lo, hi, maxHiddenCount+1)
+		n, err := a.count(ctx, q, AuditFailedSignIn, lo, hi, maxHiddenCount+1)
 		if err != nil {
 			return AuditPage{}, err
 		}
@@ -291,15 +304,15 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	return p, nil
 }
 
-// beyond returns id when an entry of kinds is newer (or older) than it,
-// else "".
-func (a *SQLAudit) beyond(ctx context.Context, kinds []string, id string, newer bool) (string, error) {
+// beyond returns id when an entry of kinds, within q's actor or target,
+// is newer (or older) than it, else "".
+func (a *SQLAudit) beyond(ctx context.Context, q AuditQuery, kinds []string, id string, newer bool) (string, error) {
 	for _, k := range kinds {
 		after, before := "", id
 		if newer {
 			after, before = id, ""
 		}
-		got, err := a.scan(ctx, k, after, before, newer, 1)
+		got, err := a.scan(ctx, q, k, after, before, newer, 1)
 		if err != nil {
 			return "", err
 		}
@@ -310,10 +323,18 @@ func (a *SQLAudit) beyond(ctx context.Context, kinds []string, id string, newer 
 	return "", nil
 }
 
-// auditWhere returns the condition on kind and, when set, on id (> after,
-// < before), with its arguments.
-func auditWhere(kind, after, before string) (string, []any) {
+// auditWhere returns the condition on kind, on q's actor or target when
+// set, and on id (> after, < before, when set), with its arguments.
+func auditWhere(q AuditQuery, kind, after, before string) (string, []any) {
 	where, args := "kind = $1", []any{kind}
+	if q.Actor != "" {
+		args = append(args, q.Actor)
+		where += " AND actor = $" + strconv.Itoa(len(args))
+	}
+	if q.Target != "" {
+		args = append(args, q.Target)
+		where += " AND target = $" + strconv.Itoa(len(args))
+	}
 	if after != "" {
 		args = append(args, after)
 		where += " AND id > $" + strconv.Itoa(len(args))
@@ -325,10 +346,11 @@ func auditWhere(kind, after, before string) (string, []any) {
 	return where, args
 }
 
-// scan returns at most limit entries of kind with IDs between after and
-// before (either empty: no bound), newest first, or oldest first if asc.
-func (a *SQLAudit) scan(ctx context.Context, kind, after, before string, asc bool, limit int) ([]AuditEntry, error) {
-	where, args := auditWhere(kind, after, before)
+// scan returns at most limit entries of kind, within q's actor or target,
+// with IDs between after and before (either empty: no bound), newest
+// first, or oldest first if asc.
+func (a *SQLAudit) scan(ctx context.Context, q AuditQuery, kind, after, before string, asc bool, limit int) ([]AuditEntry, error) {
+	where, args := auditWhere(q, kind, after, before)
 	order := "DESC"
 	if asc {
 		order = "ASC"
@@ -356,9 +378,10 @@ FROM warden_console_audit WHERE `+where+` ORDER BY id `+order+` LIMIT $`+strconv
 	return out, nil
 }
 
-// count counts the entries of kind between after and before, up to limit.
-func (a *SQLAudit) count(ctx context.Context, kind, after, before string, limit int) (int, error) {
-	where, args := auditWhere(kind, after, before)
+// count counts the entries of kind, within q's actor or target, between
+// after and before, up to limit.
+func (a *SQLAudit) count(ctx context.Context, q AuditQuery, kind, after, before string, limit int) (int, error) {
+	where, args := auditWhere(q, kind, after, before)
 	args = append(args, limit)
 	var n int
 	err := a.db.Reader().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT id FROM warden_console_audit WHERE `+
@@ -412,7 +435,7 @@ func (c *Console) audited(r *http.Request, s *login, action, target, detail stri
 	return ferr
 }
 
-// auditList answers a page of the audit log: GET api/audit?kind=&before=&after=&limit=
+// auditList answers a page of the audit log: GET api/audit?kind=&before=&after=&actor=&target=&limit=
 // (parseAuditQuery).
 func (c *Console) auditList(w http.ResponseWriter, r *http.Request, _ *login) error {
 	q, err := parseAuditQuery(r.URL.Query())
@@ -428,8 +451,8 @@ func (c *Console) auditList(w http.ResponseWriter, r *http.Request, _ *login) er
 
 // parseAuditQuery reads an audit page's query: kind (a view of
 // auditViews; "default" when empty), before or after (an entry's ID: 32
-// hex digits) and limit (1 to MaxAuditPage; DefaultAuditPage when
-// empty). Anything else is a 400 that says what is wrong.
+// hex digits), actor or target (exact, at most maxAuditFilterBytes) and
+// limit (1 to MaxAuditPage; DefaultAuditPage when empty). Anything else is a 400 that says what is wrong.
 func parseAuditQuery(v url.Values) (AuditQuery, error) {
 	get := v.Get
 	q := AuditQuery{Before: get("before"), After: get("after"), Limit: DefaultAuditPage}
@@ -449,6 +472,13 @@ func parseAuditQuery(v url.Values) (AuditQuery, error) {
 		if c != "" && !validAuditID(c) {
 			return q, apiErr(http.StatusBadRequest, "bad cursor: want an audit entry's id (32 hex digits)", nil)
 		}
+	}
+	q.Actor, q.Target = get("actor"), get("target")
+	switch {
+	case q.Actor != "" && q.Target != "":
+		return q, apiErr(http.StatusBadRequest, "filter by actor or by target, not both", nil)
+	case len(q.Actor) > maxAuditFilterBytes || len(q.Target) > maxAuditFilterBytes:
+		return q, apiErr(http.StatusBadRequest, fmt.Sprintf("actor or target over %d bytes", maxAuditFilterBytes), nil)
 	}
 	if s := get("limit"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -317,6 +317,13 @@ func TestConsole_browser(t *testing.T) {
 			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
 		waitText("#audit-table", "plugins.reload"),
 	)
+	b.run("filter the changes by target",
+		chromedp.SetValue("#audit-filter-by", "target", chromedp.ByQuery),
+		chromedp.SendKeys("#audit-filter-value", "echo"+kb.Enter, chromedp.ByQuery),
+		waitText("#audit-table", "rpc.call"),
+		chromedp.Poll(`(() => { const t = document.querySelector("#audit-table").textContent; return t.includes("plugins.deploy") && !t.includes("plugins.reload"); })()`, nil,
+			chromedp.WithPollingTimeout(time.Minute), chromedp.WithPollingInterval(50*time.Millisecond)),
+	)
 
 	b.run("sign out",
 		chromedp.Click("#signout", chromedp.ByQuery),

@@ -406,13 +406,28 @@ const auditViews = [
 function auditPage(root) {
   title(root, "Audit log");
   // q is the page shown; older and newer are the API's cursors next to it.
-  const q = { kind: "default", before: "", after: "" };
+  const q = { kind: "default", before: "", after: "", actor: "", target: "" };
   let older = "", newer = "";
   const views = h("div", { class: "seg", role: "group", "aria-labelledby": "audit-kinds-label", id: "audit-kinds" },
     auditViews.map(([kind, label, hint]) => h("button", { type: "button", "data-kind": kind, title: hint, "aria-pressed": String(kind === q.kind),
       onclick: () => show(kind) }, label)));
   const limit = h("select", { id: "audit-limit" }, [10, 50, 200].map((n) => h("option", { value: n, selected: n === 50 }, n)));
   limit.addEventListener("change", () => { q.before = q.after = ""; load(); });
+  const filter = h("form", { class: "filter", id: "audit-filter", "aria-label": "Filter by who or target" },
+    h("div", { class: "field" }, h("label", { for: "audit-filter-by" }, "Filter by"),
+      h("select", { id: "audit-filter-by" }, h("option", { value: "actor" }, "Who"), h("option", { value: "target" }, "Target"))),
+    h("div", { class: "field" }, h("label", { for: "audit-filter-value" }, "Exactly"),
+      h("input", { id: "audit-filter-value", class: "mono", maxlength: 256, placeholder: "e.g. admin or echo" })),
+    h("button", { type: "submit", id: "audit-filter-apply" }, "Filter"),
+    h("button", { type: "button", id: "audit-filter-clear", onclick: () => { $("audit-filter-value").value = ""; filter.requestSubmit(); } }, "Clear"));
+  filter.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = $("audit-filter-value").value.trim(), by = $("audit-filter-by").value;
+    q.actor = by === "actor" ? v : "";
+    q.target = by === "target" ? v : "";
+    q.before = q.after = "";
+    load();
+  });
   const hidden = h("p", { id: "audit-hidden", class: "notice", role: "status", hidden: true });
   const table = h("div", { id: "audit-view" });
   const pager = h("nav", { class: "pager", "aria-label": "Audit log pages" },
@@ -421,7 +436,7 @@ function auditPage(root) {
     h("button", { type: "button", id: "audit-older", onclick: () => { q.before = older; q.after = ""; load(); } }, "Older →"),
     h("span", { id: "audit-range", class: "muted" }));
   root.append(h("div", { class: "toolbar" }, h("div", { class: "field" }, h("span", { class: "label", id: "audit-kinds-label" }, "Show"), views),
-    h("div", { class: "field" }, h("label", { for: "audit-limit" }, "Per page"), limit)), hidden, table, pager);
+    h("div", { class: "field" }, h("label", { for: "audit-limit" }, "Per page"), limit), filter), hidden, table, pager);
 
   function show(kind) {
     q.kind = kind;
@@ -434,6 +449,8 @@ function auditPage(root) {
     const params = new URLSearchParams({ kind: q.kind, limit: limit.value });
     if (q.before) params.set("before", q.before);
     if (q.after) params.set("after", q.after);
+    if (q.actor) params.set("actor", q.actor);
+    if (q.target) params.set("target", q.target);
     const r = await api("GET", "audit?" + params);
     if (!document.body.contains(table)) return;
     if (!r.ok) { message(errorText(r)); return; }
@@ -442,7 +459,8 @@ function auditPage(root) {
     older = p.older;
     newer = p.newer;
     table.replaceChildren(h("table", { id: "audit-table", tabindex: "-1" },
-      h("caption", { class: "visually-hidden" }, "Audit log: " + auditViews.find((v) => v[0] === q.kind)[1]),
+      h("caption", { class: "visually-hidden" }, "Audit log: " + auditViews.find((v) => v[0] === q.kind)[1] +
+        (q.actor ? ", by " + q.actor : "") + (q.target ? ", on " + q.target : "")),
       h("thead", {}, h("tr", {}, ["When", "Who", "From", "Action", "Target", "Detail", "Outcome"].map((t) => h("th", {}, t)))),
       h("tbody", {}, p.entries.length ? p.entries.map((e) => h("tr", { "data-kind": e.kind }, h("td", { class: "time" }, fmtTime(e.at)), h("td", {}, e.actor),
         h("td", { class: "mono" }, e.client_addr), h("td", { class: "mono" }, e.action), h("td", { class: "mono" }, e.target), h("td", {}, e.detail),
@@ -451,7 +469,7 @@ function auditPage(root) {
     const n = p.failed_sign_ins_hidden;
     hidden.hidden = !n;
     hidden.replaceChildren(n ? h("span", {}, "Not listed: " + n + (p.failed_sign_ins_capped ? "+" : "") + " failed sign-in" + (n === 1 ? "" : "s") +
-      " in the time this page covers. ") : "",
+      (q.actor ? " as " + q.actor : "") + " in the time this page covers. ") : "",
       n ? h("button", { type: "button", class: "link", id: "audit-show-failed", onclick: () => show("failed-sign-ins") }, "Show failed sign-ins") : "");
     $("audit-older").disabled = !p.older;
     $("audit-newer").disabled = !p.newer;
