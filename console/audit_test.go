@@ -103,7 +103,7 @@ func TestSQLAudit(t *testing.T) {
 				t.Fatalf("Recent, newest first: %+v", got)
 			}
 			if one, err := recent(ctx, a, 1); err != nil || len(one) != 1 || one[0].ID != id {
-				t.Fatalf("Recent(1) = %+v, %v", one, err)
+				t.Fatalf("recent(1) = %+v, %v", one, err)
 			}
 		})
 	}
