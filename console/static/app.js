@@ -407,7 +407,7 @@ function auditPage(root) {
   title(root, "Audit log");
   // q is the page shown; older and newer are the API's cursors next to it.
   const q = { kind: "default", before: "", after: "", actor: "", target: "" };
-  let older = "", newer = "";
+  let older = "", newer = "", loads = 0;
   const views = h("div", { class: "seg", role: "group", "aria-labelledby": "audit-kinds-label", id: "audit-kinds" },
     auditViews.map(([kind, label, hint]) => h("button", { type: "button", "data-kind": kind, title: hint, "aria-pressed": String(kind === q.kind),
       onclick: () => show(kind) }, label)));
@@ -451,8 +451,9 @@ function auditPage(root) {
     if (q.after) params.set("after", q.after);
     if (q.actor) params.set("actor", q.actor);
     if (q.target) params.set("target", q.target);
+    const seq = ++loads, fromPager = pager.contains(document.activeElement);
     const r = await api("GET", "audit?" + params);
-    if (!document.body.contains(table)) return;
+    if (seq !== loads || !document.body.contains(table)) return; // a later load, or another page, took over
     if (!r.ok) { message(errorText(r)); return; }
     clearMessage();
     const p = r.data;
@@ -475,8 +476,9 @@ function auditPage(root) {
     $("audit-newer").disabled = !p.newer;
     $("audit-newest").disabled = !q.before && !q.after;
     $("audit-range").textContent = p.entries.length ? fmtTime(p.entries[p.entries.length - 1].at) + " to " + fmtTime(p.entries[0].at) : "";
-    // A button that has just been disabled drops the focus: keep it in the page.
-    if (document.activeElement === document.body || (document.activeElement && document.activeElement.disabled)) $("audit-table").focus();
+    // A pager button that has just been disabled drops the focus: keep it on the entries.
+    const f = document.activeElement;
+    if (fromPager && (!f || f === document.body || f.disabled)) $("audit-table").focus();
   }
   load();
 }
