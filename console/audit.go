@@ -114,10 +114,12 @@ type AuditPage struct {
 	// cursor (After) of the next newer page; empty when there is none.
 	Older string `json:"older"`
 	Newer string `json:"newer"`
-	// FailedSignInsHidden counts the failed sign-ins within the page's
-	// span (from its oldest entry, or the start of the log, to its newest
-	// entry, or now) when the query leaves them out; at most
-	// maxHiddenCount, and then FailedSignInsCapped is set.
+	// FailedSignInsHidden counts, when the query leaves them out, the
+	// failed sign-ins in the page's span: going older, from its oldest
+	// entry (or the start of the log) to the cursor it was asked from (or
+	// now); going newer, from the cursor to its newest entry (or now). The
+	// counts of a walk's pages add up. At most maxHiddenCount, and then
+	// FailedSignInsCapped is set.
 	FailedSignInsHidden int  `json:"failed_sign_ins_hidden"`
 	FailedSignInsCapped bool `json:"failed_sign_ins_capped"`
 }
@@ -245,6 +247,9 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 	if len(kinds) == 0 {
 		kinds = auditViews["all"]
 	}
+	if q.Limit < 1 || q.Limit > MaxAuditPage {
+		q.Limit = DefaultAuditPage
+	}
 	asc := q.After != ""
 	es := []AuditEntry{}
 	for _, k := range kinds {
@@ -283,17 +288,13 @@ func (a *SQLAudit) Page(ctx context.Context, q AuditQuery) (AuditPage, error) {
 		}
 	}
 	if !slices.Contains(kinds, AuditFailedSignIn) {
-		// The page's span: from its oldest entry when there are older
-		// ones, to its newest when there are newer ones.
-		lo, hi := q.After, q.Before
-		if len(es) > 0 {
-			lo, hi = "", ""
-			if p.Older != "" {
-				lo = es[len(es)-1].ID
-			}
-			if p.Newer != "" {
-				hi = es[0].ID
-			}
+		// The page's span reaches to the next page's: from its oldest
+		// entry (or the start) to the cursor it was asked from, going
+		// older; from the cursor to its newest entry (or now), going
+		// newer. So each failed sign-in counts on one page of a walk.
+		lo, hi := p.Older, q.Before
+		if asc {
+			lo, hi = q.After, p.Newer
 		}
 		n, err := a.count(ctx, q, AuditFailedSignIn, lo, hi, maxHiddenCount+1)
 		if err != nil {
