@@ -96,3 +96,60 @@ func TestDB_MaxBytes_pluginCannotRaiseIt(t *testing.T) {
 		t.Fatalf("2 MiB past a 1 MiB bound after the attempts: %v, want ErrLimit", err)
 	}
 }
+
+// TestDB_MaxBytes_walHeldByReaders: a plugin that keeps one read
+// transaction open at all times, each started before the last one ends
+// (as overlapping calls do), while it rewrites a row over and over, keeps
+// SQLite from ever restarting the write-ahead log: each write's pages are
+// appended to it, and nothing bounds it. Its write-ahead log must stay
+// within the database's bound too (writes past it fail with ErrLimit),
+// and once the readers are gone writes work again.
+func TestDB_MaxBytes_walHeldByReaders(t *testing.T) {
+	const limit = 1 << 20
+	const walMax = 8 << 20 // the bound, plus SQLite's own checkpoint interval and one write
+	db := openDB(t, storage.Options{MaxBytes: limit})
+	ctx := context.Background()
+	w := session(t, db)
+	mustExec(t, w, "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+	mustExec(t, w, "INSERT INTO t VALUES (1, x'00')")
+	walSize := func() int64 {
+		fi, err := os.Stat(db.Path() + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	var held *storage.Session
+	refused := 0
+	for i := range 400 { // 400 × 256 KiB = 100 MiB of writes
+		if i%10 == 0 {
+			r := db.NewSession()
+			if err := r.Begin(ctx, false); err != nil {
+				t.Fatal(err)
+			}
+			mustQuery(t, r, "SELECT k FROM t")
+			if held != nil {
+				_ = held.Close()
+			}
+			held = r
+		}
+		v := make([]byte, 256<<10)
+		for j := range v {
+			v[j] = byte(i)
+		}
+		if _, err := w.Exec(ctx, "UPDATE t SET v = $1", []any{v}); errors.Is(err, storage.ErrLimit) {
+			refused++
+		} else if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		if n := walSize(); n > walMax {
+			t.Fatalf("after %d writes of 256 KiB (%d refused), the write-ahead log of a database bound to %d bytes holds %d bytes", i+1, refused, limit, n)
+		}
+	}
+	_ = held.Close()
+	mustExec(t, w, "UPDATE t SET v = x'01'")
+	mustExec(t, w, "UPDATE t SET v = x'02'")
+	if n := walSize(); n > walMax {
+		t.Fatalf("after the readers ended, the write-ahead log holds %d bytes", n)
+	}
+}
