@@ -155,11 +155,15 @@ func (o Options) withDefaults() (Options, error) {
 //
 // With Options.MaxBytes, max_page_count bounds the file on every writer
 // connection the pool opens (the setting is the connection's, not the
-// file's); the readers are query_only and need none.
+// file's); the readers are query_only and need none. journal_size_limit
+// truncates the write-ahead log back to walLimit when it starts over (see
+// walRoom).
 func writerDSN(path string, o Options) string {
 	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)"}
 	if o.MaxBytes > 0 {
-		pragmas = append(pragmas, "max_page_count("+strconv.FormatInt(max(o.MaxBytes/sqlitePageSize, 1), 10)+")")
+		pragmas = append(pragmas,
+			"max_page_count("+strconv.FormatInt(max(o.MaxBytes/sqlitePageSize, 1), 10)+")",
+			"journal_size_limit("+strconv.FormatInt(o.walLimit(), 10)+")")
 	}
 	return dsn(path, o, pragmas...) + "&_txlock=immediate"
 }

@@ -197,6 +197,10 @@ func (w *writer) begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := w.db.walRoom(ctx, c); err != nil {
+		w.db.release(c, false)
+		return err
+	}
 	var cs *connState
 	err = c.Raw(func(dc any) (err error) {
 		if cs, err = w.db.connState(dc); err != nil {
