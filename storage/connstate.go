@@ -16,6 +16,13 @@ import (
 // maxPrepared bounds the plugin statements kept prepared per connection.
 const maxPrepared = 128
 
+// maxPreparedBytes bounds the memory of the statements a connection keeps
+// prepared (SQLITE_DBSTATUS_STMT_USED): a statement's program grows with
+// the views it expands, not with its text, so 128 statements of 64 KiB
+// can keep gigabytes. A statement that takes more alone is run once and
+// finalized.
+const maxPreparedBytes = 8 << 20
+
 // forgetWait is how long DB.Close waits for each pool's connections.
 const forgetWait = 100 * time.Millisecond
 
@@ -61,6 +68,16 @@ type connState struct {
 type prepared struct {
 	ds    driver.Stmt
 	wrote bool // the authorizer saw an INSERT, UPDATE or DELETE
+	// once is set when the statement is not kept (see maxPreparedBytes):
+	// whoever runs it closes it after.
+	once bool
+}
+
+// release closes ps after its run if it was not kept.
+func (ps *prepared) release() {
+	if ps.once {
+		_ = ps.ds.Close()
+	}
 }
 
 // connState returns the state of driver connection dc, installing its
@@ -134,7 +151,33 @@ func (cs *connState) prepare(ctx context.Context, p *policy, text string) (*prep
 	}
 	ps := &prepared{ds: ds, wrote: p.wrote}
 	cs.stmts[text] = ps
+	if cs.stmtBytes() > maxPreparedBytes {
+		for k, old := range cs.stmts { // the others go first
+			if k != text {
+				_ = old.ds.Close()
+				delete(cs.stmts, k)
+			}
+		}
+		if cs.stmtBytes() > maxPreparedBytes {
+			delete(cs.stmts, text)
+			ps.once = true
+		}
+	}
 	return ps, nil
+}
+
+// stmtBytes returns the memory of the connection's prepared statements,
+// or 0 when the driver cannot tell.
+func (cs *connState) stmtBytes() int {
+	st, ok := cs.dc.(sqlite.DBStatus)
+	if !ok {
+		return 0
+	}
+	n, _, err := st.Status(sqlite.DBStatusStmtUsed, false)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // exec runs Warden's own statement text (BEGIN IMMEDIATE, COMMIT, the

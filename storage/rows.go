@@ -52,6 +52,7 @@ func execDriver(ctx context.Context, cs *connState, p *policy, st *statement) (i
 	if err != nil {
 		return 0, err
 	}
+	defer ps.release()
 	res, err := ps.ds.(driver.StmtExecContext).ExecContext(ctx, st.args)
 	if err != nil || !p.wrote {
 		return 0, err
@@ -65,6 +66,7 @@ func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, l
 	if err != nil {
 		return nil, err
 	}
+	defer ps.release()
 	dr, err := ps.ds.(driver.StmtQueryContext).QueryContext(ctx, st.args)
 	if err != nil {
 		return nil, err
