@@ -104,6 +104,10 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", ErrLimit, err)
 		case sqlite3.SQLITE_FULL: // Options.MaxBytes, or the disk itself
 			return fmt.Errorf("%w: the database is full: %w", ErrLimit, err)
+		case sqlite3.SQLITE_ERROR:
+			if strings.Contains(se.Error(), errFuncTooBig.Error()) {
+				return fmt.Errorf("%w: %w", ErrLimit, err)
+			}
 		}
 	}
 	return &SQLError{Msg: err.Error(), Err: err}
