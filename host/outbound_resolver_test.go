@@ -104,3 +104,41 @@ func TestHTTPRequest_privateAnswersHidden(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPRequest_unreachableResolverHidden checks the same when the
+// server's DNS resolver cannot be reached: Go's resolver then keeps the
+// socket's error in net.DNSError.Err as text ("read udp
+// 127.0.0.1:40000->10.0.0.2:53: read: connection refused", or "i/o
+// timeout" for one that drops the query), which names the resolver's
+// address though DNSError.Server is cleared.
+func TestHTTPRequest_unreachableResolverHidden(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver := pc.LocalAddr().String() // nothing listens there once closed
+	pc.Close()
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\"http://db.corp.test\"]\n")
+	h := newTestHost(t, dir, func(c *Config) {
+		out, err := outbound.New(outbound.Config{Logger: zerolog.Nop(), Resolver: &net.Resolver{PreferGo: true,
+			Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "udp", resolver)
+			}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Outbound = out
+	})
+	got := fetch(t, h, abi.HTTPRequest{URL: "http://db.corp.test/"})
+	if got.status != abi.StatusHTTPFailed {
+		t.Fatalf("%+v, want HTTP_FAILED", got)
+	}
+	if strings.Contains(got.msg, resolver) {
+		t.Fatalf("the plugin's error names the server's resolver, %s: %q", resolver, got.msg)
+	}
+	if !strings.Contains(got.msg, "db.corp.test") {
+		t.Fatalf("the error no longer names the host that failed: %q", got.msg)
+	}
+}
