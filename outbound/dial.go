@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,16 +131,36 @@ func (c *Client) dialAllowed(ctx context.Context, t target) (net.Conn, error) {
 // withoutServer returns err without the resolver's address: a
 // *net.DNSError names the DNS server it asked ("lookup x on 10.0.0.2:53"),
 // an address of the operator's network that the plugin has no grant for
-// and need not know. The rest (the name, not found, a timeout) stays.
+// and need not know. Its Err, text, names it too when the resolver could
+// not be reached: Go's resolver keeps the socket's error there ("read udp
+// 127.0.0.1:40000->10.0.0.2:53: read: connection refused"), so an Err
+// other than one of resolverMessages, which name no address, is replaced
+// by what the error's flags say. The rest (the name, not found, a
+// timeout) stays.
 func withoutServer(err error) error {
 	de, ok := errors.AsType[*net.DNSError](err)
-	if !ok || de.Server == "" {
+	if !ok {
 		return err
 	}
 	c := *de
 	c.Server = ""
+	switch {
+	case slices.Contains(resolverMessages, c.Err):
+	case c.IsNotFound:
+		c.Err = "no such host"
+	case c.IsTimeout:
+		c.Err = "i/o timeout"
+	default:
+		c.Err = "the DNS resolver could not be reached"
+	}
 	return &c
 }
+
+// resolverMessages are the texts Go's resolver puts in net.DNSError.Err
+// that name no address (its own errors, not a socket's).
+var resolverMessages = []string{"no such host", "i/o timeout", "operation was canceled", "server misbehaving",
+	"no answer from DNS server", "lame referral", "invalid DNS response", "cannot unmarshal DNS message",
+	"cannot marshal DNS message", "no suitable address found", "DNS response contained records which contain invalid names"}
 
 // requestKey keys, in a request's context, that context itself. The HTTP
 // transport dials under a context that keeps the request's values but not
