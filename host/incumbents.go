@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -19,6 +20,9 @@ const maxServingFileBytes = 1 << 20
 type servingRecord struct {
 	// Serving are the incumbents' paths, relative to the plugin folder.
 	Serving []string `json:"serving"`
+	// Modules are, by the same paths, the SHA-256 (hex) of the module that
+	// served from each; none for a record written before they were kept.
+	Modules map[string]string `json:"modules,omitempty"`
 }
 
 // incumbents are the plugin files that come first in a contest for a
@@ -33,6 +37,9 @@ type servingRecord struct {
 type incumbents struct {
 	file  string
 	paths map[string]bool // full paths, as the plugin files' paths
+	// modules are, by full path, the SHA-256 of the module that served
+	// there (servingRecord.Modules).
+	modules map[string]string
 	// saved is whether file holds paths.
 	saved bool
 }
@@ -45,7 +52,7 @@ func (h *Host) openIncumbents() *incumbents {
 	if h.cfg.ServingFile == "" || h.cfg.Store != nil {
 		return nil
 	}
-	in := &incumbents{file: h.cfg.ServingFile, paths: map[string]bool{}}
+	in := &incumbents{file: h.cfg.ServingFile, paths: map[string]bool{}, modules: map[string]string{}}
 	b, err := readPluginFile(in.file, maxServingFileBytes) // a regular file, bounded: never a FIFO's wait
 	if errors.Is(err, fs.ErrNotExist) {
 		return in
@@ -64,6 +71,9 @@ func (h *Host) openIncumbents() *incumbents {
 		path := filepath.Join(h.cfg.PluginDir, rel)
 		if filepath.IsLocal(rel) && checkPlace(h.cfg.PluginDir, path) == nil {
 			in.paths[path] = true
+			if sum := rec.Modules[rel]; sum != "" {
+				in.modules[path] = sum
+			}
 		}
 	}
 	in.saved = true
@@ -73,6 +83,15 @@ func (h *Host) openIncumbents() *incumbents {
 // has reports whether the file at path is an incumbent.
 func (in *incumbents) has(path string) bool {
 	return in != nil && in.paths[path]
+}
+
+// unchanged reports whether p, loaded from an incumbent's path, is the
+// module that served there, by its whole hash. A file rewritten since
+// (its plugin's next version, whoever wrote it) is an incumbent by its
+// path only: see contested.
+func (in *incumbents) unchanged(p *Plugin) bool {
+	sum, _, _ := strings.Cut(p.key, "+")
+	return in != nil && in.modules[p.Path] != "" && in.modules[p.Path] == sum
 }
 
 // held returns, by plugin name, the incumbents that are still there but
@@ -114,17 +133,21 @@ func (h *Host) recordServing() {
 		return
 	}
 	serving := h.reg.Load().plugins
-	next := map[string]bool{}
+	next, modules := map[string]bool{}, map[string]string{}
 	for _, p := range serving {
 		next[p.Path] = true
+		modules[p.Path], _, _ = strings.Cut(p.key, "+")
 	}
 	for _, path := range in.held(serving, nil) {
 		next[path] = true
+		if sum := in.modules[path]; sum != "" {
+			modules[path] = sum
+		}
 	}
-	if in.saved && maps.Equal(next, in.paths) {
+	if in.saved && maps.Equal(next, in.paths) && maps.Equal(modules, in.modules) {
 		return
 	}
-	in.paths = next
+	in.paths, in.modules = next, modules
 	err := h.writeIncumbents(in)
 	in.saved = err == nil
 	if err != nil {
@@ -136,11 +159,14 @@ func (h *Host) recordServing() {
 // folder. A path that is not UTF-8 is left out (JSON would change it):
 // its file then has no precedence after a restart.
 func (h *Host) writeIncumbents(in *incumbents) error {
-	rec := servingRecord{Serving: []string{}}
+	rec := servingRecord{Serving: []string{}, Modules: map[string]string{}}
 	for path := range in.paths {
 		rel, err := filepath.Rel(h.cfg.PluginDir, path)
 		if err == nil && filepath.IsLocal(rel) && utf8.ValidString(rel) {
 			rec.Serving = append(rec.Serving, rel)
+			if sum := in.modules[path]; sum != "" {
+				rec.Modules[rel] = sum
+			}
 		}
 	}
 	slices.Sort(rec.Serving)

@@ -163,7 +163,8 @@ func TestHost_incumbentFailing(t *testing.T) {
 }
 
 // TestHost_incumbentsRecord: the record names the serving plugin files
-// relative to the plugin folder, and a link planted under its name is
+// relative to the plugin folder, with the SHA-256 of each one's module,
+// and a link planted under its name is
 // replaced, its target untouched.
 func TestHost_incumbentsRecord(t *testing.T) {
 	dir := placePlugins(t, map[string]string{"ver/ver.wasm": "reload/ver_v1.wasm", "srv.wasm": "reload/srv.wasm"})
@@ -182,7 +183,9 @@ func TestHost_incumbentsRecord(t *testing.T) {
 		t.Fatalf("record: %v, %v; want a regular file", fi, err)
 	}
 	b, err := os.ReadFile(record)
-	if want := `{"serving":["srv.wasm","ver/ver.wasm"]}` + "\n"; err != nil || string(b) != want {
+	want := `{"serving":["srv.wasm","ver/ver.wasm"],"modules":{"srv.wasm":"` + fullHash(fixture(t, "reload/srv.wasm")) +
+		`","ver/ver.wasm":"` + fullHash(fixture(t, "reload/ver_v1.wasm")) + `"}}` + "\n"
+	if err != nil || string(b) != want {
 		t.Fatalf("record = %q, %v; want %q", b, err, want)
 	}
 }

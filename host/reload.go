@@ -284,7 +284,16 @@ func (h *Host) contested(gen uint64, serving []*Plugin, added []*Plugin) map[*Pl
 			if err == nil {
 				continue
 			}
-			switch pi, qi := h.incumbents.has(p.Path), h.incumbents.has(q.Path); {
+			pi, qi := h.incumbents.has(p.Path), h.incumbents.has(q.Path)
+			if pi && qi {
+				// Both served from their paths; one that is the very
+				// module that served comes before one rewritten since,
+				// which never served: else the author of one plugin's
+				// folder could give it another's RPC id or route and
+				// take both down at the next start.
+				pi, qi = h.incumbents.unchanged(p), h.incumbents.unchanged(q)
+			}
+			switch {
 			case pi && !qi:
 				refuse(q, fmt.Errorf("%w; %s served before, and comes first", err, p.Path))
 			case qi && !pi:
