@@ -218,13 +218,21 @@ func checkPluginFile(fi fs.FileInfo, maxBytes int64) error {
 
 // pluginFiles lists the *.wasm files in dir and its immediate
 // subdirectories, whether or not their place is a plugin's (checkPlace);
-// deeper files are not looked at.
+// deeper files are not looked at. A folder in dir is a subfolder, never a
+// file, whatever its name: plugins/srv.wasm/ is where plugin srv.wasm
+// lives (plugins/srv.wasm/srv.wasm.wasm), not a plugin file of srv's.
 func pluginFiles(dir string) ([]string, error) {
 	var files []string
 	for _, pattern := range []string{"*.wasm", "*/*.wasm"} {
 		m, err := filepath.Glob(filepath.Join(dir, pattern))
 		if err != nil {
 			return nil, fmt.Errorf("list plugins: %w", err)
+		}
+		if pattern == "*.wasm" {
+			m = slices.DeleteFunc(m, func(p string) bool {
+				fi, err := os.Lstat(p)
+				return err == nil && fi.IsDir()
+			})
 		}
 		files = append(files, m...)
 	}

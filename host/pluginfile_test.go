@@ -49,7 +49,9 @@ func TestHost_Reload_hostileFiles(t *testing.T) {
 	}{
 		{"ErrFIFO", "fifo", "is a named pipe (FIFO)", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
 		{"ErrSymlinkToDevZero", "zero", "is a device", func(p string) error { return os.Symlink("/dev/zero", p) }},
-		{"ErrDirectory", "dir", "is a directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+		// A folder itself is a subfolder, whatever its name (plugin dir.wasm's,
+		// TestHost_dotWasmFolderIsNoPluginFile); a link to one is a file.
+		{"ErrSymlinkToDirectory", "dir", "is a directory", func(p string) error { return os.Symlink("/", p) }},
 		{"ErrHugeSparseFile", "huge", "is 1073741824 bytes, more than the plugin size limit of 67108864 bytes", func(p string) error {
 			f, err := os.Create(p)
 			if err != nil {
