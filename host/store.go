@@ -171,10 +171,13 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seed plugin store: %w", err)
 	}
-	byName := map[string]snapshotFile{} // names are unique in a folder
+	// A name may have a file at each of its two places (checkPlace), one
+	// of which loads: what is seeded is the file that loaded, known by
+	// its key, as both paths become the store's one.
+	byKey := map[string]snapshotFile{}
 	for i, f := range files {
 		files[i].path = storePath(f.name)
-		byName[f.name] = f
+		byKey[f.key] = f
 	}
 	h.reloadMu.Lock()
 	defer h.reloadMu.Unlock()
@@ -189,7 +192,7 @@ func (h *Host) seed(ctx context.Context) (*ReloadResult, error) {
 	for _, p := range b.reg.plugins {
 		// The operator's manifest goes with its plugin: without it, every
 		// node would serve the plugin with no grants and every -env entry.
-		f := byName[p.Name]
+		f := byKey[p.key]
 		seeds = append(seeds, StoredPlugin{Name: p.Name, Wasm: f.wasm, Manifest: f.manifest})
 	}
 	slices.SortFunc(seeds, func(a, b StoredPlugin) int { return cmp.Compare(a.Name, b.Name) })
