@@ -251,13 +251,36 @@ func pluginFiles(dir string) ([]string, error) {
 //
 // An error if dir cannot be read.
 func PluginNames(dir string) ([]string, error) {
+	return namesPlaced(dir, true)
+}
+
+// MisplacedPluginNames returns the plugin names of the files in dir's
+// subfolders that the layout rule refuses for their place
+// (plugins/team/chat_admin.wasm: see checkPlace), sorted, each once. They
+// are no plugins, but an operator's plugin that waits to be moved to its
+// place may be among them: the start's move of old tables out of
+// warden.db keeps the tables such a name would own (see
+// storage.Dir.MoveTablesHolding), rather than give them to a shorter
+// name's plugin.
+//
+// # Errors
+//
+// An error if dir cannot be read.
+func MisplacedPluginNames(dir string) ([]string, error) {
+	return namesPlaced(dir, false)
+}
+
+// namesPlaced returns the valid plugin names of the files in dir whose
+// place checkPlace accepts (placed) or refuses (!placed), sorted, each
+// once.
+func namesPlaced(dir string, placed bool) ([]string, error) {
 	files, err := pluginFiles(dir)
 	if err != nil {
 		return nil, err
 	}
 	names := make([]string, 0, len(files))
 	for _, f := range files {
-		if checkPlace(dir, f) == nil {
+		if (checkPlace(dir, f) == nil) == placed && storage.CheckPluginName(pluginName(f)) == nil {
 			names = append(names, pluginName(f))
 		}
 	}

@@ -224,7 +224,8 @@ func TestHost_removedNameNotClaimed(t *testing.T) {
 
 // TestPluginNames: the names are those of the files at a plugin's places,
 // NAME.wasm and NAME/NAME.wasm, each once; a file in a subfolder of
-// another name, or deeper, names none.
+// another name, or deeper, names none. MisplacedPluginNames lists the
+// former (x/srv.wasm), never the deeper ones.
 func TestPluginNames(t *testing.T) {
 	dir := t.TempDir()
 	for _, p := range []string{"ver.wasm", "ver/ver.wasm", "kv/kv.wasm", "x/srv.wasm", "deep/deep/deep.wasm"} {
@@ -233,5 +234,8 @@ func TestPluginNames(t *testing.T) {
 	names, err := PluginNames(dir)
 	if err != nil || !slices.Equal(names, []string{"kv", "ver"}) {
 		t.Fatalf("PluginNames = %v, %v; want [kv ver]", names, err)
+	}
+	if names, err := MisplacedPluginNames(dir); err != nil || !slices.Equal(names, []string{"srv"}) {
+		t.Fatalf("MisplacedPluginNames = %v, %v; want [srv]", names, err)
 	}
 }

@@ -34,6 +34,7 @@ const (
 	keptUnowned  = "no plugin's name is a prefix of it"
 	keptConflict = "the plugin's database already has a table or view of that name with other content"
 	keptVirtual  = "virtual tables are not moved"
+	keptHeld     = "it is the table of a plugin whose file is not at a plugin's place: it moves once the file is"
 )
 
 // schemaObject is a table or view of the source database, with the
@@ -64,17 +65,29 @@ type schemaObject struct {
 // An error if a statement fails; the objects moved before it stay moved,
 // and the one it was moving is in Warden's database still.
 func (d *Dir) MoveTables(ctx context.Context, from *DB, plugins []string) (MoveReport, error) {
+	return d.MoveTablesHolding(ctx, from, plugins, nil)
+}
+
+// MoveTablesHolding is MoveTables where held are the names of plugins
+// that are not loaded yet but own their tables still (a plugin file the
+// host refuses for its place, until the operator moves it): a table
+// whose owner, among plugins and held, is a held name that plugins does
+// not have is kept, and reported, so that it goes neither to a shorter
+// name's plugin nor to a database no plugin loads.
+func (d *Dir) MoveTablesHolding(ctx context.Context, from *DB, plugins, held []string) (MoveReport, error) {
 	var rep MoveReport
 	objs, err := listObjects(ctx, from.Writer())
 	if err != nil {
 		return rep, fmt.Errorf("move tables: %w", err)
 	}
-	owners := ownerNames(plugins)
+	owners := ownerNames(slices.Concat(plugins, held))
 	for _, o := range objs {
 		plugin := owner(o.name, owners)
 		switch {
 		case plugin == "":
 			rep.Kept = append(rep.Kept, KeptTable{Name: o.name, Reason: keptUnowned})
+		case !slices.Contains(plugins, plugin):
+			rep.Kept = append(rep.Kept, KeptTable{Name: o.name, Plugin: plugin, Reason: keptHeld})
 		case strings.HasPrefix(strings.ToUpper(o.sql), "CREATE VIRTUAL"):
 			rep.Kept = append(rep.Kept, KeptTable{Name: o.name, Plugin: plugin, Reason: keptVirtual})
 		default:

@@ -48,7 +48,13 @@ func moveTables(ctx context.Context, cfg *config, db *storage.DB, dbs *storage.D
 	if err != nil {
 		return fmt.Errorf("move plugin tables: %w", err)
 	}
-	rep, err := dbs.MoveTables(ctx, db, names)
+	// A plugin file in a subfolder of another name is refused, but may be
+	// the operator's, to be moved: its tables wait for it.
+	held, err := host.MisplacedPluginNames(cfg.PluginDir)
+	if err != nil {
+		return fmt.Errorf("move plugin tables: %w", err)
+	}
+	rep, err := dbs.MoveTablesHolding(ctx, db, names, held)
 	for _, m := range rep.Moved {
 		log.Info().Str("table", m.Name).Str("plugin", m.Plugin).Msg("moved a plugin's table out of warden.db into its own database")
 	}
