@@ -16,8 +16,14 @@ import (
 // PostgreSQL database (skipped without WARDEN_TEST_POSTGRES, see pgtest).
 func newPostgresHost(t *testing.T, dir string) *Host {
 	t.Helper()
+	return newPostgresHostWith(t, dir, pg.Options{})
+}
+
+// newPostgresHostWith is newPostgresHost with the engine's options opts.
+func newPostgresHostWith(t *testing.T, dir string, opts pg.Options) *Host {
+	t.Helper()
 	ctx := context.Background()
-	dbs, err := pg.Open(ctx, pgtest.URL(t), pg.Options{})
+	dbs, err := pg.Open(ctx, pgtest.URL(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,5 +79,22 @@ func TestHost_postgres(t *testing.T) {
 	}
 	if out, err := kvCall(t, h, "kv_get", `{"key":"k"}`); err != nil || out != `{"key":"k","value":"secret 2"}` {
 		t.Fatalf("kv_get after the attacks = %s, %v", out, err)
+	}
+}
+
+// TestHost_postgresDatabaseBound: a plugin that writes past the bound on
+// its schema (pg.Options.MaxBytes, from -plugin-db-max-bytes) gets
+// LIMIT_EXCEEDED, as on SQLite, and its next small write goes through.
+func TestHost_postgresDatabaseBound(t *testing.T) {
+	h := newPostgresHostWith(t, pluginDir(t, "sqlprobe.wasm"), pg.Options{MaxBytes: 1 << 20})
+	if n, msg := probe(t, h, "exec", "CREATE TABLE t (v TEXT)"); n != 0 {
+		t.Fatalf("create: %d (%s)", n, msg)
+	}
+	q := "INSERT INTO t SELECT repeat('x', 1000) FROM generate_series(1, 3000)" // about 3.5 MB
+	if n, msg := probe(t, h, "exec", q); abi.Status(n) != abi.StatusLimitExceeded {
+		t.Fatalf("3.5 MB under a bound of 1 MiB: %d (%s), want LIMIT_EXCEEDED", n, msg)
+	}
+	if n, msg := probe(t, h, "exec", "INSERT INTO t VALUES ('small')"); n != 1 {
+		t.Fatalf("a small insert after the refusal: %d (%s), want 1 row", n, msg)
 	}
 }

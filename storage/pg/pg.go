@@ -86,11 +86,20 @@ type Options struct {
 	// writes more fails with storage.ErrLimit. Default
 	// abi.MaxDBTempFileBytes.
 	MaxTempFileBytes int64
+	// MaxBytes bounds the plugin's schema on disk, in bytes: its tables,
+	// their TOAST data and indexes, and its sequences and materialized
+	// views, as pg_total_relation_size counts them. A write transaction
+	// that leaves the schema over the bound and larger than it found it
+	// fails with storage.ErrLimit and is rolled back; reads, and writes
+	// that do not grow the schema (deletes), go on. 0 means no bound, as
+	// storage.Options.MaxBytes, whose server default
+	// (storage.DefaultMaxPluginDBBytes) applies to both engines.
+	MaxBytes int64
 }
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxRelations < 0 || o.MaxTempFileBytes < 0 {
+	if o.MaxConns < 0 || o.MaxConnsPerPlugin < 0 || o.BusyTimeout < 0 || o.StatementTimeout < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxRelations < 0 || o.MaxTempFileBytes < 0 || o.MaxBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.MaxConns == 0 {

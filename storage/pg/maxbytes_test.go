@@ -1,0 +1,125 @@
+package pg_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/warden-rpc/warden/storage"
+	"github.com/warden-rpc/warden/storage/pg"
+)
+
+// rowsOf1K inserts rows from..to of t (k BIGINT PRIMARY KEY, v TEXT), each
+// with 1,000 bytes of text: short enough to stay in the heap uncompressed,
+// so that 1,000 rows take about 1.1 MB on disk.
+const rowsOf1K = "INSERT INTO t SELECT g, repeat('x', 1000) FROM generate_series($1::bigint, $2::bigint) g"
+
+// count returns the rows of a plugin's table.
+func count(t *testing.T, s storage.PluginSession, table string) int64 {
+	t.Helper()
+	return mustQuery(t, s, "SELECT count(*) FROM "+table).Values[0][0].(int64)
+}
+
+// TestSession_maxBytes checks the bound on a plugin's schema on disk: a
+// write that takes it past Options.MaxBytes fails with storage.ErrLimit
+// (as on SQLite, LIMIT_EXCEEDED at the ABI) and leaves the data as it was,
+// whether it is an autocommit statement, a transaction's, grows a table's
+// TOAST data or builds an index; after a delete the plugin writes again.
+// Without it, nothing bounded a plugin's tables on PostgreSQL: one
+// INSERT ... SELECT repeat(...) FROM generate_series(...) filled the
+// server's disk, which every plugin, the accounts and the sessions share.
+func TestSession_maxBytes(t *testing.T) {
+	const limit = 4 << 20
+	db, _ := open(t, pg.Options{MaxBytes: limit})
+	s := session(t, db, "filler")
+	ctx := context.Background()
+	mustExec(t, s, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)")
+	mustExec(t, s, rowsOf1K, int64(1), int64(3000)) // about 3.5 MB
+	refused := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, storage.ErrLimit) {
+			t.Fatalf("%s past a bound of %d bytes: %v, want ErrLimit", what, limit, err)
+		}
+		if n := count(t, s, "t"); n != 3000 {
+			t.Fatalf("after %s: %d rows, want the 3000 committed before", what, n)
+		}
+	}
+	_, err := s.Exec(ctx, rowsOf1K, []any{int64(3001), int64(13000)})
+	refused("an autocommit insert of 10 MB", err)
+
+	if err := s.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Exec(ctx, rowsOf1K, []any{int64(3001), int64(4000)}); err != nil {
+		t.Fatalf("an insert inside a transaction, checked at its commit: %v", err)
+	}
+	refused("a transaction's insert of 1 MB", s.Commit(ctx))
+
+	_, err = s.Exec(ctx, "CREATE INDEX ON t (v)", nil)
+	refused("an index of 3 MB", err)
+
+	mustExec(t, s, "CREATE TABLE big (v TEXT)")
+	mustExec(t, s, "ALTER TABLE big ALTER COLUMN v SET STORAGE EXTERNAL") // TOAST, uncompressed
+	_, err = s.Exec(ctx, "INSERT INTO big SELECT repeat('x', 1000000) FROM generate_series(1, 8)", nil)
+	refused("8 MB of TOAST data", err)
+	if n := count(t, s, "big"); n != 0 {
+		t.Fatalf("%d rows in big after the refusal", n)
+	}
+
+	mustExec(t, s, "DELETE FROM t WHERE k > 1000")
+	mustExec(t, s, rowsOf1K, int64(3001), int64(4500)) // in the room the delete made
+	if n := count(t, s, "t"); n != 2500 {
+		t.Fatalf("%d rows after a delete and an insert, want 2500", n)
+	}
+}
+
+// TestSession_maxBytesOverTheBound: a plugin whose schema is over the
+// bound already (the operator lowered it) may still delete, in an
+// autocommit statement or a transaction, and truncate, but not grow; once
+// under the bound again it writes as before.
+func TestSession_maxBytesOverTheBound(t *testing.T) {
+	_, url := open(t, pg.Options{})
+	ctx := context.Background()
+	db, err := pg.Open(ctx, url, pg.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s := session(t, db, "hoarder")
+	mustExec(t, s, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)")
+	mustExec(t, s, rowsOf1K, int64(1), int64(3000)) // about 3.5 MB
+	small, err := pg.Open(ctx, url, pg.Options{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer small.Close()
+	s = session(t, small, "hoarder")
+	if _, err := s.Exec(ctx, rowsOf1K, []any{int64(3001), int64(3001)}); !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("one more row over the bound: %v, want ErrLimit", err)
+	}
+	if n := mustExec(t, s, "DELETE FROM t WHERE k <= 100"); n != 100 {
+		t.Fatalf("deleted %d rows, want 100", n)
+	}
+	if err := s.Begin(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, s, "DELETE FROM t WHERE k <= 200")
+	if err := s.Commit(ctx); err != nil {
+		t.Fatalf("a transaction that deletes over the bound: %v", err)
+	}
+	if n := count(t, s, "t"); n != 2800 {
+		t.Fatalf("%d rows after the deletes, want 2800", n)
+	}
+	mustExec(t, s, "TRUNCATE t")
+	mustExec(t, s, rowsOf1K, int64(1), int64(100))
+	if n := count(t, s, "t"); n != 100 {
+		t.Fatalf("%d rows after a truncate and an insert, want 100", n)
+	}
+}
+
+// TestOptions_maxBytesNegative: a negative bound is refused, as on SQLite.
+func TestOptions_maxBytesNegative(t *testing.T) {
+	if _, err := pg.Open(context.Background(), "postgres://127.0.0.1:1/none", pg.Options{MaxBytes: -1}); err == nil {
+		t.Fatal("MaxBytes -1 opened")
+	}
+}
