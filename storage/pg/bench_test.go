@@ -2,6 +2,7 @@ package pg_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"path/filepath"
 	"strconv"
@@ -22,8 +23,11 @@ const kvSchema = `CREATE TABLE IF NOT EXISTS kv_entries (
     PRIMARY KEY (owner, name))`
 
 // benchmarkPut runs kv_put's upsert, one autocommit statement per
-// operation, through sessions of dbs, from parallel goroutines.
-func benchmarkPut(b *testing.B, dbs storage.Databases) {
+// operation, through sessions of dbs, from parallel goroutines; with tx,
+// each in a write transaction of its own (Begin, Exec, Commit), where a
+// commit that PostgreSQL refuses as a serialization failure (ErrBusy) is
+// not retried.
+func benchmarkPut(b *testing.B, dbs storage.Databases, tx bool) {
 	h, err := dbs.ForPlugin(context.Background(), "kv")
 	if err != nil {
 		b.Fatal(err)
@@ -43,7 +47,7 @@ func benchmarkPut(b *testing.B, dbs storage.Databases) {
 		for p.Next() {
 			i := n.Add(1)
 			args := []any{"user", "key" + strconv.FormatInt(i%1000, 10), "value", i}
-			if _, err := s.Exec(context.Background(), putSQL, args); err != nil {
+			if err := put(s, args, tx); err != nil {
 				b.Error(err)
 				return
 			}
@@ -51,10 +55,32 @@ func benchmarkPut(b *testing.B, dbs storage.Databases) {
 	})
 }
 
+// put runs one kv_put, in a transaction of its own if tx is set.
+func put(s storage.PluginSession, args []any, tx bool) error {
+	ctx := context.Background()
+	if !tx {
+		_, err := s.Exec(ctx, putSQL, args)
+		return err
+	}
+	if err := s.Begin(ctx, true); err != nil {
+		return err
+	}
+	if _, err := s.Exec(ctx, putSQL, args); err != nil {
+		_ = s.Rollback(ctx)
+		return err
+	}
+	if err := s.Commit(ctx); err != nil && !errors.Is(err, storage.ErrBusy) {
+		return err
+	}
+	return nil
+}
+
 // BenchmarkSession_put compares the engines on kv_put's statement, in one
 // run: SQLite (group commit, synchronous=NORMAL) and PostgreSQL (a
-// SERIALIZABLE transaction per statement, with SET LOCAL ROLE). Without
-// WARDEN_TEST_POSTGRES the postgres case is skipped.
+// SERIALIZABLE transaction per statement, with SET LOCAL ROLE), the latter
+// without a bound on the plugin's schema and with the server's
+// (storage.DefaultMaxPluginDBBytes). Without WARDEN_TEST_POSTGRES the
+// postgres cases are skipped.
 func BenchmarkSession_put(b *testing.B) {
 	b.Run("engine=sqlite", func(b *testing.B) {
 		dir, err := storage.OpenDir(filepath.Join(b.TempDir(), "db"), storage.Options{})
@@ -62,12 +88,33 @@ func BenchmarkSession_put(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer dir.Close()
-		benchmarkPut(b, dir)
+		benchmarkPut(b, dir, false)
 	})
 	b.Run("engine=postgres", func(b *testing.B) {
 		db, _ := open(b, pg.Options{})
-		benchmarkPut(b, db)
+		benchmarkPut(b, db, false)
 	})
+	b.Run("engine=postgres,bound=default", func(b *testing.B) {
+		db, _ := open(b, pg.Options{MaxBytes: storage.DefaultMaxPluginDBBytes})
+		benchmarkPut(b, db, false)
+	})
+}
+
+// BenchmarkSession_putTx is BenchmarkSession_put on PostgreSQL with each
+// statement in a write transaction of the plugin's (Begin, Exec, Commit),
+// the path whose Begin and Commit differ from autocommit's, with the
+// server's bound on the plugin's schema (storage.DefaultMaxPluginDBBytes)
+// and without.
+func BenchmarkSession_putTx(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		maxBytes int64
+	}{{"bound=none", 0}, {"bound=default", storage.DefaultMaxPluginDBBytes}} {
+		b.Run(c.name, func(b *testing.B) {
+			db, _ := open(b, pg.Options{MaxBytes: c.maxBytes})
+			benchmarkPut(b, db, true)
+		})
+	}
 }
 
 // TestBenchmarkSession_put runs the benchmark once per engine
@@ -79,7 +126,9 @@ func TestBenchmarkSession_put(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = bt.Value.Set(old) }()
-	if res := testing.Benchmark(BenchmarkSession_put); res.N == 0 {
-		t.Error("the benchmark did not run")
+	for _, bench := range []func(*testing.B){BenchmarkSession_put, BenchmarkSession_putTx} {
+		if res := testing.Benchmark(bench); res.N == 0 {
+			t.Error("the benchmark did not run")
+		}
 	}
 }
