@@ -89,11 +89,12 @@ type Options struct {
 	// MaxBytes bounds the plugin's schema on disk, in bytes: its tables,
 	// their TOAST data and indexes, and its sequences and materialized
 	// views, as pg_total_relation_size counts them. A write transaction
-	// that leaves the schema over the bound and larger than it found it
-	// fails with storage.ErrLimit and is rolled back; reads, and writes
-	// that do not grow the schema (deletes), go on. 0 means no bound, as
-	// storage.Options.MaxBytes, whose server default
-	// (storage.DefaultMaxPluginDBBytes) applies to both engines.
+	// that takes the schema past it fails with storage.ErrLimit and is
+	// rolled back; reads, deletes, and writes into room the schema
+	// already has, up to an eighth past the bound, go on (size.go gives
+	// the rule). 0 means no bound, as storage.Options.MaxBytes, whose
+	// server default (storage.DefaultMaxPluginDBBytes) applies to both
+	// engines.
 	MaxBytes int64
 }
 

@@ -30,7 +30,12 @@ type Session struct {
 	n      *names
 	conn   *pgxpool.Conn // the open transaction's connection, nil in autocommit
 	failed string        // why the open transaction failed, "" if it has not
-	closed bool
+	// sized is set in a write transaction under Options.MaxBytes, which
+	// began when the plugin's schema took before bytes; adds once one of
+	// its statements was not a DELETE, TRUNCATE or DROP (see size.go).
+	sized, adds bool
+	before      int64
+	closed      bool
 }
 
 // Guard: Session fits the storage boundary.
@@ -83,6 +88,7 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 		return 0, nil, err
 	}
 	if s.conn != nil {
+		s.adds = s.adds || !deletes(query)
 		var pre []string
 		if ddl {
 			pre = []string{s.n.lockDDL}
@@ -96,6 +102,10 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 	}
 	for attempt := 1; ; attempt++ {
 		n, rows, err := s.autocommit(ctx, pre, query, p, lim, ddl)
+		if errors.Is(err, errOverBound) {
+			n, rows, err = s.retrySized(ctx, query, p, lim, ddl)
+			return n, rows, classify(ctx, err)
+		}
 		if err == nil || !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
 			return n, rows, classify(ctx, err)
 		}
@@ -125,7 +135,8 @@ var errTooManyRelations = fmt.Errorf("%w: the plugin's database would hold more 
 
 // send runs one plugin statement on c in one pipeline, each step with the
 // extended protocol: Warden's statements pre, the statement, the role
-// check, the relation check if ddl is set, and COMMIT if commit is set.
+// check, the relation check if ddl is set, and, if commit is set, the size
+// check (when Options.MaxBytes bounds the schema) and COMMIT.
 // The role check fails, and with it the transaction, unless the statement
 // left the transaction in the plugin's role: a second line behind the
 // policy, which refuses every statement that could change the role (see
@@ -133,7 +144,9 @@ var errTooManyRelations = fmt.Errorf("%w: the plugin's database would hold more 
 // plugin's next statement, nothing runs or commits in another identity,
 // and the statement's rows are not returned. The relation check fails the
 // same way when a statement that changes the schema left it with more
-// relations than Options.MaxRelations.
+// relations than Options.MaxRelations, and the size check when the
+// statement wrote and left the schema over Options.MaxBytes
+// (errOverBound; see size.go).
 func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, query string, p *params, lim *limits, ddl, commit bool) (int64, *storage.Rows, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -146,6 +159,12 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 	steps := len(pre) + 2
 	if ddl {
 		pl.SendQueryParams(s.n.relationCheck, nil, nil, nil, nil)
+		steps++
+	}
+	sizeStep := -1
+	if commit && s.n.sizeCheck != "" {
+		pl.SendQueryParams(s.n.sizeCheck, nil, nil, nil, nil)
+		sizeStep = steps
 		steps++
 	}
 	if commit {
@@ -174,6 +193,8 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 					err = errRoleChanged
 				case ddl && i == len(pre)+2:
 					err = errTooManyRelations
+				case i == sizeStep:
+					err = errOverBound
 				}
 			}
 		}
@@ -208,26 +229,34 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	begin := s.n.beginRO
+	begin, sized, before := s.n.beginRO, write && s.db.opts.MaxBytes > 0, int64(0)
 	if write {
 		begin = s.n.beginRW
 	}
-	if err := simple(ctx, c.Conn().PgConn(), begin); err != nil {
+	if sized {
+		before, err = s.beginSized(ctx, c.Conn().PgConn())
+	} else {
+		err = simple(ctx, c.Conn().PgConn(), begin)
+	}
+	if err != nil {
 		s.release(c)
 		return fmt.Errorf("begin: %w", classify(ctx, err))
 	}
-	s.conn, s.failed = c, ""
+	s.conn, s.failed, s.sized, s.before, s.adds = c, "", sized, before, false
 	return nil
 }
 
-// Commit commits the open transaction. Once ctx has been checked, COMMIT
+// Commit commits the open transaction, unless it wrote and grew the
+// plugin's schema past Options.MaxBytes (see size.go). Once ctx has been
+// checked, COMMIT
 // runs to completion regardless of ctx, so that an error means the
 // transaction did not commit. The transaction is over when Commit returns.
 //
 // # Errors
 //
 // storage.ErrNoTx; storage.ErrTxFailed (rolled back); a context error
-// (rolled back); storage.ErrClosed; storage.ErrBusy when PostgreSQL
+// (rolled back); storage.ErrLimit when the transaction grew the schema past
+// Options.MaxBytes (rolled back); storage.ErrClosed; storage.ErrBusy when PostgreSQL
 // refused the commit as a serialization failure (retry the transaction);
 // or a *storage.SQLError.
 func (s *Session) Commit(ctx context.Context) error {
@@ -247,9 +276,14 @@ func (s *Session) Commit(ctx context.Context) error {
 		return fmt.Errorf("commit: rolled back: %w", err)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
-	err := simple(cctx, s.conn.Conn().PgConn(), "COMMIT")
+	var err error
+	if s.sized {
+		err = s.commitSized(cctx)
+	} else {
+		err = simple(cctx, s.conn.Conn().PgConn(), "COMMIT")
+		s.end()
+	}
 	cancel()
-	s.end()
 	if err != nil {
 		return fmt.Errorf("commit: rolled back: %w", classify(context.Background(), err))
 	}
@@ -334,7 +368,7 @@ func (s *Session) fail(err error) error {
 // releases its connection.
 func (s *Session) end() {
 	s.release(s.conn)
-	s.conn, s.failed = nil, ""
+	s.conn, s.failed, s.sized = nil, "", false
 }
 
 // acquire takes one of the plugin's connection slots, then a connection

@@ -52,6 +52,13 @@ type names struct {
 	// than Options.MaxRelations relations; it follows every statement that
 	// changes the schema (see Session.send), qualified as roleCheck is.
 	relationCheck string
+	// size is an expression for the bytes the plugin's schema takes on
+	// disk (sizeSQL); beginRWSized is beginRW followed by a SELECT of it.
+	size, beginRWSized string
+	// sizeCheck divides by zero when a transaction that wrote leaves the
+	// schema over Options.MaxBytes (sizeCheckSQL); it precedes an
+	// autocommit statement's COMMIT. "" when there is no bound.
+	sizeCheck string
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -102,6 +109,11 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
 	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
 		literal(quote(n.schema)) + "::pg_catalog.regnamespace) OPERATOR(pg_catalog.<=) " + strconv.Itoa(o.MaxRelations) + ")::pg_catalog.int4"
+	n.size = sizeSQL(n.schema)
+	n.beginRWSized = n.beginRW + "; SELECT " + n.size
+	if o.MaxBytes > 0 {
+		n.sizeCheck = sizeCheckSQL(n.size, o.MaxBytes)
+	}
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
 }
