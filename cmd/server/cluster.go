@@ -96,7 +96,7 @@ func openStores(ctx context.Context, cfg *config, log zerolog.Logger, obs storag
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	dbs, err := pg.Open(ctx, cfg.Database, pg.Options{})
+	dbs, err := pg.Open(ctx, cfg.Database, pg.Options{MaxBytes: cfg.MaxPluginDBBytes})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("open plugin databases: %w", err), own.Close())
 	}

@@ -46,7 +46,8 @@ type config struct {
 	StrictPlugins bool
 	// MaxPluginBytes bounds a plugin file.
 	MaxPluginBytes int64
-	// MaxPluginDBBytes bounds each plugin's SQLite database file; 0: none.
+	// MaxPluginDBBytes bounds each plugin's database: its SQLite file, or
+	// its schema on PostgreSQL (pg.Options.MaxBytes); 0: none.
 	MaxPluginDBBytes int64
 	// Database is the PostgreSQL URL of cluster mode, or "" for SQLite
 	// files under DataDir (see cluster.go).
@@ -128,7 +129,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
-	fs.Int64Var(&c.MaxPluginDBBytes, "plugin-db-max-bytes", storage.DefaultMaxPluginDBBytes, "largest SQLite database file of one plugin, in bytes; a write past it fails with LIMIT_EXCEEDED (0: no bound; not applied with -database)")
+	fs.Int64Var(&c.MaxPluginDBBytes, "plugin-db-max-bytes", storage.DefaultMaxPluginDBBytes, "largest database of one plugin, in bytes on disk (its SQLite file, or with -database its schema's tables, indexes and sequences); a write past it fails with LIMIT_EXCEEDED (0: no bound)")
 	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
 	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given, and the data directory holds only the compilation cache (default: SQLite files in the data directory)")
 	// The web console (package console).
