@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/warden-rpc/warden/storage/pg"
+	"github.com/warden-rpc/warden/storage/pg/pgtest"
 )
 
 // benchmarkEcho calls rpc "echo" of the plugin in dir with a 1 KiB payload,
@@ -186,7 +189,24 @@ func TestBenchmarkHost_CallRoute(t *testing.T) {
 // upsert of a new key in its own transaction on a real SQLite file, from
 // parallel goroutines, without HTTP.
 func BenchmarkHost_kvPut(b *testing.B) {
-	h := newTestHost(b, pluginDir(b, "../../plugins/kv/kv.wasm"), func(c *Config) { c.Logger = zerolog.Nop() })
+	benchmarkKVPut(b, newTestHost(b, pluginDir(b, "../../plugins/kv/kv.wasm"), func(c *Config) { c.Logger = zerolog.Nop() }))
+}
+
+// BenchmarkHost_kvPutPostgres is BenchmarkHost_kvPut on PostgreSQL, with
+// no bound on the plugin's schema and with the server's default one
+// (storage.DefaultMaxPluginDBBytes), which each write transaction
+// measures at its start and before its commit.
+func BenchmarkHost_kvPutPostgres(b *testing.B) {
+	pgtest.EachBound(b, func(b *testing.B, maxBytes int64) {
+		h := newPostgresHostWith(b, pluginDir(b, "../../plugins/kv/kv.wasm"), pg.Options{MaxBytes: maxBytes},
+			func(c *Config) { c.Logger = zerolog.Nop() })
+		benchmarkKVPut(b, h)
+	})
+}
+
+// benchmarkKVPut calls kv_put on h with a new key each time, from
+// parallel goroutines.
+func benchmarkKVPut(b *testing.B, h *Host) {
 	ctx := context.Background()
 	var seq atomic.Int64
 	b.ReportAllocs()
@@ -204,6 +224,15 @@ func BenchmarkHost_kvPut(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBenchmarkHost_kvPutPostgres runs the benchmark once, so that it
+// cannot rot (skipped without WARDEN_TEST_POSTGRES, as pgtest.URL is).
+func TestBenchmarkHost_kvPutPostgres(t *testing.T) {
+	_ = pgtest.URL(t)
+	if res := benchOnce(t, BenchmarkHost_kvPutPostgres); res.N == 0 {
+		t.Fatal("benchmark did not run")
+	}
 }
 
 // TestBenchmarkHost_kvPut runs the benchmark once, so that it cannot rot.

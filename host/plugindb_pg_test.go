@@ -16,11 +16,12 @@ import (
 // PostgreSQL database (skipped without WARDEN_TEST_POSTGRES, see pgtest).
 func newPostgresHost(t *testing.T, dir string) *Host {
 	t.Helper()
-	return newPostgresHostWith(t, dir, pg.Options{})
+	return newPostgresHostWith(t, dir, pg.Options{}, nil)
 }
 
-// newPostgresHostWith is newPostgresHost with the engine's options opts.
-func newPostgresHostWith(t *testing.T, dir string, opts pg.Options) *Host {
+// newPostgresHostWith is newPostgresHost with the engine's options opts,
+// and the host's configuration changed by edit if it is not nil.
+func newPostgresHostWith(t testing.TB, dir string, opts pg.Options, edit func(*Config)) *Host {
 	t.Helper()
 	ctx := context.Background()
 	dbs, err := pg.Open(ctx, pgtest.URL(t), opts)
@@ -28,10 +29,14 @@ func newPostgresHostWith(t *testing.T, dir string, opts pg.Options) *Host {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dbs.Close() })
-	h, err := New(ctx, Config{
+	cfg := Config{
 		PluginDir: dir, CacheDir: testCacheDir, Databases: dbs,
 		Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel),
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	h, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +91,7 @@ func TestHost_postgres(t *testing.T) {
 // its schema (pg.Options.MaxBytes, from -plugin-db-max-bytes) gets
 // LIMIT_EXCEEDED, as on SQLite, and its next small write goes through.
 func TestHost_postgresDatabaseBound(t *testing.T) {
-	h := newPostgresHostWith(t, pluginDir(t, "sqlprobe.wasm"), pg.Options{MaxBytes: 1 << 20})
+	h := newPostgresHostWith(t, pluginDir(t, "sqlprobe.wasm"), pg.Options{MaxBytes: 1 << 20}, nil)
 	if n, msg := probe(t, h, "exec", "CREATE TABLE t (v TEXT)"); n != 0 {
 		t.Fatalf("create: %d (%s)", n, msg)
 	}

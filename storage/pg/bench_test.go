@@ -11,6 +11,7 @@ import (
 
 	"github.com/warden-rpc/warden/storage"
 	"github.com/warden-rpc/warden/storage/pg"
+	"github.com/warden-rpc/warden/storage/pg/pgtest"
 )
 
 // putSQL is the kv plugin's kv_put statement.
@@ -106,15 +107,10 @@ func BenchmarkSession_put(b *testing.B) {
 // server's bound on the plugin's schema (storage.DefaultMaxPluginDBBytes)
 // and without.
 func BenchmarkSession_putTx(b *testing.B) {
-	for _, c := range []struct {
-		name     string
-		maxBytes int64
-	}{{"bound=none", 0}, {"bound=default", storage.DefaultMaxPluginDBBytes}} {
-		b.Run(c.name, func(b *testing.B) {
-			db, _ := open(b, pg.Options{MaxBytes: c.maxBytes})
-			benchmarkPut(b, db, true)
-		})
-	}
+	pgtest.EachBound(b, func(b *testing.B, maxBytes int64) {
+		db, _ := open(b, pg.Options{MaxBytes: maxBytes})
+		benchmarkPut(b, db, true)
+	})
 }
 
 // TestBenchmarkSession_put runs the benchmark once per engine
