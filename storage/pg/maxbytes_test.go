@@ -66,6 +66,13 @@ func TestSession_maxBytes(t *testing.T) {
 		t.Fatalf("%d rows in big after the refusal", n)
 	}
 
+	p := session(t, db, "partitioner") // a schema of its own, which the refusals above left no room in
+	mustExec(t, p, "CREATE TABLE p (k BIGINT, v TEXT) PARTITION BY RANGE (k)")
+	mustExec(t, p, "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (1000000)")
+	if _, err := p.Exec(ctx, "INSERT INTO p SELECT g, repeat('x', 1000) FROM generate_series(1, 5000) g", nil); !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("5 MB in a partition: %v, want ErrLimit", err)
+	}
+
 	mustExec(t, s, "DELETE FROM t WHERE k > 1000")
 	mustExec(t, s, rowsOf1K, int64(3001), int64(4500)) // in the room the delete made
 	if n := count(t, s, "t"); n != 2500 {

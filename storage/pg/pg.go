@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/warden-rpc/warden/abi"
@@ -176,6 +177,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	cfg.ConnConfig.MaxProtocolMessageBodyLen = maxMessageBytes(opts.MaxResultBytes)
 	setConnDefaults(cfg.ConnConfig)
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = idleInTxTimeout
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error { return prepareSize(ctx, c.PgConn()) }
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)

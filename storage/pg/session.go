@@ -103,6 +103,7 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 	for attempt := 1; ; attempt++ {
 		n, rows, err := s.autocommit(ctx, pre, query, p, lim, ddl)
 		if errors.Is(err, errOverBound) {
+			s.n.over.Store(true)
 			n, rows, err = s.retrySized(ctx, query, p, lim, ddl)
 			return n, rows, classify(ctx, err)
 		}
@@ -162,8 +163,8 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 		steps++
 	}
 	sizeStep := -1
-	if commit && s.n.sizeCheck != "" {
-		pl.SendQueryParams(s.n.sizeCheck, nil, nil, nil, nil)
+	if commit && s.n.sizeCheckArgs != nil {
+		pl.SendQueryPrepared(sizeCheckStmt, s.n.sizeCheckArgs, nil, nil)
 		sizeStep = steps
 		steps++
 	}
@@ -233,7 +234,7 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 	if write {
 		begin = s.n.beginRW
 	}
-	if sized {
+	if sized && s.n.over.Load() { // else the bound alone decides (see size.go)
 		before, err = s.beginSized(ctx, c.Conn().PgConn())
 	} else {
 		err = simple(ctx, c.Conn().PgConn(), begin)

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -52,13 +53,17 @@ type names struct {
 	// than Options.MaxRelations relations; it follows every statement that
 	// changes the schema (see Session.send), qualified as roleCheck is.
 	relationCheck string
-	// size is an expression for the bytes the plugin's schema takes on
-	// disk (sizeSQL); beginRWSized is beginRW followed by a SELECT of it.
-	size, beginRWSized string
-	// sizeCheck divides by zero when a transaction that wrote leaves the
-	// schema over Options.MaxBytes (sizeCheckSQL); it precedes an
-	// autocommit statement's COMMIT. "" when there is no bound.
-	sizeCheck string
+	// beginRWSized is beginRW followed by sizeStmt, which measures the
+	// plugin's schema (see size.go).
+	beginRWSized string
+	// sizeCheckArgs are the arguments of sizeCheckStmt that follows an
+	// autocommit statement: the schema and Options.MaxBytes; nil when
+	// there is no bound.
+	sizeCheckArgs [][]byte
+	// over is set while the plugin's schema was last seen over
+	// Options.MaxBytes, by a measurement or a refusal: then its write
+	// transactions measure the schema at their start (see size.go).
+	over atomic.Bool
 }
 
 // identifier returns name if it fits an identifier, else its first bytes
@@ -109,10 +114,9 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
 	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
 		literal(quote(n.schema)) + "::pg_catalog.regnamespace) OPERATOR(pg_catalog.<=) " + strconv.Itoa(o.MaxRelations) + ")::pg_catalog.int4"
-	n.size = sizeSQL(n.schema)
-	n.beginRWSized = n.beginRW + "; SELECT " + n.size
+	n.beginRWSized = n.beginRW + "; EXECUTE " + sizeStmt + "(" + literal(n.schema) + ")"
 	if o.MaxBytes > 0 {
-		n.sizeCheck = sizeCheckSQL(n.size, o.MaxBytes)
+		n.sizeCheckArgs = [][]byte{[]byte(n.schema), []byte(strconv.FormatInt(o.MaxBytes, 10))}
 	}
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n

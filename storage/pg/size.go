@@ -32,17 +32,25 @@ import (
 // VACUUM has passed, and a refused write's rows stay in the files, dead,
 // until one does; VACUUM gives the disk back only a table's empty last
 // pages, and not when they are fewer than 1,000 and a sixteenth of the
-// table. Warden vacuums the plugin's tables after every refusal (reclaim),
-// so that the room comes back at once; a refused write's last pages that
-// VACUUM keeps are the room the slack lets a plugin fill. Without the
-// slack, a plugin at its bound could write nothing once a refusal had left
-// such pages; without a limit on it, refusal after refusal would add room
-// past the bound without end.
+// table, and never an index's, whose emptied pages it keeps for the
+// index's later entries. Warden vacuums the plugin's tables after every
+// refusal (reclaim), so that the room comes back at once; what VACUUM
+// keeps of a refused write is the room the slack lets a plugin fill.
+// Without the slack, a plugin at its bound could write nothing once a
+// refusal had left such pages; without a limit on it, refusal after
+// refusal would add room past the bound without end. A refused write that
+// leaves more than the slack (a large batch's index entries) leaves the
+// plugin to delete, truncate or drop, or its operator to raise the bound
+// or reindex.
 //
 // An autocommit statement measures against the bound alone, and only when
 // it is refused is it run again, once, as a transaction that measures the
 // schema at its start too: the common case pays one measurement, in the
-// round trip it had. See RATIONALE.md.
+// round trip it had. A plugin's transaction (Begin) measures at its start
+// only while the node has seen the plugin over its bound (names.over);
+// otherwise the bound alone decides, which can only refuse more, and the
+// refusal teaches the node, so that a transaction of deletes refused so
+// passes when the plugin retries it. See RATIONALE.md.
 
 // slackFraction is the slack past the bound that a transaction may fill
 // in room the schema already had: the bound divided by it. An eighth is
@@ -54,33 +62,56 @@ const slackFraction = 8
 // grew the plugin's schema past Options.MaxBytes.
 var errOverBound = fmt.Errorf("%w: the database is full: the plugin's tables, indexes and sequences would take more bytes on disk than its bound (-plugin-db-max-bytes)", storage.ErrLimit)
 
-// sizeSQL returns an expression for the bytes on disk of the relations in
-// schema: pg_total_relation_size of each table, materialized view and
-// sequence (a table's counts its TOAST data and its indexes, dead tuples
-// and the uncommitted rows of any transaction included, since it measures
-// the files). The relations are found through pg_depend, whose index on
-// the referenced object finds a schema's relations without reading all of
-// pg_class. Every name is qualified with pg_catalog, as in roleCheck.
-func sizeSQL(schema string) string {
-	return "(SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(d.objid)), 0)::pg_catalog.int8 FROM " +
-		"(SELECT DISTINCT objid FROM pg_catalog.pg_depend WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass" +
-		" AND refobjid OPERATOR(pg_catalog.=) " + literal(quote(schema)) + "::pg_catalog.regnamespace" +
-		" AND classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND objsubid OPERATOR(pg_catalog.=) 0) d)"
+// The statements that measure a plugin's schema, prepared on every
+// connection of the pool (prepareSize), so that PostgreSQL plans them once
+// per connection and plugin rather than at every write: sizeStmt($1, the
+// schema's name) returns its bytes on disk, and sizeCheckStmt($1, $2)
+// divides by zero when the transaction wrote (it has a transaction ID) and
+// the schema takes more than $2 bytes; a transaction that wrote nothing
+// does not measure. The plugin's statements cannot name them: the policy
+// refuses EXECUTE and DEALLOCATE.
+const (
+	sizeStmt      = "warden_size"
+	sizeCheckStmt = "warden_size_check"
+)
+
+// sizeSQL is an expression for the bytes on disk of the relations in the
+// schema named $1: pg_total_relation_size of each table, materialized view
+// and sequence (a table's counts its TOAST data and its indexes, dead
+// tuples and the uncommitted rows of any transaction included, since it
+// measures the files). The relations are found through their dependency
+// on the schema in pg_depend, whose index finds them without reading all
+// of pg_class. Every name is qualified with pg_catalog, as in roleCheck.
+const sizeSQL = "(SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8 FROM pg_catalog.pg_depend" +
+	" WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass" +
+	" AND refobjid OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.regnamespace" +
+	" AND classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" +
+	" AND objsubid OPERATOR(pg_catalog.=) 0 AND deptype OPERATOR(pg_catalog.=) 'n')"
+
+// prepareSize prepares sizeStmt and sizeCheckStmt on a new connection.
+func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
+	for _, st := range []struct{ name, sql string }{
+		{sizeStmt, "SELECT " + sizeSQL},
+		{sizeCheckStmt, "SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN true ELSE " +
+			sizeSQL + " OPERATOR(pg_catalog.<=) $2::pg_catalog.int8 END)::pg_catalog.int4"},
+	} {
+		if _, err := c.Prepare(ctx, st.name, st.sql, nil); err != nil {
+			return fmt.Errorf("prepare %s: %w", st.name, err)
+		}
+	}
+	return nil
 }
 
-// sizeCheckSQL returns a statement that divides by zero when the
-// transaction wrote (it has a transaction ID) and size, the schema's
-// bytes on disk (sizeSQL), is over bound. A transaction that wrote nothing
-// does not measure.
-func sizeCheckSQL(size string, bound int64) string {
-	return "SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN true ELSE " +
-		size + " OPERATOR(pg_catalog.<=) " + strconv.FormatInt(bound, 10) + "::pg_catalog.int8 END)::pg_catalog.int4"
+// sizeCheckSQL returns a statement that runs sizeCheckStmt on the schema
+// of n with bound.
+func (n *names) sizeCheckSQL(bound int64) string {
+	return "EXECUTE " + sizeCheckStmt + "(" + literal(n.schema) + ", " + strconv.FormatInt(bound, 10) + ")"
 }
 
 // commitBound returns the largest size a write transaction that began
-// when the schema took before bytes may leave it at (see above); deletes
-// is set if every statement of the transaction was a DELETE, TRUNCATE or
-// DROP.
+// when the schema took before bytes may leave it at (see above), 0 for
+// not measured, which leaves the bound alone; deletes is set if every
+// statement of the transaction was a DELETE, TRUNCATE or DROP.
 func (db *DB) commitBound(before int64, deletes bool) int64 {
 	room := min(before, db.opts.MaxBytes+db.opts.MaxBytes/slackFraction)
 	if deletes {
@@ -107,7 +138,8 @@ func deletes(query string) bool {
 }
 
 // beginSized opens a write transaction on c, as Begin does, and returns
-// the size of the plugin's schema at its start.
+// the size of the plugin's schema at its start; it notes whether the
+// schema is over the bound (names.over).
 func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (int64, error) {
 	res, err := c.Exec(ctx, s.n.beginRWSized).ReadAll()
 	if err != nil {
@@ -121,22 +153,26 @@ func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (int64, erro
 	if err != nil {
 		return 0, fmt.Errorf("measure the schema: %w", err)
 	}
+	s.n.over.Store(size > s.db.opts.MaxBytes)
 	return size, nil
 }
 
 // commitSized commits the open write transaction, which began when the
-// schema took s.before bytes, unless it grew the schema past the bound
-// (commitBound), in one round trip. After a refusal the plugin's tables
-// are vacuumed (reclaim).
+// schema took s.before bytes (0: not measured), unless it grew the schema
+// past the bound (commitBound), in one round trip. After a refusal the
+// plugin's tables are vacuumed (reclaim), and the plugin is noted as over
+// its bound (names.over), so that its next write transaction measures at
+// its start.
 //
 // # Errors
 //
 // errOverBound (rolled back), or COMMIT's error.
 func (s *Session) commitSized(ctx context.Context) error {
 	bound := s.db.commitBound(s.before, !s.adds)
-	err := simple(ctx, s.conn.Conn().PgConn(), sizeCheckSQL(s.n.size, bound)+"; COMMIT")
+	err := simple(ctx, s.conn.Conn().PgConn(), s.n.sizeCheckSQL(bound)+"; COMMIT")
 	s.end()
 	if sqlState(err) == stateDivisionByZero { // only the check divides
+		s.n.over.Store(true)
 		return s.reclaim(ctx, errOverBound)
 	}
 	return err
