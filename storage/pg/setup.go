@@ -57,8 +57,8 @@ type names struct {
 	// plugin's schema (see size.go).
 	beginRWSized string
 	// sizeCheckArgs are the arguments of sizeCheckStmt that follows an
-	// autocommit statement: the schema and Options.MaxBytes; nil when
-	// there is no bound.
+	// autocommit statement: the schema, quoted, and Options.MaxBytes; nil
+	// when there is no bound.
 	sizeCheckArgs [][]byte
 	// over is set while the plugin's schema was last seen over
 	// Options.MaxBytes, by a measurement or a refusal: then its write
@@ -114,9 +114,9 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
 	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
 		literal(quote(n.schema)) + "::pg_catalog.regnamespace) OPERATOR(pg_catalog.<=) " + strconv.Itoa(o.MaxRelations) + ")::pg_catalog.int4"
-	n.beginRWSized = n.beginRW + "; EXECUTE " + sizeStmt + "(" + literal(n.schema) + ")"
+	n.beginRWSized = n.beginRW + "; EXECUTE " + sizeStmt + "(" + literal(quote(n.schema)) + ")"
 	if o.MaxBytes > 0 {
-		n.sizeCheckArgs = [][]byte{[]byte(n.schema), []byte(strconv.FormatInt(o.MaxBytes, 10))}
+		n.sizeCheckArgs = [][]byte{[]byte(quote(n.schema)), []byte(strconv.FormatInt(o.MaxBytes, 10))}
 	}
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n

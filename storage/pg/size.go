@@ -65,7 +65,7 @@ var errOverBound = fmt.Errorf("%w: the database is full: the plugin's tables, in
 // The statements that measure a plugin's schema, prepared on every
 // connection of the pool (prepareSize), so that PostgreSQL plans them once
 // per connection and plugin rather than at every write: sizeStmt($1, the
-// schema's name) returns its bytes on disk, and sizeCheckStmt($1, $2)
+// schema's name, quoted as an identifier) returns its bytes on disk, and sizeCheckStmt($1, $2)
 // divides by zero when the transaction wrote (it has a transaction ID) and
 // the schema takes more than $2 bytes; a transaction that wrote nothing
 // does not measure. The plugin's statements cannot name them: the policy
@@ -76,7 +76,7 @@ const (
 )
 
 // sizeSQL is an expression for the bytes on disk of the relations in the
-// schema named $1: pg_total_relation_size of each table, materialized view
+// schema $1 names (a quoted identifier, as regnamespace reads it): pg_total_relation_size of each table, materialized view
 // and sequence (a table's counts its TOAST data and its indexes, dead
 // tuples and the uncommitted rows of any transaction included, since it
 // measures the files). The relations are found through their dependency
@@ -105,7 +105,7 @@ func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
 // sizeCheckSQL returns a statement that runs sizeCheckStmt on the schema
 // of n with bound.
 func (n *names) sizeCheckSQL(bound int64) string {
-	return "EXECUTE " + sizeCheckStmt + "(" + literal(n.schema) + ", " + strconv.FormatInt(bound, 10) + ")"
+	return "EXECUTE " + sizeCheckStmt + "(" + literal(quote(n.schema)) + ", " + strconv.FormatInt(bound, 10) + ")"
 }
 
 // commitBound returns the largest size a write transaction that began
