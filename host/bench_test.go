@@ -194,8 +194,8 @@ func BenchmarkHost_kvPut(b *testing.B) {
 
 // BenchmarkHost_kvPutPostgres is BenchmarkHost_kvPut on PostgreSQL, with
 // no bound on the plugin's schema and with the server's default one
-// (storage.DefaultMaxPluginDBBytes), which each write transaction
-// measures at its start and before its commit.
+// (storage.DefaultMaxPluginDBBytes), which kv_put's upsert, an autocommit
+// statement, measures before its commit.
 func BenchmarkHost_kvPutPostgres(b *testing.B) {
 	pgtest.EachBound(b, func(b *testing.B, maxBytes int64) {
 		h := newPostgresHostWith(b, pluginDir(b, "../../plugins/kv/kv.wasm"), pg.Options{MaxBytes: maxBytes},
