@@ -107,12 +107,12 @@ func TestHost_unreadableFileKeepsServing(t *testing.T) {
 	}{
 		{"ManifestTooLarge", func(t *testing.T, dir string) {
 			big := "# " + strings.Repeat("x", manifest.MaxBytes) + "\n"
-			if err := os.WriteFile(filepath.Join(dir, "ver", "ver"+manifest.Ext), []byte(big), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "ver"+manifest.Ext), []byte(big), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"ManifestFIFO", func(t *testing.T, dir string) {
-			if err := syscall.Mkfifo(filepath.Join(dir, "ver", "ver"+manifest.Ext), 0o644); err != nil {
+			if err := syscall.Mkfifo(filepath.Join(dir, "ver"+manifest.Ext), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}},

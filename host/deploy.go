@@ -91,10 +91,15 @@ func (h *Host) DeployUpload(ctx context.Context, name string, u Upload) (*Reload
 		return nil, err
 	}
 	target := h.pluginPath(name, files, failed)
+	if err := checkNoSubfolderManifest(h.cfg.PluginDir, target); err != nil {
+		// As a reload would refuse what this deploy writes.
+		err = fmt.Errorf("%w: %w", ErrDeployRefused, err)
+		return &ReloadResult{Failed: []LoadError{{Plugin: name, Path: target, Err: err, At: time.Now()}}}, err
+	}
 	wasm, mf, err := h.completeUpload(target, u)
 	switch {
 	case errors.Is(err, ErrDeployRefused): // a manifest alone, for a plugin still to come
-		return &ReloadResult{Failed: []LoadError{{Plugin: name, Path: manifestPath(target), Err: err, At: time.Now()}}}, err
+		return &ReloadResult{Failed: []LoadError{{Plugin: name, Path: manifestPath(h.cfg.PluginDir, target), Err: err, At: time.Now()}}}, err
 	case err != nil:
 		return nil, err
 	case wasm == nil:
@@ -143,12 +148,13 @@ func (h *Host) prepareUpload(files []snapshotFile, failed []LoadError, up snapsh
 
 // Remove deletes the plugin file called name (at both of its places,
 // <PluginDir>/<name>.wasm and <PluginDir>/<name>/<name>.wasm, as two are
-// a conflict) and the manifest beside each, then reloads, so
+// a conflict) and its manifest, <PluginDir>/<name>.toml, then reloads, so
 // that its RPCs and routes stop serving, and a plugin deployed later
 // under the name does not inherit the manifest's grants. A manifest alone,
 // sent for a plugin still to come, is deleted too. Its database is kept.
-// It runs one at a time with Reload. In cluster mode it deletes the plugin
-// from the store, which holds its manifest with it.
+// A <name>.toml in the plugin's subfolder is no manifest (manifestPath)
+// and is left alone. It runs one at a time with Reload. In cluster mode it
+// deletes the plugin from the store, which holds its manifest with it.
 //
 // # Errors
 //
@@ -172,7 +178,7 @@ func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNoPlugin, name)
 	}
 	// The modules go first: a removal that fails part way leaves a module
-	// beside its own manifest only.
+	// with its own manifest only.
 	for _, p := range slices.Concat(modules, manifests) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("remove %s: %w", name, err)
@@ -185,24 +191,19 @@ func (h *Host) Remove(ctx context.Context, name string) (*ReloadResult, error) {
 }
 
 // namedFiles returns the files in dir of the plugin called name: its
-// modules, and the manifests beside them; with no module, a manifest alone
-// where a module of the name would be found (NAME.toml, NAME/NAME.toml).
-// A file of the name in another subfolder (other/NAME.wasm) is no
-// plugin's (checkPlace), and is left alone.
+// modules, and its manifest (manifestPath: <dir>/<name>.toml) when there
+// is one, with or without a module. A file of the name in another
+// subfolder (other/NAME.wasm) is no plugin's (checkPlace), and is left
+// alone.
 func namedFiles(dir, name string) (modules, manifests []string, err error) {
 	paths, err := pluginFiles(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	modules = slices.DeleteFunc(paths, func(p string) bool { return pluginName(p) != name || checkPlace(dir, p) != nil })
-	candidates := modules
-	if len(modules) == 0 {
-		candidates = []string{filepath.Join(dir, name+".wasm"), filepath.Join(dir, name, name+".wasm")}
-	}
-	for _, p := range candidates {
-		if _, err := os.Lstat(manifestPath(p)); err == nil {
-			manifests = append(manifests, manifestPath(p))
-		}
+	mp := manifestPath(dir, name+".wasm")
+	if _, err := os.Lstat(mp); err == nil {
+		manifests = append(manifests, mp)
 	}
 	return modules, manifests, nil
 }

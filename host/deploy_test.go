@@ -155,7 +155,7 @@ func TestHost_Deploy_plantedDecoy(t *testing.T) {
 		h := newTestHost(t, dir, record)
 		decoy := filepath.Join(dir, "attacker", "ver.wasm")
 		plantFile(t, decoy, []byte("not a plugin"))
-		plantFile(t, manifestPath(decoy), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
+		plantFile(t, filepath.Join(dir, "attacker", "ver.toml"), []byte("[http]\nallow = [\"https://attacker.example\"]\n"))
 		if _, err := h.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}

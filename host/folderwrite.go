@@ -119,21 +119,23 @@ type replacement struct {
 //  2. the new manifest is renamed into place (none when it is removed);
 //  3. the new module is renamed into place, last.
 //
-// The folder is synced after steps 1 and 2, so that a crash keeps their
-// order, and at the end, when the old files are removed.
+// The module and the manifest may be in two folders (the module in its
+// subfolder, the manifest at the top, see manifestPath): both are synced
+// after steps 1 and 2, so that a crash keeps their order, and at the end,
+// when the old files are removed.
 //
 // # Errors
 //
 // When a step fails, putBack puts the old files back; the error is the
 // step's, with putBack's when that fails too.
 func (h *Host) replaceTogether(module, mf *replacement) error {
-	dir := filepath.Dir(module.path)
+	sync := func() error { return syncDirs(module, mf) }
 	steps := []func() error{
 		func() error { return h.moveAside(module) },
 		func() error { return h.moveAside(mf) },
-		func() error { return syncDir(dir) },
+		sync,
 		func() error { return h.putIn(mf) },
-		func() error { return syncDir(dir) },
+		sync,
 		func() error { return h.putIn(module) },
 	}
 	for _, step := range steps {
@@ -149,7 +151,17 @@ func (h *Host) replaceTogether(module, mf *replacement) error {
 			h.log.Warn().Err(err).Str("path", r.aside).Msg("remove the replaced plugin file")
 		}
 	}
-	return syncDir(dir)
+	return sync()
+}
+
+// syncDirs syncs the folders of the module and the manifest, once each.
+func syncDirs(module, mf *replacement) error {
+	dir, mfDir := filepath.Dir(module.path), filepath.Dir(mf.path)
+	err := syncDir(dir)
+	if mfDir != dir {
+		err = errors.Join(err, syncDir(mfDir))
+	}
+	return err
 }
 
 // putBack undoes what replaceTogether did: first the manifest, and the old
@@ -177,7 +189,7 @@ func (h *Host) putBack(module, mf *replacement) error {
 	if err != nil && module.aside != "" {
 		err = fmt.Errorf("put back the old files: %w; the old module is left at %s, so that it does not run under a manifest it was not validated with", err, module.aside)
 	}
-	return errors.Join(err, syncDir(filepath.Dir(module.path)))
+	return errors.Join(err, syncDirs(module, mf))
 }
 
 // moveAside renames r's file, if there is one, to a new hidden name

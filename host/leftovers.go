@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,7 +20,11 @@ import (
 // itself and its subfolders named after their plugin (checkPlace). They
 // are never loaded, but each crash would leave more. A file moved aside
 // is removed only once a module is back in its place: without one it is
-// the old module's only copy, and is kept, with a warning naming it.
+// the old module's only copy, and is kept, with a warning naming it. A
+// manifest's leftovers sit at the top of the folder (manifestPath), its
+// module at either of the name's places: they go once a module is back
+// at either. (Those of a manifest in a subfolder, from before manifests
+// moved to the top, go once the module beside them is back.)
 // Failures are logged; the start goes on.
 //
 // # Notes
@@ -46,24 +51,32 @@ func (h *Host) removeLeftovers() {
 	}
 	for _, folder := range folders {
 		for _, e := range readRootDir(root, folder) {
-			name, aside, ok := leftover(e.Name())
+			name, aside, ofManifest, ok := leftover(e.Name())
 			if !ok || (folder != "." && folder != name) {
 				continue
 			}
-			h.removeLeftover(root, filepath.Join(folder, e.Name()), filepath.Join(folder, name+".wasm"), aside)
+			modules := []string{filepath.Join(folder, name+".wasm")}
+			if folder == "." && ofManifest {
+				modules = append(modules, filepath.Join(name, name+".wasm"))
+			}
+			h.removeLeftover(root, filepath.Join(folder, e.Name()), modules, aside)
 		}
 	}
 }
 
 // removeLeftover removes the leftover at path in root when it is a
-// regular file, and, if it was moved aside, once module (the plugin's
-// module beside it) is there.
-func (h *Host) removeLeftover(root *os.Root, path, module string, aside bool) {
+// regular file, and, if it was moved aside, once one of modules (the
+// places of the plugin's module) is there.
+func (h *Host) removeLeftover(root *os.Root, path string, modules []string, aside bool) {
 	full := filepath.Join(h.cfg.PluginDir, path)
 	if fi, err := root.Lstat(path); err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	if _, err := root.Lstat(module); aside && errors.Is(err, fs.ErrNotExist) {
+	back := slices.ContainsFunc(modules, func(m string) bool {
+		_, err := root.Lstat(m)
+		return !errors.Is(err, fs.ErrNotExist)
+	})
+	if aside && !back {
 		h.log.Warn().Str("path", full).Msg("a deploy stopped part way and left the plugin's old file moved aside, its only copy, with no module in its place: kept; rename it back, or remove it")
 		return
 	}
@@ -88,28 +101,28 @@ func readRootDir(root *os.Root, dir string) []fs.DirEntry {
 // leftover reports whether file is named as stage or moveAside name what
 // they make beside a plugin's module or manifest:
 // .NAME.wasm.R.tmp or .NAME.toml.R.old, NAME a plugin name, R a number
-// as createFresh writes it. It returns NAME, and whether the file was
-// moved aside.
-func leftover(file string) (name string, aside, ok bool) {
+// as createFresh writes it. It returns NAME, whether the file was moved
+// aside, and whether it is a manifest's.
+func leftover(file string) (name string, aside, ofManifest, ok bool) {
 	rest, ok := strings.CutPrefix(file, ".")
 	if !ok {
-		return "", false, false
+		return "", false, false, false
 	}
 	if r, ok := strings.CutSuffix(rest, asideSuffix); ok {
 		rest, aside = r, true
 	} else if rest, ok = strings.CutSuffix(rest, stagedSuffix); !ok {
-		return "", false, false
+		return "", false, false, false
 	}
 	i := strings.LastIndexByte(rest, '.')
 	if i < 0 || !freshNumber(rest[i+1:]) {
-		return "", false, false
+		return "", false, false, false
 	}
 	for _, ext := range []string{".wasm", manifest.Ext} {
 		if name, ok := strings.CutSuffix(rest[:i], ext); ok && storage.CheckPluginName(name) == nil {
-			return name, aside, true
+			return name, aside, ext == manifest.Ext, true
 		}
 	}
-	return "", false, false
+	return "", false, false, false
 }
 
 // freshNumber reports whether s is a number as createFresh writes it:

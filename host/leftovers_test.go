@@ -13,8 +13,12 @@ import (
 // plugin folder, exactly the files of the shapes folderwrite.go creates at
 // a plugin's places, and nothing else: a staged file (.NAME.wasm.R.tmp,
 // .NAME.toml.R.tmp), and a file moved aside (.NAME.wasm.R.old,
-// .NAME.toml.R.old) once NAME.wasm is back beside it. A file moved aside
-// with no NAME.wasm beside it is the old module's only copy, and is kept.
+// .NAME.toml.R.old) once NAME.wasm is back beside it. A manifest's sit at
+// the top of the folder (manifestPath), and go once the module is back at
+// either place of its name (srv/srv.wasm for .srv.toml.R.old); those of a
+// manifest in a subfolder, from before manifests moved to the top, go
+// too. A file moved aside with no module of its name is the old module's
+// only copy, or its manifest, and is kept.
 // Links, FIFOs and folders of those names, files of other shapes, in
 // other subfolders, deeper, or through a linked subfolder, are left as
 // they are.
@@ -26,7 +30,8 @@ func TestHost_New_removesDeployLeftovers(t *testing.T) {
 	plantFile(t, filepath.Join(outside, ".lnk.wasm.a.tmp"), []byte("keep"))
 	removed := []string{
 		".ver.wasm.0.tmp", ".ver.wasm.3w5e11264sgsf.tmp", ".ver.toml.z9.tmp", ".ver.wasm.1x.old", ".ver.toml.2y.old",
-		"srv/.srv.wasm.k.tmp", "srv/.srv.wasm.q.old", "srv/.srv.toml.q.old",
+		"srv/.srv.wasm.k.tmp", "srv/.srv.wasm.q.old", ".srv.toml.r.tmp", ".srv.toml.r.old",
+		"srv/.srv.toml.q.tmp", "srv/.srv.toml.q.old", // a manifest's, in the subfolder it once was
 		".new.wasm.5.tmp", ".a.b.wasm.6.tmp", // a plugin still to come; a name with a dot
 	}
 	kept := []string{
@@ -39,7 +44,7 @@ func TestHost_New_removesDeployLeftovers(t *testing.T) {
 		plantFile(t, filepath.Join(dir, p), []byte("leftover"))
 	}
 	// And files that folderwrite.go's own functions made, as a deploy does.
-	for _, path := range []string{filepath.Join(dir, "ver.wasm"), filepath.Join(dir, "srv", "srv.toml")} {
+	for _, path := range []string{filepath.Join(dir, "ver.wasm"), filepath.Join(dir, "srv", "srv.wasm"), manifestPath(dir, filepath.Join(dir, "srv", "srv.wasm"))} {
 		staged, err := stage(path, []byte("leftover"))
 		if err != nil {
 			t.Fatal(err)

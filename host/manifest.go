@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/interrupt"
@@ -38,12 +37,12 @@ func (h *Host) applyManifest(p *Plugin, f snapshotFile, mod *interrupt.Module) e
 	if f.manifest != nil {
 		var err error
 		if m, err = manifest.Parse(f.manifest, max); err != nil {
-			return fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(f.path)), err)
+			return fmt.Errorf("manifest %s: %w", f.name+manifest.Ext, err)
 		}
 	}
 	if m.Limits.MemoryMiB < max.MemoryMiB {
 		if err := mod.CapMemory(uint32(m.Limits.MemoryMiB * abi.PagesPerMiB)); err != nil {
-			return fmt.Errorf("manifest %s: memory_mib %d: %w", filepath.Base(manifestPath(f.path)), m.Limits.MemoryMiB, err)
+			return fmt.Errorf("manifest %s: memory_mib %d: %w", f.name+manifest.Ext, m.Limits.MemoryMiB, err)
 		}
 	}
 	p.manifest, p.callTimeout = m, m.Limits.CallTimeout.Duration

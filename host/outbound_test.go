@@ -175,10 +175,20 @@ func TestManifest_reload(t *testing.T) {
 // TestManifest_watch: the watcher sees a manifest-only change.
 func TestManifest_watch(t *testing.T) {
 	srv := helloServer(t)
-	dir := pluginDir(t, "fetch.wasm")
+	h, eventually := watchedHost(t, pluginDir(t, "fetch.wasm"))
+	writeManifest(t, h.cfg.PluginDir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n")
+	eventually("applied the manifest", func() bool { return fetch(t, h, abi.HTTPRequest{URL: srv.URL}).status == 0 })
+}
+
+// watchedHost starts a host on dir with its watcher polling every 10 ms,
+// and waits for the watcher to load a new plugin, other.wasm, so that it
+// has applied a state that a manifest alone then changes. It returns the
+// host and a wait of up to 30 s for what the watcher should bring about.
+func watchedHost(t *testing.T, dir string) (*Host, func(what string, ok func() bool)) {
+	t.Helper()
 	h := newTestHost(t, dir, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	go h.Watch(ctx, 10*time.Millisecond)
 	eventually := func(what string, ok func() bool) {
 		t.Helper()
@@ -188,15 +198,12 @@ func TestManifest_watch(t *testing.T) {
 			}
 		}
 	}
-	// First a new plugin, so that the watcher has applied a state that the
-	// manifest alone then changes.
 	deploy(t, dir, "other", fixture(t, "fetch.wasm"))
 	eventually("loaded other.wasm", func() bool {
 		_, err := h.Call(context.Background(), &Request{ID: "other.env"})
 		return err == nil
 	})
-	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n")
-	eventually("applied the manifest", func() bool { return fetch(t, h, abi.HTTPRequest{URL: srv.URL}).status == 0 })
+	return h, eventually
 }
 
 func TestManifest_badAtStart(t *testing.T) {
@@ -294,7 +301,7 @@ func TestHTTPRequest_slowPluginDoesNotStarveOthers(t *testing.T) {
 		sub := filepath.Join(dir, name)
 		os.Mkdir(sub, 0o755)
 		deploy(t, sub, name, wasm)
-		writeManifest(t, sub, name, "[http]\nallow = [\""+slow.URL+"\"]\n")
+		writeManifest(t, dir, name, "[http]\nallow = [\""+slow.URL+"\"]\n") // at the top: manifestPath
 	}
 	h := newTestHost(t, dir, func(c *Config) { c.MaxInstances = instances; c.CallTimeout = 60 * time.Second })
 

@@ -59,26 +59,67 @@ func fullHash(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// manifestPath is where the manifest of the plugin at path lives: beside
-// it, with the same base name (plugins/echo/echo.toml).
-func manifestPath(path string) string {
+// manifestPath is where the manifest of the plugin file at path, in the
+// plugin folder dir, lives: at the top of dir, named after the plugin,
+// wherever its module is (plugins/echo.toml for plugins/echo.wasm and for
+// plugins/echo/echo.wasm). Grants are the operator's: a subfolder may be
+// written by its plugin's author (see checkPlace), the top of the folder
+// only by the operator, so the manifest is never read from a subfolder
+// (RATIONALE.md, "Why a plugin's manifest lives at the top of the plugin
+// folder").
+func manifestPath(dir, path string) string {
+	return filepath.Join(dir, pluginName(path)+manifest.Ext)
+}
+
+// subfolderManifestPath is, for a plugin file in a subfolder of dir, the
+// file beside it that was once read as its manifest
+// (plugins/echo/echo.toml); "" for a plugin file at the top of dir.
+func subfolderManifestPath(dir, path string) string {
+	if filepath.Dir(path) == filepath.Clean(dir) {
+		return ""
+	}
 	return strings.TrimSuffix(path, ".wasm") + manifest.Ext
 }
 
-// readManifest reads the manifest of the plugin at path; nil when there is
-// none.
+// checkNoSubfolderManifest refuses the plugin file at path, in dir, when a
+// manifest stands beside it in its subfolder (subfolderManifestPath). Such
+// a file is never read: its presence is an error rather than ignored, so
+// that an operator upgrading from the layout that read it neither loses
+// its grants silently nor believes them kept.
+func checkNoSubfolderManifest(dir, path string) error {
+	sub := subfolderManifestPath(dir, path)
+	if sub == "" {
+		return nil
+	}
+	shown := filepath.Join(filepath.Base(filepath.Dir(sub)), filepath.Base(sub))
+	switch _, err := os.Lstat(sub); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("manifest %s: %w", shown, err)
+	}
+	return fmt.Errorf("manifest %s: a manifest in a subfolder is not read: grants are the operator's; move it to %s", shown, manifestPath(dir, path))
+}
+
+// readManifest reads the manifest of the plugin file at path, in the
+// plugin folder dir (manifestPath); nil when there is none.
 //
 // # Errors
 //
 // It fails when the manifest exists but cannot be read, is not a regular
-// file or is over manifest.MaxBytes.
-func readManifest(path string) ([]byte, error) {
-	b, err := readPluginFile(manifestPath(path), manifest.MaxBytes)
+// file or is over manifest.MaxBytes, and when a manifest stands in the
+// plugin file's subfolder (checkNoSubfolderManifest).
+func readManifest(dir, path string) ([]byte, error) {
+	if err := checkNoSubfolderManifest(dir, path); err != nil {
+		return nil, err
+	}
+	mp := manifestPath(dir, path)
+	b, err := readPluginFile(mp, manifest.MaxBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
 	case err != nil:
-		return nil, fmt.Errorf("manifest %s: %w", filepath.Base(manifestPath(path)), err)
+		return nil, fmt.Errorf("manifest %s: %w", filepath.Base(mp), err)
 	}
 	return b, nil
 }
@@ -104,7 +145,7 @@ func readPluginFiles(dir string, maxBytes int64) (files []snapshotFile, failed [
 			wasm, err = readPluginFile(path, maxBytes)
 		}
 		if err == nil {
-			mf, err = readManifest(path)
+			mf, err = readManifest(dir, path)
 		}
 		if err != nil {
 			// The name is shown and counted in metrics' labels, which

@@ -15,8 +15,8 @@ import (
 type Upload struct {
 	// Wasm is the plugin's module; nil keeps the plugin's file.
 	Wasm []byte
-	// Manifest is the plugin's manifest (NAME.toml); nil keeps the one
-	// beside the plugin file, or none.
+	// Manifest is the plugin's manifest (NAME.toml, at the top of the
+	// plugin folder, see manifestPath); nil keeps the plugin's, or none.
 	Manifest []byte
 	// RemoveManifest deletes the manifest, so that the plugin runs with no
 	// grants and the server's limits. It needs Manifest nil.
@@ -40,7 +40,7 @@ func (u Upload) check() error {
 }
 
 // completeUpload returns the module and manifest a deploy of u to target
-// loads: u's, else those beside target. wasm is nil when u has no module
+// loads: u's, else target's module and its manifest (manifestPath). wasm is nil when u has no module
 // and target has none yet: then u's manifest was checked on its own, and
 // written when valid.
 func (h *Host) completeUpload(target string, u Upload) (wasm, mf []byte, err error) {
@@ -49,7 +49,7 @@ func (h *Host) completeUpload(target string, u Upload) (wasm, mf []byte, err err
 	}
 	mf = u.Manifest
 	if mf == nil && !u.RemoveManifest {
-		if mf, err = readManifest(target); err != nil {
+		if mf, err = readManifest(h.cfg.PluginDir, target); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -68,22 +68,24 @@ func (h *Host) completeUpload(target string, u Upload) (wasm, mf []byte, err err
 	return wasm, mf, nil
 }
 
-// writeManifestAlone checks mf and writes it beside target, a plugin file
-// still to come.
+// writeManifestAlone checks mf and writes it where the manifest of target,
+// a plugin file still to come, is read (manifestPath).
 func (h *Host) writeManifestAlone(target string, mf []byte) error {
 	if _, err := manifest.Parse(mf, h.maxima()); err != nil {
 		return fmt.Errorf("%w: manifest %s: %w", ErrDeployRefused, pluginName(target)+manifest.Ext, err)
 	}
-	return h.writeAtomic(manifestPath(target), mf)
+	return h.writeAtomic(manifestPath(h.cfg.PluginDir, target), mf)
 }
 
-// writeUpload writes what u carries beside target. A module alone, or a
+// writeUpload writes what u carries: the module at target, the manifest
+// at the top of the plugin folder (manifestPath), even when target is in
+// a subfolder. A module alone, or a
 // manifest alone (or its removal), is one atomic change of one file. A
 // module with a manifest, or with the manifest's removal, is two: both
 // new files are staged first, so that a failure to write either (a full
 // disk) changes nothing, then replaceTogether swaps them in.
 func (h *Host) writeUpload(target string, u Upload) error {
-	mfPath := manifestPath(target)
+	mfPath := manifestPath(h.cfg.PluginDir, target)
 	switch {
 	case u.Wasm == nil && u.Manifest != nil:
 		return h.writeAtomic(mfPath, u.Manifest)
@@ -91,7 +93,7 @@ func (h *Host) writeUpload(target string, u Upload) error {
 		if err := os.Remove(mfPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return syncDir(filepath.Dir(target))
+		return syncDir(filepath.Dir(mfPath))
 	case u.Wasm == nil:
 		return nil
 	case u.Manifest == nil && !u.RemoveManifest:

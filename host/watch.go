@@ -23,7 +23,10 @@ func (h *Host) reloadSettled(unsettled map[string]bool) (*ReloadResult, error) {
 // file with the serving version's key). The caller holds reloadMu.
 func (h *Host) settledOnly(files []snapshotFile, failed []LoadError, unsettled map[string]bool) ([]snapshotFile, []LoadError) {
 	reg := h.reg.Load()
-	still := func(path string) bool { return unsettled[path] || unsettled[manifestPath(path)] }
+	dir := h.cfg.PluginDir
+	still := func(path string) bool {
+		return unsettled[path] || unsettled[manifestPath(dir, path)] || unsettled[subfolderManifestPath(dir, path)]
+	}
 	var keptFiles []snapshotFile
 	for _, f := range files {
 		if still(f.path) {
@@ -50,13 +53,19 @@ type fileState struct {
 	mod  time.Time
 }
 
-// dirState returns the state of every plugin file in dir, and of their
-// manifests.
+// dirState returns the state of every plugin file in dir, of their
+// manifests (at the top of dir, see manifestPath), and of a file in a
+// plugin file's subfolder that would be its manifest there
+// (subfolderManifestPath): its coming or going fails or loads the plugin
+// (checkNoSubfolderManifest).
 func dirState(dir string) map[string]fileState {
 	paths, _ := pluginFiles(dir) // an unreadable directory looks empty: nothing changes
 	st := make(map[string]fileState, len(paths))
 	for _, p := range paths {
-		for _, path := range []string{p, manifestPath(p)} {
+		for _, path := range []string{p, manifestPath(dir, p), subfolderManifestPath(dir, p)} {
+			if path == "" {
+				continue
+			}
 			if fi, err := os.Stat(path); err == nil { // Stat never opens the file: a FIFO cannot hang it
 				st[path] = fileState{fi.Size(), fi.ModTime()}
 			}

@@ -19,8 +19,8 @@ const manifestSuffix = "/manifest"
 
 // deployManifest answers PUT /_warden/plugins/{name}/manifest: the body is
 // the plugin's manifest (NAME.toml), at most manifest.MaxBytes. The host
-// loads the plugin under it aside and writes it beside the plugin file
-// only once accepted: 200 with the reload result; 422 with the reason, and
+// loads the plugin under it aside and writes it at the top of the plugin
+// folder (plugins/NAME.toml, wherever the module is) only once accepted: 200 with the reload result; 422 with the reason, and
 // nothing written; 400 for a bad name or an oversized body. For a plugin
 // that has no file yet the manifest is checked and written, for its first
 // deploy to load under it (200, nothing loaded).

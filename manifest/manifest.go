@@ -1,5 +1,6 @@
-// Package manifest reads a plugin's manifest, NAME.toml beside NAME.wasm:
-// what the operator grants the plugin (outbound HTTP origins, environment
+// Package manifest reads a plugin's manifest, NAME.toml at the top of the
+// plugin folder (for NAME.wasm there or in the subfolder NAME/): what the
+// operator grants the plugin (outbound HTTP origins, environment
 // entries) and the limits it runs under, each within the server's maxima.
 // The operator owns the file; the plugin cannot change it.
 package manifest
