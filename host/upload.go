@@ -40,9 +40,9 @@ func (u Upload) check() error {
 }
 
 // completeUpload returns the module and manifest a deploy of u to target
-// loads: u's, else target's module and its manifest (manifestPath). wasm is nil when u has no module
-// and target has none yet: then u's manifest was checked on its own, and
-// written when valid.
+// loads: u's, else target's module and its manifest (manifestPath). wasm
+// is nil when u has no module and target has none yet: then u's manifest
+// was checked on its own, and written when valid.
 func (h *Host) completeUpload(target string, u Upload) (wasm, mf []byte, err error) {
 	if err := u.check(); err != nil {
 		return nil, nil, err
