@@ -315,7 +315,18 @@ func TestHTTPRequest_slowPluginDoesNotStarveOthers(t *testing.T) {
 			results <- fetchAs(t, h, "slowpoke", abi.HTTPRequest{URL: slow.URL + "/slow"})
 		}()
 	}
-	held.Wait() // every instance of slowpoke is now inside a request
+	// Every instance of slowpoke is inside a request once held is done;
+	// a call that returns before (its request refused, say) fails the
+	// test rather than leave it waiting for a request that never comes.
+	allHeld := make(chan struct{})
+	go func() { held.Wait(); close(allHeld) }()
+	select {
+	case <-allHeld:
+	case got := <-results:
+		close(release)
+		wg.Wait()
+		t.Fatalf("a call of slowpoke returned before %d were held in its requests: %+v", instances, got)
+	}
 	if n := h.reg.Load().plugin("slowpoke").Instances(); n != instances {
 		t.Errorf("slowpoke has %d instances, want %d", n, instances)
 	}
