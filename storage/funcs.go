@@ -102,23 +102,29 @@ func instrFunc(args []driver.Value) (driver.Value, error) {
 	if len(needle) == 0 {
 		return int64(1), nil
 	}
-	for from := 0; ; {
-		i := strings.Index(hay[from:], needle)
-		if i < 0 {
-			return int64(0), nil
+	// SQLite tries the start of hay and each byte after it that is not a
+	// continuation byte. A needle that starts with a continuation byte can
+	// only match at the start; any other's matches are all at such bytes,
+	// so the first is the answer. (Skipping matches at continuation bytes
+	// one by one compared the whole needle again after each: the product
+	// of the lengths.)
+	if isContinuation(needle[0]) {
+		if strings.HasPrefix(hay, needle) {
+			return int64(1), nil
 		}
-		at := from + i
-		if at == 0 || !isContinuation(hay[at]) {
-			n := int64(1)
-			for j := 1; j <= at; j++ { // SQLite steps character by character
-				if !isContinuation(hay[j]) {
-					n++
-				}
-			}
-			return n, nil
-		}
-		from = at + 1
+		return int64(0), nil
 	}
+	at := strings.Index(hay, needle)
+	if at < 0 {
+		return int64(0), nil
+	}
+	n := int64(1)
+	for j := 1; j <= at; j++ { // SQLite steps character by character
+		if !isContinuation(hay[j]) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // isContinuation reports whether c continues a UTF-8 character.
