@@ -21,10 +21,13 @@ import (
 // are never loaded, but each crash would leave more. A file moved aside
 // is removed only once a module is back in its place: without one it is
 // the old module's only copy, and is kept, with a warning naming it. A
-// manifest's leftovers sit at the top of the folder (manifestPath), its
-// module at either of the name's places: they go once a module is back
-// at either. (Those of a manifest in a subfolder, from before manifests
-// moved to the top, go once the module beside them is back.)
+// manifest's leftovers sit at the top of the folder (manifestPath): a
+// staged one goes once a module is back at either of the name's places,
+// and one moved aside only once a manifest is back in its place, since
+// until then it holds the operator's grants alone, and the plugin is
+// refused (checkNoAsideManifest). (Those of a manifest in a subfolder,
+// from before manifests moved to the top, go once the module beside them
+// is back.)
 // Failures are logged; the start goes on.
 //
 // # Notes
@@ -55,29 +58,35 @@ func (h *Host) removeLeftovers() {
 			if !ok || (folder != "." && folder != name) {
 				continue
 			}
-			modules := []string{filepath.Join(folder, name+".wasm")}
-			if folder == "." && ofManifest {
-				modules = append(modules, filepath.Join(name, name+".wasm"))
+			places := []string{filepath.Join(folder, name+".wasm")}
+			switch {
+			case folder == "." && ofManifest && aside:
+				// The operator's grants: kept until a manifest is in
+				// place (checkNoAsideManifest refuses the plugin till then).
+				places = []string{name + manifest.Ext}
+			case folder == "." && ofManifest:
+				places = append(places, filepath.Join(name, name+".wasm"))
 			}
-			h.removeLeftover(root, filepath.Join(folder, e.Name()), modules, aside)
+			h.removeLeftover(root, filepath.Join(folder, e.Name()), places, aside)
 		}
 	}
 }
 
 // removeLeftover removes the leftover at path in root when it is a
-// regular file, and, if it was moved aside, once one of modules (the
-// places of the plugin's module) is there.
-func (h *Host) removeLeftover(root *os.Root, path string, modules []string, aside bool) {
+// regular file, and, if it was moved aside, once one of places (where
+// the file it replaced belongs: a module's places, or for a manifest at
+// the top its own) has a file.
+func (h *Host) removeLeftover(root *os.Root, path string, places []string, aside bool) {
 	full := filepath.Join(h.cfg.PluginDir, path)
 	if fi, err := root.Lstat(path); err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	back := slices.ContainsFunc(modules, func(m string) bool {
+	back := slices.ContainsFunc(places, func(m string) bool {
 		_, err := root.Lstat(m)
 		return !errors.Is(err, fs.ErrNotExist)
 	})
 	if aside && !back {
-		h.log.Warn().Str("path", full).Msg("a deploy stopped part way and left the plugin's old file moved aside, its only copy, with no module in its place: kept; rename it back, or remove it")
+		h.log.Warn().Str("path", full).Msg("a deploy stopped part way and left the plugin's old file moved aside, its only copy, with nothing in its place: kept; rename it back, or remove it")
 		return
 	}
 	if err := root.Remove(path); err != nil {

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,5 +31,22 @@ func TestHost_New_keepsAsideManifestWithNoneInPlace(t *testing.T) {
 	}
 	if slices.Contains(serving(h), "game") && strings.Contains(gameEnv(t, h), "kv-secret") {
 		t.Errorf("game serves with no manifest after a deploy cut short, and reads every -env entry")
+	}
+	// game is refused, saying where its grants are.
+	refused := slices.ContainsFunc(h.LoadErrors(), func(le LoadError) bool {
+		return le.Plugin == "game" && strings.Contains(le.Err.Error(), aside)
+	})
+	if slices.Contains(serving(h), "game") || !refused {
+		t.Errorf("game: serving %v, load errors %v; want it refused, naming %s", serving(h), h.LoadErrors(), aside)
+	}
+	// Once the operator puts the manifest back, game loads under it.
+	if err := os.Rename(aside, filepath.Join(dir, "game.toml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(serving(h), "game") || strings.Contains(gameEnv(t, h), "kv-secret") {
+		t.Errorf("game with its manifest back: serving %v, want it serving without kv's key", serving(h))
 	}
 }

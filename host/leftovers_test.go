@@ -43,6 +43,12 @@ func TestHost_New_removesDeployLeftovers(t *testing.T) {
 	for _, p := range slices.Concat(removed, kept) {
 		plantFile(t, filepath.Join(dir, p), []byte("leftover"))
 	}
+	// Manifests back in place, so that those moved aside go: without one
+	// a manifest moved aside is kept and its plugin refused
+	// (TestHost_New_keepsAsideManifestWithNoneInPlace).
+	for _, p := range []string{"ver.toml", "srv.toml"} {
+		plantFile(t, filepath.Join(dir, p), []byte("[env]\nallow = []\n"))
+	}
 	// And files that folderwrite.go's own functions made, as a deploy does.
 	for _, path := range []string{filepath.Join(dir, "ver.wasm"), filepath.Join(dir, "srv", "srv.wasm"), manifestPath(dir, filepath.Join(dir, "srv", "srv.wasm"))} {
 		staged, err := stage(path, []byte("leftover"))

@@ -107,8 +107,9 @@ func checkNoSubfolderManifest(dir, path string) error {
 // # Errors
 //
 // It fails when the manifest exists but cannot be read, is not a regular
-// file or is over manifest.MaxBytes, and when a manifest stands in the
-// plugin file's subfolder (checkNoSubfolderManifest).
+// file or is over manifest.MaxBytes, when a manifest stands in the
+// plugin file's subfolder (checkNoSubfolderManifest), and when there is
+// none but one a deploy moved aside (checkNoAsideManifest).
 func readManifest(dir, path string) ([]byte, error) {
 	if err := checkNoSubfolderManifest(dir, path); err != nil {
 		return nil, err
@@ -117,7 +118,7 @@ func readManifest(dir, path string) ([]byte, error) {
 	b, err := readPluginFile(mp, manifest.MaxBytes)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
+		return nil, checkNoAsideManifest(dir, pluginName(path))
 	case err != nil:
 		return nil, fmt.Errorf("manifest %s: %w", filepath.Base(mp), err)
 	}
@@ -327,4 +328,30 @@ func namesPlaced(dir string, placed bool) ([]string, error) {
 	}
 	slices.Sort(names)
 	return slices.Compact(names), nil
+}
+
+// checkNoAsideManifest refuses plugin name, which has no manifest in
+// place, while a manifest of it that a deploy moved aside (moveAside:
+// .NAME.toml.R.old at the top of dir) is there. A deploy that stopped
+// between moving the old manifest aside and putting the new one in left
+// the operator's grants there alone; without a manifest the plugin would
+// load with every -env entry, and whoever may write its subfolder may
+// put a module back. So the plugin is not loaded until the operator
+// renames the file back or removes it (the start keeps it: see
+// removeLeftovers), or deploys a manifest. At run time a deploy holds the
+// reload lock through its steps, so a reload never sees one part way;
+// only a crash, or a deploy whose putBack failed, leaves this.
+func checkNoAsideManifest(dir, name string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("manifest %s%s: %w", name, manifest.Ext, err)
+	}
+	for _, e := range entries {
+		if n, aside, ofManifest, ok := leftover(e.Name()); ok && aside && ofManifest && n == name {
+			return fmt.Errorf("manifest %s%s: none in place, but a deploy that stopped part way left the plugin's manifest moved aside at %s: "+
+				"the plugin is not loaded without its grants; rename that file to %s%s, remove it, or deploy a manifest",
+				name, manifest.Ext, filepath.Join(dir, e.Name()), name, manifest.Ext)
+		}
+	}
+	return nil
 }
