@@ -31,10 +31,10 @@ type Session struct {
 	conn   *pgxpool.Conn // the open transaction's connection, nil in autocommit
 	failed string        // why the open transaction failed, "" if it has not
 	// sized is set in a write transaction under Options.MaxBytes, which
-	// began when the plugin's schema took before bytes; adds once one of
-	// its statements was not a DELETE, TRUNCATE or DROP (see size.go).
+	// measured before at its start; adds once one of its statements was
+	// not a DELETE, TRUNCATE or DROP (see size.go).
 	sized, adds bool
-	before      int64
+	before      start
 	closed      bool
 }
 
@@ -230,7 +230,7 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	begin, sized, before := s.n.beginRO, write && s.db.opts.MaxBytes > 0, int64(0)
+	begin, sized, before := s.n.beginRO, write && s.db.opts.MaxBytes > 0, start{}
 	if write {
 		begin = s.n.beginRW
 	}

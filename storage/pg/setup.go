@@ -54,7 +54,7 @@ type names struct {
 	// changes the schema (see Session.send), qualified as roleCheck is.
 	relationCheck string
 	// beginRWSized is beginRW followed by sizeStmt, which measures the
-	// plugin's schema (see size.go).
+	// plugin's schema and the row versions written to it (see size.go).
 	beginRWSized string
 	// sizeCheckArgs are the arguments of sizeCheckStmt that follows an
 	// autocommit statement: the schema, quoted, and Options.MaxBytes; nil

@@ -23,9 +23,26 @@ import (
 //   - after is no more than before and no more than the bound and a slack
 //     of an eighth of it: the transaction wrote into room the schema had
 //     (a delete's, once vacuumed, or a refused write's); or
-//   - after is no more than before and every statement of the transaction
-//     was a DELETE, TRUNCATE or DROP: a plugin over the bound and its
-//     slack (the bound was lowered) may still make room.
+//   - after is no more than before, every statement of the transaction
+//     was a DELETE, TRUNCATE or DROP, and it wrote no row version (no
+//     relation of the schema has more inserted or updated rows in the
+//     connection's pending statistics than at its start, writesSQL): a
+//     plugin over the bound and its slack (the bound was lowered) may
+//     still make room.
+//
+// before counts the files, so the uncommitted rows of the plugin's other
+// transactions too, which a refusal and its vacuum may give back to the
+// disk before this one commits: before is no bound on what the
+// transaction itself may add, and comparing each relation's size with its
+// own at the start would not be either (the rows in flight may be in the
+// very table the transaction grows). So the rule of deletes asks that the
+// transaction add nothing at all: a DELETE writes no row version, and
+// only new row versions (a cascade's ON DELETE SET NULL or SET DEFAULT, a
+// trigger's insert) grow a table, its TOAST table or its indexes. The
+// counts are the backend's own, which no other connection changes; a
+// TRUNCATE or DROP resets them with the relation's files. A transaction
+// of deletes that wrote row versions, however few, is held to the rules
+// before it (fail closed); so is every one when track_counts is off.
 //
 // The sizes are those of the files, so PostgreSQL's own way of storing
 // decides them: a delete frees room inside a table for later rows once a
@@ -65,14 +82,20 @@ var errOverBound = fmt.Errorf("%w: the database is full: the plugin's tables, in
 // The statements that measure a plugin's schema, prepared on every
 // connection of the pool (prepareSize), so that PostgreSQL plans them once
 // per connection and plugin rather than at every write: sizeStmt($1, the
-// schema's name, quoted as an identifier) returns its bytes on disk, and sizeCheckStmt($1, $2)
-// divides by zero when the transaction wrote (it has a transaction ID) and
-// the schema takes more than $2 bytes; a transaction that wrote nothing
-// does not measure. The plugin's statements cannot name them: the policy
+// schema's name, quoted as an identifier) returns its bytes on disk and
+// the relations with row versions written (writesSQL) as two arrays, in
+// text, of their oids and counts; sizeCheckStmt($1, $2) divides by zero
+// when the transaction wrote (it has a transaction ID) and the schema
+// takes more than $2 bytes; deletesCheckStmt($1, $2, $3, $4, $5) when it
+// wrote and the schema takes more than $2 bytes, unless it takes no more
+// than $3 and no relation has more row versions written than at the
+// start, $4 and $5 (those sizeStmt returned then; a relation not in them,
+// 0). A transaction that wrote nothing does not measure. The plugin's statements cannot name them: the policy
 // refuses EXECUTE and DEALLOCATE.
 const (
-	sizeStmt      = "warden_size"
-	sizeCheckStmt = "warden_size_check"
+	sizeStmt         = "warden_size"
+	sizeCheckStmt    = "warden_size_check"
+	deletesCheckStmt = "warden_size_check_deletes"
 )
 
 // sizeSQL is an expression for the bytes on disk of the relations in the
@@ -82,18 +105,39 @@ const (
 // measures the files). The relations are found through their dependency
 // on the schema in pg_depend, whose index finds them without reading all
 // of pg_class. Every name is qualified with pg_catalog, as in roleCheck.
-const sizeSQL = "(SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8 FROM pg_catalog.pg_depend" +
+const sizeSQL = "(SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8 " + relationsSQL + ")"
+
+// relationsSQL is the FROM and WHERE of a query over the relations in the
+// schema $1 names, each an objid (see sizeSQL).
+const relationsSQL = "FROM pg_catalog.pg_depend" +
 	" WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass" +
 	" AND refobjid OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.regnamespace" +
 	" AND classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" +
-	" AND objsubid OPERATOR(pg_catalog.=) 0 AND deptype OPERATOR(pg_catalog.=) 'n')"
+	" AND objsubid OPERATOR(pg_catalog.=) 0 AND deptype OPERATOR(pg_catalog.=) 'n'"
 
-// prepareSize prepares sizeStmt and sizeCheckStmt on a new connection.
+// writesSQL is an expression for the row versions this connection's
+// backend wrote to the relation objid (inserted or updated; a DELETE
+// writes none) that PostgreSQL has not yet sent to its shared statistics:
+// those of the current transaction, and of earlier ones on the connection
+// (sent when it next idles, at most every second). A TRUNCATE or DROP sets
+// the current transaction's back to 0, with the relation's files.
+const writesSQL = "(pg_catalog.pg_stat_get_xact_tuples_inserted(objid) OPERATOR(pg_catalog.+) pg_catalog.pg_stat_get_xact_tuples_updated(objid))"
+
+// prepareSize prepares sizeStmt, sizeCheckStmt and deletesCheckStmt on a
+// new connection.
 func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
 	for _, st := range []struct{ name, sql string }{
-		{sizeStmt, "SELECT " + sizeSQL},
+		{sizeStmt, "SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8, COALESCE(pg_catalog.array_agg(objid) FILTER (WHERE w OPERATOR(pg_catalog.>) 0), '{}')::pg_catalog.text" +
+			", COALESCE(pg_catalog.array_agg(w) FILTER (WHERE w OPERATOR(pg_catalog.>) 0), '{}')::pg_catalog.text" +
+			" FROM (SELECT objid, " + writesSQL + " AS w " + relationsSQL + ") AS r"},
 		{sizeCheckStmt, "SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN true ELSE " +
 			sizeSQL + " OPERATOR(pg_catalog.<=) $2::pg_catalog.int8 END)::pg_catalog.int4"},
+		{deletesCheckStmt, "SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN true ELSE" +
+			" (SELECT size OPERATOR(pg_catalog.<=) $2::pg_catalog.int8 OR size OPERATOR(pg_catalog.<=) $3::pg_catalog.int8" +
+			" AND pg_catalog.current_setting('track_counts')::pg_catalog.bool" +
+			" AND NOT EXISTS (SELECT " + relationsSQL + " AND " + writesSQL + " OPERATOR(pg_catalog.>) COALESCE((SELECT b.w FROM ROWS FROM (pg_catalog.unnest($4::pg_catalog.oid[]), pg_catalog.unnest($5::pg_catalog.int8[])) AS b(o, w)" +
+			" WHERE b.o OPERATOR(pg_catalog.=) objid), 0))" +
+			" FROM (SELECT " + sizeSQL + ") AS m(size)) END)::pg_catalog.int4"},
 	} {
 		if _, err := c.Prepare(ctx, st.name, st.sql, nil); err != nil {
 			return fmt.Errorf("prepare %s: %w", st.name, err)
@@ -106,6 +150,24 @@ func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
 // of n with bound.
 func (n *names) sizeCheckSQL(bound int64) string {
 	return "EXECUTE " + sizeCheckStmt + "(" + literal(quote(n.schema)) + ", " + strconv.FormatInt(bound, 10) + ")"
+}
+
+// deletesCheckSQL returns a statement that runs deletesCheckStmt on the
+// schema of n, with bound, the bound of a transaction of deletes, and the
+// row versions written to each relation at the transaction's start.
+func (n *names) deletesCheckSQL(bound, deletesBound int64, start start) string {
+	return "EXECUTE " + deletesCheckStmt + "(" + literal(quote(n.schema)) + ", " + strconv.FormatInt(bound, 10) + ", " +
+		strconv.FormatInt(deletesBound, 10) + ", " + literal(start.oids) + ", " + literal(start.writes) + ")"
+}
+
+// start is what a write transaction measured at its start (beginSized):
+// the bytes of the plugin's schema, 0 for not measured, and, as arrays in
+// PostgreSQL's text form, the relations to which the connection had
+// written row versions not yet in the shared statistics, and how many
+// (see writesSQL).
+type start struct {
+	bytes        int64
+	oids, writes string
 }
 
 // commitBound returns the largest size a write transaction that began
@@ -121,7 +183,8 @@ func (db *DB) commitBound(before int64, deletes bool) int64 {
 }
 
 // deletes reports whether query is a DELETE, TRUNCATE or DROP, which
-// cannot add rows (a DELETE's cascades aside, which the room bounds), by
+// cannot add rows (a DELETE's cascades and triggers aside, which
+// deletesCheckStmt refuses), by
 // its first word. A statement that starts otherwise, with a comment say,
 // is not one, which costs such a plugin only the last rule above.
 func deletes(query string) bool {
@@ -138,38 +201,44 @@ func deletes(query string) bool {
 }
 
 // beginSized opens a write transaction on c, as Begin does, and returns
-// the size of the plugin's schema at its start; it notes whether the
-// schema is over the bound (names.over).
-func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (int64, error) {
+// what it measured at its start; it notes whether the schema is over the
+// bound (names.over).
+func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (start, error) {
 	res, err := c.Exec(ctx, s.n.beginRWSized).ReadAll()
 	if err != nil {
-		return 0, err
+		return start{}, err
 	}
 	last := res[len(res)-1]
-	if len(last.Rows) != 1 || len(last.Rows[0]) != 1 {
-		return 0, fmt.Errorf("measure the schema: %d rows", len(last.Rows))
+	if len(last.Rows) != 1 || len(last.Rows[0]) != 3 {
+		return start{}, fmt.Errorf("measure the schema: %d rows", len(last.Rows))
 	}
-	size, err := strconv.ParseInt(string(last.Rows[0][0]), 10, 64)
+	row := last.Rows[0]
+	size, err := strconv.ParseInt(string(row[0]), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("measure the schema: %w", err)
+		return start{}, fmt.Errorf("measure the schema: %w", err)
 	}
 	s.n.over.Store(size > s.db.opts.MaxBytes)
-	return size, nil
+	return start{bytes: size, oids: string(row[1]), writes: string(row[2])}, nil
 }
 
-// commitSized commits the open write transaction, which began when the
-// schema took s.before bytes (0: not measured), unless it grew the schema
-// past the bound (commitBound), in one round trip. After a refusal the
-// plugin's tables are vacuumed (reclaim), and the plugin is noted as over
-// its bound (names.over), so that its next write transaction measures at
-// its start.
+// commitSized commits the open write transaction, which began with
+// s.before measured (its bytes 0: not measured), unless it grew the schema
+// past the bound (commitBound), in one round trip. A transaction of
+// deletes only that was measured at its start commits under the larger
+// bound of deletes only if it wrote no row version (deletesCheckStmt).
+// After a refusal the plugin's tables are vacuumed (reclaim), and the
+// plugin is noted as over its bound (names.over), so that its next write
+// transaction measures at its start.
 //
 // # Errors
 //
 // errOverBound (rolled back), or COMMIT's error.
 func (s *Session) commitSized(ctx context.Context) error {
-	bound := s.db.commitBound(s.before, !s.adds)
-	err := simple(ctx, s.conn.Conn().PgConn(), s.n.sizeCheckSQL(bound)+"; COMMIT")
+	check := s.n.sizeCheckSQL(s.db.commitBound(s.before.bytes, false))
+	if !s.adds && s.before.bytes > 0 {
+		check = s.n.deletesCheckSQL(s.db.commitBound(s.before.bytes, false), s.db.commitBound(s.before.bytes, true), s.before)
+	}
+	err := simple(ctx, s.conn.Conn().PgConn(), check+"; COMMIT")
 	s.end()
 	if sqlState(err) == stateDivisionByZero { // only the check divides
 		s.n.over.Store(true)
