@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -15,13 +14,7 @@ import (
 // a needle of 200,000 took seconds in one function call, which no
 // deadline interrupts (the product of their lengths, as before 120e38a).
 func TestFuncs_instrContinuationNeedle(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s := db.NewSession()
-	defer s.Close()
+	s := funcsSession(t)
 	const deadline = 200 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()

@@ -141,18 +141,26 @@ func TestFuncs_matchSQLite(t *testing.T) {
 	}
 }
 
+// funcsSession returns a plugin session on a new database file, closed
+// with the test.
+func funcsSession(t *testing.T) *Session {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s := db.NewSession()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestFuncs_inSQL runs the replacements through a plugin session: their
 // results and types are SQLite's, numbers read as SQLite writes them
 // (floatText against CAST, which Warden does not replace), NULLs give
 // NULL, and a result over the value limit is ErrLimit.
 func TestFuncs_inSQL(t *testing.T) {
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	s := db.NewSession()
-	defer s.Close()
+	s := funcsSession(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		sql  string
