@@ -1,13 +1,11 @@
 package host
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,24 +43,6 @@ func TestHTTPRequest_resolverAddressHidden(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // splitHorizon answers as an intranet's DNS server would: the names of
 // corp.test resolve to private addresses.
 type splitHorizon map[string][]netip.Addr
@@ -80,11 +60,11 @@ func (s splitHorizon) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // (split-horizon DNS) is refused, and the plugin's error must not say
 // which addresses those were. The operator's log still does.
 func TestHTTPRequest_privateAnswersHidden(t *testing.T) {
-	var logs syncBuffer
+	logs := &logBuffer{}
 	dir := pluginDir(t, "fetch.wasm")
 	writeManifest(t, dir, "fetch", "[http]\nallow = [\"http://*.corp.test\"]\n")
 	h := newTestHost(t, dir, func(c *Config) {
-		out, err := outbound.New(outbound.Config{Logger: zerolog.New(&logs),
+		out, err := outbound.New(outbound.Config{Logger: zerolog.New(logs),
 			Resolver: splitHorizon{"db.corp.test": {netip.MustParseAddr("10.20.30.40"), netip.MustParseAddr("fd12:3456::7")}}})
 		if err != nil {
 			t.Fatal(err)
@@ -95,12 +75,13 @@ func TestHTTPRequest_privateAnswersHidden(t *testing.T) {
 	if got.status != abi.StatusNotGranted {
 		t.Fatalf("%+v, want NOT_GRANTED", got)
 	}
+	logged := logs.take()
 	for _, a := range []string{"10.20.30.40", "fd12:3456::7"} {
 		if strings.Contains(got.msg, a) {
 			t.Errorf("the plugin's error names %s, an address of the intranet: %q", a, got.msg)
 		}
-		if !strings.Contains(logs.String(), a) {
-			t.Errorf("the operator's log does not name %s: %s", a, logs.String())
+		if !strings.Contains(logged, a) {
+			t.Errorf("the operator's log does not name %s: %s", a, logged)
 		}
 	}
 }
