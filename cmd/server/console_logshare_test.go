@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -25,36 +26,7 @@ func TestServer_consoleLogShare(t *testing.T) {
 	}
 
 	cl, _ := consoleClient(t, s, "pw-share")
-	// backlog opens a tail with filter and returns its backlog (the ring's
-	// last 200 matching lines): all 200, or those before the access line
-	// of a call to echo made once the tail is open.
-	backlog := func(filter string) []string {
-		t.Helper()
-		res := openTail(t, cl, s, "level=debug&"+filter)
-		defer res.Body.Close()
-		if r := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "end-of-backlog", nil); r.Status != 200 {
-			t.Fatalf("echo: %d %s", r.Status, r.Body)
-		}
-		var lines []string
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 64<<10), 64<<10)
-		for sc.Scan() {
-			data, ok := strings.CutPrefix(sc.Text(), "data: ")
-			if !ok {
-				continue
-			}
-			if strings.Contains(data, `"path":"/v2/rpc/echo"`) && strings.Contains(data, `"message":"request"`) {
-				return lines
-			}
-			if lines = append(lines, data); len(lines) == 200 {
-				return lines
-			}
-		}
-		t.Fatalf("tail ended: %v", sc.Err())
-		return nil
-	}
-
-	echoLines := backlog("plugin=echo")
+	echoLines := tailBacklog(t, cl, s, "plugin=echo")
 	loaded := false
 	for _, l := range echoLines {
 		if strings.Contains(l, `"plugin":"echo"`) && strings.Contains(l, `"message":"plugin loaded"`) {
@@ -64,7 +36,7 @@ func TestServer_consoleLogShare(t *testing.T) {
 	if !loaded {
 		t.Fatalf("the flood pushed echo's load line out of the ring; echo's backlog: %q", echoLines)
 	}
-	floodLines := backlog("plugin=logflood")
+	floodLines := tailBacklog(t, cl, s, "plugin=logflood")
 	notice := false
 	for _, l := range floodLines {
 		if strings.Contains(l, `"level":"warn"`) && strings.Contains(l, "not kept") {
@@ -74,4 +46,33 @@ func TestServer_consoleLogShare(t *testing.T) {
 	if !notice {
 		t.Fatalf("no notice of the flood's lines left out of the ring in %d lines: %q", len(floodLines), floodLines[len(floodLines)-3:])
 	}
+}
+
+// tailBacklog opens a console log tail with filter and returns its
+// backlog (the ring's last 200 matching lines): all 200, or those before
+// the access line of a call to echo made once the tail is open.
+func tailBacklog(t *testing.T, cl *http.Client, s *server, filter string) []string {
+	t.Helper()
+	res := openTail(t, cl, s, "level=debug&"+filter)
+	defer res.Body.Close()
+	if r := do(t, "POST", s.URL+"/v2/rpc/echo?unwrap&http_key="+testHTTPKey, "end-of-backlog", nil); r.Status != 200 {
+		t.Fatalf("echo: %d %s", r.Status, r.Body)
+	}
+	var lines []string
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if strings.Contains(data, `"path":"/v2/rpc/echo"`) && strings.Contains(data, `"message":"request"`) {
+			return lines
+		}
+		if lines = append(lines, data); len(lines) == 200 {
+			return lines
+		}
+	}
+	t.Fatalf("tail ended: %v", sc.Err())
+	return nil
 }
