@@ -43,6 +43,21 @@ func TestHTTPRequest_resolverAddressHidden(t *testing.T) {
 	}
 }
 
+// fetchHostWith returns a host serving the fetch fixture, granted grant,
+// whose outbound service is made of cfg.
+func fetchHostWith(t *testing.T, grant string, cfg outbound.Config) *Host {
+	t.Helper()
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+grant+"\"]\n")
+	return newTestHost(t, dir, func(c *Config) {
+		out, err := outbound.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Outbound = out
+	})
+}
+
 // splitHorizon answers as an intranet's DNS server would: the names of
 // corp.test resolve to private addresses.
 type splitHorizon map[string][]netip.Addr
@@ -61,16 +76,8 @@ func (s splitHorizon) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 // which addresses those were. The operator's log still does.
 func TestHTTPRequest_privateAnswersHidden(t *testing.T) {
 	logs := &logBuffer{}
-	dir := pluginDir(t, "fetch.wasm")
-	writeManifest(t, dir, "fetch", "[http]\nallow = [\"http://*.corp.test\"]\n")
-	h := newTestHost(t, dir, func(c *Config) {
-		out, err := outbound.New(outbound.Config{Logger: zerolog.New(logs),
-			Resolver: splitHorizon{"db.corp.test": {netip.MustParseAddr("10.20.30.40"), netip.MustParseAddr("fd12:3456::7")}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Outbound = out
-	})
+	h := fetchHostWith(t, "http://*.corp.test", outbound.Config{Logger: zerolog.New(logs),
+		Resolver: splitHorizon{"db.corp.test": {netip.MustParseAddr("10.20.30.40"), netip.MustParseAddr("fd12:3456::7")}}})
 	got := fetch(t, h, abi.HTTPRequest{URL: "http://db.corp.test/"})
 	if got.status != abi.StatusNotGranted {
 		t.Fatalf("%+v, want NOT_GRANTED", got)
@@ -99,19 +106,11 @@ func TestHTTPRequest_unreachableResolverHidden(t *testing.T) {
 	}
 	resolver := pc.LocalAddr().String() // nothing listens there once closed
 	pc.Close()
-	dir := pluginDir(t, "fetch.wasm")
-	writeManifest(t, dir, "fetch", "[http]\nallow = [\"http://db.corp.test\"]\n")
-	h := newTestHost(t, dir, func(c *Config) {
-		out, err := outbound.New(outbound.Config{Logger: zerolog.Nop(), Resolver: &net.Resolver{PreferGo: true,
-			Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var d net.Dialer
-				return d.DialContext(ctx, "udp", resolver)
-			}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Outbound = out
-	})
+	h := fetchHostWith(t, "http://db.corp.test", outbound.Config{Logger: zerolog.Nop(), Resolver: &net.Resolver{PreferGo: true,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "udp", resolver)
+		}}})
 	got := fetch(t, h, abi.HTTPRequest{URL: "http://db.corp.test/"})
 	if got.status != abi.StatusHTTPFailed {
 		t.Fatalf("%+v, want HTTP_FAILED", got)
