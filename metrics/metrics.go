@@ -116,15 +116,14 @@ func (s *statusCounters) inc(status int) {
 	if status < 0 || status >= len(s.by) {
 		status = 0
 	}
-	if s.http && status >= 100 && http.StatusText(status) == "" {
-		status /= 100 // 1..5: the class; no status net/http names is below 100
-	}
 	c := s.by[status].Load()
 	if c == nil {
 		v := strconv.Itoa(status)
-		if s.http && status > 0 && status < 10 {
-			v += "xx"
+		if s.http {
+			v = httpStatusLabel(status)
 		}
+		// The statuses of a class share its child: WithLabelValues
+		// returns the same one for the same values.
 		c = &counter{s.vec.WithLabelValues(s.label, v)}
 		s.by[status].Store(c) // a race stores the same child twice: harmless
 	}
@@ -277,11 +276,17 @@ func label(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 // (statusCounters): the server a grant names may be the plugin author's,
 // and answer every status HTTP's three digits allow.
 func (m *Metrics) OutboundCall(plugin, grant string, status int) {
-	v := strconv.Itoa(status)
+	m.outbound.WithLabelValues(label(plugin), label(grant), httpStatusLabel(status)).Inc()
+}
+
+// httpStatusLabel is the label value of an HTTP status: the status, or,
+// for one net/http does not name, its class ("5xx"); 0 (no response)
+// stays 0.
+func httpStatusLabel(status int) string {
 	if status != 0 && http.StatusText(status) == "" {
-		v = strconv.Itoa(status/100%10) + "xx"
+		return strconv.Itoa(status/100%10) + "xx"
 	}
-	m.outbound.WithLabelValues(label(plugin), label(grant), v).Inc()
+	return strconv.Itoa(status)
 }
 
 // GroupCommitted implements storage.CommitObserver.
