@@ -105,7 +105,11 @@ const (
 // measures the files). The relations are found through their dependency
 // on the schema in pg_depend, whose index finds them without reading all
 // of pg_class. Every name is qualified with pg_catalog, as in roleCheck.
-const sizeSQL = "(SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8 " + relationsSQL + ")"
+const sizeSQL = "(SELECT " + sumSizesSQL + " " + relationsSQL + ")"
+
+// sumSizesSQL sums pg_total_relation_size over the objid of the rows of
+// relationsSQL.
+const sumSizesSQL = "COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8"
 
 // relationsSQL is the FROM and WHERE of a query over the relations in the
 // schema $1 names, each an objid (see sizeSQL).
@@ -127,7 +131,7 @@ const writesSQL = "(pg_catalog.pg_stat_get_xact_tuples_inserted(objid) OPERATOR(
 // new connection.
 func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
 	for _, st := range []struct{ name, sql string }{
-		{sizeStmt, "SELECT COALESCE(pg_catalog.sum(pg_catalog.pg_total_relation_size(objid)), 0)::pg_catalog.int8, COALESCE(pg_catalog.array_agg(objid) FILTER (WHERE w OPERATOR(pg_catalog.>) 0), '{}')::pg_catalog.text" +
+		{sizeStmt, "SELECT " + sumSizesSQL + ", COALESCE(pg_catalog.array_agg(objid) FILTER (WHERE w OPERATOR(pg_catalog.>) 0), '{}')::pg_catalog.text" +
 			", COALESCE(pg_catalog.array_agg(w) FILTER (WHERE w OPERATOR(pg_catalog.>) 0), '{}')::pg_catalog.text" +
 			" FROM (SELECT objid, " + writesSQL + " AS w " + relationsSQL + ") AS r"},
 		{sizeCheckStmt, "SELECT 1 OPERATOR(pg_catalog./) (CASE WHEN pg_catalog.pg_current_xact_id_if_assigned() IS NULL THEN true ELSE " +
