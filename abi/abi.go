@@ -345,10 +345,11 @@ const (
 	// that opens more locks one per relation, in the lock table that every
 	// session of the PostgreSQL server shares.
 	MaxDBRelations = 256
-	// MaxDBTempFileBytes bounds the temporary files one connection of a
-	// plugin's database writes at once on PostgreSQL (its
-	// temp_file_limit): the sorts and hashes that outgrow work_mem spill
-	// there, on the disk every database of the server shares.
+	// MaxDBTempFileBytes bounds the temporary files a plugin's database
+	// holds at once: on PostgreSQL those of one of its connections (its
+	// temp_file_limit), on SQLite those of all its connections together.
+	// The sorts and hashes that outgrow memory spill there, on the disk
+	// every database of the server shares.
 	MaxDBTempFileBytes = 256 << 20
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20

@@ -102,8 +102,8 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", ErrNotAllowed, err)
 		case sqlite3.SQLITE_TOOBIG:
 			return fmt.Errorf("%w: %w", ErrLimit, err)
-		case sqlite3.SQLITE_FULL: // Options.MaxBytes, or the disk itself
-			return fmt.Errorf("%w: the database is full: %w", ErrLimit, err)
+		case sqlite3.SQLITE_FULL: // Options.MaxBytes or MaxTempBytes, or the disk itself
+			return fmt.Errorf("%w: the database or its temporary files are full: %w", ErrLimit, err)
 		case sqlite3.SQLITE_ERROR:
 			if strings.Contains(se.Error(), errFuncTooBig.Error()) {
 				return fmt.Errorf("%w: %w", ErrLimit, err)

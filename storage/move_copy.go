@@ -18,7 +18,7 @@ func (d *Dir) move(ctx context.Context, src, plugin string, o *schemaObject) (mo
 	if err != nil {
 		return false, err
 	}
-	pool, err := sql.Open("sqlite", dsn(path, d.opts, "journal_mode(WAL)"))
+	pool, err := sql.Open("sqlite", dsn(path, d.opts, "", "journal_mode(WAL)"))
 	if err != nil {
 		return false, err
 	}

@@ -74,6 +74,13 @@ type Options struct {
 	// with ErrLimit, and reads and deletes go on. 0 means no bound. A file
 	// already larger is not cut, but grows no more.
 	MaxBytes int64
+	// MaxTempBytes bounds the temporary files of the database's connections
+	// together, in bytes: the runs of a sort, DISTINCT and materialized
+	// subqueries, transient indexes and statement journals, which SQLite
+	// writes as it needs and deletes when the statement ends. A statement
+	// whose temporary files would take them past it fails with ErrLimit.
+	// 0 means no bound.
+	MaxTempBytes int64
 	// Observer, when set, is told of every group commit, for metrics.
 	Observer CommitObserver
 }
@@ -91,6 +98,7 @@ type DB struct {
 	reader *sql.DB  // MaxReaders query_only connections
 	w      *writer  // plugins' autocommit writes, committed in groups
 	conns  sync.Map // driver connection -> *connState
+	temp   *tempVFS // bounds the temporary files (Options.MaxTempBytes), or nil
 	closed atomic.Bool
 }
 
@@ -113,13 +121,23 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{path: abs, opts: opts}
-	if db.writer, err = openPool(ctx, writerDSN(abs, opts), 1); err != nil {
+	vfs := ""
+	if opts.MaxTempBytes > 0 {
+		if db.temp, err = newTempVFS(opts.MaxTempBytes); err != nil {
+			return nil, fmt.Errorf("open %s: %w", abs, err)
+		}
+		vfs = db.temp.name
+	}
+	if db.writer, err = openPool(ctx, writerDSN(abs, opts, vfs), 1); err != nil {
+		db.closeVFS()
 		return nil, fmt.Errorf("open %s: %w", abs, err)
 	}
 	if err := checkWAL(ctx, db.writer); err != nil {
+		db.closeVFS()
 		return nil, errors.Join(fmt.Errorf("open %s: %w", abs, err), db.writer.Close())
 	}
-	if db.reader, err = openPool(ctx, readerDSN(abs, opts), opts.MaxReaders); err != nil {
+	if db.reader, err = openPool(ctx, readerDSN(abs, opts, vfs), opts.MaxReaders); err != nil {
+		db.closeVFS()
 		return nil, errors.Join(fmt.Errorf("open %s: %w", abs, err), db.writer.Close())
 	}
 	db.w = newWriter(db)
@@ -128,7 +146,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxBytes < 0 {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxBytes < 0 || o.MaxTempBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.BusyTimeout == 0 {
@@ -158,31 +176,35 @@ func (o Options) withDefaults() (Options, error) {
 // file's); the readers are query_only and need none. journal_size_limit
 // truncates the write-ahead log back to walLimit when it starts over (see
 // walRoom).
-func writerDSN(path string, o Options) string {
+func writerDSN(path string, o Options, vfs string) string {
 	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)"}
 	if o.MaxBytes > 0 {
 		pragmas = append(pragmas,
 			"max_page_count("+strconv.FormatInt(max(o.MaxBytes/sqlitePageSize, 1), 10)+")",
 			"journal_size_limit("+strconv.FormatInt(o.walLimit(), 10)+")")
 	}
-	return dsn(path, o, pragmas...) + "&_txlock=immediate"
+	return dsn(path, o, vfs, pragmas...) + "&_txlock=immediate"
 }
 
 // readerDSN is the DSN of the reader pool. query_only makes SQLite refuse
 // any write with SQLITE_READONLY; the policy refuses PRAGMA, so a plugin
 // cannot turn it off.
-func readerDSN(path string, o Options) string {
-	return dsn(path, o, "query_only(1)")
+func readerDSN(path string, o Options, vfs string) string {
+	return dsn(path, o, vfs, "query_only(1)")
 }
 
 // dsn builds a modernc.org/sqlite URI for path with busy_timeout,
-// foreign_keys and the given pragmas, in SQLite's defensive mode
+// foreign_keys and the given pragmas, opened through VFS vfs unless it is
+// empty, in SQLite's defensive mode
 // (SQLITE_DBCONFIG_DEFENSIVE, which the driver sets before anything runs on
 // the connection): writable_schema stays off and sqlite_dbpage, the schema
 // and virtual tables' shadow tables cannot be written directly.
-func dsn(path string, o Options, pragmas ...string) string {
+func dsn(path string, o Options, vfs string, pragmas ...string) string {
 	q := url.Values{}
 	q.Add("_defensive", "1")
+	if vfs != "" {
+		q.Add("vfs", vfs)
+	}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(ON)")
 	for _, p := range pragmas {
@@ -233,7 +255,16 @@ func (db *DB) Close() error {
 	db.w.close() // commits the writes waiting for a group commit
 	db.forgetAll(db.reader)
 	db.forgetAll(db.writer)
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	err := errors.Join(db.reader.Close(), db.writer.Close())
+	db.closeVFS()
+	return err
+}
+
+// closeVFS unregisters the DB's temporary-file VFS, if it has one.
+func (db *DB) closeVFS() {
+	if db.temp != nil {
+		db.temp.close()
+	}
 }
 
 // Engine returns the name of the database engine, "sqlite".

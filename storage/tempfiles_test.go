@@ -44,7 +44,7 @@ func deletedFileBytes(t *testing.T) int64 {
 // PostgreSQL allows one of a plugin's connections: past it the statement
 // fails with ErrLimit.
 func TestDB_MaxBytes_tempFiles(t *testing.T) {
-	db := openDB(t, storage.Options{MaxBytes: 1 << 20})
+	db := openDB(t, storage.Options{MaxBytes: 1 << 20, MaxTempBytes: abi.MaxDBTempFileBytes})
 	s := session(t, db)
 	var peak atomic.Int64
 	stop, polled := make(chan struct{}), make(chan struct{})

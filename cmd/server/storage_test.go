@@ -214,3 +214,25 @@ func TestServer_pluginDatabaseBound(t *testing.T) {
 		t.Fatalf("sqlprobe.db: %v, %d bytes, want at most %d", err, fi.Size(), limit)
 	}
 }
+
+// TestServer_pluginTempFilesBound: a plugin's statement that sorts more
+// than abi.MaxDBTempFileBytes (rows of 4 MB it builds itself, ordered at
+// random) gets LIMIT_EXCEEDED once its temporary files reach the bound,
+// where SQLite alone would write them until the disk or the call's
+// deadline ends it; the plugin's database serves the next statement.
+func TestServer_pluginTempFilesBound(t *testing.T) {
+	data := newDataDir(t)
+	s := startServer(t, "-data", data, "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false")
+	n, msg := probeSQL(t, s, "query", `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000)
+		SELECT length(b) FROM (SELECT zeroblob(4000000) || x AS b FROM c ORDER BY random()) LIMIT 1`)
+	if abi.Status(n) != abi.StatusLimitExceeded || !strings.Contains(msg, "temporary files") {
+		t.Fatalf("a sort of 400 GB: %d %q, want LIMIT_EXCEEDED naming the temporary files", n, msg)
+	}
+	// 64 rows of 1 MB, 64 MiB to sort: within the bound, with what the
+	// refused statement held given back.
+	if n, msg := probeSQL(t, s, "query", `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 64)
+		SELECT length(b) FROM (SELECT zeroblob(1000000) || x AS b FROM c ORDER BY random()) LIMIT 1`); n < 0 {
+		t.Fatalf("a sort of 64 MB after the refusal: %d %q", n, msg)
+	}
+}
