@@ -351,6 +351,11 @@ const (
 	// The sorts and hashes that outgrow memory spill there, on the disk
 	// every database of the server shares.
 	MaxDBTempFileBytes = 256 << 20
+	// MaxDBMemoryBytes bounds the memory SQLite holds for a plugin's
+	// database, all its connections together: page caches, prepared
+	// statements, and the values a statement builds, so that a row of
+	// many wide columns is refused before it takes the host's memory.
+	MaxDBMemoryBytes = 64 << 20
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20
 	// MaxTableElements bounds the tables of a plugin: each table it

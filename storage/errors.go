@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -93,7 +92,7 @@ func classify(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isOwn(err) {
 		return err
 	}
-	var se *sqlite.Error
+	var se codedError
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
@@ -102,6 +101,8 @@ func classify(err error) error {
 			return fmt.Errorf("%w: %w", ErrNotAllowed, err)
 		case sqlite3.SQLITE_TOOBIG:
 			return fmt.Errorf("%w: %w", ErrLimit, err)
+		case sqlite3.SQLITE_NOMEM: // Options.MaxMemoryBytes, or the process's memory
+			return fmt.Errorf("%w: the statement needs more memory than the database may hold: %w", ErrLimit, err)
 		case sqlite3.SQLITE_FULL: // Options.MaxBytes or MaxTempBytes, or the disk itself
 			return fmt.Errorf("%w: the database or its temporary files are full: %w", ErrLimit, err)
 		case sqlite3.SQLITE_ERROR:
@@ -123,11 +124,18 @@ func isOwn(err error) bool {
 	return errors.As(err, &sqlErr) || errors.As(err, &sentinel)
 }
 
-// hasCode reports whether err carries a *sqlite.Error whose primary result
+// hasCode reports whether err carries a codedError whose primary result
 // code is code.
 func hasCode(err error, code int) bool {
-	var se *sqlite.Error
+	var se codedError
 	return errors.As(err, &se) && se.Code()&0xff == code
+}
+
+// codedError is an error with SQLite's result code: the driver's
+// *sqlite.Error, or a *stepError.
+type codedError interface {
+	error
+	Code() int
 }
 
 // isReadOnly reports whether SQLite refused a write with SQLITE_READONLY, as

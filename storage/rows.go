@@ -89,10 +89,28 @@ func readRows(ctx context.Context, dr driver.Rows, lim limits) (*Rows, error) {
 	out := &Rows{Columns: cols, Values: [][]any{}}
 	dest := make([]driver.Value, len(cols))
 	types, _ := dr.(driver.RowsColumnTypeScanType)
+	var pr *peekedRow
+	if p := peekFor(dr); p != nil {
+		pr = &peekedRow{p: p, rows: reflect.ValueOf(dr).UnsafePointer()}
+	}
 	size := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if pr != nil {
+			// The row is measured before the driver copies it (see rowPeek).
+			n, more, err := pr.next()
+			switch {
+			case err != nil:
+				return nil, err
+			case !more:
+				return out, nil
+			case len(out.Values) == lim.rows:
+				return nil, fmt.Errorf("%w: more than %d rows", ErrLimit, lim.rows)
+			case size+n > lim.bytes:
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrLimit, lim.bytes)
+			}
 		}
 		err := dr.Next(dest)
 		if errors.Is(err, io.EOF) {

@@ -81,6 +81,11 @@ type Options struct {
 	// whose temporary files would take them past it fails with ErrLimit.
 	// 0 means no bound.
 	MaxTempBytes int64
+	// MaxMemoryBytes bounds the memory SQLite holds for the database's
+	// connections together, in bytes: their page caches, prepared
+	// statements and the values a statement builds. An allocation past it
+	// fails, and with it the statement, with ErrLimit. 0 means no bound.
+	MaxMemoryBytes int64
 	// Observer, when set, is told of every group commit, for metrics.
 	Observer CommitObserver
 }
@@ -94,11 +99,11 @@ const sqlitePageSize = 4096
 type DB struct {
 	path   string
 	opts   Options
-	writer *sql.DB  // one connection: every write goes through it
-	reader *sql.DB  // MaxReaders query_only connections
-	w      *writer  // plugins' autocommit writes, committed in groups
-	conns  sync.Map // driver connection -> *connState
-	temp   *tempVFS // bounds the temporary files (Options.MaxTempBytes), or nil
+	writer *sql.DB   // one connection: every write goes through it
+	reader *sql.DB   // MaxReaders query_only connections
+	w      *writer   // plugins' autocommit writes, committed in groups
+	conns  sync.Map  // driver connection -> *connState
+	vfs    *boundVFS // bounds temporary files and memory (Options.MaxTempBytes, MaxMemoryBytes), or nil
 	closed atomic.Bool
 }
 
@@ -121,12 +126,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{path: abs, opts: opts}
+	if err := installHeap(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", abs, err)
+	}
 	vfs := ""
-	if opts.MaxTempBytes > 0 {
-		if db.temp, err = newTempVFS(opts.MaxTempBytes); err != nil {
+	if opts.MaxTempBytes > 0 || opts.MaxMemoryBytes > 0 {
+		var heap *dbHeap
+		if opts.MaxMemoryBytes > 0 {
+			heap = newDBHeap(opts.MaxMemoryBytes)
+		}
+		if db.vfs, err = newBoundVFS(opts.MaxTempBytes, heap); err != nil {
 			return nil, fmt.Errorf("open %s: %w", abs, err)
 		}
-		vfs = db.temp.name
+		vfs = db.vfs.name
 	}
 	if db.writer, err = openPool(ctx, writerDSN(abs, opts, vfs), 1); err != nil {
 		db.closeVFS()
@@ -146,7 +158,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 
 // withDefaults fills in the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
-	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxBytes < 0 || o.MaxTempBytes < 0 {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.MaxRows < 0 || o.MaxResultBytes < 0 || o.MaxBytes < 0 || o.MaxTempBytes < 0 || o.MaxMemoryBytes < 0 {
 		return o, fmt.Errorf("open: negative option in %+v", o)
 	}
 	if o.BusyTimeout == 0 {
@@ -260,10 +272,10 @@ func (db *DB) Close() error {
 	return err
 }
 
-// closeVFS unregisters the DB's temporary-file VFS, if it has one.
+// closeVFS unregisters the DB's VFS, if it has one.
 func (db *DB) closeVFS() {
-	if db.temp != nil {
-		db.temp.close()
+	if db.vfs != nil {
+		db.vfs.close()
 	}
 }
 

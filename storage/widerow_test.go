@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -20,32 +21,40 @@ import (
 // at once. What a refused row costs the host must stay near the result
 // limit.
 func TestSession_wideRowMemory(t *testing.T) {
-	db := openDB(t, storage.Options{})
-	s := session(t, db)
-	var peak atomic.Int64
-	before := rssBytes(t)
-	stop, polled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			if n := rssBytes(t); n > peak.Load() {
-				peak.Store(n)
+	for _, tc := range []struct{ name, sql string }{
+		// One value, copied 60 times by the driver into Go.
+		{"shared", "WITH x(b) AS MATERIALIZED (SELECT zeroblob(4000000) || 'x') SELECT " + strings.Repeat("b, ", 59) + "b FROM x"},
+		// 60 values SQLite builds before the row is whole.
+		{"distinct", "SELECT " + strings.TrimSuffix(strings.Repeat("zeroblob(4000000) || random(), ", 60), ", ")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openDB(t, storage.Options{MaxMemoryBytes: abi.MaxDBMemoryBytes})
+			s := session(t, db)
+			var peak atomic.Int64
+			before := rssBytes(t)
+			stop, polled := make(chan struct{}), make(chan struct{})
+			go func() {
+				defer close(polled)
+				for {
+					if n := rssBytes(t); n > peak.Load() {
+						peak.Store(n)
+					}
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Millisecond):
+					}
+				}
+			}()
+			_, err := s.Query(context.Background(), tc.sql, nil)
+			close(stop)
+			<-polled
+			if !errors.Is(err, storage.ErrLimit) {
+				t.Fatalf("60 columns of 4 MB: %v, want ErrLimit", err)
 			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
+			if grew := peak.Load() - before; grew > 128<<20 {
+				t.Fatalf("a row of 60 columns of 4 MB, refused for a result limit of 4 MiB, grew the process by %d MiB", grew>>20)
 			}
-		}
-	}()
-	q := "WITH x(b) AS MATERIALIZED (SELECT zeroblob(4000000) || 'x') SELECT " + strings.Repeat("b, ", 59) + "b FROM x"
-	_, err := s.Query(context.Background(), q, nil)
-	close(stop)
-	<-polled
-	if !errors.Is(err, storage.ErrLimit) {
-		t.Fatalf("60 columns of 4 MB: %v, want ErrLimit", err)
-	}
-	if grew := peak.Load() - before; grew > 128<<20 {
-		t.Fatalf("a row of 60 columns of 4 MB, refused for a result limit of 4 MiB, grew the process by %d MiB", grew>>20)
+		})
 	}
 }

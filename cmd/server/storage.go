@@ -33,7 +33,7 @@ func openStorage(ctx context.Context, cfg *config, log zerolog.Logger, obs stora
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{Observer: obs, MaxBytes: cfg.MaxPluginDBBytes, MaxTempBytes: abi.MaxDBTempFileBytes})
+	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{Observer: obs, MaxBytes: cfg.MaxPluginDBBytes, MaxTempBytes: abi.MaxDBTempFileBytes, MaxMemoryBytes: abi.MaxDBMemoryBytes})
 	if err != nil {
 		return nil, nil, errors.Join(fmt.Errorf("open plugin databases: %w", err), db.Close())
 	}

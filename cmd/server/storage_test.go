@@ -236,3 +236,21 @@ func TestServer_pluginTempFilesBound(t *testing.T) {
 		t.Fatalf("a sort of 64 MB after the refusal: %d %q", n, msg)
 	}
 }
+
+// TestServer_pluginMemoryBound: a plugin's statement that builds a row of
+// 60 values of 4 MB gets LIMIT_EXCEEDED once SQLite's memory for the
+// plugin's database reaches abi.MaxDBMemoryBytes, where it held them all
+// (240 MB) before the result limit refused the row; the plugin's next
+// statement runs.
+func TestServer_pluginMemoryBound(t *testing.T) {
+	s := startServer(t, "-data", newDataDir(t), "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false")
+	wide := "SELECT " + strings.TrimSuffix(strings.Repeat("zeroblob(4000000) || random(), ", 60), ", ")
+	n, msg := probeSQL(t, s, "query", wide)
+	if abi.Status(n) != abi.StatusLimitExceeded || !strings.Contains(msg, "memory") {
+		t.Fatalf("a row of 60 values of 4 MB: %d %q, want LIMIT_EXCEEDED naming memory", n, msg)
+	}
+	if n, msg := probeSQL(t, s, "query", "SELECT length(zeroblob(1000000) || random())"); n < 0 {
+		t.Fatalf("a value of 1 MB after the refusal: %d %q", n, msg)
+	}
+}

@@ -1,0 +1,189 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"modernc.org/libc"
+	"modernc.org/libc/sys/types"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// heapHeader is what the allocator keeps before each block it hands
+// SQLite: the block's size and the budget it is charged to (a *dbHeap, or
+// 0). 16 bytes keep the blocks as aligned as libc's malloc makes them.
+type heapHeader struct {
+	size  int64
+	owner uintptr
+}
+
+const heapHeaderSize = unsafe.Sizeof(heapHeader{})
+
+// dbHeap is the budget of the SQLite memory a database's connections
+// hold together (Options.MaxMemoryBytes). It is never freed: blocks
+// charged to it may outlive its DB (see tempOpen), and the allocator reads
+// it through their headers.
+type dbHeap struct {
+	max  int64
+	used atomic.Int64
+}
+
+// connHeap is what the allocator knows of one connection of a bounded
+// database, found by the connection's libc TLS (see tempOpen): the budget
+// its allocations are charged to.
+type connHeap struct {
+	heap *dbHeap
+}
+
+var (
+	heapOnce sync.Once
+	heapErr  error
+	// heapConns maps a connection's libc TLS ID to its *connHeap.
+	heapConns sync.Map
+	// heaps keeps every dbHeap reachable for Go's collector: the headers
+	// that point to them are C memory, which it does not scan.
+	heapsMu sync.Mutex
+	heaps   []*dbHeap
+)
+
+// newDBHeap returns a budget of max bytes.
+func newDBHeap(max int64) *dbHeap {
+	h := &dbHeap{max: max}
+	heapsMu.Lock()
+	heaps = append(heaps, h)
+	heapsMu.Unlock()
+	return h
+}
+
+// installHeap makes SQLite allocate through heapMalloc and its kin
+// (SQLITE_CONFIG_MALLOC), which must be done before SQLite initializes:
+// Open calls it before anything else touches SQLite.
+//
+// # Errors
+//
+// When SQLite was initialized already, or refuses the configuration.
+func installHeap() error {
+	heapOnce.Do(func() {
+		tls := libc.NewTLS()
+		defer tls.Close()
+		m := libc.Xcalloc(tls, 1, types.Size_t(unsafe.Sizeof(sqlite3.Tsqlite3_mem_methods{})))
+		args := libc.Xmalloc(tls, types.Size_t(unsafe.Sizeof(uintptr(0))))
+		if m == 0 || args == 0 {
+			heapErr = errors.New("install SQLite's allocator: out of memory")
+			return
+		}
+		defer libc.Xfree(tls, args)
+		mm := (*sqlite3.Tsqlite3_mem_methods)(cptr(m))
+		mm.FxMalloc = fp(heapMalloc)
+		mm.FxFree = fp(heapFree)
+		mm.FxRealloc = fp(heapRealloc)
+		mm.FxSize = fp(heapSize)
+		mm.FxRoundup = fp(heapRoundup)
+		mm.FxInit = fp(heapInit)
+		mm.FxShutdown = fp(heapShutdown)
+		// SQLite copies the methods.
+		if rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_MALLOC, libc.VaList(args, m)); rc != sqlite3.SQLITE_OK {
+			heapErr = fmt.Errorf("install SQLite's allocator: SQLite error %d (was SQLite initialized before storage.Open?)", rc)
+		}
+		libc.Xfree(tls, m)
+	})
+	return heapErr
+}
+
+// header returns the header of the block SQLite knows as p.
+func header(p uintptr) *heapHeader { return (*heapHeader)(cptr(p - heapHeaderSize)) }
+
+// charge charges n more bytes to the budget of the connection of tls, and
+// returns the budget, or 0 when the connection has none. ok is false when
+// the budget has no room: nothing is charged then.
+func charge(tls *libc.TLS, n int64) (owner uintptr, ok bool) {
+	v, found := heapConns.Load(tls.ID)
+	if !found {
+		return 0, true
+	}
+	h := v.(*connHeap).heap
+	if h.used.Add(n) > h.max {
+		h.used.Add(-n)
+		return 0, false
+	}
+	return uintptr(unsafe.Pointer(h)), true
+}
+
+// release gives n bytes back to budget owner (a *dbHeap or 0).
+func release(owner uintptr, n int64) {
+	if owner != 0 {
+		(*dbHeap)(cptr(owner)).used.Add(-n)
+	}
+}
+
+// heapMalloc is SQLite's xMalloc: 0 (SQLITE_NOMEM) when the block would
+// take its connection's database past its bound.
+func heapMalloc(tls *libc.TLS, n int32) uintptr {
+	owner, ok := charge(tls, int64(n))
+	if !ok {
+		return 0
+	}
+	p := libc.Xmalloc(tls, types.Size_t(heapHeaderSize)+types.Size_t(n))
+	if p == 0 {
+		release(owner, int64(n))
+		return 0
+	}
+	*(*heapHeader)(cptr(p)) = heapHeader{size: int64(n), owner: owner}
+	return p + heapHeaderSize
+}
+
+// heapFree is SQLite's xFree.
+func heapFree(tls *libc.TLS, p uintptr) {
+	if p == 0 {
+		return
+	}
+	h := header(p)
+	release(h.owner, h.size)
+	libc.Xfree(tls, p-heapHeaderSize)
+}
+
+// heapRealloc is SQLite's xRealloc: the block stays charged to its budget,
+// and a growth past it fails, leaving the block as it was.
+func heapRealloc(tls *libc.TLS, p uintptr, n int32) uintptr {
+	h := header(p)
+	owner, old := h.owner, h.size
+	if grow := int64(n) - old; grow > 0 && owner != 0 {
+		b := (*dbHeap)(cptr(owner))
+		if b.used.Add(grow) > b.max {
+			b.used.Add(-grow)
+			return 0
+		}
+	}
+	q := libc.Xrealloc(tls, p-heapHeaderSize, types.Size_t(heapHeaderSize)+types.Size_t(n))
+	if q == 0 {
+		if grow := int64(n) - old; grow > 0 {
+			release(owner, grow)
+		}
+		return 0
+	}
+	if grow := int64(n) - old; grow < 0 {
+		release(owner, -grow)
+	}
+	(*heapHeader)(cptr(q)).size = int64(n)
+	return q + heapHeaderSize
+}
+
+// heapSize is SQLite's xSize.
+func heapSize(tls *libc.TLS, p uintptr) int32 {
+	if p == 0 {
+		return 0
+	}
+	return int32(header(p).size)
+}
+
+// heapRoundup is SQLite's xRoundup: to a multiple of 8, as its own.
+func heapRoundup(tls *libc.TLS, n int32) int32 { return (n + 7) &^ 7 }
+
+// heapInit is SQLite's xInit.
+func heapInit(tls *libc.TLS, _ uintptr) int32 { return sqlite3.SQLITE_OK }
+
+// heapShutdown is SQLite's xShutdown.
+func heapShutdown(tls *libc.TLS, _ uintptr) {}
