@@ -17,21 +17,27 @@ import (
 )
 
 // logTally tallies the JSON log lines written to it, one per Write as
-// zerolog writes them, and keeps none: the plugin's lines by level and by
-// stream, and its over-budget reports. Each report must be a warn line
-// naming the plugin and its version, whose message says the count its
-// dropped field carries.
+// zerolog writes them, and keeps none: one plugin's lines by level, by
+// stream and by message, and its over-budget reports. Each report must be
+// a warn line naming the plugin and its version, whose message says the
+// count its dropped field carries.
 type logTally struct {
-	t       *testing.T
-	mu      sync.Mutex
-	levels  map[string]int // plugin lines by level, reports left out
-	streams map[string]int // stdout and stderr lines by stream
-	reports int            // "plugin log over budget" lines
-	dropped int64          // the lines those report
+	t        *testing.T
+	plugin   string
+	mu       sync.Mutex
+	levels   map[string]int // plugin lines by level, reports left out
+	streams  map[string]int // stdout and stderr lines by stream
+	messages map[string]int // plugin lines by message, reports left out
+	reports  int            // "plugin log over budget" lines
+	dropped  int64          // the lines those report
 }
 
-func newLogTally(t *testing.T) *logTally {
-	return &logTally{t: t, levels: map[string]int{}, streams: map[string]int{}}
+// newLogTally tallies the lines of the logflood fixture.
+func newLogTally(t *testing.T) *logTally { return newLogTallyOf(t, "logflood") }
+
+// newLogTallyOf tallies the lines of plugin.
+func newLogTallyOf(t *testing.T, plugin string) *logTally {
+	return &logTally{t: t, plugin: plugin, levels: map[string]int{}, streams: map[string]int{}, messages: map[string]int{}}
 }
 
 func (lt *logTally) Write(line []byte) (int, error) {
@@ -48,13 +54,14 @@ func (lt *logTally) Write(line []byte) (int, error) {
 	switch {
 	case e.Dropped != nil:
 		want := fmt.Sprintf("plugin log over budget: %d lines dropped", *e.Dropped)
-		if e.Level != "warn" || e.Message != want || e.Plugin != "logflood" || e.Version == "" {
+		if e.Level != "warn" || e.Message != want || e.Plugin != lt.plugin || e.Version == "" {
 			lt.t.Errorf("report %s; want a warn %q with plugin and plugin_version", line, want)
 		}
 		lt.reports++
 		lt.dropped += *e.Dropped
-	case e.Plugin == "logflood":
+	case e.Plugin == lt.plugin:
 		lt.levels[e.Level]++
+		lt.messages[e.Message]++
 		if e.Stream != "" {
 			lt.streams[e.Stream]++
 		}
@@ -68,6 +75,7 @@ func (lt *logTally) reset() {
 	defer lt.mu.Unlock()
 	clear(lt.levels)
 	clear(lt.streams)
+	clear(lt.messages)
 	lt.reports, lt.dropped = 0, 0
 }
 

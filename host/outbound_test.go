@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/warden-rpc/warden/abi"
 )
 
@@ -400,5 +402,30 @@ func TestHTTPRequest_callDeadline(t *testing.T) {
 		if got := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/"}); got.status != 0 || string(got.res.Body) != "ok" {
 			t.Fatalf("the next call: %+v", got)
 		}
+	}
+}
+
+// TestHTTPRequest_logBudget: the outbound client's line per request is
+// one of the plugin's log lines, and spends its log budget as its log
+// calls do: past the burst, a line is dropped and counted in the
+// budget's report, and the request is answered all the same.
+func TestHTTPRequest_logBudget(t *testing.T) {
+	const burst, over = abi.MaxLogBurstLines, 500
+	srv := helloServer(t)
+	dir := pluginDir(t, "fetch.wasm")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n")
+	logs := newLogTallyOf(t, "fetch")
+	h := newTestHost(t, dir, func(c *Config) { c.Logger = zerolog.New(logs).Level(zerolog.InfoLevel) })
+	freezeLogBudget(t, h)
+	logs.reset()
+	for i := range burst + over {
+		if got := fetch(t, h, abi.HTTPRequest{URL: srv.URL + "/a"}); got.status != 0 || got.res.Status != 200 {
+			t.Fatalf("request %d: %+v", i, got)
+		}
+	}
+	got := closeAndTally(t, h, logs)
+	if n := got.messages["outbound request"]; n != burst || got.dropped != over {
+		t.Errorf("%d outbound request lines written and %d reported dropped; want %d and %d (the plugin's log budget)",
+			n, got.dropped, burst, over)
 	}
 }
