@@ -316,9 +316,10 @@ const (
 	// MaxLogBytes bounds one log message; longer ones are cut and marked.
 	MaxLogBytes = 8 << 10
 	// MaxLogLinesPerSecond is the sustained rate of a plugin version's log
-	// budget: the lines per second that log, stdout and stderr together
-	// may write, shared by all its instances. A line over the budget is
-	// dropped and counted, and the call goes on.
+	// budget: the lines per second that log, stdout, stderr and the host's
+	// line per http_request together may write, shared by all its
+	// instances. A line over the budget is dropped and counted, and the
+	// call goes on.
 	MaxLogLinesPerSecond = 500
 	// MaxLogBurstLines is the burst of that budget: the lines a plugin
 	// version that has been quiet may write at once.

@@ -19,11 +19,12 @@ const (
 )
 
 // logBudget is one plugin version's allowance of log lines, shared by the
-// log host function and by stdout and stderr, in all its instances: a token
-// bucket of abi.MaxLogBurstLines lines that regains abi.MaxLogLinesPerSecond
-// a second. A line over it is dropped and counted, and the count is
-// reported on the plugin's host logger, never through the budget: at once
-// for the first drop, then by a timer at most once a second, and at close.
+// log host function, by stdout and stderr, and by the outbound client's
+// line per http_request, in all its instances: a token bucket of
+// abi.MaxLogBurstLines lines that regains abi.MaxLogLinesPerSecond a
+// second. A line over it is dropped and counted, and the count is reported
+// on the plugin's host logger, never through the budget: at once for the
+// first drop, then by a timer at most once a second, and at close.
 //
 // It is kept as a generic cell rate: tat is the time at which the bucket
 // would be full again, and a line is allowed when spending it leaves tat at

@@ -53,10 +53,12 @@ func (h *Host) applyManifest(p *Plugin, f snapshotFile, mod *interrupt.Module) e
 		Timeout:          m.HTTP.Timeout.Duration,
 		MaxRequestBytes:  m.HTTP.MaxRequestBytes,
 		MaxResponseBytes: m.HTTP.MaxResponseBytes,
+		// A line per request the plugin sends: its own lines, as its log
+		// calls are, out of its log budget.
+		AllowLine: p.logs.take,
 	}
 	if h.cfg.GuestLog != nil {
-		// A line per request the plugin sends: its own lines, as its log
-		// calls are, under its share of the console's ring.
+		// And under its share of the console's ring.
 		cc.Output = h.cfg.GuestLog(p.Name)
 	}
 	p.http = h.cfg.Outbound.NewClient(cc)

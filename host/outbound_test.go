@@ -408,12 +408,15 @@ func TestHTTPRequest_callDeadline(t *testing.T) {
 // TestHTTPRequest_logBudget: the outbound client's line per request is
 // one of the plugin's log lines, and spends its log budget as its log
 // calls do: past the burst, a line is dropped and counted in the
-// budget's report, and the request is answered all the same.
+// budget's report, and the request is answered all the same. A failed
+// request's line is no exception.
 func TestHTTPRequest_logBudget(t *testing.T) {
 	const burst, over = abi.MaxLogBurstLines, 500
 	srv := helloServer(t)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close() // its address refuses connections: HTTP_FAILED
 	dir := pluginDir(t, "fetch.wasm")
-	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\"]\n")
+	writeManifest(t, dir, "fetch", "[http]\nallow = [\""+srv.URL+"\", \""+gone.URL+"\"]\n")
 	logs := newLogTallyOf(t, "fetch")
 	h := newTestHost(t, dir, func(c *Config) { c.Logger = zerolog.New(logs).Level(zerolog.InfoLevel) })
 	freezeLogBudget(t, h)
@@ -423,9 +426,15 @@ func TestHTTPRequest_logBudget(t *testing.T) {
 			t.Fatalf("request %d: %+v", i, got)
 		}
 	}
+	if got := fetch(t, h, abi.HTTPRequest{URL: gone.URL}); got.status != abi.StatusHTTPFailed {
+		t.Fatalf("request to a closed server: %+v, want HTTP_FAILED", got)
+	}
 	got := closeAndTally(t, h, logs)
-	if n := got.messages["outbound request"]; n != burst || got.dropped != over {
+	if n := got.messages["outbound request"]; n != burst || got.dropped != over+1 {
 		t.Errorf("%d outbound request lines written and %d reported dropped; want %d and %d (the plugin's log budget)",
-			n, got.dropped, burst, over)
+			n, got.dropped, burst, over+1)
+	}
+	if n := got.messages["outbound request failed"]; n != 0 {
+		t.Errorf("%d outbound request failed lines written over the budget, want 0", n)
 	}
 }

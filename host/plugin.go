@@ -39,7 +39,7 @@ type Plugin struct {
 	pool     *pool
 	log      zerolog.Logger   // the host's lines about the plugin
 	guestLog zerolog.Logger   // the plugin's own lines: log, stdout and stderr (Config.GuestLog)
-	logs     *logBudget       // shared by log, stdout and stderr of all its instances
+	logs     *logBudget       // shared by log, stdout, stderr and http_request of all its instances
 	db       storage.PluginDB // nil when the plugin has no database
 	dbStats  *DBStats
 

@@ -61,7 +61,11 @@ func (c *Client) Do(ctx context.Context, r abi.HTTPRequest) (abi.HTTPResponse, *
 	defer cancel()
 	rctx = withRequest(rctx)
 	res, e := c.send(ctx, rctx, req.WithContext(rctx), timeout)
-	ev := c.log.Info().Str("method", req.Method).Str("host", u.Host).Dur("duration", time.Since(start))
+	ev := c.log.Info()
+	if ev != nil && c.cfg.AllowLine != nil && !c.cfg.AllowLine() {
+		ev = ev.Discard()
+	}
+	ev = ev.Str("method", req.Method).Str("host", u.Host).Dur("duration", time.Since(start))
 	if e != nil {
 		ev = ev.Str("error", e.Status.String())
 		if e.Detail != "" {

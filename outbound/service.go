@@ -155,6 +155,11 @@ type ClientConfig struct {
 	// in place of the service logger's output: the plugin's own share of
 	// what the operator sees, since the plugin decides how many there are.
 	Output io.Writer
+	// AllowLine, when not nil, is asked for each line per request at a
+	// level that is written, and the line is written only if it returns
+	// true: the plugin's log budget, for the same reason. The request is
+	// sent and answered either way.
+	AllowLine func() bool
 }
 
 // Client sends one plugin's requests. Its connections are its own, reused
