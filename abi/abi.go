@@ -337,6 +337,12 @@ const (
 	// MaxSQLParams bounds the parameters of one SQL statement (?NNN and $N
 	// up to it) and so the values of one argument list.
 	MaxSQLParams = 999
+	// MaxSQLFunctionArgs bounds the arguments of one SQL function call on
+	// SQLite, as SQLite did by default until 3.48 (PostgreSQL allows 100):
+	// SQLite never interrupts one call, and some functions do work in
+	// the product of their arguments and a value's length (json_extract
+	// scans the object once for each path).
+	MaxSQLFunctionArgs = 127
 	// MaxValueBytes bounds one TEXT or BLOB value, and one stored row, in
 	// the database (SQLite's SQLITE_LIMIT_LENGTH): the default output
 	// limit, so that a value a plugin stores can be returned to it.

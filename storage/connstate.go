@@ -29,12 +29,14 @@ const forgetWait = 100 * time.Millisecond
 // setLimits sets SQLite's limits (sqlite3_limit) on the connection of c to
 // the ABI's, so that SQLite refuses an oversized value or statement with
 // SQLITE_TOOBIG before it builds it: the longest TEXT, BLOB or row, the
-// longest SQL text and the highest parameter number.
+// longest SQL text, the highest parameter number and the most arguments of
+// one function call.
 func setLimits(c *sql.Conn) error {
 	for _, l := range [...]struct{ id, value int }{
 		{sqlite3.SQLITE_LIMIT_LENGTH, abi.MaxValueBytes},
 		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, abi.MaxSQLBytes},
 		{sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, abi.MaxSQLParams},
+		{sqlite3.SQLITE_LIMIT_FUNCTION_ARG, abi.MaxSQLFunctionArgs},
 	} {
 		if _, err := sqlite.Limit(c, l.id, l.value); err != nil {
 			return fmt.Errorf("set limit %d: %w", l.id, err)
@@ -62,6 +64,19 @@ type connState struct {
 	own        map[string]driver.Stmt // Warden's statements, never served to a plugin
 	rolledBack bool                   // SQLite rolled back a transaction (set by the rollback hook)
 	limited    bool                   // setLimits ran on the connection
+	// heap is the connection's place in the allocator, when its
+	// database's memory is bounded: a plugin statement's allocations fail
+	// once its context is done (see connHeap and watch).
+	heap *connHeap
+}
+
+// watch makes the allocations of the plugin statement about to run on the
+// connection fail once ctx is done, until the returned function is called.
+func (cs *connState) watch(ctx context.Context) (end func()) {
+	if cs.heap == nil {
+		return func() {}
+	}
+	return cs.heap.watch(ctx)
 }
 
 // prepared is a plugin statement prepared on one connection.
@@ -96,6 +111,11 @@ func (db *DB) connState(dc any) (*connState, error) {
 		return nil, fmt.Errorf("driver %T has no authorizer or rollback hook", dc)
 	}
 	cs := &connState{dc: dc, stmts: map[string]*prepared{}, own: map[string]driver.Stmt{}}
+	if tls := driverTLS(dc); tls != nil {
+		if v, ok := heapConns.Load(tls.ID); ok {
+			cs.heap = v.(*connHeap)
+		}
+	}
 	if err := reg.RegisterAuthorizer(cs.authorize); err != nil {
 		return nil, fmt.Errorf("install authorizer: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warden-rpc/warden/abi"
 	"github.com/warden-rpc/warden/storage"
 )
 
@@ -15,20 +16,45 @@ import (
 // Within the 64 KiB SQL limit, json_extract with 999 paths, each a scan of
 // a 2.9 MB object, nine times in one expression, ran 25 s under a 1 s
 // deadline on a 2-core VM: the call, its connection and a core stay taken
-// that long. Three of them must still end near a 1.5 s deadline (the object takes some 250 ms to build).
+// that long. A call may now have 126 paths (abi.MaxSQLFunctionArgs), and
+// the 64 KiB fit 60 such calls; with three calls of 999 paths (refused
+// now) or 60 of 126, the statement must end near a 1.5 s deadline (the
+// object takes some 250 ms to build).
 func TestSession_deadlineStraightLine(t *testing.T) {
-	db := openDB(t, storage.Options{})
+	db := openDB(t, storage.Options{MaxMemoryBytes: abi.MaxDBMemoryBytes})
 	s := session(t, db)
-	one := "length(json_extract(j," + strings.Repeat("'$.zz',", 998) + "'$.zz'))"
-	q := `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 250000),
-		o(j) AS MATERIALIZED (SELECT json_group_object('k' || x, 1) FROM c)
-		SELECT ` + strings.Join([]string{one, one, one}, " + ") + " FROM o"
-	const deadline = 1500 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	start := time.Now()
-	_, err := s.Query(ctx, q, nil)
-	if took := time.Since(start); took > deadline+time.Second {
-		t.Fatalf("a statement with a deadline of %v ran %v (%v)", deadline, took.Round(time.Millisecond), err)
+	call := func(paths int) string {
+		return "length(json_extract(j," + strings.Repeat("'$.zz',", paths-1) + "'$.zz'))"
+	}
+	for _, tc := range []struct {
+		name         string
+		calls, paths int
+	}{
+		{"999 paths", 3, 999},
+		{"126 paths", 60, abi.MaxSQLFunctionArgs - 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := make([]string, tc.calls)
+			for i := range calls {
+				calls[i] = call(tc.paths)
+			}
+			q := `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 250000),
+				o(j) AS MATERIALIZED (SELECT json_group_object('k' || x, 1) FROM c)
+				SELECT ` + strings.Join(calls, " + ") + " FROM o"
+			if len(q) > abi.MaxSQLBytes {
+				t.Fatalf("the statement has %d bytes, over the SQL limit", len(q))
+			}
+			const deadline = 1500 * time.Millisecond
+			ctx, cancel := context.WithTimeout(context.Background(), deadline)
+			defer cancel()
+			start := time.Now()
+			_, err := s.Query(ctx, q, nil)
+			if took := time.Since(start); took > deadline+time.Second {
+				t.Fatalf("a statement with a deadline of %v ran %v (%v)", deadline, took.Round(time.Millisecond), err)
+			}
+			if err == nil {
+				t.Fatal("the statement ran to its end")
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -32,10 +33,38 @@ type dbHeap struct {
 }
 
 // connHeap is what the allocator knows of one connection of a bounded
-// database, found by the connection's libc TLS (see tempOpen): the budget
-// its allocations are charged to.
+// database, found by the connection's libc TLS (see vfsOpen): the budget
+// its allocations are charged to, and whether the plugin statement it
+// runs is past its deadline.
+//
+// SQLite looks at its interrupt only at the jumps of a statement's
+// program, so one expression of long function calls runs to its end
+// whatever the deadline; but the functions allocate as they go. Once the
+// statement's context is done its allocations fail, and SQLite ends the
+// call with SQLITE_NOMEM. stopAt is the generation whose context ended;
+// gen changes at each watch and at its end, so a late expiry never stops
+// the connection's next statement.
 type connHeap struct {
-	heap *dbHeap
+	heap   *dbHeap
+	gen    atomic.Int64
+	stopAt atomic.Int64
+}
+
+// stopped reports whether the statement c runs is past its deadline.
+func (c *connHeap) stopped() bool {
+	s := c.stopAt.Load()
+	return s != 0 && s == c.gen.Load()
+}
+
+// watch makes c's allocations fail once ctx is done, until the returned
+// function is called.
+func (c *connHeap) watch(ctx context.Context) (end func()) {
+	g := c.gen.Add(1)
+	stop := context.AfterFunc(ctx, func() { c.stopAt.Store(g) })
+	return func() {
+		stop()
+		c.gen.Add(1)
+	}
 }
 
 var (
@@ -104,7 +133,11 @@ func charge(tls *libc.TLS, n int64) (owner uintptr, ok bool) {
 	if !found {
 		return 0, true
 	}
-	h := v.(*connHeap).heap
+	c := v.(*connHeap)
+	if c.stopped() {
+		return 0, false
+	}
+	h := c.heap
 	if h.used.Add(n) > h.max {
 		h.used.Add(-n)
 		return 0, false
@@ -120,7 +153,8 @@ func release(owner uintptr, n int64) {
 }
 
 // heapMalloc is SQLite's xMalloc: 0 (SQLITE_NOMEM) when the block would
-// take its connection's database past its bound.
+// take its connection's database past its bound, or the connection's
+// statement is past its deadline.
 func heapMalloc(tls *libc.TLS, n int32) uintptr {
 	owner, ok := charge(tls, int64(n))
 	if !ok {
@@ -146,8 +180,12 @@ func heapFree(tls *libc.TLS, p uintptr) {
 }
 
 // heapRealloc is SQLite's xRealloc: the block stays charged to its budget,
-// and a growth past it fails, leaving the block as it was.
+// and a growth past it fails, leaving the block as it was, as any
+// reallocation does once the connection's statement is past its deadline.
 func heapRealloc(tls *libc.TLS, p uintptr, n int32) uintptr {
+	if v, found := heapConns.Load(tls.ID); found && v.(*connHeap).stopped() {
+		return 0
+	}
 	h := header(p)
 	owner, old := h.owner, h.size
 	if grow := int64(n) - old; grow > 0 && owner != 0 {

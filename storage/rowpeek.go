@@ -142,3 +142,33 @@ func (e *stepError) Error() string { return e.msg }
 
 // Code returns SQLite's result code.
 func (e *stepError) Code() int { return e.code }
+
+// connTLS is the offset of the libc TLS in a driver connection type.
+type connTLS struct {
+	t   reflect.Type
+	off uintptr
+}
+
+var connTLSOff sync.Map // reflect.Type -> connTLS, or nil when the type has none
+
+// driverTLS returns the libc TLS of driver connection dc, through its
+// unexported field tls (as rowPeek reads the driver's rows), or nil when
+// dc is not laid out so.
+func driverTLS(dc any) *libc.TLS {
+	t := reflect.TypeOf(dc)
+	v, ok := connTLSOff.Load(t)
+	if !ok {
+		var c *connTLS
+		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+			if f, found := t.Elem().FieldByName("tls"); found && len(f.Index) == 1 && f.Type == reflect.TypeOf((*libc.TLS)(nil)) {
+				c = &connTLS{t: t, off: f.Offset}
+			}
+		}
+		v, _ = connTLSOff.LoadOrStore(t, c)
+	}
+	c := v.(*connTLS)
+	if c == nil {
+		return nil
+	}
+	return *(**libc.TLS)(unsafe.Add(reflect.ValueOf(dc).UnsafePointer(), c.off))
+}

@@ -47,7 +47,9 @@ var bytesType = reflect.TypeFor[[]byte]()
 // execDriver runs st on a connection and returns the rows affected, or 0
 // for a statement that changes no rows (SQLite would report the count of the
 // connection's previous INSERT, UPDATE or DELETE).
-func execDriver(ctx context.Context, cs *connState, p *policy, st *statement) (int64, error) {
+func execDriver(ctx context.Context, cs *connState, p *policy, st *statement) (n int64, err error) {
+	defer cs.watch(ctx)()
+	defer func() { err = deadlineFirst(ctx, err) }()
 	ps, err := cs.prepare(ctx, p, st.text)
 	if err != nil {
 		return 0, err
@@ -61,7 +63,9 @@ func execDriver(ctx context.Context, cs *connState, p *policy, st *statement) (i
 }
 
 // queryDriver runs st on a connection and reads every row.
-func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, lim limits) (*Rows, error) {
+func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, lim limits) (_ *Rows, err error) {
+	defer cs.watch(ctx)()
+	defer func() { err = deadlineFirst(ctx, err) }()
 	ps, err := cs.prepare(ctx, p, st.text)
 	if err != nil {
 		return nil, err
@@ -76,6 +80,16 @@ func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, l
 		return nil, cerr
 	}
 	return rows, err
+}
+
+// deadlineFirst returns ctx's error in place of err when a statement
+// failed after ctx was done: its allocations failed for the deadline
+// (see connState.watch), not for memory.
+func deadlineFirst(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // limits bounds one Query result.

@@ -85,6 +85,9 @@ type Options struct {
 	// connections together, in bytes: their page caches, prepared
 	// statements and the values a statement builds. An allocation past it
 	// fails, and with it the statement, with ErrLimit. 0 means no bound.
+	// With a bound, a plugin statement's allocations also fail once its
+	// context is done, which ends a long expression SQLite would not
+	// interrupt (see connState.watch).
 	MaxMemoryBytes int64
 	// Observer, when set, is told of every group commit, for metrics.
 	Observer CommitObserver

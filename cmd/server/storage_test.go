@@ -254,3 +254,34 @@ func TestServer_pluginMemoryBound(t *testing.T) {
 		t.Fatalf("a value of 1 MB after the refusal: %d %q", n, msg)
 	}
 }
+
+// TestServer_pluginStraightLineDeadline: one expression of 30 calls of
+// json_extract with 126 paths over a 2.9 MB object (the 32 KiB sqlprobe
+// reads) ran 10 s, whatever the call's deadline, since SQLite looks at its interrupt only at the
+// jumps of a program; a plugin's call now ends near its deadline (its
+// statement's allocations fail once the deadline passes), and the plugin
+// serves the next call.
+func TestServer_pluginStraightLineDeadline(t *testing.T) {
+	const deadline = 1500 * time.Millisecond
+	s := startServer(t, "-data", newDataDir(t), "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false", "-call-timeout", deadline.String())
+	call := "length(json_extract(j," + strings.Repeat("'$.zz',", abi.MaxSQLFunctionArgs-2) + "'$.zz'))"
+	calls := make([]string, 30)
+	for i := range calls {
+		calls[i] = call
+	}
+	q := `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 250000),
+		o(j) AS MATERIALIZED (SELECT json_group_object('k' || x, 1) FROM c)
+		SELECT ` + strings.Join(calls, " + ") + " FROM o"
+	if len(q) > 32<<10 {
+		t.Fatalf("the statement has %d bytes, more than sqlprobe reads", len(q))
+	}
+	start := time.Now()
+	res := serverRPC(t, s, "query", q)
+	if took := time.Since(start); took > deadline+time.Second {
+		t.Fatalf("a call with a deadline of %v took %v: %d %s", deadline, took.Round(time.Millisecond), res.Status, res.Body)
+	}
+	if n, msg := probeSQL(t, s, "query", "SELECT 1"); n < 0 {
+		t.Fatalf("the next statement: %d %q", n, msg)
+	}
+}
