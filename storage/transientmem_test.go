@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -27,9 +28,11 @@ import (
 // readers) to run such statements on at once, until its call's deadline.
 // The bound on temporary files leaves the same data in memory, unbounded:
 // what one statement's transient tables hold in memory must be bounded,
-// past it spilling to the bounded temporary files or failing.
+// past it spilling to the bounded temporary files or failing. Their page
+// caches are SQLite's memory, which MaxMemoryBytes bounds: the statement
+// fails with ErrLimit there.
 func TestSession_transientTablesMemory(t *testing.T) {
-	db := openDB(t, storage.Options{MaxBytes: 1 << 20, MaxTempBytes: abi.MaxDBTempFileBytes})
+	db := openDB(t, storage.Options{MaxBytes: 1 << 20, MaxTempBytes: abi.MaxDBTempFileBytes, MaxMemoryBytes: abi.MaxDBMemoryBytes})
 	s := session(t, db)
 	const n = 128
 	var b strings.Builder
@@ -63,6 +66,9 @@ func TestSession_transientTablesMemory(t *testing.T) {
 	_, err := s.Query(ctx, b.String(), nil)
 	close(stop)
 	<-polled
+	if !errors.Is(err, storage.ErrLimit) {
+		t.Fatalf("%d materialized CTEs of 2 MB each under a memory bound of %d MiB: %v, want ErrLimit", n, abi.MaxDBMemoryBytes>>20, err)
+	}
 	if grew := peak.Load() - before; grew > 128<<20 {
 		t.Fatalf("one statement of %d materialized CTEs of 2 MB each (%d bytes of SQL) grew the process by %d MiB (the statement: %v), want at most 128 MiB", n, b.Len(), grew>>20, err)
 	}
