@@ -87,9 +87,14 @@ func newDBHeap(max int64) *dbHeap {
 	return h
 }
 
+// The allocator is installed when the package initializes, before any
+// code of a package that imports it can open a SQLite connection (a test
+// opening a file with database/sql, say); Open reports its error.
+func init() { _ = installHeap() }
+
 // installHeap makes SQLite allocate through heapMalloc and its kin
 // (SQLITE_CONFIG_MALLOC), which must be done before SQLite initializes:
-// Open calls it before anything else touches SQLite.
+// the package's init calls it, and Open again for its error.
 //
 // # Errors
 //
