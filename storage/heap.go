@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"unsafe"
+	"unsafe" // and go:linkname
 
 	"modernc.org/libc"
 	"modernc.org/libc/sys/types"
@@ -119,12 +119,42 @@ func installHeap() error {
 		mm.FxInit = fp(heapInit)
 		mm.FxShutdown = fp(heapShutdown)
 		// SQLite copies the methods.
-		if rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_MALLOC, libc.VaList(args, m)); rc != sqlite3.SQLITE_OK {
-			heapErr = fmt.Errorf("install SQLite's allocator: SQLite error %d (was SQLite initialized before storage.Open?)", rc)
-		}
+		rc := sqlite3.Xsqlite3_config(tls, sqlite3.SQLITE_CONFIG_MALLOC, libc.VaList(args, m))
 		libc.Xfree(tls, m)
+		if rc != sqlite3.SQLITE_OK {
+			heapErr = fmt.Errorf("install SQLite's allocator: SQLite error %d (was SQLite initialized before storage.Open?)", rc)
+			return
+		}
+		heapErr = separatePageCaches(tls)
 	})
 	return heapErr
+}
+
+// pcache1 is SQLite's page cache's global state (pcache1.c's pcache1_g).
+//
+//go:linkname pcache1 modernc.org/sqlite/lib._pcache1_g
+var pcache1 sqlite3.TPCacheGlobal
+
+// separatePageCaches initializes SQLite and gives each page cache a group
+// of its own (pcache1's mode 1, SQLite's default in a threadsafe build).
+// This build has SQLITE_ENABLE_MEMORY_MANAGEMENT, which puts every cache
+// of the process in one group (mode 2): a cache at its size reuses the
+// least recently used page buffer of any other cache, another database's
+// included, without allocating, and the buffer stays charged to the
+// budget that allocated it. One plugin's scans then hold pages charged to
+// another, which is refused for memory it does not hold
+// (TestBoundVFS_sharedPageCache). pcache1Init sets the mode when SQLite
+// initializes, and a cache takes its group when it is created, so the
+// mode is set once, after sqlite3_initialize and before any connection.
+func separatePageCaches(tls *libc.TLS) error {
+	if rc := sqlite3.Xsqlite3_initialize(tls); rc != sqlite3.SQLITE_OK {
+		return fmt.Errorf("initialize SQLite: SQLite error %d", rc)
+	}
+	if pcache1.FisInit == 0 {
+		return errors.New("initialize SQLite: its page cache is not pcache1")
+	}
+	pcache1.FseparateCache = 1
+	return nil
 }
 
 // header returns the header of the block SQLite knows as p.
