@@ -14,11 +14,23 @@ import (
 )
 
 // heapHeader is what the allocator keeps before each block it hands
-// SQLite: the block's size and the budget it is charged to (a *dbHeap, or
-// 0). 16 bytes keep the blocks as aligned as libc's malloc makes them.
+// SQLite: the size SQLite asked for, what the block takes of memory (its
+// cost, charged), and the budget it is charged to (a *dbHeap, or 0). 16
+// bytes keep the blocks as aligned as libc's malloc makes them.
 type heapHeader struct {
-	size  int64
+	size  int32
+	cost  uint32
 	owner uintptr
+}
+
+// blockCost is the memory that libc's block p, holding n bytes of SQLite's
+// after the header, takes: libc's allocator (modernc.org/memory) hands out
+// the next power of two up to 16 KiB, so a page cache's page of 4368
+// bytes takes 8192; a larger block is a mapping of its own, of which the
+// pages it spans are resident (TestHeap_chargesWhatBlocksTake).
+func blockCost(p uintptr, n int32) uint32 {
+	spans := (uint64(n) + uint64(heapHeaderSize) + 4095) &^ 4095
+	return uint32(min(uint64(libc.UsableSize(p)), spans))
 }
 
 const heapHeaderSize = unsafe.Sizeof(heapHeader{})
@@ -160,24 +172,37 @@ func separatePageCaches(tls *libc.TLS) error {
 // header returns the header of the block SQLite knows as p.
 func header(p uintptr) *heapHeader { return (*heapHeader)(cptr(p - heapHeaderSize)) }
 
-// charge charges n more bytes to the budget of the connection of tls, and
-// returns the budget, or 0 when the connection has none. ok is false when
-// the budget has no room: nothing is charged then.
-func charge(tls *libc.TLS, n int64) (owner uintptr, ok bool) {
-	v, found := heapConns.Load(tls.ID)
-	if !found {
-		return 0, true
+// connOf returns the connHeap of the connection of tls, or nil when it
+// has none.
+func connOf(tls *libc.TLS) *connHeap {
+	if v, found := heapConns.Load(tls.ID); found {
+		return v.(*connHeap)
 	}
-	c := v.(*connHeap)
-	if c.stopped() {
-		return 0, false
+	return nil
+}
+
+// charge charges n more bytes to budget owner (a *dbHeap, or 0), and
+// reports whether it had room; nothing is charged when it had not.
+func charge(owner uintptr, n int64) bool {
+	if owner == 0 || n <= 0 {
+		release(owner, -n)
+		return true
 	}
-	h := c.heap
+	h := (*dbHeap)(cptr(owner))
 	if h.used.Add(n) > h.max {
 		h.used.Add(-n)
-		return 0, false
+		return false
 	}
-	return uintptr(unsafe.Pointer(h)), true
+	return true
+}
+
+// room reports whether budget owner has room for n more bytes.
+func room(owner uintptr, n int64) bool {
+	if owner == 0 || n <= 0 {
+		return true
+	}
+	h := (*dbHeap)(cptr(owner))
+	return h.used.Load()+n <= h.max
 }
 
 // release gives n bytes back to budget owner (a *dbHeap or 0).
@@ -191,16 +216,26 @@ func release(owner uintptr, n int64) {
 // take its connection's database past its bound, or the connection's
 // statement is past its deadline.
 func heapMalloc(tls *libc.TLS, n int32) uintptr {
-	owner, ok := charge(tls, int64(n))
-	if !ok {
+	var owner uintptr
+	if c := connOf(tls); c != nil {
+		if c.stopped() {
+			return 0
+		}
+		owner = uintptr(unsafe.Pointer(c.heap))
+	}
+	if !room(owner, int64(n)) {
 		return 0
 	}
 	p := libc.Xmalloc(tls, types.Size_t(heapHeaderSize)+types.Size_t(n))
 	if p == 0 {
-		release(owner, int64(n))
 		return 0
 	}
-	*(*heapHeader)(cptr(p)) = heapHeader{size: int64(n), owner: owner}
+	cost := blockCost(p, n)
+	if !charge(owner, int64(cost)) {
+		libc.Xfree(tls, p)
+		return 0
+	}
+	*(*heapHeader)(cptr(p)) = heapHeader{size: n, cost: cost, owner: owner}
 	return p + heapHeaderSize
 }
 
@@ -210,37 +245,33 @@ func heapFree(tls *libc.TLS, p uintptr) {
 		return
 	}
 	h := header(p)
-	release(h.owner, h.size)
+	release(h.owner, int64(h.cost))
 	libc.Xfree(tls, p-heapHeaderSize)
 }
 
 // heapRealloc is SQLite's xRealloc: the block stays charged to its budget,
 // and a growth past it fails, leaving the block as it was, as any
 // reallocation does once the connection's statement is past its deadline.
+// What the block takes once moved is charged whatever it is: the growth
+// SQLite asked for had room, and the allocator's rounding is at most the
+// block again.
 func heapRealloc(tls *libc.TLS, p uintptr, n int32) uintptr {
-	if v, found := heapConns.Load(tls.ID); found && v.(*connHeap).stopped() {
+	if c := connOf(tls); c != nil && c.stopped() {
 		return 0
 	}
 	h := header(p)
-	owner, old := h.owner, h.size
-	if grow := int64(n) - old; grow > 0 && owner != 0 {
-		b := (*dbHeap)(cptr(owner))
-		if b.used.Add(grow) > b.max {
-			b.used.Add(-grow)
-			return 0
-		}
+	owner, old := h.owner, h.cost
+	if !room(owner, int64(n)-int64(h.size)) {
+		return 0
 	}
 	q := libc.Xrealloc(tls, p-heapHeaderSize, types.Size_t(heapHeaderSize)+types.Size_t(n))
 	if q == 0 {
-		if grow := int64(n) - old; grow > 0 {
-			release(owner, grow)
-		}
 		return 0
 	}
-	if grow := int64(n) - old; grow < 0 {
-		release(owner, -grow)
-	}
-	(*heapHeader)(cptr(q)).size = int64(n)
+	cost := blockCost(q, n)
+	release(owner, int64(old)-int64(cost))
+	nh := (*heapHeader)(cptr(q))
+	nh.size, nh.cost = n, cost
 	return q + heapHeaderSize
 }
 
