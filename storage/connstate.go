@@ -111,7 +111,7 @@ func (db *DB) connState(dc any) (*connState, error) {
 		return nil, fmt.Errorf("driver %T has no authorizer or rollback hook", dc)
 	}
 	cs := &connState{dc: dc, stmts: map[string]*prepared{}, own: map[string]driver.Stmt{}}
-	if tls := driverTLS(dc); tls != nil {
+	if tls, _ := driverConn(dc); tls != nil {
 		if v, ok := heapConns.Load(tls.ID); ok {
 			cs.heap = v.(*connHeap)
 		}
@@ -159,6 +159,12 @@ func (cs *connState) prepare(ctx context.Context, p *policy, text string) (*prep
 		return ps, nil
 	}
 	ds, err := prepareDriver(ctx, cs.dc, text)
+	if err != nil && isNoMem(err) && ctx.Err() == nil {
+		// The database's memory is taken, perhaps by this connection's
+		// caches: they go, and the statement is prepared once more.
+		cs.shrink()
+		ds, err = prepareDriver(ctx, cs.dc, text)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +190,23 @@ func (cs *connState) prepare(ctx context.Context, p *policy, text string) (*prep
 		}
 	}
 	return ps, nil
+}
+
+// shrink gives back what the connection caches of its database's memory
+// budget: its plugin statements are finalized, and SQLite frees what it
+// can of its page cache (sqlite3_db_release_memory). The caches count
+// against the budget (Options.MaxMemoryBytes) like a statement's working
+// memory, and are never given back on their own: a plugin whose caches
+// grew to its budget would be refused every statement until a restart.
+// So a statement refused for memory shrinks its connection.
+func (cs *connState) shrink() {
+	for k, ps := range cs.stmts {
+		_ = ps.ds.Close()
+		delete(cs.stmts, k)
+	}
+	if tls, db := driverConn(cs.dc); tls != nil && db != 0 {
+		sqlite3.Xsqlite3_db_release_memory(tls, db)
+	}
 }
 
 // stmtBytes returns the memory of the connection's prepared statements,

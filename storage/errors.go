@@ -138,6 +138,10 @@ type codedError interface {
 	Code() int
 }
 
+// isNoMem reports whether SQLite failed for memory (SQLITE_NOMEM), as a
+// bounded database's statement does past its budget (Options.MaxMemoryBytes).
+func isNoMem(err error) bool { return hasCode(err, sqlite3.SQLITE_NOMEM) }
+
 // isReadOnly reports whether SQLite refused a write with SQLITE_READONLY, as
 // a query_only reader connection does.
 func isReadOnly(err error) bool { return hasCode(err, sqlite3.SQLITE_READONLY) }

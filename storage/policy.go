@@ -219,6 +219,9 @@ func (db *DB) runPlugin(c *sql.Conn, st *statement, fn func(cs *connState, p *po
 		cs.policy = p
 		defer func() { cs.policy = nil }()
 		runErr = fn(cs, p)
+		if runErr != nil && isNoMem(runErr) {
+			cs.shrink() // so that the plugin's next statement has room (see shrink)
+		}
 		return nil
 	})
 	switch {

@@ -143,32 +143,36 @@ func (e *stepError) Error() string { return e.msg }
 // Code returns SQLite's result code.
 func (e *stepError) Code() int { return e.code }
 
-// connTLS is the offset of the libc TLS in a driver connection type.
-type connTLS struct {
-	t   reflect.Type
-	off uintptr
+// connFields are the offsets of the libc TLS and the sqlite3 handle in a
+// driver connection type.
+type connFields struct {
+	tls, db uintptr
 }
 
-var connTLSOff sync.Map // reflect.Type -> connTLS, or nil when the type has none
+var connFieldsOf sync.Map // reflect.Type -> *connFields, or nil when the type has none
 
-// driverTLS returns the libc TLS of driver connection dc, through its
-// unexported field tls (as rowPeek reads the driver's rows), or nil when
-// dc is not laid out so.
-func driverTLS(dc any) *libc.TLS {
+// driverConn returns the libc TLS and the sqlite3 handle of driver
+// connection dc, through its unexported fields tls and db (as rowPeek
+// reads the driver's rows), or nil and 0 when dc is not laid out so.
+func driverConn(dc any) (*libc.TLS, uintptr) {
 	t := reflect.TypeOf(dc)
-	v, ok := connTLSOff.Load(t)
+	v, ok := connFieldsOf.Load(t)
 	if !ok {
-		var c *connTLS
+		var c *connFields
 		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
-			if f, found := t.Elem().FieldByName("tls"); found && len(f.Index) == 1 && f.Type == reflect.TypeOf((*libc.TLS)(nil)) {
-				c = &connTLS{t: t, off: f.Offset}
+			ft, okT := t.Elem().FieldByName("tls")
+			fd, okD := t.Elem().FieldByName("db")
+			if okT && okD && len(ft.Index) == 1 && len(fd.Index) == 1 &&
+				ft.Type == reflect.TypeOf((*libc.TLS)(nil)) && fd.Type == reflect.TypeOf(uintptr(0)) {
+				c = &connFields{tls: ft.Offset, db: fd.Offset}
 			}
 		}
-		v, _ = connTLSOff.LoadOrStore(t, c)
+		v, _ = connFieldsOf.LoadOrStore(t, c)
 	}
-	c := v.(*connTLS)
+	c := v.(*connFields)
 	if c == nil {
-		return nil
+		return nil, 0
 	}
-	return *(**libc.TLS)(unsafe.Add(reflect.ValueOf(dc).UnsafePointer(), c.off))
+	p := reflect.ValueOf(dc).UnsafePointer()
+	return *(**libc.TLS)(unsafe.Add(p, c.tls)), *(*uintptr)(unsafe.Add(p, c.db))
 }

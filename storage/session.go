@@ -80,6 +80,11 @@ func (s *Session) Query(ctx context.Context, query string, args []any) (*Rows, e
 		err = s.inTx(ctx, run)
 	case st.keyword == "SELECT" || st.keyword == "VALUES" || st.keyword == "WITH":
 		err = s.autocommit(ctx, s.db.reader, run)
+		if isNoMem(err) && ctx.Err() == nil {
+			// The connection gave back its caches (connState.shrink): a
+			// read with no transaction runs once more.
+			err = s.autocommit(ctx, s.db.reader, run)
+		}
 		if isReadOnly(err) {
 			err = s.groupWrite(ctx, run)
 		}
