@@ -3,9 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,15 +33,7 @@ func TestSession_transientTablesMemory(t *testing.T) {
 	db := openDB(t, storage.Options{MaxBytes: 1 << 20, MaxTempBytes: abi.MaxDBTempFileBytes, MaxMemoryBytes: abi.MaxDBMemoryBytes})
 	s := session(t, db)
 	const n = 128
-	var b strings.Builder
-	b.WriteString("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000)")
-	for i := range n {
-		fmt.Fprintf(&b, ", a%d AS MATERIALIZED (SELECT zeroblob(1900) || x AS v FROM c)", i)
-	}
-	b.WriteString(" SELECT 0")
-	for i := range n {
-		fmt.Fprintf(&b, ", (SELECT count(*) FROM a%d)", i)
-	}
+	q := tables(n)
 	runtime.GC()
 	before := rssBytes(t)
 	var peak atomic.Int64
@@ -63,13 +53,13 @@ func TestSession_transientTablesMemory(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := s.Query(ctx, b.String(), nil)
+	_, err := s.Query(ctx, q, nil)
 	close(stop)
 	<-polled
 	if !errors.Is(err, storage.ErrLimit) {
 		t.Fatalf("%d materialized CTEs of 2 MB each under a memory bound of %d MiB: %v, want ErrLimit", n, abi.MaxDBMemoryBytes>>20, err)
 	}
 	if grew := peak.Load() - before; grew > 128<<20 {
-		t.Fatalf("one statement of %d materialized CTEs of 2 MB each (%d bytes of SQL) grew the process by %d MiB (the statement: %v), want at most 128 MiB", n, b.Len(), grew>>20, err)
+		t.Fatalf("one statement of %d materialized CTEs of 2 MB each (%d bytes of SQL) grew the process by %d MiB (the statement: %v), want at most 128 MiB", n, len(q), grew>>20, err)
 	}
 }
