@@ -90,7 +90,7 @@ const (
 
 // checkPolicy refuses query unless it is one statement the policy admits,
 // and reports whether the statement changes the schema (CREATE, DROP or
-// ALTER).
+// ALTER, or a SELECT INTO, which creates a table: see createsByInto).
 //
 // # Errors
 //
@@ -108,7 +108,20 @@ func checkPolicy(query string) (ddl bool, err error) {
 	case "CREATE", "DROP", "ALTER":
 		return true, nil
 	}
-	return false, nil
+	return createsByInto(toks), nil
+}
+
+// createsByInto reports whether a statement may be a SELECT INTO (or a
+// WITH ... SELECT INTO), which creates a table: it has the word INTO other
+// than after INSERT. A false positive only costs the statement the
+// plugin's DDL lock.
+func createsByInto(toks []token) bool {
+	for i, t := range toks {
+		if t.kind == tkWord && t.text == "INTO" && (i == 0 || toks[i-1].kind != tkWord || toks[i-1].text != "INSERT") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkTokens applies the policy to a statement's tokens.

@@ -96,3 +96,31 @@ func FuzzCheckPolicy(f *testing.F) {
 		_, _ = checkPolicy(q)
 	})
 }
+
+// TestCheckPolicy_ddl: which statements the policy takes for changes of
+// the schema, which take the plugin's DDL lock and mark the relations
+// they create (see mark.go): CREATE, DROP and ALTER, and SELECT INTO,
+// which creates a table.
+func TestCheckPolicy_ddl(t *testing.T) {
+	for _, c := range []struct {
+		name, query string
+		want        bool
+	}{
+		{"create", "CREATE TABLE IF NOT EXISTS t (k BIGINT)", true},
+		{"drop", "DROP TABLE t", true},
+		{"alter", "ALTER TABLE t ADD COLUMN s BIGSERIAL", true},
+		{"select into", "SELECT * INTO u FROM t", true},
+		{"with select into", "WITH d AS (SELECT 1 AS k) SELECT * INTO u FROM d", true},
+		{"insert", "INSERT INTO t VALUES (1)", false},
+		{"with insert", "WITH d AS (DELETE FROM t RETURNING *) INSERT INTO u SELECT * FROM d", false},
+		{"select", "SELECT 'INTO', \"into\" FROM t", false},
+		{"update", "UPDATE t SET k = 2", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ddl, err := checkPolicy(c.query)
+			if err != nil || ddl != c.want {
+				t.Errorf("%s: ddl %v, %v; want %v", c.query, ddl, err, c.want)
+			}
+		})
+	}
+}
