@@ -81,8 +81,9 @@ func isOwn(err error) bool {
 	return false
 }
 
-// retryable reports whether err is a serialization failure or deadlock.
+// retryable reports whether err is a serialization failure or deadlock,
+// or errDDLCommitted: the statement's snapshot missed a relation.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == stateSerialization || pe.Code == stateDeadlock)
+	return errors.As(err, &pe) && (pe.Code == stateSerialization || pe.Code == stateDeadlock) || errors.Is(err, errDDLCommitted)
 }

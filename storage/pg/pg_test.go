@@ -30,11 +30,11 @@ func open(t testing.TB, opts pg.Options) (*pg.DB, string) {
 }
 
 // twoNodes opens the engine twice on one fresh database, as two Warden
-// nodes sharing it would.
-func twoNodes(t testing.TB) (*pg.DB, *pg.DB) {
+// nodes sharing it would, both with opts.
+func twoNodes(t testing.TB, opts pg.Options) (*pg.DB, *pg.DB) {
 	t.Helper()
-	db1, url := open(t, pg.Options{})
-	db2, err := pg.Open(context.Background(), url, pg.Options{})
+	db1, url := open(t, opts)
+	db2, err := pg.Open(context.Background(), url, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDB_Engine(t *testing.T) {
 // node; two nodes opening the same plugins at once both succeed and see
 // the same data.
 func TestDB_ForPlugin(t *testing.T) {
-	db1, db2 := twoNodes(t)
+	db1, db2 := twoNodes(t, pg.Options{})
 	plugins := []string{"kv", "Odd.Name-1", strings.Repeat("x", 63)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*len(plugins))

@@ -34,8 +34,11 @@ type Session struct {
 	// measured before at its start; adds once one of its statements was
 	// not a DELETE, TRUNCATE or DROP (see size.go).
 	sized, adds bool
-	before      start
-	closed      bool
+	// ddl is set once a statement of the open transaction changed the
+	// schema: its commit marks the relations it created (see mark.go).
+	ddl    bool
+	before start
+	closed bool
 }
 
 // Guard: Session fits the storage boundary.
@@ -89,6 +92,7 @@ func (s *Session) statement(ctx context.Context, query string, args []any, lim *
 	}
 	if s.conn != nil {
 		s.adds = s.adds || !deletes(query)
+		s.ddl = s.ddl || ddl
 		var pre []string
 		if ddl {
 			pre = []string{s.n.lockDDL}
@@ -136,8 +140,9 @@ var errTooManyRelations = fmt.Errorf("%w: the plugin's database would hold more 
 
 // send runs one plugin statement on c in one pipeline, each step with the
 // extended protocol: Warden's statements pre, the statement, the role
-// check, the relation check if ddl is set, and, if commit is set, the size
-// check (when Options.MaxBytes bounds the schema) and COMMIT.
+// check, the relation check if ddl is set, and, if commit is set, the mark
+// and size checks (when Options.MaxBytes bounds the schema; see mark.go
+// and size.go) and COMMIT (names.steps).
 // The role check fails, and with it the transaction, unless the statement
 // left the transaction in the plugin's role: a second line behind the
 // policy, which refuses every statement that could change the role (see
@@ -149,33 +154,40 @@ var errTooManyRelations = fmt.Errorf("%w: the plugin's database would hold more 
 // statement wrote and left the schema over Options.MaxBytes
 // (errOverBound; see size.go).
 func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, query string, p *params, lim *limits, ddl, commit bool) (int64, *storage.Rows, error) {
+	return s.run(ctx, c, pre, &pluginStmt{query: query, p: p, lim: lim}, s.n.steps(ddl, commit))
+}
+
+// pluginStmt is a plugin's statement, its arguments and the limits on its
+// result.
+type pluginStmt struct {
+	query string
+	p     *params
+	lim   *limits
+}
+
+// run sends on c, in one pipeline, Warden's statements pre, the plugin's
+// statement st if it is not nil, and steps, and returns what st returned.
+// A step's error is what it means (step.failed). If a step fails,
+// PostgreSQL skips the rest, and the transaction is failed.
+func (s *Session) run(ctx context.Context, c *pgconn.PgConn, pre []string, st *pluginStmt, steps []step) (int64, *storage.Rows, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pl := c.StartPipeline(ctx)
 	for _, q := range pre {
 		pl.SendQueryParams(q, nil, nil, nil, nil)
 	}
-	pl.SendQueryParams(query, p.values, p.oids, p.formats, nil)
-	pl.SendQueryParams(s.n.roleCheck, nil, nil, nil, nil)
-	steps := len(pre) + 2
-	if ddl {
-		pl.SendQueryParams(s.n.relationCheck, nil, nil, nil, nil)
-		steps++
+	first := len(pre) // the first step's result
+	if st != nil {
+		pl.SendQueryParams(st.query, st.p.values, st.p.oids, st.p.formats, nil)
+		first++
 	}
-	sizeStep := -1
-	if commit && s.n.sizeCheckArgs != nil {
-		pl.SendQueryPrepared(sizeCheckStmt, s.n.sizeCheckArgs, nil, nil)
-		sizeStep = steps
-		steps++
-	}
-	if commit {
-		pl.SendQueryParams("COMMIT", nil, nil, nil, nil)
-		steps++
+	for _, step := range steps {
+		step.send(pl)
 	}
 	err := pl.Sync()
 	var n int64
 	var rows *storage.Rows
-	for i := 0; err == nil && i < steps; i++ {
+	for i := 0; err == nil && i < first+len(steps); i++ {
 		var res any
 		if res, err = pl.GetResults(); err != nil {
 			break
@@ -184,19 +196,11 @@ func (s *Session) send(ctx context.Context, c *pgconn.PgConn, pre []string, quer
 		switch {
 		case !ok:
 			err = fmt.Errorf("pipeline: unexpected %T", res)
-		case i == len(pre):
-			n, rows, err = collect(rr, lim, cancel)
+		case st != nil && i == len(pre):
+			n, rows, err = collect(rr, st.lim, cancel)
 		default:
-			_, err = rr.Close()
-			if sqlState(err) == stateDivisionByZero {
-				switch {
-				case i == len(pre)+1:
-					err = errRoleChanged
-				case ddl && i == len(pre)+2:
-					err = errTooManyRelations
-				case i == sizeStep:
-					err = errOverBound
-				}
+			if _, err = rr.Close(); err != nil && i >= first {
+				err = steps[i-first].failed(err)
 			}
 		}
 	}
@@ -243,7 +247,7 @@ func (s *Session) Begin(ctx context.Context, write bool) error {
 		s.release(c)
 		return fmt.Errorf("begin: %w", classify(ctx, err))
 	}
-	s.conn, s.failed, s.sized, s.before, s.adds = c, "", sized, before, false
+	s.conn, s.failed, s.sized, s.before, s.adds, s.ddl = c, "", sized, before, false, false
 	return nil
 }
 
@@ -369,7 +373,7 @@ func (s *Session) fail(err error) error {
 // releases its connection.
 func (s *Session) end() {
 	s.release(s.conn)
-	s.conn, s.failed, s.sized = nil, "", false
+	s.conn, s.failed, s.sized, s.ddl = nil, "", false, false
 }
 
 // acquire takes one of the plugin's connection slots, then a connection

@@ -60,6 +60,15 @@ type names struct {
 	// autocommit statement: the schema, quoted, and Options.MaxBytes; nil
 	// when there is no bound.
 	sizeCheckArgs [][]byte
+	// setRole sets the plugin's role for the rest of the transaction.
+	setRole string
+	// mark is the plugin's mark, qualified and quoted, and markArgs the
+	// arguments of markStmt and markCheckStmt (see mark.go).
+	mark     string
+	markArgs [][]byte
+	// stepsBy are Warden's steps after a plugin statement (see
+	// Session.send), by whether it changes the schema and commits.
+	stepsBy [2][2][]step
 	// over is set while the plugin's schema was last seen over
 	// Options.MaxBytes, by a measurement or a refusal: then its write
 	// transactions measure the schema at their start (see size.go).
@@ -95,8 +104,9 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 	// temp_file_limit bounds each process, and each parallel worker a
 	// plan starts would have a bound of its own: no parallel workers.
 	set = append(set, "SET LOCAL max_parallel_workers_per_gather = 0", "SET LOCAL max_parallel_maintenance_workers = 0")
+	n.setRole = "SET LOCAL ROLE " + quote(n.role)
 	set = append(set,
-		"SET LOCAL ROLE "+quote(n.role),
+		n.setRole,
 		"SET LOCAL search_path TO "+quote(n.schema),
 		"SET LOCAL statement_timeout = "+strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10),
 		"SET LOCAL lock_timeout = "+strconv.FormatInt(o.BusyTimeout.Milliseconds(), 10),
@@ -115,11 +125,48 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
 		literal(quote(n.schema)) + "::pg_catalog.regnamespace) OPERATOR(pg_catalog.<=) " + strconv.Itoa(o.MaxRelations) + ")::pg_catalog.int4"
 	n.beginRWSized = n.beginRW + "; EXECUTE " + sizeStmt + "(" + literal(quote(n.schema)) + ")"
+	n.mark = quote(markSchema) + "." + quote(n.schema)
 	if o.MaxBytes > 0 {
 		n.sizeCheckArgs = [][]byte{[]byte(quote(n.schema)), []byte(strconv.FormatInt(o.MaxBytes, 10))}
+		n.markArgs = [][]byte{[]byte(quote(n.schema)), []byte(n.mark)}
+	}
+	for _, ddl := range []bool{false, true} {
+		for _, commit := range []bool{false, true} {
+			n.stepsBy[b2i(ddl)][b2i(commit)] = n.newSteps(ddl, commit)
+		}
 	}
 	n.beginRO = strings.Join(append([]string{"BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY"}, set...), "; ")
 	return n
+}
+
+// newSteps returns Warden's steps after a plugin statement (see
+// Session.send): the role check; the relation check if ddl is set; if
+// commit is set, the mark's steps and the size check when the schema has a
+// bound, and COMMIT.
+func (n *names) newSteps(ddl, commit bool) []step {
+	steps := []step{{sql: n.roleCheck, fails: errRoleChanged}}
+	if ddl {
+		steps = append(steps, step{sql: n.relationCheck, fails: errTooManyRelations})
+	}
+	if commit && n.sizeCheckArgs != nil {
+		steps = append(steps, n.markSteps(ddl)...)
+		steps = append(steps, step{sql: sizeCheckStmt, args: n.sizeCheckArgs, prepared: true, fails: errOverBound})
+	}
+	if commit {
+		steps = append(steps, step{sql: "COMMIT"})
+	}
+	return steps
+}
+
+// steps returns newSteps(ddl, commit), made once.
+func (n *names) steps(ddl, commit bool) []step { return n.stepsBy[b2i(ddl)][b2i(commit)] }
+
+// b2i is 1 for true, 0 for false.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // quote quotes an identifier for PostgreSQL.
@@ -259,7 +306,13 @@ func (db *DB) setUp(ctx context.Context, plugin string) (*names, error) {
 				return fmt.Errorf("%s: %w", s, err)
 			}
 		}
-		return createBlob(ctx, tx, n)
+		if err := createBlob(ctx, tx, n); err != nil {
+			return err
+		}
+		if db.opts.MaxBytes > 0 {
+			return createMark(ctx, tx, n)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -147,21 +147,26 @@ func prepareSize(ctx context.Context, c *pgconn.PgConn) error {
 			return fmt.Errorf("prepare %s: %w", st.name, err)
 		}
 	}
+	for _, st := range markStatements {
+		if _, err := c.Prepare(ctx, st.name, st.sql, nil); err != nil {
+			return fmt.Errorf("prepare %s: %w", st.name, err)
+		}
+	}
 	return nil
 }
 
-// sizeCheckSQL returns a statement that runs sizeCheckStmt on the schema
-// of n with bound.
-func (n *names) sizeCheckSQL(bound int64) string {
-	return "EXECUTE " + sizeCheckStmt + "(" + literal(quote(n.schema)) + ", " + strconv.FormatInt(bound, 10) + ")"
+// sizeCheck returns the step that runs sizeCheckStmt on the schema of n
+// with bound.
+func (n *names) sizeCheck(bound int64) step {
+	return step{sql: sizeCheckStmt, args: [][]byte{[]byte(quote(n.schema)), []byte(strconv.FormatInt(bound, 10))}, prepared: true, fails: errOverBound}
 }
 
-// deletesCheckSQL returns a statement that runs deletesCheckStmt on the
-// schema of n, with bound, the bound of a transaction of deletes, and the
-// row versions written to each relation at the transaction's start.
-func (n *names) deletesCheckSQL(bound, deletesBound int64, start start) string {
-	return "EXECUTE " + deletesCheckStmt + "(" + literal(quote(n.schema)) + ", " + strconv.FormatInt(bound, 10) + ", " +
-		strconv.FormatInt(deletesBound, 10) + ", " + literal(start.oids) + ", " + literal(start.writes) + ")"
+// deletesCheck returns the step that runs deletesCheckStmt on the schema
+// of n, with bound, the bound of a transaction of deletes, and the row
+// versions written to each relation at the transaction's start.
+func (n *names) deletesCheck(bound, deletesBound int64, start start) step {
+	return step{sql: deletesCheckStmt, args: [][]byte{[]byte(quote(n.schema)), []byte(strconv.FormatInt(bound, 10)),
+		[]byte(strconv.FormatInt(deletesBound, 10)), []byte(start.oids), []byte(start.writes)}, prepared: true, fails: errOverBound}
 }
 
 // start is what a write transaction measured at its start (beginSized):
@@ -227,7 +232,8 @@ func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (start, erro
 
 // commitSized commits the open write transaction, which began with
 // s.before measured (its bytes 0: not measured), unless it grew the schema
-// past the bound (commitBound), in one round trip. A transaction of
+// past the bound (commitBound), in one round trip, after the mark's steps
+// (mark.go). A transaction of
 // deletes only that was measured at its start commits under the larger
 // bound of deletes only if it wrote no row version (deletesCheckStmt).
 // After a refusal the plugin's tables are vacuumed (reclaim), and the
@@ -236,15 +242,17 @@ func (s *Session) beginSized(ctx context.Context, c *pgconn.PgConn) (start, erro
 //
 // # Errors
 //
-// errOverBound (rolled back), or COMMIT's error.
+// errOverBound (rolled back), errDDLCommitted or errUnmarked (rolled
+// back), or COMMIT's error.
 func (s *Session) commitSized(ctx context.Context) error {
-	check := s.n.sizeCheckSQL(s.db.commitBound(s.before.bytes, false))
+	check := s.n.sizeCheck(s.db.commitBound(s.before.bytes, false))
 	if !s.adds && s.before.bytes > 0 {
-		check = s.n.deletesCheckSQL(s.db.commitBound(s.before.bytes, false), s.db.commitBound(s.before.bytes, true), s.before)
+		check = s.n.deletesCheck(s.db.commitBound(s.before.bytes, false), s.db.commitBound(s.before.bytes, true), s.before)
 	}
-	err := simple(ctx, s.conn.Conn().PgConn(), check+"; COMMIT")
+	steps := append(s.n.markSteps(s.ddl), check, step{sql: "COMMIT"})
+	_, _, err := s.run(ctx, s.conn.Conn().PgConn(), nil, nil, steps)
 	s.end()
-	if sqlState(err) == stateDivisionByZero { // only the check divides
+	if errors.Is(err, errOverBound) {
 		s.n.over.Store(true)
 		return s.reclaim(ctx, errOverBound)
 	}
@@ -269,7 +277,7 @@ func (s *Session) retrySized(ctx context.Context, query string, p *params, lim *
 		s.release(c)
 		return 0, nil, err
 	}
-	s.conn, s.sized, s.before, s.adds = c, true, before, !deletes(query)
+	s.conn, s.sized, s.before, s.adds, s.ddl = c, true, before, !deletes(query), ddl
 	var pre []string
 	if ddl {
 		pre = []string{s.n.lockDDL}

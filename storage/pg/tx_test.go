@@ -180,7 +180,7 @@ func TestSession_transfers(t *testing.T) {
 // against itself (both see no table, one fails on a duplicate key), so the
 // engine serialises a plugin's DDL with an advisory lock.
 func TestSession_concurrentDDL(t *testing.T) {
-	db, db2 := twoNodes(t)
+	db, db2 := twoNodes(t, pg.Options{})
 	const workers, tables = 6, 15
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -211,7 +211,7 @@ func TestSession_concurrentDDL(t *testing.T) {
 // EXISTS waits for it and then finds the table, instead of failing on a
 // duplicate key.
 func TestSession_DDLInTransaction(t *testing.T) {
-	db1, db2 := twoNodes(t)
+	db1, db2 := twoNodes(t, pg.Options{})
 	ctx := context.Background()
 	a, b := session(t, db1, "ddltx"), session(t, db2, "ddltx")
 	if err := a.Begin(ctx, true); err != nil {
