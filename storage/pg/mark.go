@@ -24,7 +24,8 @@ import (
 // setval's, whatever the reader's snapshot.
 //
 //   - A write transaction that created a relation in the schema (a row of
-//     pg_depend on it whose xmin is the transaction's) sets the mark to its
+//     pg_depend on it whose xmin is the transaction's; a plugin has no
+//     savepoints, whose rows would bear another ID) sets the mark to its
 //     own ID in its commit round trip, before its size check (markStmt, as
 //     Warden's role: the plugin's may read the mark, never set it). It
 //     holds the plugin's DDL lock from its first statement that changes
