@@ -278,7 +278,7 @@ func TestServer_pluginStraightLineDeadline(t *testing.T) {
 	}
 	start := time.Now()
 	res := serverRPC(t, s, "query", q)
-	if took := time.Since(start); took > deadline+time.Second {
+	if took := time.Since(start); took > deadline+4*time.Second { // 13 s before; a few calls' worth of slack for a busy machine
 		t.Fatalf("a call with a deadline of %v took %v: %d %s", deadline, took.Round(time.Millisecond), res.Status, res.Body)
 	}
 	if n, msg := probeSQL(t, s, "query", "SELECT 1"); n < 0 {
