@@ -24,8 +24,9 @@ import (
 // setval's, whatever the reader's snapshot.
 //
 //   - A write transaction that created a relation in the schema (a row of
-//     pg_depend on it whose xmin is the transaction's; a plugin has no
-//     savepoints, whose rows would bear another ID) sets the mark to its
+//     pg_depend on it, or on one of its relations as an index's is, whose
+//     xmin is the transaction's; a plugin has no savepoints, whose rows
+//     would bear another ID: see createdSQL) sets the mark to its
 //     own ID in its commit round trip, before its size check (markStmt, as
 //     Warden's role: the plugin's may read the mark, never set it). It
 //     holds the plugin's DDL lock from its first statement that changes
@@ -80,8 +81,24 @@ const markSQL = " FROM (SELECT pg_catalog.pg_current_xact_id_if_assigned() AS x,
 const markedSQL = "(v.m IS NULL OR v.m OPERATOR(pg_catalog.=) v.x OR pg_catalog.pg_visible_in_snapshot(v.m, pg_catalog.pg_current_snapshot()))"
 
 // createdSQL is true when the transaction created a relation in the
-// schema $1: a row of pg_depend on it that the transaction wrote.
-const createdSQL = "EXISTS (SELECT " + relationsSQL + " AND xmin OPERATOR(pg_catalog.=) v.x::pg_catalog.xid)"
+// schema $1: a row of pg_depend that the transaction wrote on the schema,
+// or, for a relation or a constraint, on one of its relations (an index's
+// on its table; a primary key's or unique constraint's, whose index's row
+// is on the constraint; a TOAST table's). Not a view's rule's or a
+// default's, so that CREATE OR REPLACE VIEW in warden_init marks nothing.
+// An index is counted through its table (sizeSQL), but
+// through the backend's relcache entry of the table, which PostgreSQL
+// brings up to date only when the backend takes a new lock or misses a
+// catalog cache: a writer that locked the table (and what the checks
+// read) before another transaction's CREATE INDEX committed, and writes
+// after that one's size check, would not count the index at its commit
+// (TestSession_maxBytesIndexMissedByStaleCache). A CHECK or foreign key
+// constraint added to a table marks too, which costs the plugin's writers
+// in flight a retry, as a new table does.
+const createdSQL = "(EXISTS (SELECT " + relationsSQL + " AND xmin OPERATOR(pg_catalog.=) v.x::pg_catalog.xid)" +
+	" OR EXISTS (SELECT FROM pg_catalog.pg_depend AS d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass" +
+	" AND d.classid OPERATOR(pg_catalog.=) ANY ('{pg_catalog.pg_class, pg_catalog.pg_constraint}'::pg_catalog.regclass[]::pg_catalog.oid[])" +
+	" AND d.xmin OPERATOR(pg_catalog.=) v.x::pg_catalog.xid AND d.refobjid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT objid " + relationsSQL + "))))"
 
 // markStatements are markStmt and markCheckStmt, for prepareSize.
 var markStatements = []struct{ name, sql string }{

@@ -61,3 +61,36 @@ func TestSession_maxBytesIndexMissedByStaleCache(t *testing.T) {
 		t.Fatalf("the insert during the index build: %v, want ErrLimit; the schema takes %d bytes on a bound of %d (u has %d rows)", err, size, limit, rows)
 	}
 }
+
+// TestSession_markIndexes: an index, and a unique constraint's, created
+// while a write transaction of the plugin runs make its commit fail with
+// ErrBusy (its check may not have counted them); warden_init's CREATE OR
+// REPLACE VIEW, which rewrites the view's rule and its rows of pg_depend
+// on the table, fails no write.
+func TestSession_markIndexes(t *testing.T) {
+	ctx := context.Background()
+	for _, ddl := range []string{"CREATE INDEX t_v ON t (v)", "ALTER TABLE t ADD CONSTRAINT t_v UNIQUE (v)"} {
+		t.Run(ddl, func(t *testing.T) {
+			db1, db2 := twoNodes(t, pg.Options{MaxBytes: 64 << 20})
+			w, c := session(t, db1, "p"), session(t, db2, "p")
+			mustExec(t, c, "CREATE TABLE t (k BIGINT PRIMARY KEY, v TEXT)")
+			mustExec(t, c, "CREATE TABLE u (k BIGINT)")
+			if err := w.Begin(ctx, true); err != nil {
+				t.Fatal(err)
+			}
+			mustExec(t, w, "INSERT INTO u VALUES (1)")
+			mustExec(t, c, ddl)
+			if err := w.Commit(ctx); !errors.Is(err, storage.ErrBusy) {
+				t.Fatalf("a write whose snapshot missed %q: %v, want ErrBusy", ddl, err)
+			}
+		})
+	}
+	t.Run("CreateOrReplaceView", func(t *testing.T) {
+		errs, _ := markUnderDDL(t, 500*time.Millisecond, func(i int) []string {
+			return []string{"CREATE OR REPLACE VIEW vt AS SELECT k, v FROM t"}
+		})
+		for _, err := range errs {
+			t.Error(err)
+		}
+	})
+}
