@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // maxIdent is PostgreSQL's identifier length in bytes (NAMEDATALEN - 1);
@@ -317,7 +318,41 @@ func (db *DB) setUp(ctx context.Context, plugin string) (*names, error) {
 	if err != nil {
 		return nil, err
 	}
+	if db.opts.MaxBytes > 0 {
+		if err := forgetFutureMark(ctx, db.pool, n); err != nil {
+			return nil, err
+		}
+	}
 	return n, nil
+}
+
+// forgetFutureMark resets the plugin's mark to never set if it holds a
+// transaction ID that the cluster has not given yet: pg_dump saves a
+// sequence's value, so a database restored into another cluster keeps
+// marks from the old one's history, which every snapshot takes for a
+// transaction that has not ended, and every write of the plugin would
+// fail with storage.ErrBusy until the new cluster's IDs passed them
+// (TestDB_markFromAnotherHistory). Every relation of the schema was
+// created in that history, and is in every snapshot. The first look takes
+// no lock; the reset holds the plugin's DDL lock, which a transaction that
+// sets the mark holds to its end, and looks again with a snapshot taken
+// after it: a real mark is then below the snapshot's xmax.
+func forgetFutureMark(ctx context.Context, pool *pgxpool.Pool, n *names) error {
+	const future = "COALESCE(pg_catalog.pg_sequence_last_value($1::pg_catalog.text::pg_catalog.regclass)::pg_catalog.text::pg_catalog.xid8" +
+		" OPERATOR(pg_catalog.>=) pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot()), false)"
+	return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
+		var ahead bool
+		if err := tx.QueryRow(ctx, "SELECT "+future, n.mark).Scan(&ahead); err != nil || !ahead {
+			return err
+		}
+		if _, err := tx.Exec(ctx, n.lockDDL); err != nil {
+			return fmt.Errorf("reset the mark %s: %w", n.mark, err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_catalog.setval($1::pg_catalog.text::pg_catalog.regclass, 1, false) WHERE "+future, n.mark); err != nil {
+			return fmt.Errorf("reset the mark %s: %w", n.mark, err)
+		}
+		return nil
+	})
 }
 
 // createRole creates role, tolerating another database's Warden creating it
