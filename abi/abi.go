@@ -361,7 +361,8 @@ const (
 	// MaxDBMemoryBytes bounds the memory SQLite holds for a plugin's
 	// database, all its connections together: page caches, prepared
 	// statements, and the values a statement builds, so that a row of
-	// many wide columns is refused before it takes the host's memory.
+	// many wide columns is refused before it takes the host's memory. It
+	// is the default of the server's -plugin-db-max-memory.
 	MaxDBMemoryBytes = 64 << 20
 	// DefaultMaxOutputBytes bounds the output of one call (configurable).
 	DefaultMaxOutputBytes = 4 << 20

@@ -49,6 +49,9 @@ type config struct {
 	// MaxPluginDBBytes bounds each plugin's database: its SQLite file, or
 	// its schema on PostgreSQL (pg.Options.MaxBytes); 0: none.
 	MaxPluginDBBytes int64
+	// MaxPluginDBMemory bounds the memory SQLite holds for each plugin's
+	// database, all its connections together (storage.Options.MaxMemoryBytes).
+	MaxPluginDBMemory int64
 	// Database is the PostgreSQL URL of cluster mode, or "" for SQLite
 	// files under DataDir (see cluster.go).
 	Database string
@@ -129,6 +132,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.BoolVar(&c.AccessLog, "access-log", true, "log every request")
 	fs.BoolVar(&c.StrictPlugins, "strict-plugins", false, "refuse to start when any plugin fails to load, listing every failure (default: log and list the failures and serve the others)")
 	fs.Int64Var(&c.MaxPluginBytes, "max-plugin-bytes", host.DefaultMaxPluginBytes, "largest plugin file in bytes; a larger one is refused unread")
+	fs.Int64Var(&c.MaxPluginDBMemory, "plugin-db-max-memory", abi.MaxDBMemoryBytes, "memory SQLite may hold for one plugin's database, in bytes, all its connections together (page caches, prepared statements, a statement's values); a statement past it fails with LIMIT_EXCEEDED")
 	fs.Int64Var(&c.MaxPluginDBBytes, "plugin-db-max-bytes", storage.DefaultMaxPluginDBBytes, "largest database of one plugin, in bytes on disk (its SQLite file, or with -database its schema's tables, indexes and sequences); a write past it fails with LIMIT_EXCEEDED (0: no bound)")
 	// Cluster mode (issue 13): every node's state in one PostgreSQL database.
 	fs.StringVar(&c.Database, "database", "", "PostgreSQL URL (postgres://...) holding accounts, sessions and plugin data, shared by every node; every key must then be given, and the data directory holds only the compilation cache (default: SQLite files in the data directory)")
@@ -192,6 +196,8 @@ func (c *config) check() error {
 		return fmt.Errorf("max-plugin-bytes %d: want a positive size", c.MaxPluginBytes)
 	case c.MaxPluginDBBytes < 0:
 		return fmt.Errorf("plugin-db-max-bytes %d: want 0 (no bound) or a positive size", c.MaxPluginDBBytes)
+	case c.MaxPluginDBMemory < minPluginDBMemory:
+		return fmt.Errorf("plugin-db-max-memory %d: want at least %d (a plugin's connections' page caches)", c.MaxPluginDBMemory, minPluginDBMemory)
 	case c.HeapFloorMiB < 0 || c.HeapFloorMiB > 1<<20:
 		return fmt.Errorf("heap-floor %d: want 0..1048576 MiB", c.HeapFloorMiB)
 	case c.Outbound.MaxRequests <= 0 || c.Outbound.MaxRequestsPerPlugin <= 0 || c.Outbound.MaxTimeout <= 0 ||

@@ -13,6 +13,12 @@ import (
 	"github.com/warden-rpc/warden/storage"
 )
 
+// minPluginDBMemory is the least -plugin-db-max-memory, 8 MiB: a budget
+// that small already refuses a plugin's ordinary statements while its
+// connections' page caches are full (2 MB of pages, 4 MiB of memory, each),
+// so a smaller one is a slip of a digit rather than a choice.
+const minPluginDBMemory = 8 << 20
+
 // Where the databases live under the data directory: Warden's own tables
 // in warden.db, each plugin's in db/<plugin>.db.
 const (
@@ -33,7 +39,7 @@ func openStorage(ctx context.Context, cfg *config, log zerolog.Logger, obs stora
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{Observer: obs, MaxBytes: cfg.MaxPluginDBBytes, MaxTempBytes: abi.MaxDBTempFileBytes, MaxMemoryBytes: abi.MaxDBMemoryBytes})
+	dbs, err := storage.OpenDir(filepath.Join(cfg.DataDir, pluginDBDir), storage.Options{Observer: obs, MaxBytes: cfg.MaxPluginDBBytes, MaxTempBytes: abi.MaxDBTempFileBytes, MaxMemoryBytes: cfg.MaxPluginDBMemory})
 	if err != nil {
 		return nil, nil, errors.Join(fmt.Errorf("open plugin databases: %w", err), db.Close())
 	}

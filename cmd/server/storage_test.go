@@ -253,6 +253,28 @@ func TestServer_pluginMemoryBound(t *testing.T) {
 	if n, msg := probeSQL(t, s, "query", "SELECT length(zeroblob(1000000) || random())"); n < 0 {
 		t.Fatalf("a value of 1 MB after the refusal: %d %q", n, msg)
 	}
+	// -plugin-db-max-memory raises the bound: the row is built, and
+	// refused for the result limit instead.
+	big := startServer(t, "-data", newDataDir(t), "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false", "-plugin-db-max-memory", "536870912")
+	n, msg = probeSQL(t, big, "query", wide)
+	if abi.Status(n) != abi.StatusLimitExceeded || strings.Contains(msg, "memory") {
+		t.Fatalf("the same row under -plugin-db-max-memory 512 MiB: %d %q, want LIMIT_EXCEEDED for the result's size", n, msg)
+	}
+}
+
+// TestParseConfig_pluginDBMemory: -plugin-db-max-memory defaults to
+// abi.MaxDBMemoryBytes and refuses a budget under minPluginDBMemory.
+func TestParseConfig_pluginDBMemory(t *testing.T) {
+	c, err := parseConfig(nil, func(string) string { return "" }, nil)
+	if err != nil || c.MaxPluginDBMemory != abi.MaxDBMemoryBytes {
+		t.Fatalf("default: %v, %v; want %d", c.MaxPluginDBMemory, err, abi.MaxDBMemoryBytes)
+	}
+	for _, v := range []string{"0", "-1", "1048576"} {
+		if _, err := parseConfig([]string{"-plugin-db-max-memory", v}, func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "plugin-db-max-memory") {
+			t.Fatalf("-plugin-db-max-memory %s: %v, want a plugin-db-max-memory error", v, err)
+		}
+	}
 }
 
 // TestServer_pluginStraightLineDeadline: one expression of 30 calls of
