@@ -3,10 +3,10 @@ package pg
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -22,10 +22,6 @@ const maxIdent = 63
 
 // schemaPrefix starts every plugin schema's name.
 const schemaPrefix = "plugin_"
-
-// ddlLockClass is the first key of a plugin's DDL lock, the second being a
-// hash of its schema's name.
-const ddlLockClass = 0x57415244 // "WARD"
 
 // setupLockKey is the advisory lock that serialises Warden's own DDL
 // (harden, setUp) between nodes sharing a database.
@@ -88,6 +84,20 @@ func identifier(name string) string {
 	return name[:maxIdent-len(h)-1] + "#" + h
 }
 
+// ddlLockKey is the key of the advisory lock of schema's DDL: the first 8
+// bytes of a SHA-256 of its name. A plugin's name is its author's choice,
+// so the key must be one no name chosen can share with another plugin's:
+// a 32-bit FNV hash, which it was, gave a colliding name in a second of
+// search (TestSession_ddlLockIsThePlugins), and that plugin held the
+// other's lock. Finding a name that shares 64 bits of SHA-256 with a
+// given one is a 2^64 search. The keys of Warden's own locks
+// (setupLockKey, ownLockKey) are in the same space of single bigint keys,
+// as unreachable.
+func ddlLockKey(schema string) int64 {
+	sum := sha256.Sum256([]byte("warden ddl lock\x00" + schema))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
 // newNames returns the names of plugin's schema and role in the database
 // dbName. Roles belong to the whole PostgreSQL cluster, so the role's name
 // carries the database's: two Warden databases in one cluster never share a
@@ -118,9 +128,7 @@ func newNames(dbName, plugin string, o Options, tempLimit string) *names {
 	rw := "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE"
 	n.setupRW = append([]string{rw}, set...)
 	n.beginRW = strings.Join(n.setupRW, "; ")
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(n.schema))
-	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, %d)", ddlLockClass, int32(h.Sum32()))
+	n.lockDDL = fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", ddlLockKey(n.schema))
 	n.roleCheck = "SELECT 1 OPERATOR(pg_catalog./) (CURRENT_USER OPERATOR(pg_catalog.=) " +
 		literal(n.role) + "::pg_catalog.name)::pg_catalog.int4"
 	n.relationCheck = "SELECT 1 OPERATOR(pg_catalog./) ((SELECT pg_catalog.count(*) FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) " +
