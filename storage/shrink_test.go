@@ -33,9 +33,10 @@ func TestSession_cachesGiveWay(t *testing.T) {
 		if _, err := s.Query(ctx, tables(5), nil); err != nil {
 			t.Fatalf("read %d that needs 20 MB with 7.4 MB of statements cached on a 24 MiB budget: %v", i, err)
 		}
-		// The caches grow back.
-		for j := range 12 {
-			mustQuery(t, s, fmt.Sprintf("SELECT x + %d FROM v12 LIMIT 1", 100*i+j))
+		if i == 0 { // the caches grow back once
+			for j := range 12 {
+				mustQuery(t, s, fmt.Sprintf("SELECT x + %d FROM v12 LIMIT 1", 100+j))
+			}
 		}
 	}
 	// A read that needs more than the budget alone still fails.
