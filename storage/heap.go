@@ -37,7 +37,7 @@ const heapHeaderSize = unsafe.Sizeof(heapHeader{})
 
 // dbHeap is the budget of the SQLite memory a database's connections
 // hold together (Options.MaxMemoryBytes). It is never freed: blocks
-// charged to it may outlive its DB (see tempOpen), and the allocator reads
+// charged to it may outlive its DB (see boundVFS.close), and the allocator reads
 // it through their headers.
 type dbHeap struct {
 	max  int64
