@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,29 +45,15 @@ func deletedFileBytes(t *testing.T) int64 {
 func TestDB_MaxBytes_tempFiles(t *testing.T) {
 	db := openDB(t, storage.Options{MaxBytes: 1 << 20, MaxTempBytes: abi.MaxDBTempFileBytes})
 	s := session(t, db)
-	var peak atomic.Int64
-	stop, polled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			if n := deletedFileBytes(t); n > peak.Load() {
-				peak.Store(n)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
 	// Refused in about 0.5 s; the deadline leaves a busy machine room.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
 	defer cancel()
-	_, err := s.Query(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000)
+	var err error
+	peak := peakDuring(t, 2*time.Millisecond, deletedFileBytes, func() {
+		_, err = s.Query(ctx, `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100000)
 		SELECT length(b) FROM (SELECT zeroblob(4000000) || x AS b FROM c ORDER BY random()) LIMIT 1`, nil)
-	close(stop)
-	<-polled
-	if p := peak.Load(); p > abi.MaxDBTempFileBytes {
+	})
+	if p := peak; p > abi.MaxDBTempFileBytes {
 		t.Fatalf("one statement of a plugin bound to 1 MiB held %d MiB of temporary files (the statement: %v), want at most %d MiB", p>>20, err, abi.MaxDBTempFileBytes>>20)
 	}
 	if !errors.Is(err, storage.ErrLimit) {

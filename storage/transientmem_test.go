@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,30 +35,14 @@ func TestSession_transientTablesMemory(t *testing.T) {
 	q := tables(n)
 	runtime.GC()
 	before := rssBytes(t)
-	var peak atomic.Int64
-	stop, polled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(polled)
-		for {
-			if r := rssBytes(t); r > peak.Load() {
-				peak.Store(r)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-		}
-	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err := s.Query(ctx, q, nil)
-	close(stop)
-	<-polled
+	var err error
+	peak := peakDuring(t, 2*time.Millisecond, rssBytes, func() { _, err = s.Query(ctx, q, nil) })
 	if !errors.Is(err, storage.ErrLimit) {
 		t.Fatalf("%d materialized CTEs of 2 MB each under a memory bound of %d MiB: %v, want ErrLimit", n, abi.MaxDBMemoryBytes>>20, err)
 	}
-	if grew := peak.Load() - before; grew > 128<<20 {
+	if grew := peak - before; grew > 128<<20 {
 		t.Fatalf("one statement of %d materialized CTEs of 2 MB each (%d bytes of SQL) grew the process by %d MiB (the statement: %v), want at most 128 MiB", n, len(q), grew>>20, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,29 +29,13 @@ func TestSession_wideRowMemory(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openDB(t, storage.Options{MaxMemoryBytes: abi.MaxDBMemoryBytes})
 			s := session(t, db)
-			var peak atomic.Int64
 			before := rssBytes(t)
-			stop, polled := make(chan struct{}), make(chan struct{})
-			go func() {
-				defer close(polled)
-				for {
-					if n := rssBytes(t); n > peak.Load() {
-						peak.Store(n)
-					}
-					select {
-					case <-stop:
-						return
-					case <-time.After(time.Millisecond):
-					}
-				}
-			}()
-			_, err := s.Query(context.Background(), tc.sql, nil)
-			close(stop)
-			<-polled
+			var err error
+			peak := peakDuring(t, time.Millisecond, rssBytes, func() { _, err = s.Query(context.Background(), tc.sql, nil) })
 			if !errors.Is(err, storage.ErrLimit) {
 				t.Fatalf("60 columns of 4 MB: %v, want ErrLimit", err)
 			}
-			if grew := peak.Load() - before; grew > 128<<20 {
+			if grew := peak - before; grew > 128<<20 {
 				t.Fatalf("a row of 60 columns of 4 MB, refused for a result limit of 4 MiB, grew the process by %d MiB", grew>>20)
 			}
 		})
