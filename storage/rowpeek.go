@@ -20,14 +20,13 @@ import (
 // (without stepping again).
 //
 // The driver does not export its statement: rowPeek finds, with reflect,
-// the fields of its rows and conn types that hold it (rows.pstmt,
-// rows.doStep, rows.c, conn.tls, conn.db), and checks their types. A
-// driver whose types differ gets no peek (peekRows returns nil), and
-// TestRowPeek_driverFields fails.
+// the fields of its rows type that hold it (rows.pstmt, rows.doStep,
+// rows.empty), and checks their types; the connection's TLS and handle
+// come from driverConn. A driver whose types differ gets no peek (peekFor
+// returns nil), and TestRowPeek_driverFields fails.
 type rowPeek struct {
-	pstmt, doStep, empty, conn uintptr // offsets in the driver's rows
-	tls, db                    uintptr // offsets in the driver's conn
-	rowsType                   reflect.Type
+	pstmt, doStep, empty uintptr // offsets in the driver's rows
+	rowsType             reflect.Type
 }
 
 var (
@@ -51,48 +50,39 @@ func newRowPeek(t reflect.Type) *rowPeek {
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
 	}
-	rt := t.Elem()
-	field := func(st reflect.Type, name string, want reflect.Type) (uintptr, bool) {
-		f, ok := st.FieldByName(name)
-		if !ok || len(f.Index) != 1 || (want != nil && f.Type != want) {
-			return 0, false
-		}
-		return f.Offset, true
-	}
-	uptr, boolT := reflect.TypeOf(uintptr(0)), reflect.TypeOf(false)
+	rt, boolT := t.Elem(), reflect.TypeOf(false)
 	p := &rowPeek{rowsType: t}
-	var ok [6]bool
-	p.pstmt, ok[0] = field(rt, "pstmt", uptr)
-	p.doStep, ok[1] = field(rt, "doStep", boolT)
-	p.empty, ok[2] = field(rt, "empty", boolT)
-	c, found := rt.FieldByName("c")
-	if !found || c.Type.Kind() != reflect.Pointer || c.Type.Elem().Kind() != reflect.Struct {
+	var ok [3]bool
+	p.pstmt, ok[0] = fieldOffset(rt, "pstmt", reflect.TypeOf(uintptr(0)))
+	p.doStep, ok[1] = fieldOffset(rt, "doStep", boolT)
+	p.empty, ok[2] = fieldOffset(rt, "empty", boolT)
+	if !ok[0] || !ok[1] || !ok[2] {
 		return nil
-	}
-	p.conn, ok[3] = c.Offset, true
-	p.tls, ok[4] = field(c.Type.Elem(), "tls", reflect.TypeOf((*libc.TLS)(nil)))
-	p.db, ok[5] = field(c.Type.Elem(), "db", uptr)
-	for _, o := range ok {
-		if !o {
-			return nil
-		}
 	}
 	return p
 }
 
-// peekedRow is one driver rows seen through a rowPeek.
+// fieldOffset returns the offset of struct st's own field name, and
+// whether it has one of type want.
+func fieldOffset(st reflect.Type, name string, want reflect.Type) (uintptr, bool) {
+	f, ok := st.FieldByName(name)
+	if !ok || len(f.Index) != 1 || f.Type != want {
+		return 0, false
+	}
+	return f.Offset, true
+}
+
+// peekedRow is one driver rows seen through a rowPeek, with its
+// connection's TLS and handle (driverConn).
 type peekedRow struct {
 	p    *rowPeek
 	rows unsafe.Pointer
+	tls  *libc.TLS
+	db   uintptr
 }
 
 func (r peekedRow) ptr(off uintptr) unsafe.Pointer { return unsafe.Add(r.rows, off) }
-func (r peekedRow) conn() unsafe.Pointer           { return *(*unsafe.Pointer)(r.ptr(r.p.conn)) }
-func (r peekedRow) tls() *libc.TLS {
-	return *(**libc.TLS)(unsafe.Add(r.conn(), r.p.tls))
-}
-func (r peekedRow) db() uintptr    { return *(*uintptr)(unsafe.Add(r.conn(), r.p.db)) }
-func (r peekedRow) pstmt() uintptr { return *(*uintptr)(r.ptr(r.p.pstmt)) }
+func (r peekedRow) pstmt() uintptr                 { return *(*uintptr)(r.ptr(r.p.pstmt)) }
 
 // next steps to the next row unless the driver has (its first row, which
 // its query stepped to), and reports whether there is one, and its size
@@ -105,7 +95,7 @@ func (r peekedRow) next() (size int, more bool, err error) {
 	if *(*bool)(r.ptr(r.p.empty)) {
 		return 0, false, nil
 	}
-	tls, pstmt := r.tls(), r.pstmt()
+	tls, pstmt := r.tls, r.pstmt()
 	doStep := (*bool)(r.ptr(r.p.doStep))
 	if *doStep {
 		switch rc := sqlite3.Xsqlite3_step(tls, pstmt); rc {
@@ -115,7 +105,7 @@ func (r peekedRow) next() (size int, more bool, err error) {
 			return 0, false, nil
 		default:
 			return 0, false, &stepError{code: int(rc), msg: fmt.Sprintf("%s: %s (%d)",
-				libc.GoString(sqlite3.Xsqlite3_errstr(tls, rc)), libc.GoString(sqlite3.Xsqlite3_errmsg(tls, r.db())), rc)}
+				libc.GoString(sqlite3.Xsqlite3_errstr(tls, rc)), libc.GoString(sqlite3.Xsqlite3_errmsg(tls, r.db)), rc)}
 		}
 	}
 	n := int(sqlite3.Xsqlite3_column_count(tls, pstmt))
@@ -160,11 +150,10 @@ func driverConn(dc any) (*libc.TLS, uintptr) {
 	if !ok {
 		var c *connFields
 		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
-			ft, okT := t.Elem().FieldByName("tls")
-			fd, okD := t.Elem().FieldByName("db")
-			if okT && okD && len(ft.Index) == 1 && len(fd.Index) == 1 &&
-				ft.Type == reflect.TypeOf((*libc.TLS)(nil)) && fd.Type == reflect.TypeOf(uintptr(0)) {
-				c = &connFields{tls: ft.Offset, db: fd.Offset}
+			tls, okT := fieldOffset(t.Elem(), "tls", reflect.TypeOf((*libc.TLS)(nil)))
+			db, okD := fieldOffset(t.Elem(), "db", reflect.TypeOf(uintptr(0)))
+			if okT && okD {
+				c = &connFields{tls: tls, db: db}
 			}
 		}
 		v, _ = connFieldsOf.LoadOrStore(t, c)

@@ -75,7 +75,7 @@ func queryDriver(ctx context.Context, cs *connState, p *policy, st *statement, l
 	if err != nil {
 		return nil, err
 	}
-	rows, err := readRows(ctx, dr, lim)
+	rows, err := readRows(ctx, cs.dc, dr, lim)
 	if cerr := dr.Close(); err == nil && cerr != nil {
 		return nil, cerr
 	}
@@ -97,15 +97,17 @@ type limits struct {
 	rows, bytes int
 }
 
-// readRows materialises dr, enforcing lim.
-func readRows(ctx context.Context, dr driver.Rows, lim limits) (*Rows, error) {
+// readRows materialises dr, rows of driver connection dc, enforcing lim.
+func readRows(ctx context.Context, dc any, dr driver.Rows, lim limits) (*Rows, error) {
 	cols := dr.Columns()
 	out := &Rows{Columns: cols, Values: [][]any{}}
 	dest := make([]driver.Value, len(cols))
 	types, _ := dr.(driver.RowsColumnTypeScanType)
 	var pr *peekedRow
 	if p := peekFor(dr); p != nil {
-		pr = &peekedRow{p: p, rows: reflect.ValueOf(dr).UnsafePointer()}
+		if tls, db := driverConn(dc); tls != nil {
+			pr = &peekedRow{p: p, rows: reflect.ValueOf(dr).UnsafePointer(), tls: tls, db: db}
+		}
 	}
 	size := 0
 	for {

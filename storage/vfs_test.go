@@ -108,6 +108,9 @@ func TestRowPeek_driverFields(t *testing.T) {
 		if peekFor(dr) == nil {
 			t.Errorf("no rowPeek for the driver's %T", dr)
 		}
+		if tls, db := driverConn(dc); tls == nil || db == 0 {
+			t.Errorf("no TLS or handle found in the driver's %T", dc)
+		}
 		return nil
 	})
 	if err != nil {
