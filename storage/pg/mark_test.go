@@ -130,7 +130,10 @@ func TestSession_markAutocommitRetried(t *testing.T) {
 // bumped by every statement that changes the schema (the attempt of
 // 2026-12-07) failed the open transactions with ErrBusy.
 func TestSession_markHotReload(t *testing.T) {
-	const busy = 500 * time.Millisecond
+	// A write that waited for a lock would wait up to the lock timeout;
+	// half of it is far above what a busy 2-core machine adds to a write
+	// (747 ms under the race detector, against 500 ms before).
+	const busy = 5 * time.Second
 	errs, slowest := markUnderDDL(t, busy, func(i int) []string {
 		return []string{
 			"CREATE TABLE IF NOT EXISTS t (k BIGINT PRIMARY KEY, v TEXT)",
@@ -151,7 +154,10 @@ func TestSession_markHotReload(t *testing.T) {
 // the writes run, a write fails at most with ErrBusy (its snapshot missed
 // a table: retry), and none waits for a lock.
 func TestSession_markRealDDL(t *testing.T) {
-	const busy = 500 * time.Millisecond
+	// A write that waited for a lock would wait up to the lock timeout;
+	// half of it is far above what a busy 2-core machine adds to a write
+	// (747 ms under the race detector, against 500 ms before).
+	const busy = 5 * time.Second
 	errs, slowest := markUnderDDL(t, busy, func(i int) []string {
 		return []string{fmt.Sprintf("CREATE TABLE n%d (k BIGINT)", i), fmt.Sprintf("INSERT INTO n%d VALUES (1)", i)}
 	})
