@@ -343,6 +343,10 @@ const (
 	// the product of their arguments and a value's length (json_extract
 	// scans the object once for each path).
 	MaxSQLFunctionArgs = 127
+	// MaxLikePatternBytes bounds the pattern of one LIKE or GLOB on
+	// SQLite (SQLITE_LIMIT_LIKE_PATTERN_LENGTH, SQLite's default); a longer
+	// one fails the statement with "LIKE or GLOB pattern too complex".
+	MaxLikePatternBytes = 50000
 	// MaxValueBytes bounds one TEXT or BLOB value, and one stored row, in
 	// the database (SQLite's SQLITE_LIMIT_LENGTH): the default output
 	// limit, so that a value a plugin stores can be returned to it.

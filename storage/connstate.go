@@ -29,14 +29,15 @@ const forgetWait = 100 * time.Millisecond
 // setLimits sets SQLite's limits (sqlite3_limit) on the connection of c to
 // the ABI's, so that SQLite refuses an oversized value or statement with
 // SQLITE_TOOBIG before it builds it: the longest TEXT, BLOB or row, the
-// longest SQL text, the highest parameter number and the most arguments of
-// one function call.
+// longest SQL text, the highest parameter number, the most arguments of
+// one function call and the longest LIKE or GLOB pattern.
 func setLimits(c *sql.Conn) error {
 	for _, l := range [...]struct{ id, value int }{
 		{sqlite3.SQLITE_LIMIT_LENGTH, abi.MaxValueBytes},
 		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, abi.MaxSQLBytes},
 		{sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, abi.MaxSQLParams},
 		{sqlite3.SQLITE_LIMIT_FUNCTION_ARG, abi.MaxSQLFunctionArgs},
+		{sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, abi.MaxLikePatternBytes},
 	} {
 		if _, err := sqlite.Limit(c, l.id, l.value); err != nil {
 			return fmt.Errorf("set limit %d: %w", l.id, err)

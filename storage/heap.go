@@ -60,6 +60,9 @@ type connHeap struct {
 	heap   *dbHeap
 	gen    atomic.Int64
 	stopAt atomic.Int64
+	// like is the connection's cache of LIKE and GLOB patterns, used
+	// only by the goroutine holding the connection (see likeCall).
+	like likeCache
 }
 
 // stopped reports whether the statement c runs is past its deadline.

@@ -307,3 +307,28 @@ func TestServer_pluginStraightLineDeadline(t *testing.T) {
 		t.Fatalf("the next statement: %d %q", n, msg)
 	}
 }
+
+// TestServer_pluginLikeDeadline: a plugin's LIKE and GLOB end at its
+// call's deadline. SQLite's own compared the pattern at every place of
+// the value in one call it never interrupts: these two ran 10 s and more
+// under a deadline of 1.5 s (storage.TestSession_deadlineLikeGlob).
+// Warden's find literal characters in one pass and end at the deadline
+// when a one-character wildcard makes them compare at every place.
+func TestServer_pluginLikeDeadline(t *testing.T) {
+	const deadline = 1500 * time.Millisecond
+	s := startServer(t, "-data", newDataDir(t), "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false", "-call-timeout", deadline.String())
+	for _, q := range []string{
+		"SELECT printf('%.*c', 2000000, 'a') LIKE ('%' || printf('%.*c', 20000, 'a') || 'b%')",
+		"SELECT printf('%.*c', 2000000, 'a') GLOB ('*?' || printf('%.*c', 20000, 'a') || 'b*')",
+	} {
+		start := time.Now()
+		res := serverRPC(t, s, "query", q)
+		if took := time.Since(start); took > deadline+4*time.Second {
+			t.Fatalf("%s: a call with a deadline of %v took %v: %d %s", q[:50], deadline, took.Round(time.Millisecond), res.Status, res.Body)
+		}
+	}
+	if n, msg := probeSQL(t, s, "query", "SELECT 'abc' LIKE 'A_C' AND 'abc' GLOB 'a[a-c]?'"); n < 0 {
+		t.Fatalf("the next statement: %d %q", n, msg)
+	}
+}
