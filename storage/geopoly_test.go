@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/warden-rpc/warden/abi"
@@ -16,6 +17,7 @@ import (
 // makes that n^2/2, in one allocation made before the sweep, and SQLite
 // never interrupts it. 40,000 vertices (a 320 KB blob; the 4 MiB value
 // limit holds some 500,000) against a triangle elsewhere: some 15 s.
+// Both are refused by policy now, as the geopoly table is.
 func TestSession_deadlineGeopolyOverlap(t *testing.T) {
 	db := openDB(t, storage.Options{MaxMemoryBytes: abi.MaxDBMemoryBytes})
 	s := session(t, db)
@@ -25,5 +27,10 @@ func TestSession_deadlineGeopolyOverlap(t *testing.T) {
 		SELECT geopoly_blob((SELECT '[' || group_concat('[' || (k * 1e-5) || ',' || (2 * k) || '],[' ||
 			(1 - k * 1e-5) || ',' || (2 * k + 1) || ']', ',') || ',[0,0]]' FROM c)),
 			geopoly_blob('[[10,0],[11,0],[11,1],[10,0]]')`)
-	queryEndsNearDeadline(t, s, "SELECT geopoly_overlap(zigzag, triangle) FROM g")
+	for _, f := range []string{"geopoly_overlap", "geopoly_within"} {
+		err := queryEndsNearDeadline(t, s, "SELECT "+f+"(zigzag, triangle) FROM g")
+		if !errors.Is(err, storage.ErrNotAllowed) {
+			t.Errorf("%s: got %v, want ErrNotAllowed", f, err)
+		}
+	}
 }

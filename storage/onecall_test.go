@@ -15,8 +15,8 @@ const oneCallDeadline = 200 * time.Millisecond
 
 // queryEndsNearDeadline runs q on s with a deadline of oneCallDeadline
 // and fails the test if it runs more than 4 s past it (slack for a busy
-// 2-core machine). The statement's own error is only reported.
-func queryEndsNearDeadline(t *testing.T, s *storage.Session, q string) {
+// 2-core machine), and returns the statement's error.
+func queryEndsNearDeadline(t *testing.T, s *storage.Session, q string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), oneCallDeadline)
 	defer cancel()
@@ -25,4 +25,5 @@ func queryEndsNearDeadline(t *testing.T, s *storage.Session, q string) {
 	if took := time.Since(start); took > oneCallDeadline+4*time.Second {
 		t.Fatalf("a statement with a deadline of %v ran %v (%v)", oneCallDeadline, took.Round(time.Millisecond), err)
 	}
+	return err
 }
