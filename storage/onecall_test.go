@@ -27,3 +27,13 @@ func queryEndsNearDeadline(t *testing.T, s *storage.Session, q string) error {
 	}
 	return err
 }
+
+// ftsRowOfA creates the fts5 table f(x) on s with one row of n tokens
+// 'a', so that 'a' matches n times in it.
+func ftsRowOfA(t *testing.T, s *storage.Session, n int) {
+	t.Helper()
+	mustExec(t, s, "CREATE VIRTUAL TABLE f USING fts5(x)")
+	mustExec(t, s, `INSERT INTO f(x)
+		WITH RECURSIVE c(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM c LIMIT ?)
+		SELECT group_concat('a', ' ') FROM c`, int64(n))
+}
