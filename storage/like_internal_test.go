@@ -125,19 +125,28 @@ func openMemory(t *testing.T) *sql.DB {
 	return db
 }
 
-// column runs query and returns column i of its first row as text
-// ("NULL" for NULL), or SQLite's error message; i < 0 runs a statement
-// that returns no row.
-func (raw *rawSQLite) column(query string, i int32) (string, error) {
+// prepare prepares query on raw; the caller finalizes the statement.
+func (raw *rawSQLite) prepare(query string) (uintptr, error) {
 	tls := raw.tls
 	q := cstr(tls, query)
 	defer libc.Xfree(tls, q)
 	pstmt := libc.Xmalloc(tls, 8)
 	defer libc.Xfree(tls, pstmt)
 	if rc := sqlite3.Xsqlite3_prepare_v2(tls, raw.db, q, -1, pstmt, 0); rc != sqlite3.SQLITE_OK {
-		return "", fmt.Errorf("%s", libc.GoString(sqlite3.Xsqlite3_errmsg(tls, raw.db)))
+		return 0, fmt.Errorf("%s", libc.GoString(sqlite3.Xsqlite3_errmsg(tls, raw.db)))
 	}
-	stmt := *(*uintptr)(cptr(pstmt))
+	return *(*uintptr)(cptr(pstmt)), nil
+}
+
+// column runs query and returns column i of its first row as text
+// ("NULL" for NULL), or SQLite's error message; i < 0 runs a statement
+// that returns no row.
+func (raw *rawSQLite) column(query string, i int32) (string, error) {
+	tls := raw.tls
+	stmt, err := raw.prepare(query)
+	if err != nil {
+		return "", err
+	}
 	defer sqlite3.Xsqlite3_finalize(tls, stmt)
 	switch rc := sqlite3.Xsqlite3_step(tls, stmt); {
 	case rc == sqlite3.SQLITE_DONE && i < 0:
@@ -149,6 +158,27 @@ func (raw *rawSQLite) column(query string, i int32) (string, error) {
 		return "NULL", nil
 	}
 	return libc.GoString(sqlite3.Xsqlite3_column_text(tls, stmt, i)), nil
+}
+
+// texts runs query and returns the first column of its rows as text.
+func (raw *rawSQLite) texts(query string) ([]string, error) {
+	tls := raw.tls
+	stmt, err := raw.prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	defer sqlite3.Xsqlite3_finalize(tls, stmt)
+	var out []string
+	for {
+		switch rc := sqlite3.Xsqlite3_step(tls, stmt); rc {
+		case sqlite3.SQLITE_ROW:
+			out = append(out, libc.GoString(sqlite3.Xsqlite3_column_text(tls, stmt, 0)))
+		case sqlite3.SQLITE_DONE:
+			return out, nil
+		default:
+			return nil, fmt.Errorf("%s", libc.GoString(sqlite3.Xsqlite3_errmsg(tls, raw.db)))
+		}
+	}
 }
 
 // sqlLiteral returns v as an SQL expression of the same type and bytes

@@ -25,8 +25,25 @@ import (
 // (TestLike_indexRange).
 func init() {
 	sqlite.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
-		return replaceLike(c)
+		return installFunctions(c)
 	})
+}
+
+// installFunctions installs Warden's LIKE, GLOB and snippet() (fts5.go)
+// on driver connection dc.
+//
+// # Errors
+//
+// When dc has no SQLite handle, or SQLite refuses one of them.
+func installFunctions(dc any) error {
+	tls, db := driverConn(dc)
+	if tls == nil {
+		return fmt.Errorf("driver connection %T: no SQLite handle to install functions on", dc)
+	}
+	if err := replaceLike(tls, db); err != nil {
+		return err
+	}
+	return boundSnippet(tls, db)
 }
 
 // likeInfo is a LIKE or GLOB function's user data: SQLite's
@@ -61,19 +78,14 @@ var likeFuncs = [...]struct {
 // likeFuncPtr is likeCall as SQLite's C function pointer.
 var likeFuncPtr = fp(likeCall)
 
-// replaceLike installs Warden's LIKE and GLOB on driver connection dc.
+// replaceLike installs Warden's LIKE and GLOB on connection db.
 //
 // # Errors
 //
-// When dc has no SQLite handle, or SQLite refuses a function.
-func replaceLike(dc any) error {
-	tls, db := driverConn(dc)
-	if tls == nil {
-		return fmt.Errorf("driver connection %T: no SQLite handle to install LIKE and GLOB on", dc)
-	}
+// When SQLite refuses a function.
+func replaceLike(tls *libc.TLS, db uintptr) error {
 	for _, f := range likeFuncs {
-		name := unsafe.StringData(f.name)
-		rc := sqlite3.Xsqlite3_create_function_v2(tls, db, uintptr(unsafe.Pointer(name)), f.nArg,
+		rc := sqlite3.Xsqlite3_create_function_v2(tls, db, cstrOf(f.name), f.nArg,
 			sqlite3.SQLITE_UTF8|sqlite3.SQLITE_DETERMINISTIC|sqlite3.SQLITE_INNOCUOUS,
 			uintptr(unsafe.Pointer(f.info)), likeFuncPtr, 0, 0, 0)
 		if rc != sqlite3.SQLITE_OK {
@@ -149,7 +161,7 @@ func likeCall(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
 		return
 	}
 	if sqlite3.Xsqlite3_value_bytes(tls, arg(0)) > abi.MaxLikePatternBytes {
-		sqlite3.Xsqlite3_result_error(tls, ctx, uintptr(unsafe.Pointer(unsafe.StringData(errLikeTooComplex))), -1)
+		sqlite3.Xsqlite3_result_error(tls, ctx, cstrOf(errLikeTooComplex), -1)
 		return
 	}
 	r := (*likeInfo)(cptr(sqlite3.Xsqlite3_user_data(tls, ctx))).rules()
@@ -163,7 +175,7 @@ func likeCall(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
 			e, i = sqlChar(esc, i)
 		}
 		if n != 1 {
-			sqlite3.Xsqlite3_result_error(tls, ctx, uintptr(unsafe.Pointer(unsafe.StringData(errLikeEscape))), -1)
+			sqlite3.Xsqlite3_result_error(tls, ctx, cstrOf(errLikeEscape), -1)
 			return
 		}
 		if e == r.all {
