@@ -267,6 +267,14 @@ func prepareDriver(ctx context.Context, dc any, text string) (driver.Stmt, error
 	return pc.PrepareContext(ctx, text)
 }
 
+// interrupted reports whether SQLite's interrupt flag is set on driver
+// connection dc (sqlite3_is_interrupted): a statement was interrupted and
+// no other has started since.
+func interrupted(dc any) bool {
+	tls, h := driverConn(dc)
+	return tls != nil && sqlite3.Xsqlite3_is_interrupted(tls, h) != 0
+}
+
 // forget drops the state of driver connection dc, which is being closed,
 // finalizing its statements: SQLite keeps a connection with live
 // statements open, and with it the WAL file.

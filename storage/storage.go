@@ -340,8 +340,12 @@ func (db *DB) acquire(ctx context.Context, pool *sql.DB) (*sql.Conn, error) {
 // rolled back first, with a fresh context since the caller's may be done; if
 // that fails for any reason but "no transaction is active", c is discarded,
 // so that no connection goes back to the pool with a transaction open. A
-// connection about to be closed (discarded, or the DB is closed) is
-// forgotten first.
+// connection whose statement was interrupted is discarded too: the driver
+// reports it unusable while SQLite's interrupt flag stays set, and
+// database/sql would close it behind Warden's back. A connection about to
+// be closed (discarded, or the DB is closed) is forgotten first: SQLite
+// keeps a connection with prepared statements open, as a zombie, with its
+// files and memory.
 func (db *DB) release(c *sql.Conn, inTx bool) {
 	discard := false
 	if inTx {
@@ -350,14 +354,16 @@ func (db *DB) release(c *sql.Conn, inTx bool) {
 		cancel()
 		discard = err != nil && !isNoTxError(err)
 	}
-	if discard || db.closed.Load() {
-		_ = c.Raw(func(dc any) error {
+	_ = c.Raw(func(dc any) error {
+		discard = discard || interrupted(dc)
+		if discard || db.closed.Load() {
 			db.forget(dc)
-			if discard {
-				return driver.ErrBadConn
-			}
-			return nil
-		})
-	}
+		}
+		if discard {
+			return driver.ErrBadConn
+		}
+		return nil
+	})
 	_ = c.Close()
 }
+

@@ -332,3 +332,38 @@ func TestServer_pluginLikeDeadline(t *testing.T) {
 		t.Fatalf("the next statement: %d %q", n, msg)
 	}
 }
+
+// TestServer_pluginDeadlineKeepsNoFiles: every call whose statement ran
+// to the call's deadline left its SQLite connection open as a zombie, two
+// files and its memory, for the life of the server
+// (storage.TestSession_interruptedStatementsKeepNoConnection): a plugin
+// could use up the descriptors the server and every plugin share.
+func TestServer_pluginDeadlineKeepsNoFiles(t *testing.T) {
+	data := newDataDir(t)
+	s := startServer(t, "-data", data, "-plugins", fixtureDir(t, sqlprobeWasm),
+		"-http-key", testHTTPKey, "-encryption-key", testEncKey, "-access-log=false", "-call-timeout", "200ms")
+	open := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skipf("no /proc/self/fd: %v", err)
+		}
+		n := 0
+		for _, e := range ents {
+			if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && strings.HasPrefix(l, data+"/") {
+				n++
+			}
+		}
+		return n
+	}
+	endless := "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+	for range 3 {
+		serverRPC(t, s, "query", endless)
+	}
+	base := open()
+	for range 20 {
+		serverRPC(t, s, "query", endless)
+	}
+	if n := open(); n > base {
+		t.Errorf("20 calls that ran to their deadline: %d files open under the data directory, %d before them", n, base)
+	}
+}
