@@ -366,4 +366,3 @@ func (db *DB) release(c *sql.Conn, inTx bool) {
 	})
 	_ = c.Close()
 }
-
