@@ -265,7 +265,8 @@ func kmpTable(seg []likeElem) []int32 {
 }
 
 // likeClock bounds the work of one match: every likeCheckEvery steps (a
-// character read or compared) it asks whether the statement is past its
+// character read or compared; a try at one place counts the bytes it
+// read when they are more) it asks whether the statement is past its
 // deadline, and once it is, the match ends.
 type likeClock struct {
 	stopped func() bool // nil: never
@@ -335,20 +336,24 @@ func (p *likePattern) matchSegs(s string, clock *likeClock) bool {
 	return found && end == len(s)
 }
 
-// matchAt matches seg at s[i:], and returns the index after it.
+// matchAt matches seg at s[i:], and returns the index after it. It spends
+// a step for each element compared or byte read, whichever are more: one
+// character may be a lead byte and megabytes of continuation bytes, which
+// find reads again at each place it tries before it.
 func (p *likePattern) matchAt(seg []likeElem, s string, i int, clock *likeClock) (int, bool) {
+	from := i
 	for k, e := range seg {
 		if i >= len(s) {
-			clock.spend(k)
+			clock.spend(max(k, i-from))
 			return 0, false
 		}
 		var c uint32
 		if c, i = sqlChar(s, i); !p.accepts(e, c) {
-			clock.spend(k + 1)
+			clock.spend(max(k+1, i-from))
 			return 0, false
 		}
 	}
-	clock.spend(len(seg))
+	clock.spend(max(len(seg), i-from))
 	return i, true
 }
 
