@@ -3,6 +3,7 @@ package storage
 import (
 	"slices"
 	"strings"
+	"unsafe"
 )
 
 // SQLite's LIKE and GLOB compare the literal characters after a wildcard
@@ -142,6 +143,8 @@ type likePattern struct {
 	// next[k] is, for the all-literal segment k between others, the
 	// Knuth-Morris-Pratt table of its characters (nil for the others).
 	next [][]int32
+	// bytes is about what the compiled pattern holds in memory.
+	bytes int64
 }
 
 // compileLike compiles pattern pat (up to its first NUL) under rules r.
@@ -183,6 +186,15 @@ func compileLike(pat string, r likeRules) *likePattern {
 	p.next = make([][]int32, len(p.segs))
 	for k := 1; k < len(p.segs)-1; k++ {
 		p.next[k] = kmpTable(p.segs[k])
+	}
+	p.bytes = int64(unsafe.Sizeof(*p))
+	for k, seg := range p.segs {
+		p.bytes += int64(cap(seg))*int64(unsafe.Sizeof(likeElem{})) + int64(cap(p.next[k]))*4 + 48
+		for _, e := range seg {
+			if e.class != nil {
+				p.bytes += int64(cap(e.class.ranges))*8 + int64(unsafe.Sizeof(*e.class))
+			}
+		}
 	}
 	return p
 }
@@ -449,24 +461,29 @@ func (p *likePattern) skipTo(e likeElem, s string, i int) int {
 }
 
 // likeCache keeps a connection's last compiled patterns, so that a scan
-// with one pattern compiles it once: SQLite calls LIKE once per row. Only
-// patterns of up to maxCachedLike bytes are kept, which bounds what a
-// connection holds outside its database's memory budget.
+// with one pattern compiles it once: SQLite calls LIKE once per row. What
+// an entry holds (its pattern and compiled form, up to some megabytes for
+// the longest pattern) is charged to the connection's database memory
+// budget (Options.MaxMemoryBytes, as SQLite's own allocations are), and
+// given back when the entry is replaced or the connection closes; a
+// pattern the budget has no room for is compiled for its call only.
 type likeCache struct {
-	entries [4]struct {
-		pat   string
-		rules likeRules
-		p     *likePattern
-	}
-	next int // the entry to replace
+	entries [4]likeCached
+	next    int     // the entry to replace
+	owner   uintptr // the budget charged (a *dbHeap)
 }
 
-// maxCachedLike bounds the patterns a likeCache keeps, in bytes.
-const maxCachedLike = 1024
+// likeCached is one compiled pattern of a likeCache.
+type likeCached struct {
+	pat   string
+	rules likeRules
+	p     *likePattern
+	cost  int64 // charged to the budget
+}
 
 // compile returns pattern pat compiled under rules r.
 func (c *likeCache) compile(pat string, r likeRules) *likePattern {
-	if c == nil || len(pat) > maxCachedLike {
+	if c == nil {
 		return compileLike(pat, r)
 	}
 	for i := range c.entries {
@@ -476,7 +493,19 @@ func (c *likeCache) compile(pat string, r likeRules) *likePattern {
 	}
 	p := compileLike(pat, r)
 	e := &c.entries[c.next]
-	e.pat, e.rules, e.p = strings.Clone(pat), r, p
-	c.next = (c.next + 1) % len(c.entries)
+	release(c.owner, e.cost)
+	*e = likeCached{}
+	if cost := int64(len(pat)) + p.bytes; charge(c.owner, cost) {
+		*e = likeCached{pat: strings.Clone(pat), rules: r, p: p, cost: cost}
+		c.next = (c.next + 1) % len(c.entries)
+	}
 	return p
+}
+
+// drop gives back what the cache holds: its connection is closing.
+func (c *likeCache) drop() {
+	for i := range c.entries {
+		release(c.owner, c.entries[i].cost)
+		c.entries[i] = likeCached{}
+	}
 }

@@ -12,6 +12,8 @@ import (
 
 	"modernc.org/libc"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/warden-rpc/warden/abi"
 )
 
 // likePieces are what the random patterns and values are made of: the
@@ -369,5 +371,50 @@ func BenchmarkLike(b *testing.B) {
 				b.Fatalf("%s: %s rows, SQLite %s", where, got, want)
 			}
 		})
+	}
+}
+
+// TestLike_cacheCharged: a connection keeps its compiled patterns, the
+// longest (abi.MaxLikePatternBytes) too, so that a scan compiles its
+// pattern once; what they hold is charged to the database's memory
+// budget, and given back when the connection closes.
+func TestLike_cacheCharged(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "like.db"), Options{MaxMemoryBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := db.vfs.heap
+	pat := "%" + strings.Repeat("ab_", abi.MaxLikePatternBytes/3-1) + "%"
+	c, err := db.writer.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := c.QueryRowContext(ctx, `WITH RECURSIVE r(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM r LIMIT 200)
+		SELECT count(*) FROM r WHERE printf('%d', k) LIKE ?`, pat).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+	var cached likeCached
+	if err := c.Raw(func(dc any) error {
+		tls, _ := driverConn(dc)
+		for _, e := range connOf(tls).like.entries {
+			if e.pat == pat {
+				cached = e
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if cached.p == nil || cached.cost < int64(len(pat)) || heap.used.Load() < cached.cost {
+		t.Fatalf("the pattern of %d bytes: cached %v, charged %d, the budget's use %d", len(pat), cached.p != nil, cached.cost, heap.used.Load())
+	}
+	c.Close()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if used := heap.used.Load(); used != 0 {
+		t.Errorf("the database is closed and its budget still has %d bytes charged", used)
 	}
 }

@@ -198,6 +198,7 @@ func likeCall(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
 	var cache *likeCache
 	if c := connOf(tls); c != nil {
 		clock.stopped, cache = c.stopped, &c.like
+		cache.owner = uintptr(unsafe.Pointer(c.heap))
 	}
 	matched, ok := cache.compile(pat, r).match(s, &clock)
 	if !ok {

@@ -253,9 +253,12 @@ func tempClose(tls *libc.TLS, pFile uintptr) int32 {
 
 // mainClose is a database file's xClose: its connection's allocations are
 // no longer charged to the database (the blocks charged before stay
-// charged until freed).
+// charged until freed), and its cache of LIKE patterns gives back what it
+// was charged.
 func mainClose(tls *libc.TLS, pFile uintptr) int32 {
-	heapConns.Delete(fileState(pFile).conn)
+	if c, ok := heapConns.LoadAndDelete(fileState(pFile).conn); ok {
+		c.(*connHeap).like.drop()
+	}
 	return closeWith(tls, mainBase, pFile)
 }
 
