@@ -96,7 +96,7 @@ type rawSQLite struct {
 	db  uintptr
 }
 
-func openRawSQLite(t *testing.T) *rawSQLite {
+func openRawSQLite(t testing.TB) *rawSQLite {
 	t.Helper()
 	tls := libc.NewTLS()
 	name := cstr(tls, ":memory:")
@@ -325,17 +325,7 @@ func TestLike_indexRange(t *testing.T) {
 // on SQLite's own functions (sqlite) and Warden's (warden, on a plugin
 // database's connection), in one run.
 func BenchmarkLike(b *testing.B) {
-	raw := &rawSQLite{tls: libc.NewTLS()}
-	defer raw.tls.Close()
-	{
-		name := cstr(raw.tls, ":memory:")
-		pdb := libc.Xmalloc(raw.tls, 8)
-		if rc := sqlite3.Xsqlite3_open_v2(raw.tls, name, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_CREATE, 0); rc != sqlite3.SQLITE_OK {
-			b.Fatal(rc)
-		}
-		raw.db = *(*uintptr)(cptr(pdb))
-		defer sqlite3.Xsqlite3_close_v2(raw.tls, raw.db)
-	}
+	raw := openRawSQLite(b)
 	wdb, err := Open(context.Background(), filepath.Join(b.TempDir(), "like.db"), Options{MaxMemoryBytes: 64 << 20})
 	if err != nil {
 		b.Fatal(err)

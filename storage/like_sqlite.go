@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"unsafe"
 
@@ -96,27 +97,19 @@ func replaceLike(tls *libc.TLS, db uintptr) error {
 }
 
 // flagLikeFuncs sets the planner's flags on the functions replaceLike
-// installed on connection db, found in its table of functions (db->aFunc:
-// a hash of names to the newest definition, which chains the others of
-// the name through pNext).
+// installed on connection db, found in its table of functions
+// (connFuncs).
 //
 // # Errors
 //
 // When one of them is not there.
 func flagLikeFuncs(db uintptr) error {
 	found := 0
-	conn := (*sqlite3.Tsqlite3)(cptr(db))
-	for e := conn.FaFunc.Ffirst; e != 0; e = (*sqlite3.THashElem)(cptr(e)).Fnext {
-		for d := (*sqlite3.THashElem)(cptr(e)).Fdata; d != 0; d = (*sqlite3.TFuncDef)(cptr(d)).FpNext {
-			def := (*sqlite3.TFuncDef)(cptr(d))
-			if def.FxSFunc != likeFuncPtr {
-				continue
-			}
-			for _, f := range likeFuncs {
-				if libc.GoString(def.FzName)+"\x00" == f.name && int32(def.FnArg) == f.nArg {
-					def.FfuncFlags |= f.flags
-					found++
-				}
+	for def := range connFuncs(db, likeFuncPtr) {
+		for _, f := range likeFuncs {
+			if libc.GoString(def.FzName)+"\x00" == f.name && int32(def.FnArg) == f.nArg {
+				def.FfuncFlags |= f.flags
+				found++
 			}
 		}
 	}
@@ -124,6 +117,22 @@ func flagLikeFuncs(db uintptr) error {
 		return fmt.Errorf("flag LIKE and GLOB for the planner: found %d of %d", found, len(likeFuncs))
 	}
 	return nil
+}
+
+// connFuncs yields the definitions in connection db's table of functions
+// (db->aFunc: a hash of names to the newest definition, which chains the
+// others of the name through pNext) whose function is xSFunc.
+func connFuncs(db, xSFunc uintptr) iter.Seq[*sqlite3.TFuncDef] {
+	return func(yield func(*sqlite3.TFuncDef) bool) {
+		conn := (*sqlite3.Tsqlite3)(cptr(db))
+		for e := conn.FaFunc.Ffirst; e != 0; e = (*sqlite3.THashElem)(cptr(e)).Fnext {
+			for d := (*sqlite3.THashElem)(cptr(e)).Fdata; d != 0; d = (*sqlite3.TFuncDef)(cptr(d)).FpNext {
+				if def := (*sqlite3.TFuncDef)(cptr(d)); def.FxSFunc == xSFunc && !yield(def) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // sqlValueText returns SQLite value v as sqlite3_value_text sees it, up to
