@@ -30,8 +30,9 @@ func init() {
 	})
 }
 
-// installFunctions installs Warden's LIKE, GLOB and snippet() (fts5.go)
-// on driver connection dc.
+// installFunctions installs Warden's LIKE, GLOB, json_patch and
+// jsonb_patch (jsonpatch.go) and snippet() (fts5.go) on driver connection
+// dc.
 //
 // # Errors
 //
@@ -42,6 +43,9 @@ func installFunctions(dc any) error {
 		return fmt.Errorf("driver connection %T: no SQLite handle to install functions on", dc)
 	}
 	if err := replaceLike(tls, db); err != nil {
+		return err
+	}
+	if err := guardJSONPatch(tls, db); err != nil {
 		return err
 	}
 	return boundSnippet(tls, db)
