@@ -79,13 +79,17 @@ func jsonPatchWork(t jsonKeyCounts, tBytes int64, p jsonKeyCounts, pBytes int64)
 
 // jsonKeys returns an upper bound of the object keys in JSON value v of
 // SQLite type typ, by depth: for TEXT (JSON or JSON5) the colons outside
-// strings and comments, as every key is followed by one; for a BLOB
-// (JSONB) its nodes; none for a number or NULL.
+// strings and comments, as every key is followed by one; for a BLOB its
+// nodes if SQLite takes it for JSONB, else as for TEXT; none for a number
+// or NULL.
 func jsonKeys(typ int32, v string) jsonKeyCounts {
 	switch typ {
 	case sqlite3.SQLITE_TEXT:
 		return jsonTextColons(v)
 	case sqlite3.SQLITE_BLOB:
+		if !looksJSONB(v) {
+			return jsonTextColons(v) // SQLite reads it as text
+		}
 		return jsonbNodes(v)
 	}
 	return jsonKeyCounts{}
@@ -93,6 +97,32 @@ func jsonKeys(typ int32, v string) jsonKeyCounts {
 
 // depthOf is the bucket of depth d.
 func depthOf(d int) int { return min(max(d, 0), jsonDepths-1) }
+
+// looksJSONB reports whether SQLite takes BLOB b for JSONB rather than
+// text (its jsonArgIsJsonb, but for blobs of 8 bytes or fewer, which it
+// also checks whole): its first node is of a type up to 12 (an object),
+// a null, true or false only with nothing in it, and spans all of b.
+func looksJSONB(b string) bool {
+	if len(b) == 0 || b[0]&0x0f > 12 {
+		return false
+	}
+	h, size, hdr := int(b[0]>>4), 0, 1
+	if h <= 11 {
+		size = h
+	} else {
+		hdr += 1 << (h - 12)
+		if hdr > len(b) {
+			return false
+		}
+		for _, c := range []byte(b[1:hdr]) {
+			if size > len(b) {
+				return false
+			}
+			size = size<<8 | int(c)
+		}
+	}
+	return hdr+size == len(b) && (b[0]&0x0f > 2 || size == 0)
+}
 
 // jsonbNodes counts the nodes of JSONB b by depth, every key being one: a
 // node is a header byte (its type in the low 4 bits; in the high 4, its

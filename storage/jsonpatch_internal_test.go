@@ -452,7 +452,8 @@ func BenchmarkJSONPatch(b *testing.B) {
 
 // TestJSONPatch_keyBounds: the guard's bound of a document's keys by
 // depth (jsonKeys) is never under the keys SQLite finds there (json_tree),
-// for JSON and JSON5 text and for JSONB, on random documents.
+// for JSON and JSON5 text, JSONB, and text as a BLOB, on random
+// documents.
 func TestJSONPatch_keyBounds(t *testing.T) {
 	raw := openRawSQLite(t)
 	r := rand.New(rand.NewPCG(9, 10))
@@ -474,7 +475,10 @@ func TestJSONPatch_keyBounds(t *testing.T) {
 			var d int
 			var c int64
 			fmt.Sscanf(dc, "%d:%d", &d, &c)
-			for name, k := range map[string]jsonKeyCounts{"text": jsonKeys(sqlite3.SQLITE_TEXT, doc), "JSONB": jsonKeys(sqlite3.SQLITE_BLOB, string(b))} {
+			for name, k := range map[string]jsonKeyCounts{
+				"text": jsonKeys(sqlite3.SQLITE_TEXT, doc), "JSONB": jsonKeys(sqlite3.SQLITE_BLOB, string(b)),
+				"text as a BLOB": jsonKeys(sqlite3.SQLITE_BLOB, doc),
+			} {
 				if k.at(d) < c {
 					t.Fatalf("%s %q: %d keys at depth %d, bound %d", name, doc, c, d, k.at(d))
 				}
