@@ -44,7 +44,7 @@ func TestSession_deadlineJSONPatch(t *testing.T) {
 		"SELECT length(json_patch('{}', added)) FROM j",
 		`SELECT length(json_patch('{"a":1}', json_object('a', json(added)))) FROM j`,
 	} {
-		if err := queryEndsNearDeadline(t, s, q); !errors.Is(err, storage.ErrLimit) {
+		if err := queryRefused(t, s, q); !errors.Is(err, storage.ErrLimit) {
 			t.Errorf("%s: got %v, want ErrLimit", q, err)
 		}
 	}

@@ -28,6 +28,26 @@ func queryEndsNearDeadline(t *testing.T, s *storage.Session, q string) error {
 	return err
 }
 
+// refusalDeadline is the deadline of the statements that Warden refuses
+// for their size before SQLite's call starts: long enough for the
+// statement to build its arguments under the race detector on a busy
+// machine, shorter than SQLite's own call would run.
+const refusalDeadline = 5 * time.Second
+
+// queryRefused runs q on s with a deadline of refusalDeadline and returns
+// its error; it fails the test if the statement ran to the deadline.
+func queryRefused(t *testing.T, s *storage.Session, q string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), refusalDeadline)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Query(ctx, q, nil)
+	if took := time.Since(start); took >= refusalDeadline {
+		t.Fatalf("a statement with a deadline of %v ran %v (%v)", refusalDeadline, took.Round(time.Millisecond), err)
+	}
+	return err
+}
+
 // ftsRowOfA creates the fts5 table f(x) on s with one row of n tokens
 // 'a', so that 'a' matches n times in it.
 func ftsRowOfA(t *testing.T, s *storage.Session, n int) {
