@@ -29,20 +29,44 @@ import (
 // 15 ns here), some tens of milliseconds for nested ones.
 const maxJSONPatchWork = 1 << 25
 
+// jsonEscBytesPerUnit is how many bytes of a label with an escape count
+// as one unit of jsonPatchWork: SQLite compares such a label (either
+// side) character by character (jsonLabelCompareEscaped), up to 5.6 ns
+// a byte here (labels of 2-byte escapes), where two labels without one
+// are a memcmp when their lengths are equal and nothing when not.
+const jsonEscBytesPerUnit = 2
+
 // jsonDepths is how many depths jsonKeys tells apart; the keys deeper
 // count at the last.
 const jsonDepths = 16
 
 // jsonKeyCounts bound a JSON value's keys: by depth, or, when its
 // shape is not known (a BLOB that is not well-formed JSONB), anywhere,
-// up to any in all.
+// up to any in all; and likewise the bytes of its labels that have an
+// escape (esc, escAny).
 type jsonKeyCounts struct {
-	depth [jsonDepths]int64
-	any   int64
+	depth  [jsonDepths]int64
+	any    int64
+	esc    [jsonDepths]int64
+	escAny int64
 }
 
 // at returns the bound of the keys at depth d.
 func (k *jsonKeyCounts) at(d int) int64 { return k.depth[d] + k.any }
+
+// escAt returns the bound of the bytes of the labels with an escape at
+// depth d.
+func (k *jsonKeyCounts) escAt(d int) int64 { return k.esc[d] + k.escAny }
+
+// escTotal returns the bound of the bytes of all the labels with an
+// escape.
+func (k *jsonKeyCounts) escTotal() int64 {
+	n := k.escAny
+	for _, v := range k.esc {
+		n += v
+	}
+	return n
+}
 
 // total returns the bound of all the keys.
 func (k *jsonKeyCounts) total() int64 {
@@ -57,11 +81,15 @@ func (k *jsonKeyCounts) total() int64 {
 // t (key counts, and sizes in bytes): the merge compares a key of the
 // patch only with keys of the target at its depth, and with the keys it
 // appended there (the patch's own), and each key may edit, moving at most
-// the whole result, counted as a comparison per 256 bytes.
+// the whole result, counted as a comparison per 256 bytes. A comparison
+// where either label has an escape walks up to the shorter label's bytes:
+// the patch's escaped labels against every label they meet, and every
+// key of the patch against the escaped labels it meets, counted as a
+// comparison per jsonEscBytesPerUnit bytes.
 func jsonPatchWork(t jsonKeyCounts, tBytes int64, p jsonKeyCounts, pBytes int64) int64 {
 	keys := p.total()
-	var work int64
-	if p.any > 0 {
+	var work, esc int64
+	if p.any > 0 || p.escAny > 0 {
 		// Keys at unknown depths: each meets at most the most keys the
 		// target has at one depth, and every key of the patch.
 		most := int64(0)
@@ -69,12 +97,14 @@ func jsonPatchWork(t jsonKeyCounts, tBytes int64, p jsonKeyCounts, pBytes int64)
 			most = max(most, t.at(d))
 		}
 		work = keys * (most + keys)
+		esc = p.escTotal()*(most+keys) + keys*(t.escTotal()+p.escTotal())
 	} else {
 		for d := range p.depth {
 			work += p.depth[d] * (t.at(d) + p.depth[d])
+			esc += p.esc[d]*(t.at(d)+p.depth[d]) + p.depth[d]*(t.escAt(d)+p.esc[d])
 		}
 	}
-	return work + keys*((tBytes+pBytes)/256)
+	return work + esc/jsonEscBytesPerUnit + keys*((tBytes+pBytes)/256)
 }
 
 // jsonKeys returns an upper bound of the object keys in JSON value v of
@@ -130,7 +160,8 @@ func looksJSONB(b string) bool {
 // 8 bytes, big-endian) and its payload, which for an array (11) or object
 // (12) is its children. When a node does not fit in its container or in
 // b, SQLite reads b as text, or as damaged JSONB: the bound is then the
-// most b's bytes could hold, a key each, at any depth.
+// most b's bytes could hold, a key each, at any depth. The payloads of
+// its TEXTJ and TEXT5 nodes are the bytes of its labels with an escape.
 func jsonbNodes(b string) jsonKeyCounts {
 	var n jsonKeyCounts
 	var ends []int // the ends of the containers around i
@@ -149,7 +180,7 @@ func jsonbNodes(b string) jsonKeyCounts {
 		} else {
 			hdr += 1 << (h - 12)
 			if i+hdr > limit {
-				return jsonKeyCounts{any: int64(len(b))}
+				return jsonKeyCounts{any: int64(len(b)), escAny: int64(len(b))}
 			}
 			for _, c := range []byte(b[i+1 : i+hdr]) {
 				if size > len(b) {
@@ -160,10 +191,14 @@ func jsonbNodes(b string) jsonKeyCounts {
 		}
 		end := i + hdr + size
 		if size > len(b) || end > limit {
-			return jsonKeyCounts{any: int64(len(b))}
+			return jsonKeyCounts{any: int64(len(b)), escAny: int64(len(b))}
 		}
 		n.depth[depthOf(len(ends))]++
-		if t := b[i] & 0x0f; t == 11 || t == 12 {
+		t := b[i] & 0x0f
+		if t == 8 || t == 9 { // TEXTJ, TEXT5: a string with escapes
+			n.esc[depthOf(len(ends))] += int64(size)
+		}
+		if t == 11 || t == 12 {
 			ends = append(ends, end)
 			i += hdr
 		} else {
@@ -176,14 +211,26 @@ func jsonbNodes(b string) jsonKeyCounts {
 // jsonTextColons counts by depth the colons of JSON5 text s outside its
 // strings ("..." and '...', with backslash escapes) and comments (// to
 // the end of the line, /* to */), the depth being the brackets and braces
-// open around them. Counting one too many is harmless, one too few is
-// not: an unterminated string or comment ends the count where SQLite
-// fails to parse.
+// open around them; and by depth the bytes of its strings and bare words
+// (JSON5 identifiers, which may have \uXXXX escapes) with a backslash.
+// Counting one too many is harmless, one too few is not: an unterminated
+// string or comment ends the count where SQLite fails to parse.
 func jsonTextColons(s string) jsonKeyCounts {
 	var n jsonKeyCounts
 	depth := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
+		case '\\':
+			// A bare word with an escape: all of it, either side.
+			start, end := i, i
+			for start > 0 && jsonWordByte(s[start-1]) {
+				start--
+			}
+			for end < len(s) && jsonWordByte(s[end]) {
+				end++
+			}
+			n.esc[depthOf(depth)] += int64(end - start)
+			i = end - 1
 		case ':':
 			n.depth[depthOf(depth)]++
 		case '{', '[':
@@ -191,10 +238,15 @@ func jsonTextColons(s string) jsonKeyCounts {
 		case '}', ']':
 			depth--
 		case '"', '\'':
+			start, escaped := i, false
 			for i++; i < len(s) && s[i] != c; i++ {
 				if s[i] == '\\' {
+					escaped = true
 					i++
 				}
+			}
+			if escaped {
+				n.esc[depthOf(depth)] += int64(min(i, len(s)) - start)
 			}
 		case '/':
 			switch {
@@ -209,6 +261,14 @@ func jsonTextColons(s string) jsonKeyCounts {
 		}
 	}
 	return n
+}
+
+// jsonWordByte reports whether byte c may be part of a JSON5 bare word
+// (an identifier, with its escapes, or a number), or of a UTF-8
+// character.
+func jsonWordByte(c byte) bool {
+	return c >= 0x80 || c == '\\' || c == '_' || c == '$' || c == '+' || c == '-' || c == '.' ||
+		'0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // sqliteBuiltins is SQLite's table of its built-in functions
