@@ -36,7 +36,7 @@ func TestSession_deadlineJSONPatchLongLabels(t *testing.T) {
 		"SELECT length(json_patch((SELECT doc FROM j WHERE rowid = 3), (SELECT doc FROM j WHERE rowid = 4)))",
 		"SELECT length(jsonb_patch(jsonb((SELECT doc FROM j WHERE rowid = 3)), jsonb((SELECT doc FROM j WHERE rowid = 4))))",
 	} {
-		if err := queryEndsNearDeadline(t, s, q); !errors.Is(err, storage.ErrLimit) {
+		if err := queryRefused(t, s, q); !errors.Is(err, storage.ErrLimit) {
 			t.Errorf("%s: got %v, want ErrLimit", q, err)
 		}
 	}
