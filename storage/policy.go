@@ -3,6 +3,7 @@ package storage
 import (
 	"database/sql"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"modernc.org/sqlite"
@@ -41,6 +42,7 @@ const reservedPrefix = "warden_"
 type policy struct {
 	denied string // the first refused action, empty if none
 	wrote  bool   // the statement inserts, updates or deletes rows
+	text   string // the statement
 	// upkeep is set for ANALYZE, DROP and ALTER statements, whose upkeep
 	// of the planner's statistics (sqlite_stat1..4) SQLite compiles as
 	// nested statements that the authorizer sees.
@@ -130,6 +132,9 @@ func (p *policy) refusal(action sqlite.AuthorizerActionCode, arg1, arg2, inner s
 		if r := reservedName(arg1); r != "" {
 			return r
 		}
+		if action == sqlite.AuthCreateVTable && strings.EqualFold(arg2, "fts5") && fts5DetailOption.MatchString(p.text) {
+			return "fts5 tables with detail=column or detail=none"
+		}
 		return vtabModule(arg2)
 	case sqlite.AuthRead, sqlite.AuthInsert, sqlite.AuthUpdate, sqlite.AuthDelete:
 		if r := p.systemTable(arg1, inner); r != "" {
@@ -169,6 +174,20 @@ func (p *policy) systemTable(name, inner string) string {
 	}
 	return ""
 }
+
+// fts5DetailOption finds fts5's detail=column or detail=none option in
+// the text of a CREATE VIRTUAL TABLE, as fts5 reads it (a case-insensitive
+// key, white space around '=', a value bare or quoted). Such a table keeps
+// no token positions, so the first auxiliary function that asks a row for
+// its matches (highlight(), snippet(), bm25(), ORDER BY rank) has fts5
+// tokenize the row again and compare every token with every phrase of the
+// query, in one call SQLite never interrupts: 13 s under a 200 ms deadline
+// (TestSession_deadlineFTS5Positions). The authorizer sees the module's
+// name but not its arguments, so the statement's text is searched; a
+// match elsewhere in it (a string, a comment) refuses the statement too,
+// and fts5 accepts no spelling of the option the search misses (a comment
+// inside the argument fails fts5's own parse).
+var fts5DetailOption = regexp.MustCompile("(?i)detail[ \\t\\n\\r\\f\\v]*=[ \\t\\n\\r\\f\\v]*['\"`\\[]?(none|column)")
 
 // vtabModule returns a refusal unless module is one a plugin may create a
 // virtual table with: fts5, whose shadow tables defensive mode protects
@@ -220,6 +239,7 @@ func (db *DB) runPlugin(c *sql.Conn, st *statement, fn func(cs *connState, p *po
 		return classify(err)
 	}
 	p := newPolicy(st.keyword)
+	p.text = st.text
 	var runErr error
 	err = c.Raw(func(any) error {
 		cs.policy = p
