@@ -136,29 +136,35 @@ func looksJSONB(b string) bool {
 	if len(b) == 0 || b[0]&0x0f > 12 {
 		return false
 	}
-	h, size, hdr := int(b[0]>>4), 0, 1
+	hdr, size, ok := jsonbHeader(b, 0, len(b))
+	return ok && hdr+size == len(b) && (b[0]&0x0f > 2 || size == 0)
+}
+
+// jsonbHeader reads the header of the JSONB node at b[i] (its type in the
+// low 4 bits; in the high 4, its payload's size up to 11, or 12 to 15 for
+// a size in the next 1, 2, 4 or 8 bytes, big-endian), and returns its
+// length and its payload's; false when the node does not end by limit.
+func jsonbHeader(b string, i, limit int) (hdr, size int, ok bool) {
+	h := int(b[i] >> 4)
 	if h <= 11 {
-		size = h
-	} else {
-		hdr += 1 << (h - 12)
-		if hdr > len(b) {
-			return false
-		}
-		for _, c := range []byte(b[1:hdr]) {
-			if size > len(b) {
-				return false
-			}
-			size = size<<8 | int(c)
-		}
+		return 1, h, i+1+h <= limit
 	}
-	return hdr+size == len(b) && (b[0]&0x0f > 2 || size == 0)
+	hdr = 1 + 1<<(h-12)
+	if i+hdr > limit {
+		return 0, 0, false
+	}
+	for _, c := range []byte(b[i+1 : i+hdr]) {
+		if size > len(b) {
+			return 0, 0, false // past b already: no shift may overflow
+		}
+		size = size<<8 | int(c)
+	}
+	return hdr, size, size <= len(b) && i+hdr+size <= limit
 }
 
 // jsonbNodes counts the nodes of JSONB b by depth, every key being one: a
-// node is a header byte (its type in the low 4 bits; in the high 4, its
-// payload's size up to 11, or 12 to 15 for a size in the next 1, 2, 4 or
-// 8 bytes, big-endian) and its payload, which for an array (11) or object
-// (12) is its children. When a node does not fit in its container or in
+// node is a header (jsonbHeader) and its payload, which for an array (11)
+// or object (12) is its children. When a node does not fit in its container or in
 // b, SQLite reads b as text, or as damaged JSONB: the bound is then the
 // most b's bytes could hold, a key each, at any depth. The payloads of
 // its TEXTJ and TEXT5 nodes are the bytes of its labels with an escape.
@@ -173,26 +179,11 @@ func jsonbNodes(b string) jsonKeyCounts {
 		if len(ends) > 0 {
 			limit = ends[len(ends)-1]
 		}
-		h, size := int(b[i]>>4), 0
-		hdr := 1
-		if h <= 11 {
-			size = h
-		} else {
-			hdr += 1 << (h - 12)
-			if i+hdr > limit {
-				return jsonKeyCounts{any: int64(len(b)), escAny: int64(len(b))}
-			}
-			for _, c := range []byte(b[i+1 : i+hdr]) {
-				if size > len(b) {
-					break // past b already: no shift may overflow
-				}
-				size = size<<8 | int(c)
-			}
-		}
-		end := i + hdr + size
-		if size > len(b) || end > limit {
+		hdr, size, ok := jsonbHeader(b, i, limit)
+		if !ok {
 			return jsonKeyCounts{any: int64(len(b)), escAny: int64(len(b))}
 		}
+		end := i + hdr + size
 		n.depth[depthOf(len(ends))]++
 		t := b[i] & 0x0f
 		if t == 8 || t == 9 { // TEXTJ, TEXT5: a string with escapes
@@ -361,25 +352,8 @@ func jsonPatchGuard(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
 		sqlite3.Xsqlite3_result_error_code(tls, ctx, sqlite3.SQLITE_INTERRUPT)
 		return
 	}
-	arg := func(i int32) (int32, string) {
-		v := *(*uintptr)(cptr(argv + uintptr(i)*unsafe.Sizeof(uintptr(0))))
-		typ := sqlite3.Xsqlite3_value_type(tls, v)
-		var p uintptr
-		switch typ {
-		case sqlite3.SQLITE_TEXT:
-			p = sqlite3.Xsqlite3_value_text(tls, v)
-		case sqlite3.SQLITE_BLOB:
-			p = sqlite3.Xsqlite3_value_blob(tls, v)
-		default:
-			return typ, ""
-		}
-		if p == 0 {
-			return typ, ""
-		}
-		return typ, unsafe.String((*byte)(cptr(p)), int(sqlite3.Xsqlite3_value_bytes(tls, v)))
-	}
-	tt, target := arg(0)
-	pt, patch := arg(1)
+	tt, target := sqlValueBytes(tls, sqlArg(argv, 0))
+	pt, patch := sqlValueBytes(tls, sqlArg(argv, 1))
 	if jsonPatchWork(jsonKeys(tt, target), int64(len(target)), jsonKeys(pt, patch), int64(len(patch))) > maxJSONPatchWork {
 		sqlite3.Xsqlite3_result_error(tls, ctx, cstrOf(errJSONPatchBig), -1)
 		sqlite3.Xsqlite3_result_error_code(tls, ctx, sqlite3.SQLITE_TOOBIG)

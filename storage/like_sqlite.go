@@ -139,6 +139,28 @@ func connFuncs(db, xSFunc uintptr) iter.Seq[*sqlite3.TFuncDef] {
 	}
 }
 
+// sqlArg returns argument i of a function call's argv.
+func sqlArg(argv uintptr, i int32) uintptr {
+	return *(*uintptr)(cptr(argv + uintptr(i)*unsafe.Sizeof(uintptr(0))))
+}
+
+// sqlValueBytes returns SQLite value v's type and, for TEXT or a BLOB, its
+// bytes without a copy (valid until v changes).
+func sqlValueBytes(tls *libc.TLS, v uintptr) (int32, string) {
+	typ := sqlite3.Xsqlite3_value_type(tls, v)
+	var p uintptr
+	switch typ {
+	case sqlite3.SQLITE_TEXT:
+		p = sqlite3.Xsqlite3_value_text(tls, v)
+	case sqlite3.SQLITE_BLOB:
+		p = sqlite3.Xsqlite3_value_blob(tls, v)
+	}
+	if p == 0 {
+		return typ, ""
+	}
+	return typ, unsafe.String((*byte)(cptr(p)), int(sqlite3.Xsqlite3_value_bytes(tls, v)))
+}
+
 // sqlValueText returns SQLite value v as sqlite3_value_text sees it, up to
 // its first NUL, without a copy (valid until v changes), and false for
 // NULL.
@@ -165,21 +187,18 @@ const (
 // plugin's connections) or E is not one character, NULL when any is NULL. A statement past its
 // deadline ends it with SQLITE_INTERRUPT.
 func likeCall(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
-	arg := func(i int32) uintptr {
-		return *(*uintptr)(cptr(argv + uintptr(i)*unsafe.Sizeof(uintptr(0))))
-	}
-	if sqlite3.Xsqlite3_value_type(tls, arg(0)) == sqlite3.SQLITE_BLOB ||
-		sqlite3.Xsqlite3_value_type(tls, arg(1)) == sqlite3.SQLITE_BLOB {
+	if sqlite3.Xsqlite3_value_type(tls, sqlArg(argv, 0)) == sqlite3.SQLITE_BLOB ||
+		sqlite3.Xsqlite3_value_type(tls, sqlArg(argv, 1)) == sqlite3.SQLITE_BLOB {
 		sqlite3.Xsqlite3_result_int(tls, ctx, 0)
 		return
 	}
-	if sqlite3.Xsqlite3_value_bytes(tls, arg(0)) > abi.MaxLikePatternBytes {
+	if sqlite3.Xsqlite3_value_bytes(tls, sqlArg(argv, 0)) > abi.MaxLikePatternBytes {
 		sqlite3.Xsqlite3_result_error(tls, ctx, cstrOf(errLikeTooComplex), -1)
 		return
 	}
 	r := (*likeInfo)(cptr(sqlite3.Xsqlite3_user_data(tls, ctx))).rules()
 	if argc == 3 {
-		esc, ok := sqlValueText(tls, arg(2))
+		esc, ok := sqlValueText(tls, sqlArg(argv, 2))
 		if !ok {
 			return
 		}
@@ -199,11 +218,11 @@ func likeCall(tls *libc.TLS, ctx uintptr, argc int32, argv uintptr) {
 		}
 		r.esc = e
 	}
-	pat, ok := sqlValueText(tls, arg(0))
+	pat, ok := sqlValueText(tls, sqlArg(argv, 0))
 	if !ok {
 		return
 	}
-	s, ok := sqlValueText(tls, arg(1))
+	s, ok := sqlValueText(tls, sqlArg(argv, 1))
 	if !ok {
 		return
 	}
