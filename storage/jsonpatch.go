@@ -300,36 +300,34 @@ func sqliteFunc(name string, nArg int16) (*sqlite3.TFuncDef, error) {
 // When SQLite's own are not found, or SQLite refuses a function.
 func guardJSONPatch(tls *libc.TLS, db uintptr) error {
 	var owns [len(jsonPatchNames)]struct{ userData, fn uintptr }
+	var defs [len(jsonPatchNames)]*sqlite3.TFuncDef
 	for i, name := range jsonPatchNames {
 		own, err := sqliteFunc(name, 2)
 		if err != nil {
 			return err
 		}
+		defs[i] = own
 		owns[i].userData, owns[i].fn = own.FpUserData, own.FxSFunc
 	}
 	jsonPatchOwns.CompareAndSwap(nil, &owns)
-	for _, name := range jsonPatchNames {
-		own, err := sqliteFunc(name, 2)
-		if err != nil {
-			return err
-		}
+	for i, name := range jsonPatchNames {
 		flags := int32(sqlite3.SQLITE_UTF8 | sqlite3.SQLITE_DETERMINISTIC | sqlite3.SQLITE_INNOCUOUS)
-		if own.FfuncFlags&sqlite3.SQLITE_RESULT_SUBTYPE != 0 {
+		if defs[i].FfuncFlags&sqlite3.SQLITE_RESULT_SUBTYPE != 0 {
 			flags |= sqlite3.SQLITE_RESULT_SUBTYPE
 		}
-		rc := sqlite3.Xsqlite3_create_function_v2(tls, db, cstrOf(name), 2, flags, own.FpUserData, jsonPatchGuardPtr, 0, 0, 0)
+		rc := sqlite3.Xsqlite3_create_function_v2(tls, db, cstrOf(name), 2, flags, defs[i].FpUserData, jsonPatchGuardPtr, 0, 0, 0)
 		if rc != sqlite3.SQLITE_OK {
 			return fmt.Errorf("install %s/2: %s", name[:len(name)-1], libc.GoString(sqlite3.Xsqlite3_errstr(tls, rc)))
 		}
 	}
 	found := 0
 	for def := range connFuncs(db, jsonPatchGuardPtr) {
-		own, err := sqliteFunc(libc.GoString(def.FzName)+"\x00", 2)
-		if err != nil {
-			return err
+		for _, own := range defs { // each has its own user data
+			if own.FpUserData == def.FpUserData {
+				def.FfuncFlags = own.FfuncFlags &^ sqlite3.SQLITE_FUNC_BUILTIN
+				found++
+			}
 		}
-		def.FfuncFlags = own.FfuncFlags &^ sqlite3.SQLITE_FUNC_BUILTIN
-		found++
 	}
 	if found != len(jsonPatchNames) {
 		return fmt.Errorf("flag json_patch and jsonb_patch: found %d of %d", found, len(jsonPatchNames))
