@@ -31,6 +31,13 @@ func TestSession_deadlineFTS5Positions(t *testing.T) {
 			t.Errorf("fts5 with %s: got %v, want ErrNotAllowed", detail, err)
 		}
 	}
+	// As a hostile plugin would spell it: a quoted or upper-case module
+	// name, the option among others, no space (fts5 takes each of these).
+	for _, using := range []string{`"fts5"(x, detail=none)`, "FTS5(x, detail='CoLuMn', columnsize=0)", "fts5(x,detail=none)"} {
+		if _, err := s.Exec(context.Background(), "CREATE VIRTUAL TABLE g USING "+using, nil); !errors.Is(err, storage.ErrNotAllowed) {
+			t.Errorf("USING %s: got %v, want ErrNotAllowed", using, err)
+		}
+	}
 	// With its positions (detail=full, the default), fts5 answers from
 	// them, and the deadline holds.
 	mustExec(t, s, "CREATE VIRTUAL TABLE f USING fts5(x, detail=full)")
